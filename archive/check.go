@@ -1,0 +1,310 @@
+package archive
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"hash"
+	"io"
+	"strconv"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Checks shared by Reader and File: what a member's tar header must say,
+// how its bytes are checked, and how the manifest must match the archive.
+
+// memberInfo is what the tar header and pax records say about a member.
+type memberInfo struct {
+	MemberEntry
+	kind       Kind
+	digest     string // blob content digest
+	compressed bool   // blob stored as zstd
+	ordinal    int    // segment ordinal
+	offset     int64  // where its data starts in the archive
+}
+
+// memberFromHeader checks a tar header against spec §2 and §3.
+func memberFromHeader(hdr *tar.Header, offset int64) (*memberInfo, error) {
+	if err := checkName(hdr.Name); err != nil {
+		return nil, errorf(hdr.Name, offset, ErrInsecureName, "%v", err)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, errorf(hdr.Name, offset, ErrFraming, "entry type %q is not a regular file", hdr.Typeflag)
+	}
+	sum := hdr.PAXRecords[paxSHA256]
+	if !IsDigest(sum) {
+		return nil, errorf(hdr.Name, offset, ErrFraming, "pax record %s is %q, want 64 lowercase hex digits", paxSHA256, sum)
+	}
+	m := &memberInfo{MemberEntry: MemberEntry{Name: hdr.Name, Size: hdr.Size, SHA256: sum}, offset: offset}
+	m.kind, m.digest, m.compressed, m.ordinal = kindOf(hdr.Name)
+	limit := int64(-1)
+	switch m.kind {
+	case KindHeader:
+		limit = maxHeaderSize
+	case KindManifest:
+		limit = maxManifestSize
+	case KindSegment:
+		limit = maxSegmentSize
+	case KindBlob:
+		cs, err := strconv.ParseInt(hdr.PAXRecords[paxContentSize], 10, 64)
+		if err != nil || cs < 0 || cs > maxBlobContent {
+			return nil, errorf(hdr.Name, offset, ErrFraming, "pax record %s is %q, want a size of at most %d", paxContentSize, hdr.PAXRecords[paxContentSize], int64(maxBlobContent))
+		}
+		if !m.compressed && cs != hdr.Size {
+			return nil, errorf(hdr.Name, offset, ErrCorrupt, "raw blob of %d bytes declares content size %d", hdr.Size, cs)
+		}
+		m.ContentSize = &cs
+	}
+	if limit >= 0 && hdr.Size > limit {
+		return nil, errorf(hdr.Name, offset, ErrTooLarge, "%s of %d bytes exceeds the limit of %d", m.kind, hdr.Size, limit)
+	}
+	return m, nil
+}
+
+// checkedReader passes a member's stored bytes through and, at their end,
+// fails with ErrChecksum unless they hash to the expected digest.
+type checkedReader struct {
+	r    io.Reader
+	h    hash.Hash
+	want string
+	name string
+	n    int64
+	size int64
+	done bool // the end was reached and reported once
+}
+
+func newCheckedReader(r io.Reader, m *memberInfo) *checkedReader {
+	return &checkedReader{r: r, h: sha256.New(), want: m.SHA256, name: m.Name, size: m.Size}
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	if c.done {
+		return 0, io.EOF
+	}
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err == io.EOF {
+		c.done = true
+		if c.n != c.size {
+			return n, errorf(c.name, -1, ErrTruncated, "read %d of %d bytes", c.n, c.size)
+		}
+		if got := hexSum(c.h.Sum(nil)); got != c.want {
+			return n, errorf(c.name, -1, ErrChecksum, "stored bytes hash to %s, want %s", got, c.want)
+		}
+	}
+	return n, err
+}
+
+// blobContent returns a reader of a blob's content from its stored bytes:
+// decompressed when stored as zstd, never more than the declared content
+// size, and failing at the end unless the content hashes to its name.
+func blobContent(stored io.Reader, m *memberInfo, dec *zstd.Decoder) (io.Reader, error) {
+	src := stored
+	if m.compressed {
+		if err := dec.Reset(stored); err != nil {
+			return nil, errorf(m.Name, -1, ErrCorrupt, "zstd: %v", err)
+		}
+		src = dec
+	}
+	return &contentReader{
+		r: io.LimitReader(src, *m.ContentSize+1), h: sha256.New(), m: m,
+	}, nil
+}
+
+type contentReader struct {
+	r io.Reader
+	h hash.Hash
+	m *memberInfo
+	n int64
+}
+
+func (c *contentReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n > *c.m.ContentSize {
+		return 0, errorf(c.m.Name, -1, ErrTooLarge, "content exceeds its declared size of %d bytes (decompression bomb?)", *c.m.ContentSize)
+	}
+	c.h.Write(p[:n])
+	switch {
+	case err == io.EOF && c.n != *c.m.ContentSize:
+		return n, errorf(c.m.Name, -1, ErrCorrupt, "content is %d bytes, declared %d", c.n, *c.m.ContentSize)
+	case err == io.EOF:
+		if got := hexSum(c.h.Sum(nil)); got != c.m.digest {
+			return n, errorf(c.m.Name, -1, ErrChecksum, "content hashes to %s, want %s", got, c.m.digest)
+		}
+	case err != nil && !isArchiveError(err):
+		return n, errorf(c.m.Name, -1, ErrCorrupt, "decompress: %v", err)
+	}
+	return n, err
+}
+
+func isArchiveError(err error) bool {
+	_, ok := err.(*Error)
+	return ok
+}
+
+func newDecoder() *zstd.Decoder {
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderMaxMemory(1<<30), zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		panic(err) // only invalid options fail
+	}
+	return dec
+}
+
+// decodeHeader parses and checks header.json.
+func decodeHeader(data []byte) (*Header, error) {
+	var h Header
+	if err := json.Unmarshal(data, &h); err != nil {
+		return nil, errorf(HeaderName, -1, ErrNotArchive, "header is not JSON: %v", err)
+	}
+	if err := checkHeader(&h); err != nil {
+		return nil, &Error{Member: HeaderName, Offset: -1, Err: err}
+	}
+	return &h, nil
+}
+
+// decodeManifest checks the manifest's own checksum (spec §3.4), then parses it.
+func decodeManifest(data []byte, h *Header) (*Manifest, error) {
+	const suffixLen = len(checksumField) + 64 + 3
+	if len(data) < suffixLen+2 {
+		return nil, errorf(ManifestName, -1, ErrTruncated, "manifest of %d bytes is too short", len(data))
+	}
+	prefix := data[:len(data)-suffixLen]
+	if want := appendManifestChecksum(bytes.Clone(prefix)); !bytes.Equal(want, data) {
+		return nil, errorf(ManifestName, -1, ErrChecksum, "manifest checksum does not match its contents")
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, errorf(ManifestName, -1, ErrCorrupt, "manifest is not JSON: %v", err)
+	}
+	if m.Format != h.Format || m.Version != h.Version || m.ArchiveID != h.ArchiveID {
+		return nil, errorf(ManifestName, -1, ErrManifest, "manifest names %s %s archive %s, header names %s %s archive %s",
+			m.Format, m.Version, m.ArchiveID, h.Format, h.Version, h.ArchiveID)
+	}
+	return &m, nil
+}
+
+// compareManifest checks that the manifest lists exactly the members seen,
+// in order, with the same sizes and hashes; and that its blob and event
+// totals add up.
+func compareManifest(m *Manifest, seen []*memberInfo) error {
+	listed := map[string]bool{}
+	for i, e := range m.Members {
+		if listed[e.Name] {
+			return errorf(e.Name, -1, ErrManifest, "listed twice in the manifest")
+		}
+		listed[e.Name] = true
+		if i >= len(seen) {
+			return errorf(e.Name, -1, ErrManifest, "listed in the manifest but not in the archive")
+		}
+		s := seen[i]
+		if s.Name != e.Name {
+			if !listed[s.Name] && !inManifest(m, s.Name) {
+				return errorf(s.Name, s.offset, ErrManifest, "in the archive but not in the manifest")
+			}
+			return errorf(e.Name, -1, ErrManifest, "manifest entry %d is %s, archive member %d is %s", i+1, e.Name, i+1, s.Name)
+		}
+		if s.Size != e.Size || s.SHA256 != e.SHA256 {
+			return errorf(e.Name, s.offset, ErrManifest, "archive has %d bytes with sha256 %s, manifest says %d bytes with sha256 %s", s.Size, s.SHA256, e.Size, e.SHA256)
+		}
+		if s.kind == KindBlob && (e.ContentSize == nil || *e.ContentSize != *s.ContentSize) {
+			return errorf(e.Name, s.offset, ErrManifest, "manifest content size differs from the member's (%d)", *s.ContentSize)
+		}
+		if s.kind == KindUnknown && !e.Optional {
+			return errorf(e.Name, s.offset, ErrFeature, "member is not known to format %s readers and not marked optional: upgrade ferry", Version)
+		}
+	}
+	if len(seen) > len(m.Members) {
+		s := seen[len(m.Members)]
+		return errorf(s.Name, s.offset, ErrManifest, "in the archive but not in the manifest")
+	}
+	var blobs, content, stored int64
+	for _, s := range seen {
+		if s.kind == KindBlob {
+			blobs++
+			content += *s.ContentSize
+			stored += s.Size
+		}
+	}
+	if blobs != m.Blobs.Count || content != m.Blobs.ContentBytes || stored != m.Blobs.StoredBytes {
+		return errorf(ManifestName, -1, ErrManifest, "blob totals (%d blobs, %d bytes, %d stored) differ from the members' (%d, %d, %d)",
+			m.Blobs.Count, m.Blobs.ContentBytes, m.Blobs.StoredBytes, blobs, content, stored)
+	}
+	var rows int64
+	for _, e := range m.Members {
+		rows += e.Rows
+	}
+	var byType int64
+	for _, n := range m.Events.ByType {
+		byType += n
+	}
+	if rows != m.Events.Count || byType != m.Events.Count {
+		return errorf(ManifestName, -1, ErrManifest, "event count %d differs from the segments' rows (%d) or the counts by type (%d)", m.Events.Count, rows, byType)
+	}
+	return nil
+}
+
+func inManifest(m *Manifest, name string) bool {
+	for _, e := range m.Members {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// memberOrder checks where a member may stand (spec §3): the header first,
+// segments in ordinal order, the manifest last but for trailers, one blob
+// per content.
+type memberOrder struct {
+	count        int
+	lastSegment  int
+	manifestSeen bool
+	blobs        map[string]bool
+}
+
+func (o *memberOrder) check(m *memberInfo) error {
+	o.count++
+	switch {
+	case o.count == 1 && m.kind != KindHeader:
+		return errorf(m.Name, m.offset, ErrNotArchive, "first member is %s, want %s", m.Name, HeaderName)
+	case o.count > 1 && m.kind == KindHeader:
+		return errorf(m.Name, m.offset, ErrFraming, "second %s", HeaderName)
+	case o.manifestSeen && m.kind != KindTrailer:
+		return errorf(m.Name, m.offset, ErrFraming, "member after %s", ManifestName)
+	case !o.manifestSeen && m.kind == KindTrailer:
+		return errorf(m.Name, m.offset, ErrFraming, "trailer member before %s", ManifestName)
+	}
+	switch m.kind {
+	case KindManifest:
+		o.manifestSeen = true
+	case KindSegment:
+		if m.ordinal != o.lastSegment+1 {
+			return errorf(m.Name, m.offset, ErrFraming, "segment %d follows segment %d", m.ordinal, o.lastSegment)
+		}
+		o.lastSegment = m.ordinal
+	case KindBlob:
+		if o.blobs == nil {
+			o.blobs = map[string]bool{}
+		}
+		if o.blobs[m.digest] {
+			return errorf(m.Name, m.offset, ErrFraming, "blob %s stored twice", m.digest)
+		}
+		o.blobs[m.digest] = true
+	}
+	return nil
+}
+
+func readSmall(r io.Reader, name string, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, errorf(name, -1, ErrTooLarge, "more than %d bytes", limit)
+	}
+	return data, nil
+}

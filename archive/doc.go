@@ -1,0 +1,20 @@
+// Package archive reads and writes ferry archives: a POSIX tar holding a
+// header, an ordered log of events in Parquet segments, content-addressed
+// blobs and a manifest of every member's size and SHA-256. spec/ARCHIVE.md
+// is the definition; this package is one implementation of it.
+//
+// The package knows nothing about Confluence: an event is an envelope (seq,
+// type, entity, id, ...) around an opaque JSON payload, and a blob is bytes.
+//
+// Writer streams an archive forwards to any io.Writer with bounded memory: a
+// segment or blob is spooled (memory, then a temporary file) until its size
+// and hash are known, then copied out. A Writer that fails midway leaves an
+// archive without a manifest, which every Reader refuses; Create adds a
+// temporary name and an atomic rename for files.
+//
+// Reader reads an archive sequentially from a stream, checking each member
+// against the SHA-256 in its own pax header as it passes and the whole
+// against the manifest at the end. File reads a seekable archive with
+// random access, checking the manifest before any member is used. Verify
+// re-reads every byte and names every damaged member.
+package archive

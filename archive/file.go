@@ -1,0 +1,273 @@
+package archive
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// File reads an archive with random access. Opening it walks the tar
+// headers (skipping member data), checks every framing byte, and checks the
+// header and the manifest against the members found; members are then
+// checked against their SHA-256 when they are read.
+type File struct {
+	ra       io.ReaderAt
+	size     int64
+	closer   io.Closer
+	header   *Header
+	manifest *Manifest
+	members  []*memberInfo // in archive order, without manifest and trailers
+	byName   map[string]*memberInfo
+	blobs    map[string]*memberInfo
+	trailers []*memberInfo
+	dec      *zstd.Decoder
+}
+
+// Open opens the archive file at path.
+func Open(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	a, err := NewFile(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	a.closer = f
+	return a, nil
+}
+
+// NewFile reads an archive of size bytes from ra.
+func NewFile(ra io.ReaderAt, size int64) (*File, error) {
+	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, blobs: map[string]*memberInfo{}, dec: newDecoder()}
+	if err := f.index(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// index walks the tar headers and checks the header and manifest members.
+func (f *File) index() error {
+	sr := io.NewSectionReader(f.ra, 0, f.size)
+	tr := tar.NewReader(sr)
+	var (
+		order    memberOrder
+		prev     *memberInfo
+		prevEnd  int64
+		manifest *memberInfo
+	)
+	for {
+		hdr, err := tr.Next()
+		pos, _ := sr.Seek(0, io.SeekCurrent)
+		pad := 0
+		if prev != nil {
+			pad = padding(prev.Size)
+		}
+		if err == io.EOF {
+			if err := f.checkEnd(prevEnd, pos, pad); err != nil {
+				return err
+			}
+			break
+		}
+		if err != nil {
+			return tarError(err, prevEnd)
+		}
+		if pos-prevEnd > maxPaxSize+4*blockSize {
+			return errorf(hdr.Name, prevEnd, ErrTooLarge, "tar headers over %d bytes", maxPaxSize)
+		}
+		framing := make([]byte, pos-prevEnd)
+		if _, err := f.ra.ReadAt(framing, prevEnd); err != nil {
+			return errorf(hdr.Name, prevEnd, ErrTruncated, "read headers: %v", err)
+		}
+		if at, err := checkFraming(framing, pad, false); err != nil {
+			return &Error{Member: hdr.Name, Offset: prevEnd + int64(at), Err: err}
+		}
+		m, err := memberFromHeader(hdr, pos)
+		if err != nil {
+			return err
+		}
+		if m.offset+m.Size > f.size {
+			return errorf(m.Name, m.offset, ErrTruncated, "archive ends inside the member's data")
+		}
+		if err := order.check(m); err != nil {
+			return err
+		}
+		switch m.kind {
+		case KindHeader:
+			if err := f.readHeader(m); err != nil {
+				return err
+			}
+		case KindManifest:
+			manifest = m
+		case KindTrailer:
+			f.trailers = append(f.trailers, m)
+		}
+		if m.kind != KindManifest && m.kind != KindTrailer {
+			f.members = append(f.members, m)
+			f.byName[m.Name] = m
+			if m.kind == KindBlob {
+				f.blobs[m.digest] = m
+			}
+		}
+		prev, prevEnd = m, m.offset+m.Size
+	}
+	if manifest == nil {
+		return errorf("", f.size, ErrTruncated, "archive ends without %s", ManifestName)
+	}
+	return f.readManifest(manifest)
+}
+
+func (f *File) checkEnd(prevEnd, pos int64, pad int) error {
+	framing := make([]byte, pos-prevEnd)
+	if _, err := f.ra.ReadAt(framing, prevEnd); err != nil {
+		return errorf("", prevEnd, ErrTruncated, "read end of archive: %v", err)
+	}
+	if at, err := checkFraming(framing, pad, true); err != nil {
+		return &Error{Offset: prevEnd + int64(at), Err: err}
+	}
+	if f.size-pos > maxTrailingZero {
+		return errorf("", pos, ErrFraming, "%d bytes after the end of the archive", f.size-pos)
+	}
+	rest := make([]byte, f.size-pos)
+	if _, err := f.ra.ReadAt(rest, pos); err != nil && err != io.EOF {
+		return err
+	}
+	if i := firstNonZero(rest); i >= 0 {
+		return errorf("", pos+int64(i), ErrFraming, "data after the end of the archive")
+	}
+	return nil
+}
+
+func (f *File) readHeader(m *memberInfo) error {
+	data, err := readSmall(f.raw(m), m.Name, maxHeaderSize)
+	if err != nil {
+		return err
+	}
+	f.header, err = decodeHeader(data)
+	return err
+}
+
+func (f *File) readManifest(m *memberInfo) error {
+	data, err := readSmall(f.raw(m), m.Name, maxManifestSize)
+	if err != nil {
+		return err
+	}
+	if f.manifest, err = decodeManifest(data, f.header); err != nil {
+		return err
+	}
+	if err := compareManifest(f.manifest, f.members); err != nil {
+		return err
+	}
+	// Segments take their row counts and seq ranges from the manifest.
+	for i, e := range f.manifest.Members {
+		f.members[i].Rows, f.members[i].FirstSeq, f.members[i].LastSeq = e.Rows, e.FirstSeq, e.LastSeq
+		f.members[i].Optional = e.Optional
+	}
+	return nil
+}
+
+// raw returns a reader of m's stored bytes that fails at their end unless
+// they match m's SHA-256.
+func (f *File) raw(m *memberInfo) *checkedReader {
+	return newCheckedReader(io.NewSectionReader(f.ra, m.offset, m.Size), m)
+}
+
+// Header returns the archive's header.
+func (f *File) Header() Header { return *f.header }
+
+// Manifest returns the archive's manifest.
+func (f *File) Manifest() *Manifest { return f.manifest }
+
+// Members lists the members in archive order, without the manifest.
+func (f *File) Members() []*Member {
+	out := make([]*Member, 0, len(f.members)+len(f.trailers))
+	for _, m := range append(f.members[:len(f.members):len(f.members)], f.trailers...) {
+		out = append(out, publicMember(m))
+	}
+	return out
+}
+
+// OpenMember returns a reader of a member's stored bytes, which fails at the
+// end unless they match the member's SHA-256.
+func (f *File) OpenMember(name string) (io.Reader, error) {
+	m, ok := f.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("archive: no member %s", name)
+	}
+	return f.raw(m), nil
+}
+
+// HasBlob reports whether the archive holds a blob with this content digest.
+func (f *File) HasBlob(digest string) bool { _, ok := f.blobs[digest]; return ok }
+
+// OpenBlob returns a reader of a blob's content. It fails at the end unless
+// the stored bytes and the content match their SHA-256. Concurrent readers
+// must each use their own File.
+func (f *File) OpenBlob(digest string) (io.Reader, error) {
+	m, ok := f.blobs[digest]
+	if !ok {
+		return nil, fmt.Errorf("archive: no blob %s", digest)
+	}
+	return blobContent(f.raw(m), m, f.dec)
+}
+
+// Segments lists the event segments in order.
+func (f *File) Segments() []*Member {
+	var out []*Member
+	for _, m := range f.segments() {
+		out = append(out, publicMember(m))
+	}
+	return out
+}
+
+func (f *File) segments() []*memberInfo {
+	var segs []*memberInfo
+	for _, m := range f.members {
+		if m.kind == KindSegment {
+			segs = append(segs, m)
+		}
+	}
+	sort.Slice(segs, func(i, j int) bool { return segs[i].ordinal < segs[j].ordinal })
+	return segs
+}
+
+// Events iterates over every event in the archive, in seq order. Each
+// segment is hashed in full and checked before it is decoded.
+func (f *File) Events() *Events {
+	e := newEvents(f.segments(), f.verifiedSection, nil)
+	e.listed = true
+	return e
+}
+
+// verifiedSection hashes a member's bytes and returns them for random access.
+func (f *File) verifiedSection(m *memberInfo) (*io.SectionReader, error) {
+	sr := io.NewSectionReader(f.ra, m.offset, m.Size)
+	h := sha256.New()
+	if _, err := io.Copy(h, sr); err != nil {
+		return nil, errorf(m.Name, m.offset, ErrTruncated, "read: %v", err)
+	}
+	if got := hexSum(h.Sum(nil)); got != m.SHA256 {
+		return nil, errorf(m.Name, m.offset, ErrChecksum, "stored bytes hash to %s, want %s", got, m.SHA256)
+	}
+	return io.NewSectionReader(f.ra, m.offset, m.Size), nil
+}
+
+// Close closes the underlying file, if Open opened it.
+func (f *File) Close() error {
+	f.dec.Close()
+	if f.closer != nil {
+		return f.closer.Close()
+	}
+	return nil
+}

@@ -1,0 +1,300 @@
+package archive
+
+import (
+	"archive/tar"
+	"errors"
+	"io"
+	"os"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Reader reads an archive sequentially from a stream (a pipe, stdin, a
+// socket). Each member is checked against the SHA-256 of its pax header as
+// it is read; the manifest, which comes last, is checked against every
+// member seen when Next reaches it. Data is handed out before the manifest
+// has confirmed the whole archive: a consumer that must not act on a damaged
+// archive verifies it first, or uses File.
+type Reader struct {
+	tap      *tapReader
+	tr       *tar.Reader
+	header   *Header
+	manifest *Manifest
+	seen     []*memberInfo
+	order    memberOrder
+	cur      *memberInfo
+	body     *checkedReader // the current member's stored bytes
+	dec      *zstd.Decoder
+	tempDir  string
+	err      error // sticky framing error: the stream cannot continue
+}
+
+// Member describes the member a Reader is positioned on.
+type Member struct {
+	Name        string
+	Kind        Kind
+	Size        int64  // stored bytes
+	SHA256      string // of the stored bytes
+	Offset      int64  // of its data in the archive
+	Digest      string // blobs: content SHA-256
+	ContentSize int64  // blobs: size after decompression
+}
+
+func publicMember(m *memberInfo) *Member {
+	p := &Member{Name: m.Name, Kind: m.kind, Size: m.Size, SHA256: m.SHA256, Offset: m.offset, Digest: m.digest}
+	if m.ContentSize != nil {
+		p.ContentSize = *m.ContentSize
+	}
+	return p
+}
+
+// NewReader starts reading an archive from r: it reads header.json and
+// refuses an archive this package cannot read before anything else.
+func NewReader(r io.Reader) (*Reader, error) {
+	tap := &tapReader{r: r}
+	rd := &Reader{tap: tap, tr: tar.NewReader(tap), dec: newDecoder()}
+	m, err := rd.nextMember()
+	if err == io.EOF {
+		return nil, errorf("", 0, ErrNotArchive, "no members")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.kind != KindHeader {
+		return nil, errorf(m.Name, m.offset, ErrNotArchive, "first member is %s, want %s", m.Name, HeaderName)
+	}
+	data, err := readSmall(rd.body, HeaderName, maxHeaderSize)
+	if err != nil {
+		return nil, err
+	}
+	if rd.header, err = decodeHeader(data); err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+// Header returns the archive's header.
+func (r *Reader) Header() Header { return *r.header }
+
+// Manifest returns the manifest once Next has returned io.EOF, else nil.
+func (r *Reader) Manifest() *Manifest { return r.manifest }
+
+// Offset is how many bytes of the archive have been read.
+func (r *Reader) Offset() int64 { return r.tap.pos }
+
+// Next advances to the next member, reading and checking whatever is left
+// of the current one. At the manifest it checks the manifest against every
+// member seen and the end of the archive, and returns io.EOF. An error from
+// a member's contents (a checksum mismatch) leaves the Reader usable;
+// errors in the tar framing are sticky.
+func (r *Reader) Next() (*Member, error) {
+	if r.body != nil {
+		_, err := io.Copy(io.Discard, r.body)
+		r.body = nil
+		if err != nil {
+			if errors.Is(err, ErrChecksum) || errors.Is(err, ErrCorrupt) {
+				return nil, err // the member is damaged, the framing is intact
+			}
+			return nil, r.fail(tarDataError(err, r.cur))
+		}
+	}
+	m, err := r.nextMember()
+	if err == io.EOF {
+		if r.manifest == nil {
+			return nil, r.fail(errorf("", r.tap.pos, ErrTruncated, "archive ends without %s", ManifestName))
+		}
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.enter(m)
+}
+
+// enter makes m current, handling the manifest and trailers internally.
+func (r *Reader) enter(m *memberInfo) (*Member, error) {
+	for m.kind == KindManifest || m.kind == KindTrailer {
+		if m.kind == KindManifest {
+			if err := r.readManifest(); err != nil {
+				return nil, r.fail(err)
+			}
+		} else if _, err := io.Copy(io.Discard, r.body); err != nil {
+			return nil, err
+		}
+		r.body = nil
+		next, err := r.nextMember()
+		if err == io.EOF {
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, err
+		}
+		m = next
+	}
+	return publicMember(m), nil
+}
+
+func (r *Reader) readManifest() error {
+	data, err := readSmall(r.body, ManifestName, maxManifestSize)
+	if err != nil {
+		return err
+	}
+	m, err := decodeManifest(data, r.header)
+	if err != nil {
+		return err
+	}
+	if err := compareManifest(m, r.seen); err != nil {
+		return err
+	}
+	r.manifest = m
+	return nil
+}
+
+// nextMember reads the next tar header, checking the framing bytes before
+// it and the rules of the member it announces.
+func (r *Reader) nextMember() (*memberInfo, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	pad := 0
+	if r.cur != nil {
+		pad = padding(r.cur.Size)
+	}
+	start := r.tap.pos
+	r.tap.record()
+	hdr, err := r.tr.Next()
+	framing, overflow := r.tap.stop()
+	if err == io.EOF {
+		return nil, r.checkEnd(framing, pad, start)
+	}
+	if err != nil {
+		return nil, r.fail(tarError(err, start))
+	}
+	if overflow {
+		return nil, r.fail(errorf(hdr.Name, start, ErrTooLarge, "tar headers over %d bytes", maxPaxSize))
+	}
+	if at, err := checkFraming(framing, pad, false); err != nil {
+		return nil, r.fail(&Error{Member: hdr.Name, Offset: start + int64(at), Err: err})
+	}
+	m, err := memberFromHeader(hdr, r.tap.pos)
+	if err != nil {
+		return nil, r.fail(err)
+	}
+	if err := r.order.check(m); err != nil {
+		return nil, r.fail(err)
+	}
+	r.cur = m
+	if m.kind != KindManifest && m.kind != KindTrailer {
+		r.seen = append(r.seen, m)
+	}
+	r.body = newCheckedReader(r.tr, m)
+	return m, nil
+}
+
+// checkEnd checks the end-of-archive blocks and that only zeros follow.
+func (r *Reader) checkEnd(framing []byte, pad int, start int64) error {
+	if at, err := checkFraming(framing, pad, true); err != nil {
+		return r.fail(&Error{Offset: start + int64(at), Err: err})
+	}
+	rest, err := io.ReadAll(io.LimitReader(r.tap, maxTrailingZero+1))
+	if err != nil {
+		return r.fail(err)
+	}
+	if i := firstNonZero(rest); i >= 0 || len(rest) > maxTrailingZero {
+		return r.fail(errorf("", r.tap.pos-int64(len(rest)), ErrFraming, "data after the end of the archive"))
+	}
+	return io.EOF
+}
+
+// Read reads the current member's stored bytes (compressed, for a zstd
+// blob), failing at their end if they do not match their SHA-256.
+func (r *Reader) Read(p []byte) (int, error) {
+	if r.body == nil {
+		return 0, io.EOF
+	}
+	return r.body.Read(p)
+}
+
+// Blob returns a reader of the current blob member's content.
+func (r *Reader) Blob() (io.Reader, error) {
+	if r.cur == nil || r.cur.kind != KindBlob || r.body == nil {
+		return nil, errors.New("archive: current member is not an unread blob")
+	}
+	return blobContent(r.body, r.cur, r.dec)
+}
+
+// Events returns the events of the current segment member. The segment is
+// spooled (Parquet needs random access) and checked before it is decoded.
+func (r *Reader) Events() (*Events, error) {
+	if r.cur == nil || r.cur.kind != KindSegment || r.body == nil {
+		return nil, errors.New("archive: current member is not an unread segment")
+	}
+	f, err := os.CreateTemp(r.tempDir, "ferry-segment-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	if _, err := io.Copy(f, r.body); err != nil {
+		f.Close()
+		return nil, err
+	}
+	m := r.cur
+	sr := io.NewSectionReader(f, 0, m.Size)
+	return newEvents([]*memberInfo{m}, func(*memberInfo) (*io.SectionReader, error) { return sr, nil }, f.Close), nil
+}
+
+func (r *Reader) fail(err error) error {
+	if r.err == nil {
+		r.err = err
+	}
+	return r.err
+}
+
+// tarError names what archive/tar found wrong, at which offset.
+func tarError(err error, offset int64) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return errorf("", offset, ErrTruncated, "archive ends inside a tar header")
+	}
+	return errorf("", offset, ErrFraming, "%v", err)
+}
+
+// tarDataError names a failure to read a member's data.
+func tarDataError(err error, m *memberInfo) error {
+	if isArchiveError(err) {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return errorf(m.Name, m.offset, ErrTruncated, "archive ends inside the member's data")
+	}
+	return errorf(m.Name, m.offset, ErrFraming, "read: %v", err)
+}
+
+// tapReader counts the bytes read through it and, while recording, keeps
+// them (the framing between members, checked byte by byte).
+type tapReader struct {
+	r         io.Reader
+	pos       int64
+	recording bool
+	buf       []byte
+	overflow  bool
+}
+
+func (t *tapReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if t.recording {
+		if len(t.buf)+n > maxPaxSize+4*blockSize {
+			t.overflow = true
+		} else {
+			t.buf = append(t.buf, p[:n]...)
+		}
+	}
+	t.pos += int64(n)
+	return n, err
+}
+
+func (t *tapReader) record() { t.recording, t.buf, t.overflow = true, t.buf[:0], false }
+
+func (t *tapReader) stop() ([]byte, bool) {
+	t.recording = false
+	return t.buf, t.overflow
+}

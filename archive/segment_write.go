@@ -1,0 +1,146 @@
+package archive
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// eventSchema is the Arrow form of the envelope (spec §3.2).
+var eventSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "seq", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "type", Type: arrow.BinaryTypes.String},
+	{Name: "entity", Type: arrow.BinaryTypes.String},
+	{Name: "id", Type: arrow.BinaryTypes.String},
+	{Name: "parent", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "space", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "at", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	{Name: "actor", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "payload", Type: arrow.BinaryTypes.String},
+}, nil)
+
+// batchRows is how many events are gathered in Arrow builders before they
+// are handed to the Parquet writer, which buffers a row group compressed.
+const batchRows = 4096
+
+// segmentWriter encodes events into one Parquet file written to out.
+type segmentWriter struct {
+	fw       *pqarrow.FileWriter
+	rb       *array.RecordBuilder
+	seq      *array.Int64Builder
+	strs     [numColumns]*array.StringBuilder
+	at       *array.TimestampBuilder
+	batch    int // rows in rb
+	rows     int64
+	firstSeq int64
+	lastSeq  int64
+}
+
+func writerProperties(producer string) *parquet.WriterProperties {
+	return parquet.NewWriterProperties(
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithMaxRowGroupLength(RowGroupRows),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithDictionaryFor("type", true),
+		parquet.WithDictionaryFor("entity", true),
+		parquet.WithDictionaryFor("space", true),
+		parquet.WithDictionaryFor("actor", true),
+		parquet.WithStatsFor("payload", false),
+		parquet.WithCreatedBy(producer),
+	)
+}
+
+func newSegmentWriter(out io.Writer, producer string) (*segmentWriter, error) {
+	fw, err := pqarrow.NewFileWriter(eventSchema, out, writerProperties(producer), pqarrow.DefaultWriterProps())
+	if err != nil {
+		return nil, fmt.Errorf("start segment: %w", err)
+	}
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, eventSchema)
+	s := &segmentWriter{fw: fw, rb: rb}
+	s.seq = rb.Field(colSeq).(*array.Int64Builder)
+	s.at = rb.Field(colAt).(*array.TimestampBuilder)
+	for _, c := range []int{colType, colEntity, colID, colParent, colSpace, colActor, colPayload} {
+		s.strs[c] = rb.Field(c).(*array.StringBuilder)
+	}
+	return s, nil
+}
+
+func appendNullable(b *array.StringBuilder, v string) {
+	if v == "" {
+		b.AppendNull()
+	} else {
+		b.Append(v)
+	}
+}
+
+// add appends one event; the caller has checked its seq.
+func (s *segmentWriter) add(ev *Event) error {
+	s.seq.Append(ev.Seq)
+	s.strs[colType].Append(ev.Type)
+	s.strs[colEntity].Append(ev.Entity)
+	s.strs[colID].Append(ev.ID)
+	appendNullable(s.strs[colParent], ev.Parent)
+	appendNullable(s.strs[colSpace], ev.Space)
+	s.at.Append(arrow.Timestamp(ev.At.UnixMicro()))
+	appendNullable(s.strs[colActor], ev.Actor)
+	if len(ev.Payload) == 0 {
+		s.strs[colPayload].Append("{}")
+	} else {
+		s.strs[colPayload].BinaryBuilder.Append(ev.Payload)
+	}
+	if s.rows == 0 {
+		s.firstSeq = ev.Seq
+	}
+	s.lastSeq = ev.Seq
+	s.rows++
+	s.batch++
+	if s.batch >= batchRows {
+		return s.flush()
+	}
+	return nil
+}
+
+// flush hands the gathered batch to the Parquet writer and closes the row
+// group early if its compressed size reached the limit.
+func (s *segmentWriter) flush() error {
+	if s.batch == 0 {
+		return nil
+	}
+	rec := s.rb.NewRecordBatch()
+	defer rec.Release()
+	s.batch = 0
+	if err := s.fw.WriteBuffered(rec); err != nil {
+		return fmt.Errorf("write segment: %w", err)
+	}
+	if s.fw.RowGroupTotalCompressedBytes() >= rowGroupMaxBytes {
+		return s.fw.NewBufferedRowGroupChecked()
+	}
+	return nil
+}
+
+// full reports whether the segment should be closed.
+func (s *segmentWriter) full() bool {
+	return s.rows >= segmentRowGroups*RowGroupRows || s.fw.TotalCompressedBytes()+s.fw.RowGroupTotalCompressedBytes() >= segmentMaxBytes
+}
+
+// close flushes and finishes the Parquet file.
+func (s *segmentWriter) close() error {
+	defer s.rb.Release()
+	if err := s.flush(); err != nil {
+		return err
+	}
+	if err := s.fw.Close(); err != nil {
+		return fmt.Errorf("finish segment: %w", err)
+	}
+	return nil
+}
+
+// microTime converts a stored timestamp back to a UTC time.
+func microTime(t arrow.Timestamp) time.Time { return time.UnixMicro(int64(t)).UTC() }

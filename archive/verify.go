@@ -1,0 +1,183 @@
+package archive
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Report is what Verify found.
+type Report struct {
+	Intact    bool      `json:"intact"`
+	Version   string    `json:"version,omitempty"`
+	ArchiveID string    `json:"archive_id,omitempty"`
+	ParentID  string    `json:"parent_id,omitempty"`
+	Members   int       `json:"members"`
+	Segments  int       `json:"segments"`
+	Events    int64     `json:"events"`
+	Blobs     int64     `json:"blobs"`
+	Bytes     int64     `json:"bytes"`
+	Problems  []Problem `json:"problems"`
+}
+
+// Problem is one thing wrong with an archive.
+type Problem struct {
+	Member string `json:"member,omitempty"`
+	Offset int64  `json:"offset"`
+	Error  string `json:"error"`
+	err    error
+}
+
+// Err returns the problem as an error (wrapping a sentinel of this package).
+func (p Problem) Err() error { return p.err }
+
+// segmentCount is what a segment actually held.
+type segmentCount struct {
+	rows              int64
+	firstSeq, lastSeq int64
+}
+
+// Verify reads a whole archive from r, re-reading every byte and checking
+// every checksum, every segment row and the manifest's counts. It goes on
+// past a damaged member as long as the tar framing allows, so the report
+// names every damaged member it can reach.
+func Verify(r io.Reader) *Report {
+	rep := &Report{Problems: []Problem{}}
+	rd, err := NewReader(r)
+	if err != nil {
+		rep.add(err)
+		return rep
+	}
+	h := rd.Header()
+	rep.Version, rep.ArchiveID, rep.ParentID = h.Version, h.ArchiveID, h.ParentID
+	rep.Members = 1
+	var (
+		lastSeq int64
+		byType  = map[string]int64{}
+		counts  = map[string]segmentCount{}
+	)
+	for {
+		m, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			rep.add(err)
+			if rd.err != nil {
+				break // the framing is broken: nothing further can be trusted
+			}
+			continue
+		}
+		rep.Members++
+		switch m.Kind {
+		case KindSegment:
+			rep.Segments++
+			c, err := verifySegment(rd, &lastSeq, byType)
+			counts[m.Name] = c
+			rep.Events += c.rows
+			if err != nil {
+				rep.add(err)
+			}
+		case KindBlob:
+			rep.Blobs++
+			if err := verifyBlob(rd); err != nil {
+				rep.add(err)
+			}
+		}
+	}
+	rep.Bytes = rd.Offset()
+	if mf := rd.Manifest(); mf != nil {
+		rep.Members++ // the manifest itself
+		for _, p := range checkCounts(mf, counts, byType) {
+			rep.add(p)
+		}
+	}
+	rep.Intact = len(rep.Problems) == 0
+	return rep
+}
+
+func verifySegment(rd *Reader, lastSeq *int64, byType map[string]int64) (segmentCount, error) {
+	var c segmentCount
+	it, err := rd.Events()
+	if err != nil {
+		return c, err
+	}
+	defer it.Close()
+	for it.Next() {
+		ev := it.Event()
+		if ev.Seq <= *lastSeq {
+			return c, errorf(rd.cur.Name, -1, ErrCorrupt, "seq %d follows seq %d of an earlier segment", ev.Seq, *lastSeq)
+		}
+		*lastSeq = ev.Seq
+		if c.rows == 0 {
+			c.firstSeq = ev.Seq
+		}
+		c.lastSeq = ev.Seq
+		c.rows++
+		byType[ev.Type]++
+	}
+	return c, it.Err()
+}
+
+func verifyBlob(rd *Reader) error {
+	content, err := rd.Blob()
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, content)
+	return err
+}
+
+// checkCounts compares the manifest's per-segment rows and seq ranges and
+// its event totals with what the segments held.
+func checkCounts(mf *Manifest, counts map[string]segmentCount, byType map[string]int64) []error {
+	var errs []error
+	var first, last int64
+	for _, e := range mf.Members {
+		c, ok := counts[e.Name]
+		if !ok {
+			continue
+		}
+		if c.rows != e.Rows || c.firstSeq != e.FirstSeq || c.lastSeq != e.LastSeq {
+			errs = append(errs, errorf(e.Name, -1, ErrManifest, "segment holds %d rows, seq %d..%d; manifest says %d rows, seq %d..%d",
+				c.rows, c.firstSeq, c.lastSeq, e.Rows, e.FirstSeq, e.LastSeq))
+		}
+		if first == 0 && c.rows > 0 {
+			first = c.firstSeq
+		}
+		if c.rows > 0 {
+			last = c.lastSeq
+		}
+	}
+	if first != mf.Events.FirstSeq || last != mf.Events.LastSeq {
+		errs = append(errs, errorf(ManifestName, -1, ErrManifest, "events span seq %d..%d, manifest says %d..%d", first, last, mf.Events.FirstSeq, mf.Events.LastSeq))
+	}
+	for t, n := range byType {
+		if mf.Events.ByType[t] != n {
+			errs = append(errs, errorf(ManifestName, -1, ErrManifest, "%d events of type %s, manifest says %d", n, t, mf.Events.ByType[t]))
+		}
+	}
+	for t, n := range mf.Events.ByType {
+		if _, ok := byType[t]; !ok && n != 0 {
+			errs = append(errs, errorf(ManifestName, -1, ErrManifest, "no events of type %s, manifest says %d", t, n))
+		}
+	}
+	return errs
+}
+
+func (rep *Report) add(err error) {
+	p := Problem{Offset: -1, Error: err.Error(), err: err}
+	var ae *Error
+	if errors.As(err, &ae) {
+		p.Member, p.Offset = ae.Member, ae.Offset
+	}
+	rep.Problems = append(rep.Problems, p)
+}
+
+// String summarises the report in one line.
+func (rep *Report) String() string {
+	if rep.Intact {
+		return fmt.Sprintf("intact: %d members, %d segments, %d events, %d blobs, %d bytes", rep.Members, rep.Segments, rep.Events, rep.Blobs, rep.Bytes)
+	}
+	return fmt.Sprintf("damaged: %d problems", len(rep.Problems))
+}

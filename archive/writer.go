@@ -1,0 +1,365 @@
+package archive
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Spool thresholds: a member larger than this is spooled to a temporary file.
+const (
+	blobSpoolMemory    = 8 << 20
+	segmentSpoolMemory = 32 << 20
+	// batchMaxBytes flushes a batch of events early when payloads are large.
+	batchMaxBytes = 16 << 20
+)
+
+// ErrClosed is returned by a Writer used after Close or Abort.
+var ErrClosed = errors.New("archive: writer is closed")
+
+// Option configures a Writer.
+type Option func(*Writer)
+
+// WithTempDir sets where members too large for memory are spooled.
+func WithTempDir(dir string) Option { return func(w *Writer) { w.tempDir = dir } }
+
+// WithEncoderLevel sets the zstd level for blobs (default zstd.SpeedDefault).
+func WithEncoderLevel(l zstd.EncoderLevel) Option { return func(w *Writer) { w.level = l } }
+
+// Writer writes an archive forwards to an io.Writer. Write events in seq
+// order with WriteEvent and blob contents with AddBlob, in any interleaving,
+// then call Close. Memory stays bounded by the spool thresholds and one
+// Parquet row group, whatever the archive's size; only the list of member
+// names (for the manifest) grows, by about 150 bytes per distinct blob.
+// A Writer is not safe for concurrent use.
+type Writer struct {
+	out     *bufio.Writer
+	mw      *memberWriter
+	header  Header
+	tempDir string
+	level   zstd.EncoderLevel
+
+	seg        *segmentWriter
+	segSpool   *spool
+	segOrdinal int
+	batchBytes int
+
+	rawSpool *spool
+	zSpool   *spool
+	zbuf     []byte
+	enc      *zstd.Encoder
+	blobs    map[[32]byte]struct{}
+
+	events    EventStats
+	blobStats BlobStats
+	watermark string
+
+	finish func() error // set by Create: sync and rename
+	abort  func()       // set by Create: remove the temporary file
+	err    error        // sticky
+}
+
+// NewWriter starts an archive on out and writes its header member. Empty
+// Format and Version are filled in; an empty ArchiveID gets a new UUID; a
+// zero Created becomes now.
+func NewWriter(out io.Writer, h Header, opts ...Option) (*Writer, error) {
+	if h.Format == "" {
+		h.Format = FormatName
+	}
+	if h.Version == "" {
+		h.Version = Version
+	}
+	if h.ArchiveID == "" {
+		h.ArchiveID = uuid.NewString()
+	}
+	if h.Created.IsZero() {
+		h.Created = time.Now()
+	}
+	h.Created = h.Created.UTC().Truncate(time.Second)
+	if err := checkHeader(&h); err != nil {
+		return nil, err
+	}
+	w := &Writer{
+		out:    bufio.NewWriterSize(out, 1<<20),
+		header: h,
+		level:  zstd.SpeedDefault,
+		blobs:  map[[32]byte]struct{}{},
+		events: EventStats{ByType: map[string]int64{}},
+	}
+	for _, o := range opts {
+		o(w)
+	}
+	w.mw = newMemberWriter(w.out, h.Created)
+	w.segSpool = newSpool(w.tempDir, segmentSpoolMemory)
+	w.rawSpool = newSpool(w.tempDir, blobSpoolMemory)
+	w.zSpool = newSpool(w.tempDir, blobSpoolMemory)
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(w.level), zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return nil, err
+	}
+	w.enc = enc
+	data, err := json.Marshal(&h)
+	if err != nil {
+		return nil, err
+	}
+	data = append(data, '\n')
+	sum := sha256.Sum256(data)
+	if err := w.mw.write(MemberEntry{Name: HeaderName, Size: int64(len(data)), SHA256: hexSum(sum[:])}, bytes.NewReader(data)); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Header returns the header as written.
+func (w *Writer) Header() Header { return w.header }
+
+// WriteEvent appends ev to the log. Seq must be at least 1 and greater than
+// the previous event's; Type, Entity and ID must be set.
+func (w *Writer) WriteEvent(ev *Event) error {
+	if w.err != nil {
+		return w.err
+	}
+	switch {
+	case ev.Seq < 1 || ev.Seq <= w.events.LastSeq:
+		return fmt.Errorf("archive: event seq %d after seq %d: seq must increase strictly from 1", ev.Seq, w.events.LastSeq)
+	case ev.Type == "" || ev.Entity == "" || ev.ID == "":
+		return fmt.Errorf("archive: event seq %d: type, entity and id are required", ev.Seq)
+	}
+	if w.seg == nil {
+		seg, err := newSegmentWriter(w.segSpool, w.header.Producer.Name+" "+w.header.Producer.Version)
+		if err != nil {
+			return w.fail(err)
+		}
+		w.seg = seg
+	}
+	if err := w.seg.add(ev); err != nil {
+		return w.fail(err)
+	}
+	w.batchBytes += len(ev.Payload)
+	if w.batchBytes >= batchMaxBytes {
+		w.batchBytes = 0
+		if err := w.seg.flush(); err != nil {
+			return w.fail(err)
+		}
+	}
+	if w.events.Count == 0 {
+		w.events.FirstSeq = ev.Seq
+	}
+	w.events.Count++
+	w.events.LastSeq = ev.Seq
+	w.events.ByType[ev.Type]++
+	if w.seg.full() {
+		return w.closeSegment()
+	}
+	return nil
+}
+
+// closeSegment finishes the open segment and writes it as a member.
+func (w *Writer) closeSegment() error {
+	seg := w.seg
+	w.seg = nil
+	w.batchBytes = 0
+	if err := seg.close(); err != nil {
+		return w.fail(err)
+	}
+	w.segOrdinal++
+	r, err := w.segSpool.Reader()
+	if err != nil {
+		return w.fail(err)
+	}
+	e := MemberEntry{
+		Name: segmentName(w.segOrdinal), Size: w.segSpool.Size(), SHA256: w.segSpool.Digest(),
+		Rows: seg.rows, FirstSeq: seg.firstSeq, LastSeq: seg.lastSeq,
+	}
+	if err := w.mw.write(e, r); err != nil {
+		return w.fail(err)
+	}
+	w.segSpool.Reset()
+	return nil
+}
+
+// HasBlob reports whether a blob with this content digest (hex SHA-256) was
+// already added, so a caller that knows the digest can skip reading it.
+func (w *Writer) HasBlob(digest string) bool {
+	var key [32]byte
+	if n, err := hex.Decode(key[:], []byte(digest)); err != nil || n != 32 {
+		return false
+	}
+	_, ok := w.blobs[key]
+	return ok
+}
+
+// AddBlob stores the content read from r once, however often it is added,
+// and returns its digest (hex SHA-256) and size.
+func (w *Writer) AddBlob(r io.Reader) (digest string, size int64, err error) {
+	if w.err != nil {
+		return "", 0, w.err
+	}
+	defer w.rawSpool.Reset()
+	if _, err := io.Copy(w.rawSpool, r); err != nil {
+		return "", 0, fmt.Errorf("archive: read blob: %w", err)
+	}
+	var key [32]byte
+	copy(key[:], w.rawSpool.sum.Sum(nil))
+	digest, size = hex.EncodeToString(key[:]), w.rawSpool.Size()
+	if _, ok := w.blobs[key]; ok {
+		return digest, size, nil
+	}
+	if err := w.writeBlob(digest, size); err != nil {
+		return "", 0, w.fail(err)
+	}
+	w.blobs[key] = struct{}{}
+	w.blobStats.Count++
+	w.blobStats.ContentBytes += size
+	return digest, size, nil
+}
+
+// writeBlob compresses the spooled content and writes whichever of the
+// compressed and raw forms is smaller.
+func (w *Writer) writeBlob(digest string, size int64) error {
+	e := MemberEntry{ContentSize: &size}
+	var body io.Reader
+	if raw, inMemory := w.rawSpool.Bytes(); inMemory {
+		w.zbuf = w.enc.EncodeAll(raw, w.zbuf[:0])
+		if len(w.zbuf) < len(raw) {
+			sum := sha256.Sum256(w.zbuf)
+			e.Name, e.Size, e.SHA256, body = blobName(digest, true), int64(len(w.zbuf)), hexSum(sum[:]), bytes.NewReader(w.zbuf)
+		} else {
+			e.Name, e.Size, e.SHA256, body = blobName(digest, false), size, digest, bytes.NewReader(raw)
+		}
+	} else {
+		defer w.zSpool.Reset()
+		src, err := w.rawSpool.Reader()
+		if err != nil {
+			return err
+		}
+		w.enc.Reset(w.zSpool)
+		if _, err := io.Copy(w.enc, src); err != nil {
+			return err
+		}
+		if err := w.enc.Close(); err != nil {
+			return err
+		}
+		if w.zSpool.Size() < size {
+			e.Name, e.Size, e.SHA256 = blobName(digest, true), w.zSpool.Size(), w.zSpool.Digest()
+			body, err = w.zSpool.Reader()
+		} else {
+			e.Name, e.Size, e.SHA256 = blobName(digest, false), size, digest
+			body, err = w.rawSpool.Reader()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	w.blobStats.StoredBytes += e.Size
+	return w.mw.write(e, body)
+}
+
+// SetWatermark records what the producer needs to continue with an
+// incremental export. It is stored in the manifest, opaque to readers.
+func (w *Writer) SetWatermark(s string) { w.watermark = s }
+
+// Close writes the last segment, the manifest and the end of the archive,
+// and flushes the output. The archive is complete only if Close returns nil.
+func (w *Writer) Close() error {
+	if err := w.err; err != nil {
+		if err != ErrClosed {
+			w.Abort()
+		}
+		return err
+	}
+	if w.seg != nil {
+		if err := w.closeSegment(); err != nil {
+			return err
+		}
+	}
+	m := Manifest{
+		Format: w.header.Format, Version: w.header.Version, ArchiveID: w.header.ArchiveID,
+		Members: w.mw.entries, Events: w.events, Blobs: w.blobStats, Watermark: w.watermark,
+	}
+	data, err := encodeManifest(&m)
+	if err != nil {
+		return w.fail(err)
+	}
+	sum := sha256.Sum256(data)
+	if err := w.mw.write(MemberEntry{Name: ManifestName, Size: int64(len(data)), SHA256: hexSum(sum[:])}, bytes.NewReader(data)); err != nil {
+		return w.fail(err)
+	}
+	if err := w.mw.close(); err != nil {
+		return w.fail(err)
+	}
+	if err := w.out.Flush(); err != nil {
+		return w.fail(err)
+	}
+	w.release()
+	if w.finish != nil {
+		if err := w.finish(); err != nil {
+			w.err = err
+			w.Abort()
+			return err
+		}
+	}
+	w.err = ErrClosed
+	return nil
+}
+
+// Abort abandons the archive: a file begun by Create is removed. Calling
+// it after a successful Close does nothing.
+func (w *Writer) Abort() {
+	if w.err == ErrClosed && w.abort == nil {
+		return
+	}
+	w.release()
+	if w.abort != nil {
+		w.abort()
+		w.abort = nil
+	}
+	w.err = ErrClosed
+}
+
+func (w *Writer) release() {
+	w.segSpool.release()
+	w.rawSpool.release()
+	w.zSpool.release()
+	if w.seg != nil {
+		w.seg.rb.Release()
+		w.seg = nil
+	}
+}
+
+// fail makes err sticky: a tar stream that failed midway cannot continue.
+func (w *Writer) fail(err error) error {
+	if w.err == nil {
+		w.err = err
+	}
+	return err
+}
+
+const checksumField = `,"manifest_checksum":"`
+
+// encodeManifest renders m as JSON ending with the checksum suffix of
+// spec §3.4: the SHA-256 of every byte before the suffix.
+func encodeManifest(m *Manifest) ([]byte, error) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return appendManifestChecksum(data[:len(data)-1]), nil
+}
+
+// appendManifestChecksum closes an unterminated JSON object with the checksum.
+func appendManifestChecksum(prefix []byte) []byte {
+	sum := sha256.Sum256(prefix)
+	out := append(prefix, checksumField...)
+	out = append(out, hexSum(sum[:])...)
+	return append(out, "\"}\n"...)
+}
