@@ -22,8 +22,8 @@ const (
 	blobZstdSuffix = ".zst"
 	trailerPrefix  = "trailer/"
 
-	paxSHA256      = "FERRY.sha256"
-	paxContentSize = "FERRY.content-size"
+	paxSHA256      = "SCHILY.xattr.user.ferry.sha256"
+	paxContentSize = "SCHILY.xattr.user.ferry.content-size"
 
 	maxHeaderSize   = 1 << 20
 	maxManifestSize = 512 << 20

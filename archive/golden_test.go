@@ -1,0 +1,155 @@
+package archive
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Golden archives are committed under spec/testdata and never rewritten:
+// every future version of ferry must read them exactly as they were
+// written. goldenFixture is their content, frozen: do not change it.
+// A new format version adds a new golden file beside the old ones.
+
+var writeGolden = flag.String("write-golden", "", "write a new golden archive of the current format to this path")
+
+const goldenDir = "../spec/testdata"
+
+func goldenFixture() (Header, []Event, [][]byte) {
+	h := Header{
+		ArchiveID: "6f1c2d3e-4b5a-4c6d-8e7f-8091a2b3c4d5",
+		Producer:  Producer{Name: "ferry", Version: "0.1.0"},
+		Created:   time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
+		Source:    Source{Kind: "embedded", Location: "golden.db", SiteID: "golden-site"},
+	}
+	blobs := [][]byte{
+		[]byte("Quarterly report\n" + string(bytes.Repeat([]byte("revenue grew; costs fell. "), 40))),
+		{0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 'I', 'H', 'D', 'R'},
+		[]byte(""),
+	}
+	at := time.Date(2024, 3, 1, 9, 30, 0, 123456000, time.UTC)
+	var events []Event
+	add := func(typ, entity, id, parent, space, actor, payload string) {
+		events = append(events, Event{
+			Seq: int64(len(events) + 1), Type: typ, Entity: entity, ID: id, Parent: parent, Space: space,
+			At: at.Add(time.Duration(len(events)) * time.Minute), Actor: actor, Payload: []byte(payload),
+		})
+	}
+	add("user.created", "user", "u1", "", "", "", `{"email":"ada@example.com","display_name":"Ada Lovelace","status":"active"}`)
+	add("user.created", "user", "u2", "", "", "", `{"email":"grace@example.com","display_name":"Grace Hopper","status":"active"}`)
+	add("group.created", "group", "g1", "", "", "", `{"name":"engineering"}`)
+	add("membership.added", "membership", "g1:u1", "g1", "", "u1", `{}`)
+	add("space.created", "space", "s1", "", "ENG", "u1", `{"key":"ENG","name":"Engineering","type":"global"}`)
+	for i := 1; i <= 120; i++ {
+		add("page.version", "page", fmt.Sprintf("p%d", (i-1)/4+1), "", "ENG", []string{"u1", "u2"}[i%2],
+			fmt.Sprintf(`{"title":"Design note %d","version":%d,"body":"<p>Übersicht – step %d ✓</p>"}`, (i-1)/4+1, (i-1)%4+1, i))
+	}
+	add("attachment.version", "attachment", "a1", "p1", "ENG", "u2", fmt.Sprintf(`{"blob":"%s","name":"report.txt"}`, digestOf(blobs[0])))
+	add("attachment.version", "attachment", "a2", "p2", "ENG", "u2", fmt.Sprintf(`{"blob":"%s","name":"logo.png"}`, digestOf(blobs[1])))
+	add("attachment.version", "attachment", "a3", "p2", "ENG", "u2", fmt.Sprintf(`{"blob":"%s","name":"empty.txt"}`, digestOf(blobs[2])))
+	add("page.deleted", "page", "p30", "", "ENG", "u1", "")
+	return h, events, blobs
+}
+
+func writeGoldenArchive(w io.Writer) error {
+	h, events, blobs := goldenFixture()
+	aw, err := NewWriter(w, h)
+	if err != nil {
+		return err
+	}
+	for _, b := range blobs {
+		if _, _, err := aw.AddBlob(bytes.NewReader(b)); err != nil {
+			return err
+		}
+	}
+	for i := range events {
+		if err := aw.WriteEvent(&events[i]); err != nil {
+			return err
+		}
+	}
+	aw.SetWatermark(`{"until":"2024-03-01T12:00:00Z"}`)
+	return aw.Close()
+}
+
+func TestWriteGolden(t *testing.T) {
+	if *writeGolden == "" {
+		t.Skip("only with -write-golden=PATH (a new golden file for a new format version)")
+	}
+	if _, err := os.Stat(*writeGolden); err == nil {
+		t.Fatalf("%s exists: golden archives are never rewritten", *writeGolden)
+	}
+	f, err := os.Create(*writeGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := writeGoldenArchive(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGoldenArchivesStillRead reads every committed golden archive, in
+// both modes, and compares it with the frozen fixture.
+func TestGoldenArchivesStillRead(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join(goldenDir, "golden-*.ferry"))
+	if len(paths) == 0 {
+		t.Fatal("no golden archives in spec/testdata")
+	}
+	h, events, blobs := goldenFixture()
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep := Verify(bytes.NewReader(data)); !rep.Intact {
+				t.Fatalf("verify: %v", rep.Problems)
+			}
+			f, err := Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			got := f.Header()
+			if got.ArchiveID != h.ArchiveID || got.Source != h.Source || !got.Created.Equal(h.Created) || got.Producer != h.Producer {
+				t.Errorf("header = %+v", got)
+			}
+			if wm := f.Manifest().Watermark; wm != `{"until":"2024-03-01T12:00:00Z"}` {
+				t.Errorf("watermark = %q", wm)
+			}
+			if n := f.Manifest().Events.ByType["page.version"]; n != 120 {
+				t.Errorf("manifest counts %d page.version events, want 120", n)
+			}
+			checkEvents(t, f.Events(), events)
+			for _, b := range blobs {
+				r, err := f.OpenBlob(digestOf(b))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, b) {
+					t.Fatalf("blob %s: %v", digestOf(b), err)
+				}
+			}
+		})
+	}
+}
+
+// TestWritingIsDeterministic: the same content and header give the same
+// bytes, so archives can be compared and reproduced.
+func TestWritingIsDeterministic(t *testing.T) {
+	var a, b bytes.Buffer
+	if err := writeGoldenArchive(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeGoldenArchive(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatal("two writes of the same content differ")
+	}
+}
