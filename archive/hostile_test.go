@@ -214,8 +214,8 @@ func manifestFor(t testing.TB, members []rawMember, edit func(map[string]any)) r
 	h := testHeader()
 	mf := map[string]any{
 		"format": FormatName, "version": Version, "archive_id": h.ArchiveID, "members": entries,
-		"events": map[string]any{"count": 0, "first_seq": 0, "last_seq": 0, "by_type": map[string]any{}},
-		"blobs":  map[string]any{"count": blobs, "content_bytes": content, "stored_bytes": stored},
+		"events":    map[string]any{"count": 0, "first_seq": 0, "last_seq": 0, "by_type": map[string]any{}},
+		"blobs":     map[string]any{"count": blobs, "content_bytes": content, "stored_bytes": stored},
 		"watermark": "",
 	}
 	if edit != nil {
