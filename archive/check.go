@@ -52,8 +52,12 @@ func memberFromHeader(hdr *tar.Header, offset int64) (*memberInfo, error) {
 		if err != nil || cs < 0 || cs > maxBlobContent {
 			return nil, errorf(hdr.Name, offset, ErrFraming, "pax record %s is %q, want a size of at most %d", paxContentSize, hdr.PAXRecords[paxContentSize], int64(maxBlobContent))
 		}
+		// A raw blob's stored bytes are its content: same size, same hash.
 		if !m.compressed && cs != hdr.Size {
 			return nil, errorf(hdr.Name, offset, ErrCorrupt, "raw blob of %d bytes declares content size %d", hdr.Size, cs)
+		}
+		if !m.compressed && sum != m.digest {
+			return nil, errorf(hdr.Name, offset, ErrChecksum, "raw blob's sha256 %s differs from the digest in its name", sum)
 		}
 		m.ContentSize = &cs
 	}
@@ -72,7 +76,8 @@ type checkedReader struct {
 	name string
 	n    int64
 	size int64
-	done bool // the end was reached and reported once
+	done bool  // the end was reached
+	err  error // the verdict at the end, repeated to every later Read
 }
 
 func newCheckedReader(r io.Reader, m *memberInfo) *checkedReader {
@@ -81,6 +86,9 @@ func newCheckedReader(r io.Reader, m *memberInfo) *checkedReader {
 
 func (c *checkedReader) Read(p []byte) (int, error) {
 	if c.done {
+		if c.err != nil {
+			return 0, c.err
+		}
 		return 0, io.EOF
 	}
 	n, err := c.r.Read(p)
@@ -89,10 +97,12 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		c.done = true
 		if c.n != c.size {
-			return n, errorf(c.name, -1, ErrTruncated, "read %d of %d bytes", c.n, c.size)
+			c.err = errorf(c.name, -1, ErrTruncated, "read %d of %d bytes", c.n, c.size)
+		} else if got := hexSum(c.h.Sum(nil)); got != c.want {
+			c.err = errorf(c.name, -1, ErrChecksum, "stored bytes hash to %s, want %s", got, c.want)
 		}
-		if got := hexSum(c.h.Sum(nil)); got != c.want {
-			return n, errorf(c.name, -1, ErrChecksum, "stored bytes hash to %s, want %s", got, c.want)
+		if c.err != nil {
+			return n, c.err
 		}
 	}
 	return n, err

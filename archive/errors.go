@@ -3,6 +3,7 @@ package archive
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors; test with errors.Is. Errors returned by this package wrap
@@ -28,14 +29,19 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	where := "archive"
+	var b strings.Builder
+	b.WriteString("archive: ")
 	if e.Member != "" {
-		where = "member " + e.Member
+		b.WriteString("member " + e.Member + " ")
 	}
 	if e.Offset >= 0 {
-		where += fmt.Sprintf(" (offset %d)", e.Offset)
+		fmt.Fprintf(&b, "at offset %d", e.Offset)
 	}
-	return where + ": " + e.Err.Error()
+	msg := strings.TrimPrefix(e.Err.Error(), "archive: ")
+	if b.Len() == len("archive: ") {
+		return b.String() + msg
+	}
+	return strings.TrimSuffix(b.String(), " ") + ": " + msg
 }
 
 func (e *Error) Unwrap() error { return e.Err }

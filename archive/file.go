@@ -211,15 +211,16 @@ func (f *File) OpenMember(name string) (io.Reader, error) {
 // HasBlob reports whether the archive holds a blob with this content digest.
 func (f *File) HasBlob(digest string) bool { _, ok := f.blobs[digest]; return ok }
 
-// OpenBlob returns a reader of a blob's content. It fails at the end unless
-// the stored bytes and the content match their SHA-256. Concurrent readers
-// must each use their own File.
+// OpenBlob returns a reader of a blob's content, which fails at the end
+// unless the content hashes to digest. (The content hash, with the zstd
+// frame's own checks, covers the stored bytes too; Verify also hashes the
+// stored bytes.) Concurrent readers must each use their own File.
 func (f *File) OpenBlob(digest string) (io.Reader, error) {
 	m, ok := f.blobs[digest]
 	if !ok {
 		return nil, fmt.Errorf("archive: no blob %s", digest)
 	}
-	return blobContent(f.raw(m), m, f.dec)
+	return blobContent(io.NewSectionReader(f.ra, m.offset, m.Size), m, f.dec)
 }
 
 // Segments lists the event segments in order.

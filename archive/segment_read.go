@@ -33,6 +33,9 @@ type segmentReader struct {
 	unit arrow.TimeUnit
 	strs [numColumns]stringColumn
 	rows int64 // rows in the segment, from its footer
+	// interned copies of low-cardinality values (type, entity, space,
+	// actor), so that each event does not allocate them again
+	interned map[string]string
 }
 
 // openSegment checks a segment's footer and prepares to read its envelope
@@ -69,7 +72,7 @@ func openSegment(name string, r parquet.ReaderAtSeeker) (s *segmentReader, err e
 		}
 		indices = append(indices, idx)
 	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: readBatchRows}, memory.DefaultAllocator)
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: readBatchRows, PreAllocBinaryData: true, Parallel: true}, memory.DefaultAllocator)
 	if err != nil {
 		pf.Close()
 		return nil, errorf(name, -1, ErrCorrupt, "read schema: %v", err)
@@ -154,9 +157,29 @@ func (s *segmentReader) next(ev *Event) (ok bool, err error) {
 		Payload: []byte(s.strs[colPayload].Value(i)),
 	}
 	// Values point into Arrow buffers that the next batch reuses.
-	ev.Type, ev.Entity, ev.ID = clone(ev.Type), clone(ev.Entity), clone(ev.ID)
-	ev.Parent, ev.Space, ev.Actor = clone(ev.Parent), clone(ev.Space), clone(ev.Actor)
+	ev.Type, ev.Entity, ev.Space, ev.Actor = s.intern(ev.Type), s.intern(ev.Entity), s.intern(ev.Space), s.intern(ev.Actor)
+	ev.ID, ev.Parent = strings.Clone(ev.ID), strings.Clone(ev.Parent)
 	return true, nil
+}
+
+// maxInterned bounds the intern table (hostile input may make every value
+// distinct); past it, values are copied.
+const maxInterned = 1 << 14
+
+// intern returns a copy of v that does not share an Arrow buffer, reusing
+// an earlier copy of the same value.
+func (s *segmentReader) intern(v string) string {
+	if c, ok := s.interned[v]; ok {
+		return c
+	}
+	c := strings.Clone(v)
+	if s.interned == nil {
+		s.interned = map[string]string{}
+	}
+	if len(s.interned) < maxInterned {
+		s.interned[c] = c
+	}
+	return c
 }
 
 func (s *segmentReader) close() error {
@@ -165,9 +188,6 @@ func (s *segmentReader) close() error {
 	}
 	return s.pf.Close()
 }
-
-// clone copies s so it no longer shares memory with an Arrow buffer.
-func clone(s string) string { return strings.Clone(s) }
 
 // recoverCorrupt turns a panic inside the Parquet decoder, which hostile
 // input can cause, into an error naming the member.

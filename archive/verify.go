@@ -165,11 +165,18 @@ func checkCounts(mf *Manifest, counts map[string]segmentCount, byType map[string
 	return errs
 }
 
+// add records a problem, once per member: a damaged member can surface
+// both while it is decoded and when its stored bytes are hashed.
 func (rep *Report) add(err error) {
 	p := Problem{Offset: -1, Error: err.Error(), err: err}
 	var ae *Error
 	if errors.As(err, &ae) {
 		p.Member, p.Offset = ae.Member, ae.Offset
+	}
+	for _, q := range rep.Problems {
+		if p.Member != "" && q.Member == p.Member {
+			return
+		}
 	}
 	rep.Problems = append(rep.Problems, p)
 }

@@ -144,19 +144,21 @@ func (w *Writer) WriteEvent(ev *Event) error {
 	if err := w.seg.add(ev); err != nil {
 		return w.fail(err)
 	}
-	w.batchBytes += len(ev.Payload)
-	if w.batchBytes >= batchMaxBytes {
-		w.batchBytes = 0
-		if err := w.seg.flush(); err != nil {
-			return w.fail(err)
-		}
-	}
 	if w.events.Count == 0 {
 		w.events.FirstSeq = ev.Seq
 	}
 	w.events.Count++
 	w.events.LastSeq = ev.Seq
 	w.events.ByType[ev.Type]++
+	w.batchBytes += len(ev.Payload)
+	if w.seg.batch < batchRows && w.batchBytes < batchMaxBytes {
+		return nil
+	}
+	// A batch is complete: hand it to Parquet, then see if the segment is.
+	w.batchBytes = 0
+	if err := w.seg.flush(); err != nil {
+		return w.fail(err)
+	}
 	if w.seg.full() {
 		return w.closeSegment()
 	}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// These tests build the ferry binary and run it as a user would.
+
+var ferryBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ferry-cli-test-")
+	if err != nil {
+		panic(err)
+	}
+	ferryBin = filepath.Join(dir, "ferry")
+	build := exec.Command("go", "build", "-o", ferryBin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build ferry: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// ferry runs the binary and returns stdout, stderr and the exit code.
+func ferry(t *testing.T, stdin []byte, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(ferryBin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	err := cmd.Run()
+	var ee *exec.ExitError
+	code := 0
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+const golden = "../../spec/testdata/golden-1.0.ferry"
+
+func TestVerifyIntactArchive(t *testing.T) {
+	out, _, code := ferry(t, nil, "verify", golden)
+	if code != 0 || !strings.Contains(out, "intact") || !strings.Contains(out, "events    129") {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+	out, _, code = ferry(t, nil, "verify", golden, "--format", "json")
+	var rep struct {
+		Intact bool  `json:"intact"`
+		Events int64 `json:"events"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || !rep.Intact || rep.Events != 129 {
+		t.Fatalf("exit %d, json output:\n%s", code, out)
+	}
+}
+
+func TestVerifyFromStdin(t *testing.T) {
+	data, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := ferry(t, data, "verify", "-"); code != 0 || !strings.Contains(out, "intact") {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+}
+
+func TestVerifyDamagedArchiveNamesTheMember(t *testing.T) {
+	data, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Flip a byte inside the event segment's data.
+	i := bytes.Index(data, []byte("PAR1"))
+	data[i+100] ^= 0x55
+	path := filepath.Join(t.TempDir(), "damaged.ferry")
+	os.WriteFile(path, data, 0o644)
+	out, _, code := ferry(t, nil, "verify", path)
+	if code != 1 || !strings.Contains(out, "DAMAGED") || !strings.Contains(out, "events/00000001.parquet") {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+	out, _, code = ferry(t, nil, "verify", path, "--format", "json")
+	var rep struct {
+		Intact   bool `json:"intact"`
+		Problems []struct {
+			Member string `json:"member"`
+		} `json:"problems"`
+	}
+	if code != 1 || json.Unmarshal([]byte(out), &rep) != nil || rep.Intact || rep.Problems[0].Member != "events/00000001.parquet" {
+		t.Fatalf("exit %d, json output:\n%s", code, out)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"verify"},
+		{"verify", "a", "b"},
+		{"verify", golden, "--format", "yaml"},
+		{"verify", golden, "--no-such-flag"},
+		{"--log-level", "loud", "verify", golden},
+		{"no-such-command"},
+	} {
+		_, stderr, code := ferry(t, nil, args...)
+		if code != 2 {
+			t.Errorf("ferry %s: exit %d, want 2 (stderr %q)", strings.Join(args, " "), code, stderr)
+		}
+		if stderr == "" {
+			t.Errorf("ferry %s: no message on stderr", strings.Join(args, " "))
+		}
+	}
+}
+
+func TestMissingArchiveExits1(t *testing.T) {
+	_, stderr, code := ferry(t, nil, "verify", "/no/such/site.ferry")
+	if code != 1 || !strings.Contains(stderr, "/no/such/site.ferry") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	out, _, code := ferry(t, nil, "--help")
+	if code != 0 || !strings.Contains(out, "verify") {
+		t.Fatalf("exit %d, help:\n%s", code, out)
+	}
+	out, _, code = ferry(t, nil, "verify", "--help")
+	if code != 0 || !strings.Contains(out, "Examples:") {
+		t.Fatalf("verify --help lacks an example:\n%s", out)
+	}
+	out, _, code = ferry(t, nil, "version", "--format", "json")
+	var v map[string]string
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["archive_writes"] != "1.0" {
+		t.Fatalf("exit %d, version:\n%s", code, out)
+	}
+}

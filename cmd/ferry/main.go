@@ -1,0 +1,68 @@
+// Command ferry copies a Confluence site's data from one instance or
+// organization to another in separate, auditable steps: export to an
+// archive, inspect it offline, import it idempotently. See README.md.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Exit codes, the same for every command (see cli.md).
+const (
+	exitOK      = 0
+	exitFailure = 1 // failed; for verify: damaged; for compare: different
+	exitUsage   = 2 // bad flag, missing argument
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run executes the command line and maps its outcome to an exit code.
+func run(args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var code *exitCodeError
+	if errors.As(err, &code) {
+		if code.err != nil {
+			fmt.Fprintln(os.Stderr, "ferry:", code.err)
+		}
+		return code.code
+	}
+	fmt.Fprintln(os.Stderr, "ferry:", err)
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		return exitUsage // cobra's own, raised before any command runs
+	}
+	return exitFailure
+}
+
+// exitCodeError carries an exit code other than 1 out of a command. A nil
+// err means the command already told the user what happened.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// usageError marks a mistake in how the command was called.
+func usageError(format string, args ...any) error {
+	return &exitCodeError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// silentFailure exits 1 after the command printed its own result.
+var silentFailure = &exitCodeError{code: exitFailure}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progressReader wraps r in a progress bar on stderr when --progress says
+// so (auto: only when stderr is a terminal). size < 0 means unknown. The
+// returned func finishes the bar.
+func (g *globals) progressReader(r io.Reader, size int64, what string) (io.Reader, func()) {
+	show := g.progress == "always" || g.progress == "auto" && term.IsTerminal(int(os.Stderr.Fd()))
+	if !show {
+		return r, func() {}
+	}
+	bar := progressbar.NewOptions64(size,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	pr := progressbar.NewReader(r, bar)
+	return &pr, func() { bar.Finish() }
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// globals are the flags every command has.
+type globals struct {
+	logLevel string
+	progress string
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "ferry",
+		Short: "Copy a Confluence site between instances in separate, auditable steps",
+		Long: `ferry copies a Confluence site's users, groups, spaces, pages, blog posts,
+comments, attachments, labels, restrictions and permissions from one
+instance or organization to another:
+
+  export   reads a source site and writes one versioned archive file
+  inspect  runs SQL over an archive offline: what will and won't be copied
+  import   replays an archive into a destination, idempotently
+
+An archive is a plain tar file (spec/ARCHIVE.md); 'ferry verify' checks
+every byte of it.`,
+		Example: `  ferry verify site.ferry
+  ferry verify site.ferry --format json`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.setup()
+		},
+	}
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error (logs go to stderr)")
+	root.PersistentFlags().StringVar(&g.progress, "progress", "auto", "progress bars on stderr: auto (when stderr is a terminal), always or never")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError("%v (see 'ferry %s --help')", err, cmd.Name())
+	})
+	root.AddCommand(newVersionCmd(), newVerifyCmd(g))
+	return root
+}
+
+func (g *globals) setup() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return usageError("--log-level %q: want debug, info, warn or error", g.logLevel)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	switch g.progress {
+	case "auto", "always", "never":
+	default:
+		return usageError("--progress %q: want auto, always or never", g.progress)
+	}
+	return nil
+}
+
+// exactArgs is cobra.ExactArgs with a usage error that names the arguments.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != len(names) {
+			return usageError("%s takes %d argument(s), %s; got %d (see 'ferry %s --help')",
+				cmd.Name(), len(names), strings.Join(names, " "), len(args), cmd.Name())
+		}
+		return nil
+	}
+}
+
+// checkFormat validates a --format value against the allowed ones.
+func checkFormat(value string, allowed ...string) error {
+	for _, a := range allowed {
+		if value == a {
+			return nil
+		}
+	}
+	return usageError("--format %q: want %s", value, strings.Join(allowed, " or "))
+}
+
+func printf(format string, args ...any) { fmt.Fprintf(os.Stdout, format, args...) }
