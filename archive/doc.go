@@ -18,3 +18,9 @@
 // random access, checking the manifest before any member is used. Verify
 // re-reads every byte and names every damaged member.
 package archive
+
+// SoftMemoryLimit is the Go soft memory limit that the ferry command sets
+// (unless GOMEMLIMIT is set). A Writer's live memory is bounded, but Go's
+// collector lets the heap grow to twice the live size by default; the
+// limit makes it collect sooner instead.
+const SoftMemoryLimit = 160 << 20

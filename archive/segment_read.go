@@ -33,9 +33,9 @@ type segmentReader struct {
 	unit arrow.TimeUnit
 	strs [numColumns]stringColumn
 	rows int64 // rows in the segment, from its footer
-	// interned copies of low-cardinality values (type, entity, space,
-	// actor), so that each event does not allocate them again
-	interned map[string]string
+	// last copies of low-cardinality columns (type, entity, space, actor):
+	// consecutive events mostly repeat them, so they are copied once a run
+	last [numColumns]string
 }
 
 // openSegment checks a segment's footer and prepares to read its envelope
@@ -157,29 +157,19 @@ func (s *segmentReader) next(ev *Event) (ok bool, err error) {
 		Payload: []byte(s.strs[colPayload].Value(i)),
 	}
 	// Values point into Arrow buffers that the next batch reuses.
-	ev.Type, ev.Entity, ev.Space, ev.Actor = s.intern(ev.Type), s.intern(ev.Entity), s.intern(ev.Space), s.intern(ev.Actor)
+	ev.Type, ev.Entity = s.copyOf(colType, ev.Type), s.copyOf(colEntity, ev.Entity)
+	ev.Space, ev.Actor = s.copyOf(colSpace, ev.Space), s.copyOf(colActor, ev.Actor)
 	ev.ID, ev.Parent = strings.Clone(ev.ID), strings.Clone(ev.Parent)
 	return true, nil
 }
 
-// maxInterned bounds the intern table (hostile input may make every value
-// distinct); past it, values are copied.
-const maxInterned = 1 << 14
-
-// intern returns a copy of v that does not share an Arrow buffer, reusing
-// an earlier copy of the same value.
-func (s *segmentReader) intern(v string) string {
-	if c, ok := s.interned[v]; ok {
-		return c
+// copyOf returns a copy of column c's value v that shares no Arrow buffer,
+// reusing the previous event's copy when the value repeats.
+func (s *segmentReader) copyOf(c int, v string) string {
+	if v != s.last[c] {
+		s.last[c] = strings.Clone(v)
 	}
-	c := strings.Clone(v)
-	if s.interned == nil {
-		s.interned = map[string]string{}
-	}
-	if len(s.interned) < maxInterned {
-		s.interned[c] = c
-	}
-	return c
+	return s.last[c]
 }
 
 func (s *segmentReader) close() error {

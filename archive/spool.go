@@ -27,6 +27,10 @@ func (s *spool) Write(p []byte) (int, error) {
 	s.sum.Write(p)
 	s.size += int64(len(p))
 	if s.file == nil && s.buf.Len()+len(p) <= s.threshold {
+		if need := s.buf.Len() + len(p); need > s.buf.Cap() {
+			// Grow by doubling, but never past the threshold.
+			s.buf.Grow(min(max(2*s.buf.Cap(), need), s.threshold) - s.buf.Len())
+		}
 		return s.buf.Write(p)
 	}
 	if s.file == nil {

@@ -52,9 +52,10 @@ func Verify(r io.Reader) *Report {
 	rep.Version, rep.ArchiveID, rep.ParentID = h.Version, h.ArchiveID, h.ParentID
 	rep.Members = 1
 	var (
-		lastSeq int64
-		byType  = map[string]int64{}
-		counts  = map[string]segmentCount{}
+		lastSeq    int64
+		byType     = map[string]int64{}
+		counts     = map[string]segmentCount{}
+		segmentBad bool // a segment could not be read, so totals cannot be compared
 	)
 	for {
 		m, err := rd.Next()
@@ -77,6 +78,7 @@ func Verify(r io.Reader) *Report {
 			rep.Events += c.rows
 			if err != nil {
 				rep.add(err)
+				segmentBad = true
 			}
 		case KindBlob:
 			rep.Blobs++
@@ -88,8 +90,10 @@ func Verify(r io.Reader) *Report {
 	rep.Bytes = rd.Offset()
 	if mf := rd.Manifest(); mf != nil {
 		rep.Members++ // the manifest itself
-		for _, p := range checkCounts(mf, counts, byType) {
-			rep.add(p)
+		if !segmentBad {
+			for _, p := range checkCounts(mf, counts, byType) {
+				rep.add(p)
+			}
 		}
 	}
 	rep.Intact = len(rep.Problems) == 0

@@ -18,9 +18,10 @@ import (
 // Spool thresholds: a member larger than this is spooled to a temporary file.
 const (
 	blobSpoolMemory    = 8 << 20
-	segmentSpoolMemory = 32 << 20
+	segmentSpoolMemory = 8 << 20
 	// batchMaxBytes flushes a batch of events early when payloads are large.
 	batchMaxBytes = 16 << 20
+	blobWindow    = 2 << 20
 )
 
 // ErrClosed is returned by a Writer used after Close or Abort.
@@ -102,7 +103,9 @@ func NewWriter(out io.Writer, h Header, opts ...Option) (*Writer, error) {
 	w.segSpool = newSpool(w.tempDir, segmentSpoolMemory)
 	w.rawSpool = newSpool(w.tempDir, blobSpoolMemory)
 	w.zSpool = newSpool(w.tempDir, blobSpoolMemory)
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(w.level), zstd.WithEncoderConcurrency(1))
+	// A 2 MiB window, as the zstd command line uses at its default level,
+	// bounds the encoder's history buffer whatever the blob's size.
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(w.level), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(blobWindow))
 	if err != nil {
 		return nil, err
 	}

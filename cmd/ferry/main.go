@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
+
+	"ferry/archive"
 )
 
 // Exit codes, the same for every command (see cli.md).
@@ -18,6 +21,11 @@ const (
 )
 
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// ferry streams, so its live memory is small and bounded; the soft
+		// limit keeps the collector from letting the heap double past it.
+		debug.SetMemoryLimit(archive.SoftMemoryLimit)
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -1,0 +1,49 @@
+# ferry: see README.md. Every target works on a fresh clone with Go 1.26 and gcc.
+
+GO        ?= go
+BIN       := bin/ferry
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+# How long each fuzz target runs in `make test` (longer: make fuzz FUZZTIME=10m).
+FUZZTIME  ?= 15s
+# Fuzz targets as package:Function.
+FUZZ_TARGETS := ./archive:FuzzReader
+
+.PHONY: build test unit fuzz test-long bench demo lint clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ferry
+
+# Unit and CLI tests, then a short run of every fuzz target.
+test: unit fuzz
+
+unit:
+	$(GO) test -short -count=1 ./...
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
+# The long versions: every byte of the test archive flipped, not 2,000.
+test-long:
+	$(GO) test -count=1 ./...
+
+# Speed as ratios against zstd alone on the same bytes, measured in the same
+# run; then peak memory while writing a 2 GB archive (FERRY_BENCH_GB to change).
+bench:
+	@mkdir -p bench/out
+	$(GO) test ./archive -run '^$$' -bench 'Events|Blobs' -benchtime 4x | tee bench/out/archive.txt
+	$(GO) test ./archive -run '^$$' -bench 'WritePeakMemory' -benchtime 1x -timeout 60m | tee bench/out/peak-memory.txt
+
+demo: build
+	./scripts/demo.sh $(BIN)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin bench/out demo
