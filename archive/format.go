@@ -103,6 +103,7 @@ type EventStats struct {
 	FirstSeq int64            `json:"first_seq"`
 	LastSeq  int64            `json:"last_seq"`
 	ByType   map[string]int64 `json:"by_type"`
+	Digest   string           `json:"digest"` // canonical digest of the events (spec §3.4)
 }
 
 // BlobStats counts an archive's blobs.

@@ -125,6 +125,9 @@ func TestGoldenArchivesStillRead(t *testing.T) {
 			if n := f.Manifest().Events.ByType["page.version"]; n != 120 {
 				t.Errorf("manifest counts %d page.version events, want 120", n)
 			}
+			if got, want := f.Manifest().Events.Digest, EventsDigest(events); got != want {
+				t.Errorf("manifest events digest %s, the fixture's is %s", got, want)
+			}
 			checkEvents(t, f.Events(), events)
 			for _, b := range blobs {
 				r, err := f.OpenBlob(digestOf(b))

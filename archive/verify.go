@@ -17,6 +17,7 @@ type Report struct {
 	Events    int64     `json:"events"`
 	Blobs     int64     `json:"blobs"`
 	Bytes     int64     `json:"bytes"`
+	Digest    string    `json:"events_digest,omitempty"`
 	Problems  []Problem `json:"problems"`
 }
 
@@ -56,6 +57,7 @@ func Verify(r io.Reader) *Report {
 		byType     = map[string]int64{}
 		counts     = map[string]segmentCount{}
 		segmentBad bool // a segment could not be read, so totals cannot be compared
+		digest     = newEventDigest()
 	)
 	for {
 		m, err := rd.Next()
@@ -73,7 +75,7 @@ func Verify(r io.Reader) *Report {
 		switch m.Kind {
 		case KindSegment:
 			rep.Segments++
-			c, err := verifySegment(rd, &lastSeq, byType)
+			c, err := verifySegment(rd, &lastSeq, byType, digest)
 			counts[m.Name] = c
 			rep.Events += c.rows
 			if err != nil {
@@ -90,9 +92,13 @@ func Verify(r io.Reader) *Report {
 	rep.Bytes = rd.Offset()
 	if mf := rd.Manifest(); mf != nil {
 		rep.Members++ // the manifest itself
+		rep.Digest = mf.Events.Digest
 		if !segmentBad {
 			for _, p := range checkCounts(mf, counts, byType) {
 				rep.add(p)
+			}
+			if got := digest.sum(); mf.Events.Digest != "" && got != mf.Events.Digest {
+				rep.add(errorf(ManifestName, -1, ErrManifest, "events digest is %s, manifest says %s", got, mf.Events.Digest))
 			}
 		}
 	}
@@ -100,7 +106,7 @@ func Verify(r io.Reader) *Report {
 	return rep
 }
 
-func verifySegment(rd *Reader, lastSeq *int64, byType map[string]int64) (segmentCount, error) {
+func verifySegment(rd *Reader, lastSeq *int64, byType map[string]int64, digest *eventDigest) (segmentCount, error) {
 	var c segmentCount
 	it, err := rd.Events()
 	if err != nil {
@@ -119,6 +125,7 @@ func verifySegment(rd *Reader, lastSeq *int64, byType map[string]int64) (segment
 		c.lastSeq = ev.Seq
 		c.rows++
 		byType[ev.Type]++
+		digest.add(ev)
 	}
 	return c, it.Err()
 }

@@ -61,6 +61,7 @@ type Writer struct {
 	blobs    map[[32]byte]struct{}
 
 	events    EventStats
+	digest    *eventDigest
 	blobStats BlobStats
 	watermark string
 
@@ -95,6 +96,7 @@ func NewWriter(out io.Writer, h Header, opts ...Option) (*Writer, error) {
 		level:  zstd.SpeedDefault,
 		blobs:  map[[32]byte]struct{}{},
 		events: EventStats{ByType: map[string]int64{}},
+		digest: newEventDigest(),
 	}
 	for _, o := range opts {
 		o(w)
@@ -153,6 +155,7 @@ func (w *Writer) WriteEvent(ev *Event) error {
 	w.events.Count++
 	w.events.LastSeq = ev.Seq
 	w.events.ByType[ev.Type]++
+	w.digest.add(ev)
 	w.batchBytes += len(ev.Payload)
 	if w.seg.batch < batchRows && w.batchBytes < batchMaxBytes {
 		return nil
@@ -287,6 +290,7 @@ func (w *Writer) Close() error {
 			return err
 		}
 	}
+	w.events.Digest = w.digest.sum()
 	m := Manifest{
 		Format: w.header.Format, Version: w.header.Version, ArchiveID: w.header.ArchiveID,
 		Members: w.mw.entries, Events: w.events, Blobs: w.blobStats, Watermark: w.watermark,
