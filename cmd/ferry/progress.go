@@ -28,3 +28,21 @@ func (g *globals) progressReader(r io.Reader, size int64, what string) (io.Reade
 	pr := progressbar.NewReader(r, bar)
 	return &pr, func() { bar.Finish() }
 }
+
+// progressCount shows a bar counting to total (-1: unknown). It returns a
+// function that sets the count and one that finishes the bar.
+func (g *globals) progressCount(total int64, what string) (func(int64), func()) {
+	show := g.progress == "always" || g.progress == "auto" && term.IsTerminal(int(os.Stderr.Fd()))
+	if !show {
+		return func(int64) {}, func() {}
+	}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	return func(n int64) { bar.Set64(n) }, func() { bar.Finish() }
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"ferry/archive"
+	"ferry/export"
+
+	"github.com/spf13/cobra"
+)
+
+type exportOptions struct {
+	from, out, since string
+	spaces           []string
+	format           string
+}
+
+func newExportCmd(g *globals) *cobra.Command {
+	o := &exportOptions{}
+	cmd := &cobra.Command{
+		Use:   "export --from SITE --out ARCHIVE [--since PREVIOUS] [--spaces KEY,...]",
+		Short: "Write a site's history to an archive, in full or since a previous archive",
+		Long: `export reads a source site and writes every entity's history, in the order a
+destination can replay it, to one archive file (spec/ARCHIVE.md, spec/EVENTS.md).
+
+SITE is PATH.db or local:PATH for an embedded site.
+
+--since PREVIOUS.ferry writes only what changed after that archive (new
+versions, moves, status changes, updates, deletions) and names it as the
+new archive's parent. --spaces KEY,... exports only those spaces (keys compared
+case-insensitively) and the users and groups they reference.
+
+The archive appears under its name only when it is complete.`,
+		Example: `  ferry export --from site.db --out site.ferry
+  ferry export --from site.db --out week2.ferry --since site.ferry
+  ferry export --from site.db --out eng.ferry --spaces ENG,OPS`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.from == "" || o.out == "" {
+				return usageError("export needs --from SITE and --out ARCHIVE")
+			}
+			if err := checkFormat(o.format, "text", "json"); err != nil {
+				return err
+			}
+			return runExport(cmd, g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.from, "from", "", "the source site: PATH.db or local:PATH")
+	f.StringVar(&o.out, "out", "", "the archive to write")
+	f.StringVar(&o.since, "since", "", "a previous archive of the same site: export only what changed after it")
+	f.StringSliceVar(&o.spaces, "spaces", nil, "export only these space keys (and whom they reference)")
+	f.StringVar(&o.format, "format", "text", "summary format: text or json")
+	return cmd
+}
+
+func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
+	src, closer, err := export.OpenSource(o.from)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	if st, err := os.Stat(o.out); err == nil && st.IsDir() {
+		return fmt.Errorf("--out %s is a directory; give a file name", o.out)
+	}
+	set, done := g.progressCount(-1, "exporting")
+	opts := export.Options{Since: o.since, Spaces: o.spaces, Producer: archive.Producer{Name: "ferry", Version: version},
+		Progress: func(p *export.Progress) {
+			if p.Estimate > 0 {
+				set(p.Events)
+			}
+			set(p.Events)
+		}}
+	sum, err := export.Run(cmd.Context(), src, o.out, opts)
+	done()
+	if err != nil {
+		return err
+	}
+	if o.format == "json" {
+		return json.NewEncoder(os.Stdout).Encode(sum)
+	}
+	printf("exported %s to %s in %.1fs\n", o.from, sum.Archive, sum.Seconds)
+	printf("  archive  %s", sum.ArchiveID)
+	if sum.ParentID != "" {
+		printf(" (continues %s)", sum.ParentID)
+	}
+	printf("\n")
+	if len(sum.Spaces) > 0 {
+		printf("  spaces   %s\n", strings.Join(sum.Spaces, ", "))
+	}
+	printf("  events   %d (seq %d..%d)\n", sum.Events, sum.FirstSeq, sum.LastSeq)
+	kinds := make([]string, 0, len(sum.ByKind))
+	for k := range sum.ByKind {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		printf("    %-18s %d\n", k, sum.ByKind[k])
+	}
+	printf("  blobs    %d (%d bytes of content)\n", sum.Blobs, sum.BlobBytes)
+	printf("  size     %d bytes\n", sum.Bytes)
+	printf("  digest   %s\n", sum.Digest)
+	return nil
+}

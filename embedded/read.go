@@ -1,0 +1,644 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"ferry/model"
+)
+
+// reader reads one snapshot: a dedicated connection in a deferred read
+// transaction, so writers may go on while an export runs.
+type reader struct {
+	conn   *sql.Conn
+	ctx    context.Context
+	since  int64
+	spaces string // JSON array of space keys to keep; "" for all
+	emit   func(*model.Change) error
+}
+
+// Changes emits, in archive order (spec/EVENTS.md), every change made
+// after revision since (0: the whole site), limited to the spaces whose
+// keys are listed (nil: all) plus the users and groups they reference. It
+// returns the revision the snapshot holds, the watermark to continue from.
+func (s *Site) Changes(ctx context.Context, since int64, spaces []string, emit func(*model.Change) error) (int64, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+		return 0, err
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+	var rev int64
+	if err := conn.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'rev'`).Scan(&rev); err != nil {
+		return 0, err
+	}
+	if since > rev {
+		return 0, fmt.Errorf("site %s is at revision %d, older than the watermark %d: it is not the site the previous archive came from, or it was restored from a backup", s.path, rev, since)
+	}
+	r := &reader{conn: conn, ctx: ctx, since: since, emit: emit}
+	if spaces != nil {
+		if err := r.checkSpaces(spaces); err != nil {
+			return 0, err
+		}
+		r.spaces = jsonText(spaces)
+	}
+	if err := r.all(); err != nil {
+		return 0, err
+	}
+	return rev, nil
+}
+
+func (r *reader) checkSpaces(keys []string) error {
+	for _, k := range keys {
+		var n int
+		if err := r.conn.QueryRowContext(r.ctx, `SELECT count(*) FROM spaces WHERE key = ? COLLATE NOCASE AND (deleted_rev IS NULL OR deleted_rev > ?)`, k, r.since).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("no space with key %q in the site (keys are compared case-insensitively)", k)
+		}
+	}
+	return nil
+}
+
+// scope is a CTE naming the spaces, groups and users an export covers.
+func (r *reader) scope() string {
+	if r.spaces == "" {
+		return `WITH sp(id) AS (SELECT id FROM spaces), rg(id) AS (SELECT id FROM groups), ru(id) AS (SELECT account_id FROM users) `
+	}
+	return `WITH sp(id) AS (SELECT id FROM spaces WHERE lower(key) IN (SELECT lower(value) FROM json_each('` + strings.ReplaceAll(r.spaces, "'", "''") + `'))),
+	sc(id) AS (SELECT id FROM content WHERE space_id IN sp),
+	rg(id) AS (
+		SELECT principal_id FROM space_permissions WHERE space_id IN sp AND principal_type = 'group'
+		UNION SELECT principal_id FROM restrictions WHERE container_id IN sc AND principal_type = 'group'),
+	ru(id) AS (
+		SELECT author FROM spaces WHERE id IN sp UNION SELECT changed_by FROM spaces WHERE id IN sp
+		UNION SELECT principal_id FROM space_permissions WHERE space_id IN sp AND principal_type = 'user'
+		UNION SELECT author FROM content WHERE id IN sc UNION SELECT changed_by FROM content WHERE id IN sc
+		UNION SELECT author FROM content_versions WHERE content_id IN sc
+		UNION SELECT author FROM comments WHERE container_id IN sc UNION SELECT changed_by FROM comments WHERE container_id IN sc
+		UNION SELECT v.author FROM comment_versions v JOIN comments c ON c.id = v.comment_id WHERE c.container_id IN sc
+		UNION SELECT author FROM attachments WHERE container_id IN sc
+		UNION SELECT v.author FROM attachment_versions v JOIN attachments a ON a.id = v.attachment_id WHERE a.container_id IN sc
+		UNION SELECT principal_id FROM restrictions WHERE container_id IN sc AND principal_type = 'user'
+		UNION SELECT changed_by FROM labels WHERE container_id IN sc UNION SELECT changed_by FROM properties WHERE container_id IN sc
+		UNION SELECT account_id FROM likes WHERE container_id IN sc OR container_id IN (SELECT id FROM comments WHERE container_id IN sc)
+		UNION SELECT account_id FROM memberships WHERE group_id IN rg) `
+}
+
+// query runs a query and calls each for every row.
+func (r *reader) query(q string, scan func(*sql.Rows) error, args ...any) error {
+	rows, err := r.conn.QueryContext(r.ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("read site: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (r *reader) all() error {
+	steps := []func() error{r.users, r.groups, r.memberships, r.apps}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	var spaces []spaceRef
+	err := r.query(r.scope()+`SELECT id, key, created_rev, deleted_rev IS NOT NULL FROM spaces WHERE id IN sp AND (deleted_rev IS NULL OR deleted_rev > ?) ORDER BY key`,
+		func(rows *sql.Rows) error {
+			var s spaceRef
+			if err := rows.Scan(&s.id, &s.key, &s.createdRev, &s.deleted); err != nil {
+				return err
+			}
+			spaces = append(spaces, s) // one small record per space, not the site
+			return nil
+		}, r.since)
+	if err != nil {
+		return err
+	}
+	for _, s := range spaces {
+		if s.deleted {
+			continue
+		}
+		if err := r.space(s); err != nil {
+			return err
+		}
+	}
+	if r.since == 0 {
+		return nil
+	}
+	for i := len(spaces) - 1; i >= 0; i-- {
+		if err := r.spaceRemovals(spaces[i]); err != nil {
+			return err
+		}
+	}
+	return r.globalRemovals()
+}
+
+type spaceRef struct {
+	id, key    string
+	createdRev int64
+	deleted    bool
+}
+
+// change builds a Change and emits it.
+func (r *reader) change(t model.EventType, id, parent, space, at string, actor sql.NullString, payload any) error {
+	return r.emit(&model.Change{Type: t, ID: id, Parent: parent, Space: space, At: parseTime(at), Actor: actor.String, Payload: payload})
+}
+
+func (r *reader) users() error {
+	return r.query(r.scope()+`SELECT account_id, coalesce(email, ''), display_name, status, account_type, created_at, created_rev, changed_at, changed_by
+		FROM users WHERE account_id IN ru AND rev > ? ORDER BY account_id`, func(rows *sql.Rows) error {
+		var u model.User
+		var createdAt, changedAt string
+		var createdRev int64
+		var by sql.NullString
+		if err := rows.Scan(&u.AccountID, &u.Email, &u.DisplayName, &u.Status, &u.AccountType, &createdAt, &createdRev, &changedAt, &by); err != nil {
+			return err
+		}
+		if createdRev > r.since {
+			return r.change(model.UserCreated, u.AccountID, "", "", createdAt, sql.NullString{}, &u)
+		}
+		return r.change(model.UserUpdated, u.AccountID, "", "", changedAt, by, &u)
+	}, r.since)
+}
+
+func (r *reader) groups() error {
+	return r.query(r.scope()+`SELECT id, name, created_at, created_rev, changed_at, changed_by FROM groups
+		WHERE id IN rg AND deleted_rev IS NULL AND rev > ? ORDER BY id`, func(rows *sql.Rows) error {
+		var g model.Group
+		var createdAt, changedAt string
+		var createdRev int64
+		var by sql.NullString
+		if err := rows.Scan(&g.ID, &g.Name, &createdAt, &createdRev, &changedAt, &by); err != nil {
+			return err
+		}
+		if createdRev > r.since {
+			return r.change(model.GroupCreated, g.ID, "", "", createdAt, sql.NullString{}, &g)
+		}
+		return r.change(model.GroupRenamed, g.ID, "", "", changedAt, by, &g)
+	}, r.since)
+}
+
+func (r *reader) memberships() error {
+	return r.query(r.scope()+`SELECT group_id, account_id, changed_at, changed_by FROM memberships
+		WHERE group_id IN rg AND deleted_rev IS NULL AND created_rev > ? ORDER BY group_id, account_id`, func(rows *sql.Rows) error {
+		var m model.Membership
+		var at string
+		var by sql.NullString
+		if err := rows.Scan(&m.GroupID, &m.AccountID, &at, &by); err != nil {
+			return err
+		}
+		return r.change(model.MembershipAdded, m.GroupID+":"+m.AccountID, m.GroupID, "", at, by, &m)
+	}, r.since)
+}
+
+func (r *reader) apps() error {
+	return r.query(`SELECT key, name, vendor, version, changed_at FROM apps WHERE created_rev > ? ORDER BY key`, func(rows *sql.Rows) error {
+		var a model.App
+		var at string
+		if err := rows.Scan(&a.Key, &a.Name, &a.Vendor, &a.Version, &at); err != nil {
+			return err
+		}
+		return r.change(model.AppInstalled, a.Key, "", "", at, sql.NullString{}, &a)
+	}, r.since)
+}
+
+// space emits everything in one space that changed after the watermark.
+func (r *reader) space(s spaceRef) error {
+	steps := []func(spaceRef) error{r.spaceItself, r.permissions, r.pages, r.blogposts, r.comments, r.attachments,
+		r.labels, r.restrictions, r.properties, r.likes, r.appData}
+	for _, step := range steps {
+		if err := step(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *reader) spaceItself(s spaceRef) error {
+	return r.query(`SELECT id, key, name, type, status, description, coalesce(logo, ''), categories, coalesce(homepage, ''), settings, look_and_feel, templates,
+		created_at, coalesce(author, ''), created_rev, changed_at, changed_by FROM spaces WHERE id = ? AND rev > ?`, func(rows *sql.Rows) error {
+		var sp model.Space
+		var categories, settings, lookAndFeel, templates, createdAt, changedAt string
+		var createdRev int64
+		var by sql.NullString
+		if err := rows.Scan(&sp.ID, &sp.Key, &sp.Name, &sp.Type, &sp.Status, &sp.Description, &sp.Logo, &categories, &sp.Homepage,
+			&settings, &lookAndFeel, &templates, &createdAt, &sp.Author, &createdRev, &changedAt, &by); err != nil {
+			return err
+		}
+		json.Unmarshal([]byte(categories), &sp.Categories)
+		json.Unmarshal([]byte(settings), &sp.Settings)
+		json.Unmarshal([]byte(lookAndFeel), &sp.LookAndFeel)
+		json.Unmarshal([]byte(templates), &sp.Templates)
+		sp.CreatedAt = parseTime(createdAt)
+		if createdRev > r.since {
+			return r.change(model.SpaceCreated, sp.ID, "", sp.Key, createdAt, sql.NullString{String: sp.Author}, &sp)
+		}
+		return r.change(model.SpaceUpdated, sp.ID, "", sp.Key, changedAt, by, &sp)
+	}, s.id, r.since)
+}
+
+func (r *reader) permissions(s spaceRef) error {
+	return r.query(`SELECT id, principal_type, coalesce(principal_id, ''), operation, changed_at, changed_by FROM space_permissions
+		WHERE space_id = ? AND deleted_rev IS NULL AND created_rev > ? ORDER BY id`, func(rows *sql.Rows) error {
+		p := model.SpacePermission{SpaceID: s.id}
+		var at string
+		var by sql.NullString
+		if err := rows.Scan(&p.ID, &p.PrincipalType, &p.PrincipalID, &p.Operation, &at, &by); err != nil {
+			return err
+		}
+		return r.change(model.SpacePermissionGranted, p.ID, s.id, s.key, at, by, &p)
+	}, s.id, r.since)
+}
+
+// contentEvents are the event types of pages and of blog posts.
+type contentEvents struct{ created, version, moved, status model.EventType }
+
+var (
+	pageEvents = contentEvents{model.PageCreated, model.PageVersion, model.PageMoved, model.PageStatus}
+	blogEvents = contentEvents{model.BlogpostCreated, model.BlogpostVersion, "", model.BlogpostStatus}
+)
+
+// pageTree orders a space's live pages parents first.
+const pageTree = `WITH RECURSIVE tree(id, depth) AS (
+	SELECT id, 0 FROM content WHERE space_id = ?1 AND type = 'page' AND parent_id IS NULL AND deleted_rev IS NULL
+	UNION ALL SELECT c.id, t.depth + 1 FROM content c JOIN tree t ON c.parent_id = t.id WHERE c.deleted_rev IS NULL) `
+
+func (r *reader) pages(s spaceRef) error {
+	return r.contentRows(s, pageTree+`SELECT c.id, c.type, coalesce(c.parent_id, ''), c.position, c.status, c.created_at, coalesce(c.author, ''),
+		c.created_rev, c.rev, c.changed_at, c.changed_by,
+		v.number, v.title, v.body, v.author, v.at, v.message, v.minor_edit
+		FROM tree JOIN content c ON c.id = tree.id LEFT JOIN content_versions v ON v.content_id = c.id AND v.rev > ?2
+		WHERE c.rev > ?2 OR v.number IS NOT NULL
+		ORDER BY tree.depth, c.position, c.id, v.number`, pageEvents)
+}
+
+func (r *reader) blogposts(s spaceRef) error {
+	return r.contentRows(s, `SELECT c.id, c.type, coalesce(c.parent_id, ''), c.position, c.status, c.created_at, coalesce(c.author, ''),
+		c.created_rev, c.rev, c.changed_at, c.changed_by,
+		v.number, v.title, v.body, v.author, v.at, v.message, v.minor_edit
+		FROM content c LEFT JOIN content_versions v ON v.content_id = c.id AND v.rev > ?2
+		WHERE c.space_id = ?1 AND c.type = 'blogpost' AND c.deleted_rev IS NULL AND (c.rev > ?2 OR v.number IS NOT NULL)
+		ORDER BY c.created_at, c.id, v.number`, blogEvents)
+}
+
+// contentRows emits pages or blog posts from rows of content joined with
+// their new versions: "created" for new content, its versions, and for
+// content from before the watermark, after its versions, the moves and
+// status changes the journal records.
+func (r *reader) contentRows(s spaceRef, q string, ev contentEvents) error {
+	type older struct {
+		c  model.Content
+		at string
+		by sql.NullString
+	}
+	var last string
+	var pending *older
+	flush := func() error {
+		if pending == nil {
+			return nil
+		}
+		o := pending
+		pending = nil
+		return r.journalEvents(s, &o.c, ev, o.at, o.by)
+	}
+	err := r.query(q, func(rows *sql.Rows) error {
+		var c model.Content
+		var createdAt, changedAt string
+		var createdRev, rev int64
+		var by sql.NullString
+		var num sql.NullInt64
+		var title, body, vAuthor, vAt, msg sql.NullString
+		var minor sql.NullBool
+		if err := rows.Scan(&c.ID, &c.Type, &c.ParentID, &c.Position, &c.Status, &createdAt, &c.Author, &createdRev, &rev, &changedAt, &by,
+			&num, &title, &body, &vAuthor, &vAt, &msg, &minor); err != nil {
+			return err
+		}
+		c.SpaceID, c.CreatedAt = s.id, parseTime(createdAt)
+		if c.ID != last {
+			if err := flush(); err != nil {
+				return err
+			}
+			last = c.ID
+			switch {
+			case createdRev > r.since:
+				if err := r.change(ev.created, c.ID, c.ParentID, s.key, createdAt, sql.NullString{String: c.Author}, &c); err != nil {
+					return err
+				}
+			case rev > r.since:
+				pending = &older{c, changedAt, by}
+			}
+		}
+		if !num.Valid {
+			return nil
+		}
+		v := model.Version{ContentID: c.ID, Number: int(num.Int64), Title: title.String, Body: body.String, Author: vAuthor.String,
+			At: parseTime(vAt.String), Message: msg.String, MinorEdit: minor.Bool}
+		return r.change(ev.version, c.ID, c.ParentID, s.key, vAt.String, vAuthor, &v)
+	}, s.id, r.since)
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// journalEvents emits the moves and status changes of content created
+// before the watermark, with its current place and status.
+func (r *reader) journalEvents(s spaceRef, c *model.Content, ev contentEvents, at string, by sql.NullString) error {
+	var ops []string
+	err := r.query(`SELECT DISTINCT op FROM journal WHERE kind = 'content' AND id = ? AND rev > ? ORDER BY op`, func(rows *sql.Rows) error {
+		var op string
+		if err := rows.Scan(&op); err != nil {
+			return err
+		}
+		ops = append(ops, op)
+		return nil
+	}, c.ID, r.since)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		switch {
+		case op == "moved" && ev.moved != "":
+			err = r.change(ev.moved, c.ID, c.ParentID, s.key, at, by, &model.Move{ID: c.ID, ParentID: c.ParentID, Position: c.Position})
+		case op == "status":
+			err = r.change(ev.status, c.ID, c.ParentID, s.key, at, by, &model.StatusChange{ID: c.ID, Status: c.Status})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commentTree orders a space's live comments, replies after their parents.
+const commentTree = `WITH RECURSIVE tree(id, depth) AS (
+	SELECT cm.id, 0 FROM comments cm JOIN content c ON c.id = cm.container_id
+		WHERE c.space_id = ?1 AND cm.parent_id IS NULL AND cm.deleted_rev IS NULL
+	UNION ALL SELECT cm.id, t.depth + 1 FROM comments cm JOIN tree t ON cm.parent_id = t.id WHERE cm.deleted_rev IS NULL) `
+
+func (r *reader) comments(s spaceRef) error {
+	var cur string
+	return r.query(commentTree+`SELECT cm.id, cm.container_id, coalesce(cm.parent_id, ''), cm.location, coalesce(cm.anchor, ''), cm.status,
+		coalesce(cm.author, ''), cm.created_at, cm.created_rev, v.number, v.body, v.author, v.at
+		FROM tree JOIN comments cm ON cm.id = tree.id LEFT JOIN comment_versions v ON v.comment_id = cm.id AND v.rev > ?2
+		WHERE cm.created_rev > ?2 OR v.number IS NOT NULL
+		ORDER BY tree.depth, cm.created_at, cm.id, v.number`, func(rows *sql.Rows) error {
+		var c model.Comment
+		var anchor, createdAt string
+		var createdRev int64
+		var num sql.NullInt64
+		var body, vAuthor, vAt sql.NullString
+		if err := rows.Scan(&c.ID, &c.ContainerID, &c.ParentID, &c.Location, &anchor, &c.Status, &c.Author, &createdAt, &createdRev,
+			&num, &body, &vAuthor, &vAt); err != nil {
+			return err
+		}
+		if c.ID != cur {
+			cur = c.ID
+			if createdRev > r.since {
+				if anchor != "" {
+					c.Anchor = &model.InlineAnchor{}
+					json.Unmarshal([]byte(anchor), c.Anchor)
+				}
+				c.CreatedAt = parseTime(createdAt)
+				if err := r.change(model.CommentCreated, c.ID, c.ContainerID, s.key, createdAt, sql.NullString{String: c.Author}, &c); err != nil {
+					return err
+				}
+			}
+		}
+		if !num.Valid {
+			return nil
+		}
+		v := model.Version{ContentID: c.ID, Number: int(num.Int64), Body: body.String, Author: vAuthor.String, At: parseTime(vAt.String)}
+		return r.change(model.CommentVersion, c.ID, c.ContainerID, s.key, vAt.String, vAuthor, &v)
+	}, s.id, r.since)
+}
+
+func (r *reader) attachments(s spaceRef) error {
+	var cur string
+	return r.query(`SELECT a.id, a.container_id, a.filename, a.media_type, coalesce(a.author, ''), a.created_at, a.created_rev,
+		v.number, v.blob, v.size, v.media_type, v.comment, v.author, v.at
+		FROM attachments a JOIN content c ON c.id = a.container_id LEFT JOIN attachment_versions v ON v.attachment_id = a.id AND v.rev > ?2
+		WHERE c.space_id = ?1 AND a.deleted_rev IS NULL AND (a.created_rev > ?2 OR v.number IS NOT NULL)
+		ORDER BY a.id, v.number`, func(rows *sql.Rows) error {
+		var a model.Attachment
+		var createdAt string
+		var createdRev int64
+		var num, size sql.NullInt64
+		var blob, mediaType, comment, vAuthor, vAt sql.NullString
+		if err := rows.Scan(&a.ID, &a.ContainerID, &a.Filename, &a.MediaType, &a.Author, &createdAt, &createdRev,
+			&num, &blob, &size, &mediaType, &comment, &vAuthor, &vAt); err != nil {
+			return err
+		}
+		if a.ID != cur {
+			cur = a.ID
+			if createdRev > r.since {
+				a.CreatedAt = parseTime(createdAt)
+				if err := r.change(model.AttachmentCreated, a.ID, a.ContainerID, s.key, createdAt, sql.NullString{String: a.Author}, &a); err != nil {
+					return err
+				}
+			}
+		}
+		if !num.Valid {
+			return nil
+		}
+		v := model.AttachmentVersion{AttachmentID: a.ID, Number: int(num.Int64), Blob: blob.String, Size: size.Int64, MediaType: mediaType.String,
+			Comment: comment.String, Author: vAuthor.String, At: parseTime(vAt.String)}
+		return r.change(model.AttachmentVersionAdded, a.ID, a.ContainerID, s.key, vAt.String, vAuthor, &v)
+	}, s.id, r.since)
+}
+
+// inSpace restricts container_id to content of space ?1.
+const inSpace = `container_id IN (SELECT id FROM content WHERE space_id = ?1)`
+
+func (r *reader) labels(s spaceRef) error {
+	return r.query(`SELECT container_id, prefix, name, changed_at, changed_by FROM labels
+		WHERE `+inSpace+` AND deleted_rev IS NULL AND created_rev > ?2 ORDER BY container_id, prefix, name`, func(rows *sql.Rows) error {
+		var l model.Label
+		var at string
+		var by sql.NullString
+		if err := rows.Scan(&l.ContainerID, &l.Prefix, &l.Name, &at, &by); err != nil {
+			return err
+		}
+		return r.change(model.LabelAdded, l.ContainerID+":"+l.Prefix+":"+l.Name, l.ContainerID, s.key, at, by, &l)
+	}, s.id, r.since)
+}
+
+func restrictionID(x model.Restriction) string {
+	return x.ContainerID + ":" + x.Operation + ":" + x.PrincipalType + ":" + x.PrincipalID
+}
+
+func (r *reader) restrictions(s spaceRef) error {
+	return r.query(`SELECT container_id, operation, principal_type, principal_id, changed_at, changed_by FROM restrictions
+		WHERE `+inSpace+` AND deleted_rev IS NULL AND created_rev > ?2 ORDER BY container_id, operation, principal_type, principal_id`, func(rows *sql.Rows) error {
+		var x model.Restriction
+		var at string
+		var by sql.NullString
+		if err := rows.Scan(&x.ContainerID, &x.Operation, &x.PrincipalType, &x.PrincipalID, &at, &by); err != nil {
+			return err
+		}
+		return r.change(model.RestrictionAdded, restrictionID(x), x.ContainerID, s.key, at, by, &x)
+	}, s.id, r.since)
+}
+
+func (r *reader) properties(s spaceRef) error {
+	return r.query(`SELECT container_id, key, value, version, changed_at, changed_by FROM properties
+		WHERE `+inSpace+` AND deleted_rev IS NULL AND rev > ?2 ORDER BY container_id, key`, func(rows *sql.Rows) error {
+		var p model.Property
+		var value, at string
+		var by sql.NullString
+		if err := rows.Scan(&p.ContainerID, &p.Key, &value, &p.Version, &at, &by); err != nil {
+			return err
+		}
+		p.Value = json.RawMessage(value)
+		return r.change(model.PropertySet, p.ContainerID+":"+p.Key, p.ContainerID, s.key, at, by, &p)
+	}, s.id, r.since)
+}
+
+// likesInSpace restricts likes to those on content or comments of space ?1.
+const likesInSpace = `(container_id IN (SELECT id FROM content WHERE space_id = ?1)
+	OR container_id IN (SELECT cm.id FROM comments cm JOIN content c ON c.id = cm.container_id WHERE c.space_id = ?1))`
+
+func (r *reader) likes(s spaceRef) error {
+	return r.query(`SELECT container_id, container_type, account_id, at, changed_by FROM likes
+		WHERE `+likesInSpace+` AND deleted_rev IS NULL AND created_rev > ?2 ORDER BY container_id, account_id`, func(rows *sql.Rows) error {
+		var l model.Like
+		var at string
+		var by sql.NullString
+		if err := rows.Scan(&l.ContainerID, &l.ContainerType, &l.AccountID, &at, &by); err != nil {
+			return err
+		}
+		l.At = parseTime(at)
+		return r.change(model.LikeAdded, l.ContainerID+":"+l.AccountID, l.ContainerID, s.key, at, sql.NullString{String: l.AccountID}, &l)
+	}, s.id, r.since)
+}
+
+func (r *reader) appData(s spaceRef) error {
+	return r.query(`SELECT id, app_key, coalesce(container_id, ''), kind, size, changed_at FROM app_data
+		WHERE space_id = ?1 AND deleted_rev IS NULL AND created_rev > ?2 ORDER BY id`, func(rows *sql.Rows) error {
+		var d model.AppData
+		var at string
+		if err := rows.Scan(&d.ID, &d.AppKey, &d.ContainerID, &d.Kind, &d.Size, &at); err != nil {
+			return err
+		}
+		return r.change(model.AppDataRecorded, d.ID, d.ContainerID, s.key, at, sql.NullString{}, &d)
+	}, s.id, r.since)
+}
+
+// removal emits one removal event per row of q, whose columns are id,
+// parent, changed_at and changed_by.
+func (r *reader) removal(t model.EventType, space, q string, args ...any) error {
+	return r.query(q, func(rows *sql.Rows) error {
+		var id, parent, at string
+		var by sql.NullString
+		if err := rows.Scan(&id, &parent, &at, &by); err != nil {
+			return err
+		}
+		return r.change(t, id, parent, space, at, by, &model.Deleted{ID: id})
+	}, args...)
+}
+
+// removed selects rows that existed at the watermark and are gone now.
+const removed = ` AND created_rev <= ?2 AND deleted_rev > ?2`
+
+func (r *reader) spaceRemovals(s spaceRef) error {
+	if s.createdRev > r.since {
+		return nil // new since the watermark: nothing of it was copied before
+	}
+	steps := []struct {
+		t model.EventType
+		q string
+	}{
+		{model.AppDataRemoved, `SELECT id, coalesce(container_id, ''), changed_at, changed_by FROM app_data WHERE space_id = ?1` + removed + ` ORDER BY id`},
+		{model.LikeRemoved, `SELECT container_id || ':' || account_id, container_id, changed_at, changed_by FROM likes WHERE ` + likesInSpace + removed + ` ORDER BY 1`},
+		{model.PropertyDeleted, `SELECT container_id || ':' || key, container_id, changed_at, changed_by FROM properties WHERE ` + inSpace + removed + ` ORDER BY 1`},
+		{model.RestrictionRemoved, `SELECT container_id || ':' || operation || ':' || principal_type || ':' || principal_id, container_id, changed_at, changed_by
+			FROM restrictions WHERE ` + inSpace + removed + ` ORDER BY 1`},
+		{model.LabelRemoved, `SELECT container_id || ':' || prefix || ':' || name, container_id, changed_at, changed_by FROM labels WHERE ` + inSpace + removed + ` ORDER BY 1`},
+		{model.AttachmentDeleted, `SELECT id, container_id, changed_at, changed_by FROM attachments WHERE ` + inSpace + removed + ` ORDER BY id`},
+		{model.CommentDeleted, `WITH RECURSIVE tree(id, depth) AS (
+			SELECT cm.id, 0 FROM comments cm JOIN content c ON c.id = cm.container_id WHERE c.space_id = ?1 AND cm.parent_id IS NULL
+			UNION ALL SELECT cm.id, t.depth + 1 FROM comments cm JOIN tree t ON cm.parent_id = t.id)
+			SELECT cm.id, cm.container_id, cm.changed_at, cm.changed_by FROM tree JOIN comments cm ON cm.id = tree.id
+			WHERE 1` + removed + ` ORDER BY tree.depth DESC, cm.id`},
+		{model.BlogpostDeleted, `SELECT id, '', changed_at, changed_by FROM content WHERE space_id = ?1 AND type = 'blogpost'` + removed + ` ORDER BY id`},
+		{model.PageDeleted, `WITH RECURSIVE tree(id, depth) AS (
+			SELECT id, 0 FROM content WHERE space_id = ?1 AND type = 'page' AND parent_id IS NULL
+			UNION ALL SELECT c.id, t.depth + 1 FROM content c JOIN tree t ON c.parent_id = t.id)
+			SELECT c.id, coalesce(c.parent_id, ''), c.changed_at, c.changed_by FROM tree JOIN content c ON c.id = tree.id
+			WHERE 1` + removed + ` ORDER BY tree.depth DESC, c.id`},
+		{model.SpacePermissionRevoked, `SELECT id, space_id, changed_at, changed_by FROM space_permissions WHERE space_id = ?1` + removed + ` ORDER BY id`},
+		{model.SpaceDeleted, `SELECT id, '', changed_at, changed_by FROM spaces WHERE id = ?1` + removed},
+	}
+	for _, st := range steps {
+		if err := r.removal(st.t, s.key, st.q, s.id, r.since); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *reader) globalRemovals() error {
+	if err := r.removal(model.MembershipRemoved, "", r.scope()+`SELECT group_id || ':' || account_id, group_id, changed_at, changed_by FROM memberships
+		WHERE group_id IN rg AND created_rev <= ? AND deleted_rev > ? ORDER BY group_id, account_id`, r.since, r.since); err != nil {
+		return err
+	}
+	return r.removal(model.GroupDeleted, "", r.scope()+`SELECT id, '', changed_at, changed_by FROM groups
+		WHERE id IN rg AND created_rev <= ? AND deleted_rev > ? ORDER BY id`, r.since, r.since)
+}
+
+// OpenBlob returns a reader of a stored blob's bytes, one chunk at a time.
+func (s *Site) OpenBlob(ctx context.Context, digest string) (io.ReadCloser, int64, error) {
+	var size int64
+	if err := s.db.QueryRowContext(ctx, `SELECT size FROM blobs WHERE digest = ?`, digest).Scan(&size); err != nil {
+		if err == sql.ErrNoRows {
+			return nil, 0, fmt.Errorf("site %s has no blob %s", s.path, digest)
+		}
+		return nil, 0, err
+	}
+	return &blobReader{ctx: ctx, db: s.db, digest: digest}, size, nil
+}
+
+type blobReader struct {
+	ctx    context.Context
+	db     *sql.DB
+	digest string
+	n      int
+	buf    []byte
+	done   bool
+}
+
+func (b *blobReader) Read(p []byte) (int, error) {
+	for len(b.buf) == 0 {
+		if b.done {
+			return 0, io.EOF
+		}
+		err := b.db.QueryRowContext(b.ctx, `SELECT data FROM blob_chunks WHERE digest = ? AND n = ?`, b.digest, b.n).Scan(&b.buf)
+		if err == sql.ErrNoRows {
+			b.done = true
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		b.n++
+	}
+	n := copy(p, b.buf)
+	b.buf = b.buf[n:]
+	return n, nil
+}
+
+func (b *blobReader) Close() error { return nil }

@@ -1,0 +1,177 @@
+package embedded
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+)
+
+// Site is an embedded Confluence site, one SQLite file.
+type Site struct {
+	db   *sql.DB
+	path string
+	id   string
+}
+
+// ErrNotSite is returned for a file that is not an embedded ferry site.
+var ErrNotSite = errors.New("not a ferry embedded site")
+
+// Open opens an existing site. A missing file is an error: a source must
+// exist.
+func Open(path string) (*Site, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("open site %s: %w", path, err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("open site %s: is a directory, want a SQLite file", path)
+	}
+	return open(path, false)
+}
+
+// Create creates a new, empty site at path, which must not exist.
+func Create(path string) (*Site, error) {
+	if _, err := os.Stat(path); err == nil {
+		return nil, fmt.Errorf("create site %s: the file exists", path)
+	}
+	return open(path, true)
+}
+
+// OpenOrCreate opens the site at path, creating it if it does not exist:
+// what a destination does.
+func OpenOrCreate(path string) (*Site, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return open(path, true)
+	}
+	return Open(path)
+}
+
+func open(path string, create bool) (*Site, error) {
+	dsn := "file:" + path + "?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate"
+	if !create {
+		dsn += "&mode=rw"
+	}
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open site %s: %w", path, err)
+	}
+	s := &Site{db: db, path: path}
+	if err := s.migrate(create); err != nil {
+		db.Close()
+		if create {
+			os.Remove(path)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// migrate brings the schema up to date and reads the site's id.
+func (s *Site) migrate(create bool) error {
+	var version int
+	if err := s.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		if strings.Contains(err.Error(), "not a database") {
+			return fmt.Errorf("open site %s: not a SQLite file (%w)", s.path, ErrNotSite)
+		}
+		return fmt.Errorf("open site %s: %w", s.path, err)
+	}
+	if version == 0 && !create {
+		var tables int
+		s.db.QueryRow("SELECT count(*) FROM sqlite_master").Scan(&tables)
+		if tables > 0 {
+			return fmt.Errorf("open site %s: a SQLite file without ferry's tables (%w)", s.path, ErrNotSite)
+		}
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("open site %s: schema version %d is newer than this ferry's %d: upgrade ferry", s.path, version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		tx, err := s.db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate site %s to schema %d: %w", s.path, v+1, err)
+		}
+		if v == 0 {
+			tx.Exec(`INSERT INTO meta(key, value) VALUES ('site_id', ?), ('rev', '0')`, uuid.NewString())
+		}
+		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'site_id'`).Scan(&s.id); err != nil {
+		return fmt.Errorf("open site %s: no site id (%w)", s.path, ErrNotSite)
+	}
+	return nil
+}
+
+// ID is the site's id, made when it was created.
+func (s *Site) ID() string { return s.id }
+
+// Path is the site's file.
+func (s *Site) Path() string { return s.path }
+
+// Rev is the site's current revision.
+func (s *Site) Rev(ctx context.Context) (int64, error) {
+	var v string
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'rev'`).Scan(&v); err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// Close closes the site.
+func (s *Site) Close() error { return s.db.Close() }
+
+// DB exposes the database for tests and tools that query it directly.
+func (s *Site) DB() *sql.DB { return s.db }
+
+// Update runs fn in one transaction that takes the next revision. at and
+// actor are when and by whom the changes were made (recorded as they are,
+// so a generated site's history is the same for the same seed).
+func (s *Site) Update(ctx context.Context, at time.Time, actor string, fn func(*Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("update site %s: %w", s.path, err)
+	}
+	t := &Tx{tx: tx, ctx: ctx, at: fmtTime(at), actor: actor, stmts: map[string]*sql.Stmt{}}
+	defer t.closeStmts()
+	var rev string
+	if err := tx.QueryRowContext(ctx, `UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'rev' RETURNING value`).Scan(&rev); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("update site %s: %w", s.path, err)
+	}
+	t.rev, _ = strconv.ParseInt(rev, 10, 64)
+	if err := fn(t); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("update site %s: commit: %w", s.path, err)
+	}
+	return nil
+}
+
+// timeLayout sorts as text and keeps microseconds, what archives keep.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(timeLayout, s)
+	return t
+}

@@ -1,0 +1,224 @@
+package export
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"ferry/archive"
+	"ferry/model"
+)
+
+// Options control an export.
+type Options struct {
+	// Since names a previous archive of the same source: only what changed
+	// after it is written, and the new archive names it as its parent.
+	Since string
+	// Spaces limits the export to these space keys and whom they reference;
+	// nil exports every space. An incremental export keeps its parent's.
+	Spaces   []string
+	Producer archive.Producer
+	// Progress, if set, is called now and then with the counts so far.
+	Progress func(*Progress)
+	// Header fields for reproducible tests; zero values mean a new id, now.
+	ArchiveID string
+	Created   time.Time
+}
+
+// Progress is how far an export has come.
+type Progress struct {
+	Events   int64
+	Estimate int64            // events expected, 0 if unknown
+	ByKind   map[string]int64 // events per entity kind
+	Blobs    int64
+	Bytes    int64 // blob bytes read
+}
+
+// Summary is what an export wrote.
+type Summary struct {
+	Archive   string           `json:"archive"`
+	ArchiveID string           `json:"archive_id"`
+	ParentID  string           `json:"parent_id,omitempty"`
+	Spaces    []string         `json:"spaces,omitempty"`
+	Events    int64            `json:"events"`
+	ByKind    map[string]int64 `json:"events_by_kind"`
+	FirstSeq  int64            `json:"first_seq"`
+	LastSeq   int64            `json:"last_seq"`
+	Blobs     int64            `json:"blobs"`
+	BlobBytes int64            `json:"blob_bytes"`
+	Bytes     int64            `json:"archive_bytes"`
+	Digest    string           `json:"events_digest"`
+	Seconds   float64          `json:"seconds"`
+}
+
+// watermark is what an archive's manifest records for the next
+// incremental export: opaque to archive readers, meaningful here.
+type watermark struct {
+	SiteID  string   `json:"site_id"`
+	Source  string   `json:"source"` // the source's own watermark
+	LastSeq int64    `json:"last_seq"`
+	Spaces  []string `json:"spaces,omitempty"`
+}
+
+// Run exports src to a new archive at out.
+func Run(ctx context.Context, src Source, out string, o Options) (*Summary, error) {
+	start := time.Now()
+	info := src.Describe()
+	since, seq, parentID, err := resume(o.Since, info, &o)
+	if err != nil {
+		return nil, err
+	}
+	hdr := archive.Header{ArchiveID: o.ArchiveID, ParentID: parentID, Producer: o.Producer, Created: o.Created,
+		Source: archive.Source{Kind: info.Kind, Location: info.Location, SiteID: info.SiteID}}
+	w, err := archive.Create(out, hdr)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Abort() // removes the partial archive unless Close succeeded
+	e := &exporter{ctx: ctx, src: src, w: w, seq: seq, progress: o.Progress, prog: Progress{ByKind: map[string]int64{}}}
+	if est, ok := src.(Estimator); ok && o.Progress != nil {
+		e.prog.Estimate, _ = est.Estimate(ctx, since)
+	}
+	mark, err := src.Changes(ctx, since, o.Spaces, e.emit)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	wm, _ := json.Marshal(watermark{SiteID: info.SiteID, Source: mark, LastSeq: e.seq, Spaces: o.Spaces})
+	w.SetWatermark(string(wm))
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	f, err := archive.Open(out)
+	if err != nil {
+		return nil, fmt.Errorf("export: reopen %s: %w", out, err)
+	}
+	defer f.Close()
+	m := f.Manifest()
+	var size int64
+	if st, err := os.Stat(out); err == nil {
+		size = st.Size()
+	}
+	return &Summary{
+		Archive: out, ArchiveID: f.Header().ArchiveID, ParentID: parentID, Spaces: o.Spaces,
+		Events: m.Events.Count, ByKind: e.prog.ByKind, FirstSeq: m.Events.FirstSeq, LastSeq: m.Events.LastSeq,
+		Blobs: m.Blobs.Count, BlobBytes: m.Blobs.ContentBytes, Bytes: size, Digest: m.Events.Digest,
+		Seconds: time.Since(start).Seconds(),
+	}, nil
+}
+
+// resume reads the previous archive of an incremental export: where the
+// source left off, the next seq, and the parent's id. It checks that the
+// archive came from this source and settles the spaces filter.
+func resume(prev string, info SourceInfo, o *Options) (since string, seq int64, parentID string, err error) {
+	if prev == "" {
+		return "", 0, "", nil
+	}
+	f, err := archive.Open(prev)
+	if err != nil {
+		return "", 0, "", fmt.Errorf("--since %s: %w", prev, err)
+	}
+	defer f.Close()
+	var wm watermark
+	if err := json.Unmarshal([]byte(f.Manifest().Watermark), &wm); err != nil || wm.Source == "" {
+		return "", 0, "", fmt.Errorf("--since %s: the archive has no watermark ferry can continue from", prev)
+	}
+	if wm.SiteID != info.SiteID {
+		return "", 0, "", fmt.Errorf("--since %s: the archive was exported from site %s, not from %s (site %s)", prev, wm.SiteID, info.Location, info.SiteID)
+	}
+	switch {
+	case o.Spaces == nil:
+		o.Spaces = wm.Spaces
+	case !sameKeys(o.Spaces, wm.Spaces):
+		return "", 0, "", fmt.Errorf("--spaces %s differs from the previous archive's (%s): an increment must cover the same spaces", strings.Join(o.Spaces, ","), strings.Join(wm.Spaces, ","))
+	}
+	return wm.Source, wm.LastSeq, f.Header().ArchiveID, nil
+}
+
+func sameKeys(a, b []string) bool {
+	norm := func(xs []string) string {
+		ys := make([]string, len(xs))
+		for i, x := range xs {
+			ys[i] = strings.ToLower(x)
+		}
+		sort.Strings(ys)
+		return strings.Join(ys, ",")
+	}
+	return norm(a) == norm(b)
+}
+
+// exporter turns changes into archive events and copies their blobs.
+type exporter struct {
+	ctx      context.Context
+	src      Source
+	w        *archive.Writer
+	seq      int64
+	progress func(*Progress)
+	prog     Progress
+	lastTick time.Time
+}
+
+func (e *exporter) emit(c *model.Change) error {
+	if err := e.ctx.Err(); err != nil {
+		return err
+	}
+	for _, digest := range blobsOf(c) {
+		if err := e.copyBlob(digest); err != nil {
+			return err
+		}
+	}
+	payload, err := json.Marshal(c.Payload)
+	if err != nil {
+		return fmt.Errorf("encode %s %s: %w", c.Type, c.ID, err)
+	}
+	e.seq++
+	ev := archive.Event{Seq: e.seq, Type: string(c.Type), Entity: c.Type.Kind(), ID: c.ID, Parent: c.Parent, Space: c.Space,
+		At: c.At, Actor: c.Actor, Payload: payload}
+	if err := e.w.WriteEvent(&ev); err != nil {
+		return err
+	}
+	e.prog.Events++
+	e.prog.ByKind[ev.Entity]++
+	if e.progress != nil && time.Since(e.lastTick) > 100*time.Millisecond {
+		e.lastTick = time.Now()
+		e.progress(&e.prog)
+	}
+	return nil
+}
+
+// blobsOf lists the blobs an event refers to.
+func blobsOf(c *model.Change) []string {
+	switch p := c.Payload.(type) {
+	case *model.AttachmentVersion:
+		return []string{p.Blob}
+	case *model.Space:
+		if p.Logo != "" {
+			return []string{p.Logo}
+		}
+	}
+	return nil
+}
+
+func (e *exporter) copyBlob(digest string) error {
+	if e.w.HasBlob(digest) {
+		return nil
+	}
+	r, err := e.src.OpenBlob(e.ctx, digest)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer r.Close()
+	got, size, err := e.w.AddBlob(r)
+	if err != nil {
+		return fmt.Errorf("export: blob %s: %w", digest, err)
+	}
+	if got != digest {
+		return fmt.Errorf("export: the source's blob %s hashes to %s: the source is damaged", digest, got)
+	}
+	e.prog.Blobs++
+	e.prog.Bytes += size
+	return nil
+}

@@ -1,0 +1,60 @@
+package model
+
+// Copy says whether ferry copies something.
+type Copy string
+
+const (
+	Copied      Copy = "yes"
+	NotCopied   Copy = "no"
+	Conditional Copy = "conditional" // copied unless Condition holds
+)
+
+// ScopeRule says whether one kind of data (or one event type of it) is
+// copied and, when it is not, why. Inspect and import read the same table,
+// so what inspect predicts is what import does.
+type ScopeRule struct {
+	Kind      string    // entity kind, or a kind of data not exported at all
+	Event     EventType // "" for every event of the kind
+	Copy      Copy
+	Condition string // for Conditional: the case in which it is not copied
+	Reason    string // why, in words an admin can act on
+}
+
+// Scope is the scope table, rendered into spec/EVENTS.md. For a given
+// event, the first rule that names its type applies, else the first that
+// names its kind.
+var Scope = []ScopeRule{
+	{Kind: "user", Copy: Copied, Reason: "linked to the destination account with the same email (compared case-insensitively); created when there is none. Copied users get no invitation email."},
+	{Kind: "user_profile", Copy: NotCopied, Reason: "Atlassian copies neither avatars nor profiles; the source does not export them."},
+	{Kind: "group", Copy: Copied, Reason: "matched by name; a same-named destination group is merged only with --merge-groups, else the copy is named \"NAME (copied)\"."},
+	{Kind: "membership", Copy: Copied, Reason: "preserved; a merge that widens anyone's access is listed before it happens."},
+	{Kind: "app", Copy: NotCopied, Reason: "app data is not copied: install the same apps at the destination; links into app data break without them."},
+	{Kind: "app_data", Copy: NotCopied, Reason: "third-party app data is not copied (Atlassian's rule)."},
+	{Kind: "product_access", Copy: NotCopied, Reason: "product access settings are not copied; users get product access through the groups they join."},
+	{Kind: "space", Copy: Conditional, Condition: "personal space excluded by --spaces", Reason: "personal spaces are copied like any other unless left out of --spaces."},
+	{Kind: "space_permission", Copy: Conditional, Condition: "granted to a group that will not exist at the destination", Reason: "a group's permission is lost when no group of that name will exist; copy users and groups first."},
+	{Kind: "page", Copy: Copied, Reason: "with full version history, its place in the tree, and its status (archived and trashed pages too)."},
+	{Kind: "blogpost", Copy: Copied, Reason: "with full version history and status."},
+	{Kind: "comment", Copy: Copied, Reason: "footer and inline comments, threaded, with their history."},
+	{Kind: "attachment", Event: AttachmentVersionAdded, Copy: Conditional, Condition: "over 2 GB and the destination is Confluence Cloud", Reason: "Confluence Cloud refuses uploads over 2 GB; such versions are reported, not silently dropped."},
+	{Kind: "attachment", Copy: Copied, Reason: "with every version."},
+	{Kind: "label", Copy: Copied, Reason: "copied."},
+	{Kind: "restriction", Copy: Conditional, Condition: "granted to a group that will not exist at the destination", Reason: "a restriction naming a missing group cannot be applied; copy users and groups first."},
+	{Kind: "property", Copy: Copied, Reason: "copied."},
+	{Kind: "like", Copy: Copied, Reason: "copied."},
+}
+
+// RuleFor returns the scope rule that applies to events of type t.
+func RuleFor(t EventType) ScopeRule {
+	for _, r := range Scope {
+		if r.Event == t {
+			return r
+		}
+	}
+	for _, r := range Scope {
+		if r.Event == "" && r.Kind == t.Kind() {
+			return r
+		}
+	}
+	return ScopeRule{Kind: t.Kind(), Event: t, Copy: NotCopied, Reason: "not known to this version of ferry"}
+}
