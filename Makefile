@@ -32,11 +32,13 @@ test-long:
 	$(GO) test -count=1 ./...
 
 # Speed as ratios against zstd alone on the same bytes, measured in the same
-# run; then peak memory while writing a 2 GB archive (FERRY_BENCH_GB to change).
-bench:
+# run; peak memory while writing a 2 GB archive (FERRY_BENCH_GB to change);
+# export throughput and peak memory at two site sizes (FERRY_BENCH_PAGES).
+bench: build
 	@mkdir -p bench/out
 	$(GO) test ./archive -run '^$$' -bench 'Events|Blobs' -benchtime 4x | tee bench/out/archive.txt
 	$(GO) test ./archive -run '^$$' -bench 'WritePeakMemory' -benchtime 1x -timeout 60m | tee bench/out/peak-memory.txt
+	./scripts/bench-export.sh $(BIN) | tee bench/out/export.txt
 
 demo: build
 	./scripts/demo.sh $(BIN)

@@ -53,6 +53,7 @@ type Summary struct {
 	Bytes     int64            `json:"archive_bytes"`
 	Digest    string           `json:"events_digest"`
 	Seconds   float64          `json:"seconds"`
+	PeakRSS   int64            `json:"peak_rss_bytes,omitempty"` // of the whole process, where the OS tells
 }
 
 // watermark is what an archive's manifest records for the next
@@ -106,8 +107,24 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 		Archive: out, ArchiveID: f.Header().ArchiveID, ParentID: parentID, Spaces: o.Spaces,
 		Events: m.Events.Count, ByKind: e.prog.ByKind, FirstSeq: m.Events.FirstSeq, LastSeq: m.Events.LastSeq,
 		Blobs: m.Blobs.Count, BlobBytes: m.Blobs.ContentBytes, Bytes: size, Digest: m.Events.Digest,
-		Seconds: time.Since(start).Seconds(),
+		Seconds: time.Since(start).Seconds(), PeakRSS: peakRSS(),
 	}, nil
+}
+
+// peakRSS is the process's peak resident memory (Linux VmHWM), or 0.
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // resume reads the previous archive of an incremental export: where the

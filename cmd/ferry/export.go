@@ -104,5 +104,8 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	printf("  blobs    %d (%d bytes of content)\n", sum.Blobs, sum.BlobBytes)
 	printf("  size     %d bytes\n", sum.Bytes)
 	printf("  digest   %s\n", sum.Digest)
+	if sum.PeakRSS > 0 {
+		printf("  memory   %d MiB peak\n", sum.PeakRSS>>20)
+	}
 	return nil
 }
