@@ -55,7 +55,9 @@ func OpenOrCreate(path string) (*Site, error) {
 }
 
 func open(path string, create bool) (*Site, error) {
-	dsn := "file:" + path + "?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate"
+	// A file: URI: escape what URIs give meaning to, so any path works.
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	dsn := "file:" + escaped + "?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate"
 	if !create {
 		dsn += "&mode=rw"
 	}

@@ -10,6 +10,7 @@ import (
 	"ferry/archive"
 	"ferry/export"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
 
@@ -58,6 +59,20 @@ The archive appears under its name only when it is complete.`,
 	return cmd
 }
 
+// kindCounts names the kinds with the most events so far, for the bar.
+func kindCounts(byKind map[string]int64) string {
+	kinds := make([]string, 0, len(byKind))
+	for k := range byKind {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool { return byKind[kinds[i]] > byKind[kinds[j]] })
+	var parts []string
+	for _, k := range kinds[:min(4, len(kinds))] {
+		parts = append(parts, fmt.Sprintf("%s %d", k, byKind[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	src, closer, err := export.OpenSource(o.from)
 	if err != nil {
@@ -67,16 +82,28 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	if st, err := os.Stat(o.out); err == nil && st.IsDir() {
 		return fmt.Errorf("--out %s is a directory; give a file name", o.out)
 	}
-	set, done := g.progressCount(-1, "exporting")
+	var bar *progressbar.ProgressBar
 	opts := export.Options{Since: o.since, Spaces: o.spaces, Producer: archive.Producer{Name: "ferry", Version: version},
 		Progress: func(p *export.Progress) {
-			if p.Estimate > 0 {
-				set(p.Events)
+			if bar == nil {
+				total := p.Estimate
+				if total <= 0 {
+					total = -1
+				}
+				if bar = g.newBar(total, "exporting"); bar == nil {
+					return
+				}
 			}
-			set(p.Events)
+			if p.Estimate > 0 && p.Events > p.Estimate {
+				bar.ChangeMax64(p.Events) // the estimate was low
+			}
+			bar.Describe(kindCounts(p.ByKind))
+			bar.Set64(p.Events)
 		}}
 	sum, err := export.Run(cmd.Context(), src, o.out, opts)
-	done()
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		return err
 	}
