@@ -68,29 +68,41 @@ func (r *reader) checkSpaces(keys []string) error {
 	return nil
 }
 
-// scope is a CTE naming the spaces, groups and users an export covers.
+// scope is a CTE naming the spaces (sp), groups (rg) and users (ru) an
+// export covers. With a spaces filter, an incremental export also needs
+// rg_new and ru_new: those referenced by what changed after the
+// watermark, which the destination may not have yet although their own
+// rows did not change.
 func (r *reader) scope() string {
 	if r.spaces == "" {
-		return `WITH sp(id) AS (SELECT id FROM spaces), rg(id) AS (SELECT id FROM groups), ru(id) AS (SELECT account_id FROM users) `
+		return `WITH sp(id) AS (SELECT id FROM spaces), rg(id) AS (SELECT id FROM groups), ru(id) AS (SELECT account_id FROM users),
+		rg_new(id) AS (SELECT NULL WHERE 0), ru_new(id) AS (SELECT NULL WHERE 0) `
 	}
-	return `WITH sp(id) AS (SELECT id FROM spaces WHERE lower(key) IN (SELECT lower(value) FROM json_each('` + strings.ReplaceAll(r.spaces, "'", "''") + `'))),
-	sc(id) AS (SELECT id FROM content WHERE space_id IN sp),
-	rg(id) AS (
-		SELECT principal_id FROM space_permissions WHERE space_id IN sp AND principal_type = 'group'
-		UNION SELECT principal_id FROM restrictions WHERE container_id IN sc AND principal_type = 'group'),
-	ru(id) AS (
-		SELECT author FROM spaces WHERE id IN sp UNION SELECT changed_by FROM spaces WHERE id IN sp
-		UNION SELECT principal_id FROM space_permissions WHERE space_id IN sp AND principal_type = 'user'
-		UNION SELECT author FROM content WHERE id IN sc UNION SELECT changed_by FROM content WHERE id IN sc
-		UNION SELECT author FROM content_versions WHERE content_id IN sc
-		UNION SELECT author FROM comments WHERE container_id IN sc UNION SELECT changed_by FROM comments WHERE container_id IN sc
-		UNION SELECT v.author FROM comment_versions v JOIN comments c ON c.id = v.comment_id WHERE c.container_id IN sc
-		UNION SELECT author FROM attachments WHERE container_id IN sc
-		UNION SELECT v.author FROM attachment_versions v JOIN attachments a ON a.id = v.attachment_id WHERE a.container_id IN sc
-		UNION SELECT principal_id FROM restrictions WHERE container_id IN sc AND principal_type = 'user'
-		UNION SELECT changed_by FROM labels WHERE container_id IN sc UNION SELECT changed_by FROM properties WHERE container_id IN sc
-		UNION SELECT account_id FROM likes WHERE container_id IN sc OR container_id IN (SELECT id FROM comments WHERE container_id IN sc)
-		UNION SELECT account_id FROM memberships WHERE group_id IN rg) `
+	sp := `sp(id) AS (SELECT id FROM spaces WHERE lower(key) IN (SELECT lower(value) FROM json_each('` + strings.ReplaceAll(r.spaces, "'", "''") + `')))`
+	return "WITH " + sp + ", " + referenced("", "0") + ", " + referenced("_new", fmt.Sprint(r.since)) + " "
+}
+
+// referenced renders the CTEs of the groups and users referenced by rows
+// of the spaces in sp changed after revision since, named with suffix.
+func referenced(suffix, since string) string {
+	after := " AND rev > " + since
+	return strings.NewReplacer("$", suffix, "@", after).Replace(`sc$(id) AS (SELECT id FROM content WHERE space_id IN sp),
+	rg$(id) AS (
+		SELECT principal_id FROM space_permissions WHERE space_id IN sp AND principal_type = 'group'@
+		UNION SELECT principal_id FROM restrictions WHERE container_id IN sc$ AND principal_type = 'group'@),
+	ru$(id) AS (
+		SELECT author FROM spaces WHERE id IN sp@ UNION SELECT changed_by FROM spaces WHERE id IN sp@
+		UNION SELECT principal_id FROM space_permissions WHERE space_id IN sp AND principal_type = 'user'@
+		UNION SELECT author FROM content WHERE id IN sc$@ UNION SELECT changed_by FROM content WHERE id IN sc$@
+		UNION SELECT author FROM content_versions WHERE content_id IN sc$@
+		UNION SELECT author FROM comments WHERE container_id IN sc$@ UNION SELECT changed_by FROM comments WHERE container_id IN sc$@
+		UNION SELECT v.author FROM comment_versions v JOIN comments c ON c.id = v.comment_id WHERE c.container_id IN sc$ AND v.rev > ` + since + `
+		UNION SELECT author FROM attachments WHERE container_id IN sc$@
+		UNION SELECT v.author FROM attachment_versions v JOIN attachments a ON a.id = v.attachment_id WHERE a.container_id IN sc$ AND v.rev > ` + since + `
+		UNION SELECT principal_id FROM restrictions WHERE container_id IN sc$ AND principal_type = 'user'@
+		UNION SELECT changed_by FROM labels WHERE container_id IN sc$@ UNION SELECT changed_by FROM properties WHERE container_id IN sc$@
+		UNION SELECT account_id FROM likes WHERE (container_id IN sc$ OR container_id IN (SELECT id FROM comments WHERE container_id IN sc$))@
+		UNION SELECT account_id FROM memberships WHERE group_id IN rg$)`)
 }
 
 // query runs a query and calls each for every row.
@@ -159,16 +171,16 @@ func (r *reader) change(t model.EventType, id, parent, space, at string, actor s
 }
 
 func (r *reader) users() error {
-	return r.query(r.scope()+`SELECT account_id, coalesce(email, ''), display_name, status, account_type, created_at, created_rev, changed_at, changed_by
-		FROM users WHERE account_id IN ru AND rev > ? ORDER BY account_id`, func(rows *sql.Rows) error {
+	return r.query(r.scope()+`SELECT account_id, coalesce(email, ''), display_name, status, account_type, created_at, created_rev, rev, changed_at, changed_by
+		FROM users WHERE (account_id IN ru AND rev > ?1) OR (account_id IN ru_new AND rev <= ?1) ORDER BY account_id`, func(rows *sql.Rows) error {
 		var u model.User
 		var createdAt, changedAt string
-		var createdRev int64
+		var createdRev, rev int64
 		var by sql.NullString
-		if err := rows.Scan(&u.AccountID, &u.Email, &u.DisplayName, &u.Status, &u.AccountType, &createdAt, &createdRev, &changedAt, &by); err != nil {
+		if err := rows.Scan(&u.AccountID, &u.Email, &u.DisplayName, &u.Status, &u.AccountType, &createdAt, &createdRev, &rev, &changedAt, &by); err != nil {
 			return err
 		}
-		if createdRev > r.since {
+		if createdRev > r.since || rev <= r.since { // new, or newly referenced
 			return r.change(model.UserCreated, u.AccountID, "", "", createdAt, sql.NullString{}, &u)
 		}
 		return r.change(model.UserUpdated, u.AccountID, "", "", changedAt, by, &u)
@@ -176,16 +188,16 @@ func (r *reader) users() error {
 }
 
 func (r *reader) groups() error {
-	return r.query(r.scope()+`SELECT id, name, created_at, created_rev, changed_at, changed_by FROM groups
-		WHERE id IN rg AND deleted_rev IS NULL AND rev > ? ORDER BY id`, func(rows *sql.Rows) error {
+	return r.query(r.scope()+`SELECT id, name, created_at, created_rev, rev, changed_at, changed_by FROM groups
+		WHERE deleted_rev IS NULL AND ((id IN rg AND rev > ?1) OR (id IN rg_new AND rev <= ?1)) ORDER BY id`, func(rows *sql.Rows) error {
 		var g model.Group
 		var createdAt, changedAt string
-		var createdRev int64
+		var createdRev, rev int64
 		var by sql.NullString
-		if err := rows.Scan(&g.ID, &g.Name, &createdAt, &createdRev, &changedAt, &by); err != nil {
+		if err := rows.Scan(&g.ID, &g.Name, &createdAt, &createdRev, &rev, &changedAt, &by); err != nil {
 			return err
 		}
-		if createdRev > r.since {
+		if createdRev > r.since || rev <= r.since { // new, or newly referenced
 			return r.change(model.GroupCreated, g.ID, "", "", createdAt, sql.NullString{}, &g)
 		}
 		return r.change(model.GroupRenamed, g.ID, "", "", changedAt, by, &g)
@@ -194,7 +206,7 @@ func (r *reader) groups() error {
 
 func (r *reader) memberships() error {
 	return r.query(r.scope()+`SELECT group_id, account_id, changed_at, changed_by FROM memberships
-		WHERE group_id IN rg AND deleted_rev IS NULL AND created_rev > ? ORDER BY group_id, account_id`, func(rows *sql.Rows) error {
+		WHERE deleted_rev IS NULL AND ((group_id IN rg AND created_rev > ?1) OR group_id IN rg_new) ORDER BY group_id, account_id`, func(rows *sql.Rows) error {
 		var m model.Membership
 		var at string
 		var by sql.NullString
@@ -600,7 +612,8 @@ func (r *reader) globalRemovals() error {
 		WHERE id IN rg AND created_rev <= ? AND deleted_rev > ? ORDER BY id`, r.since, r.since)
 }
 
-// OpenBlob returns a reader of a stored blob's bytes, one chunk at a time.
+// OpenBlob returns a reader of a stored blob's bytes. It streams the
+// blob's chunks from one query, one chunk in memory at a time; Close it.
 func (s *Site) OpenBlob(ctx context.Context, digest string) (io.ReadCloser, int64, error) {
 	var size int64
 	if err := s.db.QueryRowContext(ctx, `SELECT size FROM blobs WHERE digest = ?`, digest).Scan(&size); err != nil {
@@ -609,36 +622,33 @@ func (s *Site) OpenBlob(ctx context.Context, digest string) (io.ReadCloser, int6
 		}
 		return nil, 0, err
 	}
-	return &blobReader{ctx: ctx, db: s.db, digest: digest}, size, nil
+	rows, err := s.db.QueryContext(ctx, `SELECT data FROM blob_chunks WHERE digest = ? ORDER BY n`, digest)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &blobReader{rows: rows}, size, nil
 }
 
 type blobReader struct {
-	ctx    context.Context
-	db     *sql.DB
-	digest string
-	n      int
-	buf    []byte
-	done   bool
+	rows *sql.Rows
+	buf  []byte
 }
 
 func (b *blobReader) Read(p []byte) (int, error) {
 	for len(b.buf) == 0 {
-		if b.done {
+		if !b.rows.Next() {
+			if err := b.rows.Err(); err != nil {
+				return 0, err
+			}
 			return 0, io.EOF
 		}
-		err := b.db.QueryRowContext(b.ctx, `SELECT data FROM blob_chunks WHERE digest = ? AND n = ?`, b.digest, b.n).Scan(&b.buf)
-		if err == sql.ErrNoRows {
-			b.done = true
-			continue
-		}
-		if err != nil {
+		if err := b.rows.Scan(&b.buf); err != nil {
 			return 0, err
 		}
-		b.n++
 	}
 	n := copy(p, b.buf)
 	b.buf = b.buf[n:]
 	return n, nil
 }
 
-func (b *blobReader) Close() error { return nil }
+func (b *blobReader) Close() error { return b.rows.Close() }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"ferry/archive"
 	"ferry/embedded"
@@ -238,5 +239,98 @@ func TestIncrementFromAnotherSiteIsRefused(t *testing.T) {
 	_, err := Run(ctx, &EmbeddedSource{Site: b}, filepath.Join(t.TempDir(), "b.ferry"), Options{Since: prev})
 	if err == nil || !strings.Contains(err.Error(), "was exported from site") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestFilteredIncrementsResolve: with --spaces, each increment carries the
+// users and groups that what changed refers to, even when those rows did
+// not change, so replaying the chain never meets an unknown reference; and
+// the space's own content ends as a fresh filtered export has it.
+func TestFilteredIncrementsResolve(t *testing.T) {
+	dir := t.TempDir()
+	site := newSite(t, dir, 6)
+	spaces := []string{"SPC"}
+	prev := filepath.Join(dir, "0.ferry")
+	exportTo(t, site, prev, Options{Spaces: spaces})
+	folded := model.NewState()
+	replay(t, prev, folded)
+	for i, seed := range []int64{21, 22} {
+		if err := generate.Evolve(ctx, site, 300, seed); err != nil {
+			t.Fatal(err)
+		}
+		next := filepath.Join(dir, string(rune('1'+i))+".ferry")
+		sum := exportTo(t, site, next, Options{Since: prev}) // inherits the filter
+		if len(sum.Spaces) != 1 || sum.Spaces[0] != "SPC" {
+			t.Fatalf("increment covers spaces %v, want the parent's [SPC]", sum.Spaces)
+		}
+		replay(t, next, folded)
+		prev = next
+	}
+	fresh := model.NewState()
+	exportTo(t, site, filepath.Join(dir, "fresh.ferry"), Options{Spaces: spaces})
+	replay(t, filepath.Join(dir, "fresh.ferry"), fresh)
+	for _, kind := range []string{"space", "content", "comment", "attachment", "label", "restriction", "property", "like", "space_permission"} {
+		if a, b := folded.Counts()[kind], fresh.Counts()[kind]; a != b {
+			t.Errorf("%s: %d after the chain, %d in a fresh export", kind, a, b)
+		}
+	}
+	if _, err := Run(ctx, &EmbeddedSource{Site: site}, filepath.Join(dir, "x.ferry"), Options{Since: prev, Spaces: []string{"SPA"}}); err == nil {
+		t.Error("an increment over other spaces than its parent's was accepted")
+	}
+}
+
+// TestFilteredIncrementCarriesNewlyReferencedUser builds the case by hand:
+// a user whose row never changes is referenced in the exported space only
+// after the full export, by a new page.
+func TestFilteredIncrementCarriesNewlyReferencedUser(t *testing.T) {
+	dir := t.TempDir()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	err = site.Update(ctx, at, "", func(tx *embedded.Tx) error {
+		for _, u := range []string{"ann", "bob"} {
+			if err := tx.PutUser(model.User{AccountID: u, Email: u + "@example.com", DisplayName: u, Status: "active", AccountType: "atlassian"}); err != nil {
+				return err
+			}
+		}
+		for _, key := range []string{"ONE", "TWO"} {
+			sp := model.Space{ID: "s-" + key, Key: key, Name: key, Type: "global", Status: "current", CreatedAt: at, Author: "ann"}
+			if err := tx.CreateSpace(sp); err != nil {
+				return err
+			}
+		}
+		// bob works only in TWO.
+		if err := tx.CreateContent(model.Content{ID: "p2", Type: "page", SpaceID: "s-TWO", Status: "current", CreatedAt: at, Author: "bob"}); err != nil {
+			return err
+		}
+		return tx.AddVersion(model.Version{ContentID: "p2", Number: 1, Title: "Two", Body: "<p/>", Author: "bob", At: at})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := filepath.Join(dir, "full.ferry")
+	exportTo(t, site, full, Options{Spaces: []string{"ONE"}})
+	state := model.NewState()
+	replay(t, full, state)
+	if state.Has(model.Ref{Kind: "user", ID: "bob"}) {
+		t.Fatal("bob is in the export of ONE before he is referenced there")
+	}
+	err = site.Update(ctx, at.Add(time.Hour), "bob", func(tx *embedded.Tx) error {
+		if err := tx.CreateContent(model.Content{ID: "p1", Type: "page", SpaceID: "s-ONE", Status: "current", CreatedAt: at, Author: "bob"}); err != nil {
+			return err
+		}
+		return tx.AddVersion(model.Version{ContentID: "p1", Number: 1, Title: "One", Body: "<p/>", Author: "bob", At: at})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := filepath.Join(dir, "inc.ferry")
+	exportTo(t, site, inc, Options{Since: full})
+	replay(t, inc, state) // fails if bob is not in the increment
+	if !state.Has(model.Ref{Kind: "user", ID: "bob"}) {
+		t.Fatal("bob is missing after the increment")
 	}
 }
