@@ -159,6 +159,7 @@ func TestRoundTripRandomAccess(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, err := io.ReadAll(r)
+		r.Close()
 		if err != nil || !bytes.Equal(got, fx.blobs[i]) {
 			t.Fatalf("blob %d: err %v, equal %v", i, err, bytes.Equal(got, fx.blobs[i]))
 		}

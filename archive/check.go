@@ -119,9 +119,11 @@ func blobContent(stored io.Reader, m *memberInfo, dec *zstd.Decoder) (io.Reader,
 		}
 		src = dec
 	}
-	return &contentReader{
-		r: io.LimitReader(src, *m.ContentSize+1), h: sha256.New(), m: m,
-	}, nil
+	return newContentReader(src, m), nil
+}
+
+func newContentReader(src io.Reader, m *memberInfo) *contentReader {
+	return &contentReader{r: io.LimitReader(src, *m.ContentSize+1), h: sha256.New(), m: m}
 }
 
 type contentReader struct {

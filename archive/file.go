@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -214,13 +215,129 @@ func (f *File) HasBlob(digest string) bool { _, ok := f.blobs[digest]; return ok
 // OpenBlob returns a reader of a blob's content, which fails at the end
 // unless the content hashes to digest. (The content hash, with the zstd
 // frame's own checks, covers the stored bytes too; Verify also hashes the
-// stored bytes.) Concurrent readers must each use their own File.
-func (f *File) OpenBlob(digest string) (io.Reader, error) {
+// stored bytes.) A compressed blob is decompressed in a goroutine while the
+// caller reads, so decompressing and hashing use two cores. Close the
+// reader, even after an error, before the next OpenBlob; concurrent
+// readers must each use their own File.
+func (f *File) OpenBlob(digest string) (io.ReadCloser, error) {
 	m, ok := f.blobs[digest]
 	if !ok {
 		return nil, fmt.Errorf("archive: no blob %s", digest)
 	}
-	return blobContent(io.NewSectionReader(f.ra, m.offset, m.Size), m, f.dec)
+	stored := io.NewSectionReader(f.ra, m.offset, m.Size)
+	if !m.compressed || *m.ContentSize < pipeFrom {
+		r, err := blobContent(stored, m, f.dec)
+		return io.NopCloser(r), err
+	}
+	if err := f.dec.Reset(stored); err != nil {
+		return nil, errorf(m.Name, m.offset, ErrCorrupt, "zstd: %v", err)
+	}
+	return &pipedBlob{contentReader: newContentReader(readAhead(f.dec), m)}, nil
+}
+
+// pipedBlob is a blob decompressed ahead by a goroutine.
+type pipedBlob struct{ *contentReader }
+
+// Close stops the goroutine and waits for it, so the File's decoder is free.
+func (p *pipedBlob) Close() error {
+	p.contentReader.r.(*io.LimitedReader).R.(*aheadReader).stop()
+	return nil
+}
+
+// aheadReader reads src in a goroutine, a few large buffers ahead of the
+// caller.
+type aheadReader struct {
+	full, free chan []byte
+	cur, buf   []byte
+	err        error // set by the goroutine before it closes full
+	quit, done chan struct{}
+}
+
+const aheadBuffer = 1 << 20
+
+// pipeFrom is the content size from which decompressing ahead pays for its
+// goroutine and buffers.
+const pipeFrom = 4 << 20
+
+var aheadBuffers = sync.Pool{New: func() any { return make([]byte, aheadBuffer) }}
+
+func readAhead(src io.Reader) *aheadReader {
+	a := &aheadReader{full: make(chan []byte, 2), free: make(chan []byte, 3), quit: make(chan struct{}), done: make(chan struct{})}
+	for i := 0; i < 3; i++ {
+		a.free <- aheadBuffers.Get().([]byte)
+	}
+	go func() {
+		defer close(a.done)
+		defer close(a.full)
+		for {
+			var buf []byte
+			select {
+			case buf = <-a.free:
+			case <-a.quit:
+				return
+			}
+			n, err := io.ReadFull(src, buf[:cap(buf)])
+			if n > 0 {
+				select {
+				case a.full <- buf[:n]:
+				case <-a.quit:
+					return
+				}
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return
+			}
+			if err != nil {
+				a.err = err
+				return
+			}
+		}
+	}()
+	return a
+}
+
+func (a *aheadReader) Read(p []byte) (int, error) {
+	for len(a.cur) == 0 {
+		if a.buf != nil {
+			a.free <- a.buf[:cap(a.buf)]
+			a.buf = nil
+		}
+		b, ok := <-a.full
+		if !ok {
+			if a.err != nil {
+				return 0, a.err
+			}
+			return 0, io.EOF
+		}
+		a.cur, a.buf = b, b
+	}
+	n := copy(p, a.cur)
+	a.cur = a.cur[n:]
+	return n, nil
+}
+
+func (a *aheadReader) stop() {
+	select {
+	case <-a.quit:
+	default:
+		close(a.quit)
+	}
+	<-a.done
+	for b := range a.full {
+		aheadBuffers.Put(b[:cap(b)])
+	}
+	if a.buf != nil {
+		aheadBuffers.Put(a.buf[:cap(a.buf)])
+		a.buf = nil
+	}
+	for {
+		select {
+		case b := <-a.free:
+			aheadBuffers.Put(b)
+		default:
+			return
+		}
+	}
 }
 
 // Segments lists the event segments in order.

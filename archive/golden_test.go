@@ -134,7 +134,9 @@ func TestGoldenArchivesStillRead(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, b) {
+				got, err := io.ReadAll(r)
+				r.Close()
+				if err != nil || !bytes.Equal(got, b) {
 					t.Fatalf("blob %s: %v", digestOf(b), err)
 				}
 			}

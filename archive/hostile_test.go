@@ -42,7 +42,9 @@ func readAll(data []byte) error {
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(io.Discard, r); err != nil {
+		_, err = io.Copy(io.Discard, r)
+		r.Close()
+		if err != nil {
 			return err
 		}
 	}

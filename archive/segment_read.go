@@ -2,7 +2,7 @@ package archive
 
 import (
 	"context"
-	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -23,19 +23,17 @@ type stringColumn interface {
 
 // segmentReader decodes the events of one Parquet segment in batches.
 type segmentReader struct {
-	name string
-	pf   *file.Reader
-	rr   pqarrow.RecordReader
-	rec  arrow.RecordBatch
-	row  int
-	seq  *array.Int64
-	at   *array.Timestamp
-	unit arrow.TimeUnit
-	strs [numColumns]stringColumn
-	rows int64 // rows in the segment, from its footer
-	// last copies of low-cardinality columns (type, entity, space, actor):
-	// consecutive events mostly repeat them, so they are copied once a run
-	last [numColumns]string
+	name  string
+	pf    *file.Reader
+	rr    pqarrow.RecordReader
+	rec   arrow.RecordBatch
+	row   int
+	seq   *array.Int64
+	at    *array.Timestamp
+	unit  arrow.TimeUnit
+	strs  [numColumns]stringColumn
+	rows  int64  // rows in the segment, from its footer
+	arena []byte // see str
 }
 
 // openSegment checks a segment's footer and prepares to read its envelope
@@ -156,20 +154,28 @@ func (s *segmentReader) next(ev *Event) (ok bool, err error) {
 		Actor:   s.strs[colActor].Value(i),
 		Payload: []byte(s.strs[colPayload].Value(i)),
 	}
-	// Values point into Arrow buffers that the next batch reuses.
-	ev.Type, ev.Entity = s.copyOf(colType, ev.Type), s.copyOf(colEntity, ev.Entity)
-	ev.Space, ev.Actor = s.copyOf(colSpace, ev.Space), s.copyOf(colActor, ev.Actor)
-	ev.ID, ev.Parent = strings.Clone(ev.ID), strings.Clone(ev.Parent)
+	// Values point into Arrow buffers that the next batch reuses: copy them.
+	ev.Type, ev.Entity, ev.ID = s.str(ev.Type), s.str(ev.Entity), s.str(ev.ID)
+	ev.Parent, ev.Space, ev.Actor = s.str(ev.Parent), s.str(ev.Space), s.str(ev.Actor)
 	return true, nil
 }
 
-// copyOf returns a copy of column c's value v that shares no Arrow buffer,
-// reusing the previous event's copy when the value repeats.
-func (s *segmentReader) copyOf(c int, v string) string {
-	if v != s.last[c] {
-		s.last[c] = strings.Clone(v)
+// arenaSize is the block the envelope's strings are copied into: one
+// allocation for many small strings instead of one each.
+const arenaSize = 64 << 10
+
+// str returns a copy of v that shares no Arrow buffer. Copies live in
+// arena blocks that are never written again once a string points into them.
+func (s *segmentReader) str(v string) string {
+	if v == "" {
+		return ""
 	}
-	return s.last[c]
+	if cap(s.arena)-len(s.arena) < len(v) {
+		s.arena = make([]byte, 0, max(arenaSize, len(v)))
+	}
+	off := len(s.arena)
+	s.arena = append(s.arena, v...)
+	return unsafe.String(&s.arena[off], len(v))
 }
 
 func (s *segmentReader) close() error {
