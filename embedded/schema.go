@@ -183,4 +183,26 @@ CREATE TABLE app_data (
 	created_rev INTEGER NOT NULL, rev INTEGER NOT NULL, deleted_rev INTEGER, changed_at TEXT NOT NULL, changed_by TEXT
 );
 `,
+	// 2: what imports into this site did: provenance and checkpoints.
+	`
+CREATE TABLE id_map (
+	source_site TEXT NOT NULL,
+	kind        TEXT NOT NULL,
+	source_id   TEXT NOT NULL,
+	dest_id     TEXT NOT NULL,
+	archive_id  TEXT NOT NULL, -- the archive that first wrote or linked it
+	owned       INTEGER NOT NULL, -- 1: the import created it; 0: it linked to what was there
+	PRIMARY KEY (source_site, kind, source_id)
+) WITHOUT ROWID;
+CREATE INDEX id_map_by_dest ON id_map(kind, dest_id);
+CREATE TABLE imports (
+	archive_id  TEXT PRIMARY KEY,
+	parent_id   TEXT NOT NULL,
+	source_site TEXT NOT NULL,
+	seq         INTEGER NOT NULL, -- the last event applied
+	done        INTEGER NOT NULL,
+	started_at  TEXT NOT NULL,
+	finished_at TEXT
+);
+`,
 }

@@ -166,9 +166,13 @@ func (t *Tx) PutBlob(data []byte) (string, error) {
 	return digest, nil
 }
 
-// PutBlobFrom stores the bytes read from r, in chunks, without holding them.
+// PutBlobFrom stores the bytes read from r, in chunks, without holding
+// them: under a placeholder digest until the real one is known.
 func (t *Tx) PutBlobFrom(r io.Reader) (string, int64, error) {
 	tmp := fmt.Sprintf("partial-%d", t.rev)
+	if _, err := t.exec(`INSERT INTO blobs(digest, size) VALUES (?, 0)`, tmp); err != nil {
+		return "", 0, err
+	}
 	h := sha256.New()
 	buf := make([]byte, blobChunk)
 	var size int64
@@ -194,9 +198,12 @@ func (t *Tx) PutBlobFrom(r io.Reader) (string, int64, error) {
 		return "", 0, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		_, err = t.exec(`DELETE FROM blob_chunks WHERE digest = ?`, tmp)
+		_, err = t.exec(`DELETE FROM blob_chunks WHERE digest = ?`, tmp) // stored before
 	} else {
 		_, err = t.exec(`UPDATE blob_chunks SET digest = ? WHERE digest = ?`, digest, tmp)
+	}
+	if err == nil {
+		_, err = t.exec(`DELETE FROM blobs WHERE digest = ?`, tmp)
 	}
 	return digest, size, err
 }

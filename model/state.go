@@ -136,3 +136,20 @@ func (s *State) Diff(o *State, max int) []string {
 	}
 	return out
 }
+
+// Each calls fn for every live entity with its state and its versions in
+// version order, in no particular order of entities.
+func (s *State) Each(fn func(r Ref, state any, versions []any)) {
+	for r, e := range s.entities {
+		nums := make([]int, 0, len(e.versions))
+		for n := range e.versions {
+			nums = append(nums, n)
+		}
+		sort.Ints(nums)
+		vs := make([]any, len(nums))
+		for i, n := range nums {
+			vs[i] = e.versions[n]
+		}
+		fn(r, e.state, vs)
+	}
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	importer "ferry/import"
+
+	"github.com/spf13/cobra"
+)
+
+type importOptions struct {
+	to, onConflict, mapFile, format string
+	mergeGroups, dryRun             bool
+	spaces                          []string
+}
+
+func newImportCmd(g *globals) *cobra.Command {
+	o := &importOptions{}
+	cmd := &cobra.Command{
+		Use:   "import ARCHIVE --to SITE",
+		Short: "Replay an archive into a destination site, idempotently and resumably",
+		Long: `import verifies the whole archive, plans, then replays its events into the
+destination in archive order. It never overwrites what the destination holds:
+
+  users   are linked to the destination account with the same email (compared
+          case-insensitively), or created;
+  groups  with a name the destination uses are copied as "NAME (copied)", or
+          merged with --merge-groups, listing everyone who gains access;
+  spaces  whose key the destination uses (compared case-insensitively) stop
+          the import (--on-conflict fail, the default), are left out (skip),
+          or are copied under a free key, named "... (copied)" (rename).
+
+--map FILE maps users, groups and space keys by hand (CSV: kind,source,destination
+with kind user, group or space). Re-running an import changes nothing; an
+interrupted one resumes where it stopped. An incremental archive imports only
+where its parent was imported. --dry-run does everything and writes nothing.
+
+SITE is PATH.db or local:PATH for an embedded site, created if missing.`,
+		Example: `  ferry import site.ferry --to copy.db --dry-run
+  ferry import site.ferry --to copy.db --on-conflict rename --merge-groups
+  ferry import week2.ferry --to copy.db`,
+		Args: exactArgs("ARCHIVE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.to == "" {
+				return usageError("import needs --to SITE")
+			}
+			if err := checkFormat(o.format, "text", "json"); err != nil {
+				return err
+			}
+			policy, err := importer.ParsePolicy(o.onConflict)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			return runImport(cmd, g, o, args[0], policy)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.to, "to", "", "the destination site: PATH.db or local:PATH")
+	f.StringVar(&o.onConflict, "on-conflict", "fail", "a space key the destination uses: fail, skip or rename")
+	f.BoolVar(&o.mergeGroups, "merge-groups", false, "merge source groups into same-named destination groups")
+	f.StringVar(&o.mapFile, "map", "", "CSV file of kind,source,destination mappings (kind: user, group, space)")
+	f.StringSliceVar(&o.spaces, "spaces", nil, "import only these space keys (and the users and groups they need)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "plan and count everything, write nothing")
+	f.StringVar(&o.format, "format", "text", "report format: text or json")
+	return cmd
+}
+
+func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, policy importer.Policy) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("archive: %w", err)
+	}
+	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun}
+	if o.mapFile != "" {
+		m, err := importer.ReadMapping(o.mapFile)
+		if err != nil {
+			return err
+		}
+		opts.Map = m
+	}
+	dest, closer, err := importer.OpenDestination(o.to)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	set, done := g.progressCount(-1, "importing")
+	opts.Progress = func(r *importer.Report) {
+		t := r.Totals()
+		set(t.Created + t.Updated + t.Deleted + t.Unchanged + t.Merged + t.Skipped + t.NotCopied)
+	}
+	rep, err := importer.Run(cmd.Context(), path, dest, opts)
+	done()
+	if rep != nil && (err == nil || len(rep.Conflicts) > 0) {
+		if o.format == "json" {
+			json.NewEncoder(os.Stdout).Encode(rep)
+		} else {
+			printImportReport(rep)
+		}
+	}
+	return err
+}
+
+func printImportReport(r *importer.Report) {
+	verb := "imported"
+	if r.DryRun {
+		verb = "dry run of importing (nothing was written)"
+	}
+	printf("%s %s (archive %s, %d events) in %.1fs\n", verb, r.Archive, r.ArchiveID, r.Events, r.Seconds)
+	if r.ResumedFrom > 0 {
+		printf("  resumed after seq %d\n", r.ResumedFrom)
+	}
+	printf("  %-18s %8s %8s %8s %9s %7s %8s %10s\n", "kind", "created", "updated", "deleted", "unchanged", "merged", "skipped", "not copied")
+	for _, k := range r.KindNames() {
+		c := r.Kinds[k]
+		printf("  %-18s %8d %8d %8d %9d %7d %8d %10d\n", k, c.Created, c.Updated, c.Deleted, c.Unchanged, c.Merged, c.Skipped, c.NotCopied)
+	}
+	t := r.Totals()
+	printf("  %-18s %8d %8d %8d %9d %7d %8d %10d\n", "total", t.Created, t.Updated, t.Deleted, t.Unchanged, t.Merged, t.Skipped, t.NotCopied)
+	printList := func(title string, m map[string]int64) {
+		if len(m) == 0 {
+			return
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		printf("%s\n", title)
+		for _, k := range keys {
+			printf("  %6d  %s\n", m[k], k)
+		}
+	}
+	printList("not copied, and why:", r.NotCopied)
+	printList("skipped, and why:", r.Skipped)
+	for _, c := range r.Conflicts {
+		printf("conflict: %s\n", c)
+	}
+	for _, m := range r.Merges {
+		printf("group merge: %s\n", m.Group)
+		printf("  destination members who gain the source group's access (%d): %s\n", len(m.DestinationMembersGain), strings.Join(m.DestinationMembersGain, ", "))
+		printf("  source members who gain the destination group's access (%d): %s\n", len(m.SourceMembersGain), strings.Join(m.SourceMembersGain, ", "))
+	}
+	for _, d := range r.Duplicates {
+		printf("duplicate email: %s\n", d)
+	}
+	if n := len(r.Linked); n > 0 {
+		printf("%d source user(s) linked to existing destination accounts by email (see --format json for the list)\n", n)
+	}
+}

@@ -1,0 +1,342 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"ferry/archive"
+	"ferry/embedded"
+	"ferry/model"
+)
+
+// Run imports the archive at path into dest.
+func Run(ctx context.Context, path string, dest Destination, o Options) (*Report, error) {
+	start := time.Now()
+	if o.OnConflict == "" {
+		o.OnConflict = Fail
+	}
+	if o.BatchEvents <= 0 {
+		o.BatchEvents = 2000
+	}
+	if err := verify(path); err != nil {
+		return nil, err
+	}
+	f, err := archive.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h, m := f.Header(), f.Manifest()
+	im := &importer{f: f, o: o, srcSite: h.Source.SiteID, archiveID: h.ArchiveID, parentID: h.ParentID,
+		spaces: map[string]*spaceDecision{}, homepages: map[string]string{},
+		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{},
+			NotCopied: map[string]int64{}, Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}}}
+	var state embedded.ImportState
+	err = dest.Update(ctx, func(tx Tx) error {
+		if h.ParentID != "" {
+			ps, ok, err := tx.Imported(h.ParentID)
+			if err != nil {
+				return err
+			}
+			if !ok || !ps.Done {
+				return fmt.Errorf("archive %s continues archive %s, which was not imported into this site: import that archive (and its own parents) first", h.ArchiveID, h.ParentID)
+			}
+		}
+		var err error
+		if state, _, err = tx.Imported(h.ArchiveID); err != nil || state.Done {
+			return errors.Join(err, errRollback)
+		}
+		if err := im.plan(ctx, tx); err != nil {
+			return err
+		}
+		return errRollback // planning writes nothing
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		return nil, err
+	}
+	im.report.Events = m.Events.Count
+	if state.Done {
+		// A finished import run again: nothing to do, and it says so.
+		for t, n := range m.Events.ByType {
+			im.report.kind(model.EventType(t).Kind()).Unchanged += n
+		}
+		im.report.Seconds = time.Since(start).Seconds()
+		return im.report, nil
+	}
+	if o.OnConflict == Fail && len(im.failures) > 0 {
+		return im.report, fmt.Errorf("%d conflict(s), nothing was imported (choose --on-conflict skip or rename, or --map):\n  %s",
+			len(im.failures), strings.Join(im.failures, "\n  "))
+	}
+	im.report.ResumedFrom = state.Seq
+	if err := im.apply(ctx, dest, state.Seq); err != nil {
+		return im.report, err
+	}
+	im.report.Seconds = time.Since(start).Seconds()
+	return im.report, nil
+}
+
+// verify reads the whole archive before anything is written.
+func verify(path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	if rep := archive.Verify(fh); !rep.Intact {
+		return fmt.Errorf("archive %s is damaged, nothing was imported: %s", path, rep.Problems[0].Error)
+	}
+	return nil
+}
+
+// importer is one import's state.
+type importer struct {
+	f         *archive.File
+	o         Options
+	tx        Tx
+	srcSite   string
+	archiveID string
+	parentID  string
+	report    *Report
+	failures  []string                  // conflicts the fail policy refuses
+	spaces    map[string]*spaceDecision // by source space id
+	skipKeys  map[string]string         // upper-cased source key of a space left out → why
+	keyMap    map[string]string         // source space key → destination key, where they differ
+	needUsers map[string]bool           // with --spaces: source users to import
+	needGroup map[string]bool           // with --spaces: source groups to import
+	homepages map[string]string         // source space id → source homepage id, set at the end
+}
+
+// spaceDecision is what the plan does with a source space.
+type spaceDecision struct {
+	key, name string // at the destination
+	link      string // a destination space id to import into (--map)
+}
+
+// events iterates the archive's events as changes.
+func (im *importer) events(fn func(seq int64, c *model.Change) error) error {
+	it := im.f.Events()
+	defer it.Close()
+	for it.Next() {
+		ev := it.Event()
+		payload, err := model.Decode(model.EventType(ev.Type), ev.Payload)
+		if err != nil {
+			return fmt.Errorf("archive %s seq %d: %w", im.archiveID, ev.Seq, err)
+		}
+		c := &model.Change{Type: model.EventType(ev.Type), ID: ev.ID, Parent: ev.Parent, Space: ev.Space, At: ev.At, Actor: ev.Actor, Payload: payload}
+		if err := fn(ev.Seq, c); err != nil {
+			return err
+		}
+	}
+	return it.Err()
+}
+
+// plan reads the archive once and decides, before any write, what happens
+// to spaces whose keys collide, users whose emails match, groups whose
+// names match, and who gains access through a merge.
+func (im *importer) plan(ctx context.Context, tx Tx) error {
+	im.skipKeys, im.keyMap = map[string]string{}, map[string]string{}
+	selected := map[string]bool{}
+	for _, k := range im.o.Spaces {
+		selected[strings.ToUpper(k)] = true
+	}
+	emails := map[string][]string{}   // lower-cased email → source accounts
+	members := map[string][]string{}  // source group → source members
+	groupNames := map[string]string{} // source group id → name
+	groupAccess := map[string]bool{}  // source groups with permissions or restrictions
+	userEmail := map[string]string{}
+	refUsers, refGroups := map[string]bool{}, map[string]bool{}
+	seen := map[string]bool{}     // source space ids
+	keys := map[string]bool{}     // upper-cased source space keys
+	err := im.events(func(seq int64, c *model.Change) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		switch p := c.Payload.(type) {
+		case *model.User:
+			if p.Email != "" && c.Type == model.UserCreated {
+				e := strings.ToLower(p.Email)
+				emails[e] = append(emails[e], p.AccountID)
+			}
+			userEmail[p.AccountID] = p.Email
+		case *model.Group:
+			if c.Type == model.GroupCreated {
+				groupNames[p.ID] = p.Name
+			}
+		case *model.Membership:
+			members[p.GroupID] = append(members[p.GroupID], p.AccountID)
+		case *model.SpacePermission:
+			if p.PrincipalType == "group" {
+				groupAccess[p.PrincipalID] = true
+			}
+		case *model.Restriction:
+			if p.PrincipalType == "group" {
+				groupAccess[p.PrincipalID] = true
+			}
+		case *model.Space:
+			if p.Homepage != "" {
+				im.homepages[p.ID] = p.Homepage
+			}
+			if c.Type == model.SpaceCreated && !seen[p.ID] {
+				seen[p.ID] = true
+				keys[strings.ToUpper(p.Key)] = true
+				if len(selected) > 0 && !selected[strings.ToUpper(p.Key)] {
+					im.skipKeys[strings.ToUpper(p.Key)] = "not in --spaces"
+					return nil
+				}
+				return im.planSpace(tx, p)
+			}
+		}
+		if c.Space != "" && (len(selected) == 0 || selected[strings.ToUpper(c.Space)]) {
+			for _, r := range c.Refs() {
+				switch r.Kind {
+				case "user":
+					refUsers[r.ID] = true
+				case "group":
+					refGroups[r.ID] = true
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k := range selected {
+		if !keys[k] {
+			return fmt.Errorf("--spaces: the archive has no space with key %q", k)
+		}
+	}
+	if len(selected) > 0 {
+		im.needUsers, im.needGroup = refUsers, refGroups
+		for g := range refGroups {
+			for _, u := range members[g] {
+				im.needUsers[u] = true
+			}
+		}
+	}
+	for e, accounts := range emails {
+		if len(accounts) > 1 && im.o.Map.user(accounts[1], e) == "" {
+			sort.Strings(accounts)
+			im.report.Duplicates = append(im.report.Duplicates, fmt.Sprintf("%s: source accounts %s share it (compared case-insensitively) and become one destination account; map them apart with --map", e, strings.Join(accounts, ", ")))
+		}
+	}
+	sort.Strings(im.report.Duplicates)
+	return im.planGroups(tx, groupNames, members, groupAccess, userEmail)
+}
+
+// planSpace decides what happens to a source space whose key may collide.
+func (im *importer) planSpace(tx Tx, s *model.Space) error {
+	if _, _, ok, err := tx.Lookup(im.srcSite, "space", s.ID); err != nil || ok {
+		im.keyMap[s.Key] = s.Key
+		return err // imported before: the map decides
+	}
+	d := &spaceDecision{key: s.Key, name: s.Name}
+	im.spaces[s.ID] = d
+	if mapped := im.o.Map.space(s.Key); mapped != "" {
+		d.key = mapped
+		if id, _, ok, err := tx.SpaceByKey(mapped); err != nil {
+			return err
+		} else if ok {
+			d.link = id
+			im.report.Conflicts = append(im.report.Conflicts, fmt.Sprintf("space %s: imported into the existing space %s (--map)", s.Key, mapped))
+		}
+		im.keyMap[s.Key] = d.key
+		return nil
+	}
+	id, existing, ok, err := tx.SpaceByKey(s.Key)
+	if err != nil || !ok {
+		im.keyMap[s.Key] = d.key
+		return err
+	}
+	_ = id
+	what := fmt.Sprintf("space %s: the destination has a space %s (keys compare case-insensitively)", s.Key, existing)
+	switch im.o.OnConflict {
+	case Fail:
+		im.failures = append(im.failures, what)
+		im.report.Conflicts = append(im.report.Conflicts, what+": refused (--on-conflict fail)")
+	case Skip:
+		im.skipKeys[strings.ToUpper(s.Key)] = "space key conflict, --on-conflict skip"
+		im.report.Conflicts = append(im.report.Conflicts, what+": skipped with everything in it (--on-conflict skip)")
+	case Rename:
+		free, err := tx.FreeSpaceKey(s.Key)
+		if err != nil {
+			return err
+		}
+		d.key, d.name = free, s.Name+" (copied)"
+		im.report.Conflicts = append(im.report.Conflicts, fmt.Sprintf("%s: copied as %s, %q (--on-conflict rename)", what, free, d.name))
+	}
+	im.keyMap[s.Key] = d.key
+	return nil
+}
+
+// planGroups reports groups whose names the destination already uses: a
+// merge, with who gains access through it, or a copy under a new name.
+func (im *importer) planGroups(tx Tx, names map[string]string, members map[string][]string, access map[string]bool, email map[string]string) error {
+	ids := make([]string, 0, len(names))
+	for id := range names {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if im.needGroup != nil && !im.needGroup[id] {
+			continue
+		}
+		if _, _, ok, err := tx.Lookup(im.srcSite, "group", id); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		name := names[id]
+		if mapped := im.o.Map.group(name); mapped != "" {
+			name = mapped
+		}
+		destID, ok, err := tx.GroupByName(name)
+		if err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if !im.o.MergeGroups {
+			im.report.Conflicts = append(im.report.Conflicts, fmt.Sprintf("group %s: the destination has a group of that name, left alone; the source group is copied as %q (use --merge-groups to merge)", name, name+" (copied)"))
+			continue
+		}
+		destMembers, err := tx.GroupMembers(destID)
+		if err != nil {
+			return err
+		}
+		inSource := map[string]bool{}
+		for _, u := range members[id] {
+			if e := email[u]; e != "" {
+				inSource[strings.ToLower(e)] = true
+			}
+			inSource[u] = true
+		}
+		merge := GroupMerge{Group: name, DestinationMembersGain: []string{}, SourceMembersGain: []string{}}
+		destHas := map[string]bool{}
+		for _, u := range destMembers {
+			destHas[u] = true
+			if access[id] && !inSource[u] {
+				merge.DestinationMembersGain = append(merge.DestinationMembersGain, u)
+			}
+		}
+		for _, u := range members[id] {
+			linked, _, _ := tx.UserByEmail(email[u])
+			if !destHas[u] && (linked == "" || !destHas[linked]) {
+				who := u
+				if email[u] != "" {
+					who = email[u]
+				}
+				merge.SourceMembersGain = append(merge.SourceMembersGain, who)
+			}
+		}
+		im.report.Merges = append(im.report.Merges, merge)
+	}
+	return nil
+}
