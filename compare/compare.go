@@ -109,7 +109,7 @@ func Normalize(s *model.State) Content {
 	}
 	out := Content{}
 	for _, it := range items {
-		if model.RuleFor(model.EventType(kindOf(it.r.Kind, it.state) + ".created")).Copy == model.NotCopied {
+		if model.RuleFor(model.EventType(kindOf(it.r.Kind, it.state)+".created")).Copy == model.NotCopied {
 			continue
 		}
 		kind, key, value := n.entry(it.r, it.state, it.versions)

@@ -150,8 +150,8 @@ func (im *importer) plan(ctx context.Context, tx Tx) error {
 	groupAccess := map[string]bool{}  // source groups with permissions or restrictions
 	userEmail := map[string]string{}
 	refUsers, refGroups := map[string]bool{}, map[string]bool{}
-	seen := map[string]bool{}     // source space ids
-	keys := map[string]bool{}     // upper-cased source space keys
+	seen := map[string]bool{} // source space ids
+	keys := map[string]bool{} // upper-cased source space keys
 	err := im.events(func(seq int64, c *model.Change) error {
 		if err := ctx.Err(); err != nil {
 			return err
