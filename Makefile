@@ -41,7 +41,7 @@ bench: build
 	./scripts/bench-export.sh $(BIN) | tee bench/out/export.txt
 
 demo: build
-	./scripts/demo.sh $(BIN)
+	$(BIN) demo --dir demo
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

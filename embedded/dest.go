@@ -172,3 +172,11 @@ func (t *Tx) SetHomepage(spaceID, contentID string) error {
 	return t.execOne("set homepage of", spaceID, `UPDATE spaces SET homepage = ?, rev = ?, changed_at = ?, changed_by = ? WHERE id = ? AND deleted_rev IS NULL`,
 		null(contentID), t.rev, t.at, null(t.actor), spaceID)
 }
+
+// MappedFrom counts the source entities of a kind that map to a
+// destination id (several do when source accounts were merged).
+func (t *Tx) MappedFrom(sourceSite, kind, destID string) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM id_map WHERE source_site = ? AND kind = ? AND dest_id = ?`, sourceSite, kind, destID).Scan(&n)
+	return n, err
+}

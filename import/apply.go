@@ -229,8 +229,16 @@ func (im *importer) removeRelation(kind, srcID string, remove func(parts []strin
 	if err != nil || d == "" {
 		return unchanged, err
 	}
-	if err := remove(strings.Split(d, "\x1f")); err != nil {
+	// Source relations that merged into one (two source accounts with one
+	// email) share it: it goes only with the last of them.
+	shared, err := im.tx.MappedFrom(im.srcSite, kind, d)
+	if err != nil {
 		return "", err
+	}
+	if shared <= 1 {
+		if err := remove(strings.Split(d, "\x1f")); err != nil {
+			return "", err
+		}
 	}
 	return deleted, im.tx.Record(im.srcSite, kind, srcID, "", im.archiveID, true)
 }

@@ -26,6 +26,7 @@ type Destination interface {
 type Tx interface {
 	Lookup(sourceSite, kind, sourceID string) (destID string, owned, ok bool, err error)
 	Record(sourceSite, kind, sourceID, destID, archiveID string, owned bool) error
+	MappedFrom(sourceSite, kind, destID string) (int, error)
 	Imported(archiveID string) (embedded.ImportState, bool, error)
 	Checkpoint(archiveID, parentID, sourceSite string, seq int64, done bool) error
 	NewID(prefix string) (string, error)

@@ -378,3 +378,57 @@ func TestSpacesAndMap(t *testing.T) {
 		}
 	}
 }
+
+// TestMergedDuplicatesShareRelations: two source accounts with one email
+// become one destination account, so their memberships of a group become
+// one; it goes only when both source memberships have gone.
+func TestMergedDuplicatesShareRelations(t *testing.T) {
+	dir := t.TempDir()
+	src, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	update := func(fn func(*embedded.Tx) error) {
+		at = at.Add(time.Hour)
+		if err := src.Update(ctx, at, "", fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update(func(tx *embedded.Tx) error {
+		for _, u := range []model.User{{AccountID: "a", Email: "pat@example.com"}, {AccountID: "b", Email: "Pat@Example.com"}} {
+			u.DisplayName, u.Status, u.AccountType = "Pat", "active", "atlassian"
+			if err := tx.PutUser(u); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateGroup(model.Group{ID: "g", Name: "team"}); err != nil {
+			return err
+		}
+		for _, u := range []string{"a", "b"} {
+			if err := tx.AddMembership(model.Membership{GroupID: "g", AccountID: u}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	fx := &fixture{dir: dir, source: src, archive: filepath.Join(dir, "0.ferry")}
+	fx.export(t, fx.archive, "")
+	dest := newDest(t, "d.db")
+	run(t, fx.archive, dest, Options{})
+	prev := fx.archive
+	for i, u := range []string{"b", "a"} {
+		update(func(tx *embedded.Tx) error { return tx.RemoveMembership(model.Membership{GroupID: "g", AccountID: u}) })
+		next := filepath.Join(dir, fmt.Sprintf("%d.ferry", i+1))
+		fx.export(t, next, prev)
+		run(t, next, dest, Options{})
+		var members int
+		dest.Site.DB().QueryRow(`SELECT count(*) FROM memberships WHERE deleted_rev IS NULL`).Scan(&members)
+		if want := 1 - i; members != want {
+			t.Fatalf("after source member %s left: %d destination memberships, want %d", u, members, want)
+		}
+		assertEqual(t, src.Path(), dest.Site.Path())
+		prev = next
+	}
+}

@@ -23,8 +23,10 @@ func Run(ctx context.Context, path string, dest Destination, o Options) (*Report
 	if o.BatchEvents <= 0 {
 		o.BatchEvents = 2000
 	}
-	if err := verify(path); err != nil {
-		return nil, err
+	if !o.Verified {
+		if err := Verify(path); err != nil {
+			return nil, err
+		}
 	}
 	f, err := archive.Open(path)
 	if err != nil {
@@ -80,8 +82,8 @@ func Run(ctx context.Context, path string, dest Destination, o Options) (*Report
 	return im.report, nil
 }
 
-// verify reads the whole archive before anything is written.
-func verify(path string) error {
+// Verify reads the whole archive, as Run does before anything is written.
+func Verify(path string) error {
 	fh, err := os.Open(path)
 	if err != nil {
 		return err

@@ -73,7 +73,11 @@ func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, po
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("archive: %w", err)
 	}
-	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun}
+	// Verify before the destination is opened, which may create it.
+	if err := importer.Verify(path); err != nil {
+		return err
+	}
+	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, Verified: true}
 	if o.mapFile != "" {
 		m, err := importer.ReadMapping(o.mapFile)
 		if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math/rand"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,24 @@ func TestKillNineThenResume(t *testing.T) {
 			t.Fatalf("after %d kills the copy differs:\n%s", kills, out)
 		}
 		t.Logf("trial %d: %d kills, then equal", trial, kills)
+	}
+}
+
+func TestDamagedArchiveCreatesNoDestination(t *testing.T) {
+	dir := t.TempDir()
+	site, archive := filepath.Join(dir, "site.db"), filepath.Join(dir, "site.ferry")
+	ferry(t, nil, "generate", "--out", site, "--users", "10", "--spaces", "1", "--pages", "20")
+	ferry(t, nil, "export", "--from", site, "--out", archive)
+	data, _ := os.ReadFile(archive)
+	data[len(data)/3] ^= 1
+	os.WriteFile(archive, data, 0o644)
+	dest := filepath.Join(dir, "new.db")
+	_, stderr, code := ferry(t, nil, "import", archive, "--to", dest)
+	if code != 1 || !strings.Contains(stderr, "damaged, nothing was imported") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(dest); err == nil {
+		t.Fatal("a refused import created the destination")
 	}
 }
 
