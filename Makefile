@@ -33,12 +33,14 @@ test-long:
 
 # Speed as ratios against zstd alone on the same bytes, measured in the same
 # run; peak memory while writing a 2 GB archive (FERRY_BENCH_GB to change);
-# export throughput and peak memory at two site sizes (FERRY_BENCH_PAGES).
+# import against raw SQLite inserts; export and import throughput and peak
+# memory at two site sizes (FERRY_BENCH_PAGES).
 bench: build
 	@mkdir -p bench/out
 	$(GO) test ./archive -run '^$$' -bench 'Events|Blobs' -benchtime 4x | tee bench/out/archive.txt
 	$(GO) test ./archive -run '^$$' -bench 'WritePeakMemory' -benchtime 1x -timeout 60m | tee bench/out/peak-memory.txt
-	./scripts/bench-export.sh $(BIN) | tee bench/out/export.txt
+	$(GO) test ./import -run '^$$' -bench ImportVsRaw -benchtime 3x | tee bench/out/import.txt
+	./scripts/bench-sites.sh $(BIN) | tee bench/out/sites.txt
 
 demo: build
 	$(BIN) demo --dir demo

@@ -14,7 +14,7 @@ import (
 
 // Lookup returns the destination id an import recorded for a source entity.
 func (t *Tx) Lookup(sourceSite, kind, sourceID string) (destID string, owned, ok bool, err error) {
-	err = t.tx.QueryRowContext(t.ctx, `SELECT dest_id, owned FROM id_map WHERE source_site = ? AND kind = ? AND source_id = ?`,
+	err = t.queryRow(`SELECT dest_id, owned FROM id_map WHERE source_site = ? AND kind = ? AND source_id = ?`,
 		sourceSite, kind, sourceID).Scan(&destID, &owned)
 	if err == sql.ErrNoRows {
 		return "", false, false, nil
@@ -38,7 +38,7 @@ type ImportState struct {
 // Imported returns the state of an archive's import, if it was started.
 func (t *Tx) Imported(archiveID string) (ImportState, bool, error) {
 	var s ImportState
-	err := t.tx.QueryRowContext(t.ctx, `SELECT seq, done FROM imports WHERE archive_id = ?`, archiveID).Scan(&s.Seq, &s.Done)
+	err := t.queryRow(`SELECT seq, done FROM imports WHERE archive_id = ?`, archiveID).Scan(&s.Seq, &s.Done)
 	if err == sql.ErrNoRows {
 		return s, false, nil
 	}
@@ -76,7 +76,7 @@ func (t *Tx) GroupByName(name string) (string, bool, error) {
 // SpaceByKey finds a live space by key, case-insensitively, and returns
 // its id and key as stored.
 func (t *Tx) SpaceByKey(key string) (id, storedKey string, ok bool, err error) {
-	err = t.tx.QueryRowContext(t.ctx, `SELECT id, key FROM spaces WHERE key = ? COLLATE NOCASE AND deleted_rev IS NULL`, key).Scan(&id, &storedKey)
+	err = t.queryRow(`SELECT id, key FROM spaces WHERE key = ? COLLATE NOCASE AND deleted_rev IS NULL`, key).Scan(&id, &storedKey)
 	if err == sql.ErrNoRows {
 		return "", "", false, nil
 	}
@@ -147,7 +147,7 @@ func (t *Tx) VersionExists(kind, id string, number int) (bool, error) {
 // NewID returns a fresh id for an imported entity, counted in the site.
 func (t *Tx) NewID(prefix string) (string, error) {
 	var n int64
-	err := t.tx.QueryRowContext(t.ctx, `INSERT INTO meta(key, value) VALUES ('next_id', '1')
+	err := t.queryRow(`INSERT INTO meta(key, value) VALUES ('next_id', '1')
 		ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER)`).Scan(&n)
 	return fmt.Sprintf("%s%d", prefix, n), err
 }
@@ -160,7 +160,7 @@ func (t *Tx) HasBlob(digest string) (bool, error) {
 
 func (t *Tx) one(query string, args ...any) (string, bool, error) {
 	var s string
-	err := t.tx.QueryRowContext(t.ctx, query, args...).Scan(&s)
+	err := t.queryRow(query, args...).Scan(&s)
 	if err == sql.ErrNoRows {
 		return "", false, nil
 	}
@@ -177,6 +177,6 @@ func (t *Tx) SetHomepage(spaceID, contentID string) error {
 // destination id (several do when source accounts were merged).
 func (t *Tx) MappedFrom(sourceSite, kind, destID string) (int, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM id_map WHERE source_site = ? AND kind = ? AND dest_id = ?`, sourceSite, kind, destID).Scan(&n)
+	err := t.queryRow(`SELECT count(*) FROM id_map WHERE source_site = ? AND kind = ? AND dest_id = ?`, sourceSite, kind, destID).Scan(&n)
 	return n, err
 }

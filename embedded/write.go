@@ -40,6 +40,20 @@ func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
 	return st.ExecContext(t.ctx, args...)
 }
 
+// queryRow runs a query that returns one row, with a cached statement.
+func (t *Tx) queryRow(query string, args ...any) *sql.Row {
+	st, ok := t.stmts[query]
+	if !ok {
+		var err error
+		if st, err = t.tx.PrepareContext(t.ctx, query); err != nil {
+			// Let the error surface through Scan: QueryRow on the tx reports it.
+			return t.tx.QueryRowContext(t.ctx, query, args...)
+		}
+		t.stmts[query] = st
+	}
+	return st.QueryRowContext(t.ctx, args...)
+}
+
 // execOne runs a statement that must change exactly one row.
 func (t *Tx) execOne(what, id, query string, args ...any) error {
 	res, err := t.exec(query, args...)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ferry/archive"
+	"ferry/internal/rss"
 	"ferry/model"
 )
 
@@ -107,24 +108,8 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 		Archive: out, ArchiveID: f.Header().ArchiveID, ParentID: parentID, Spaces: o.Spaces,
 		Events: m.Events.Count, ByKind: e.prog.ByKind, FirstSeq: m.Events.FirstSeq, LastSeq: m.Events.LastSeq,
 		Blobs: m.Blobs.Count, BlobBytes: m.Blobs.ContentBytes, Bytes: size, Digest: m.Events.Digest,
-		Seconds: time.Since(start).Seconds(), PeakRSS: peakRSS(),
+		Seconds: time.Since(start).Seconds(), PeakRSS: rss.Peak(),
 	}, nil
-}
-
-// peakRSS is the process's peak resident memory (Linux VmHWM), or 0.
-func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // resume reads the previous archive of an incremental export: where the

@@ -163,11 +163,23 @@ func (im *importer) lookup(kind, id string) (string, bool, error) {
 	if id == "" {
 		return "", false, nil
 	}
+	key := mapKey{kind, id}
+	if m, ok := im.cache[key]; ok {
+		return m.dest, m.owned, nil
+	}
 	dest, owned, ok, err := im.tx.Lookup(im.srcSite, kind, id)
 	if err != nil || !ok {
 		return "", false, err
 	}
+	im.remember(key, mapped{dest, owned})
 	return dest, owned, nil
+}
+
+func (im *importer) remember(key mapKey, m mapped) {
+	if len(im.cache) >= cacheSize || im.cache == nil {
+		im.cache = make(map[mapKey]mapped, cacheSize/4)
+	}
+	im.cache[key] = m
 }
 
 // must returns the destination id of an entity the event needs.
@@ -190,7 +202,15 @@ func (im *importer) user(id string) (string, error) {
 }
 
 func (im *importer) record(kind, srcID, destID string, owned bool) error {
-	return im.tx.Record(im.srcSite, kind, srcID, destID, im.archiveID, owned)
+	if err := im.tx.Record(im.srcSite, kind, srcID, destID, im.archiveID, owned); err != nil {
+		return err
+	}
+	if destID == "" {
+		delete(im.cache, mapKey{kind, srcID})
+	} else {
+		im.remember(mapKey{kind, srcID}, mapped{destID, owned})
+	}
+	return nil
 }
 
 // create records a new entity after make wrote it, unless it was there.
@@ -240,7 +260,7 @@ func (im *importer) removeRelation(kind, srcID string, remove func(parts []strin
 			return "", err
 		}
 	}
-	return deleted, im.tx.Record(im.srcSite, kind, srcID, "", im.archiveID, true)
+	return deleted, im.record(kind, srcID, "", true)
 }
 
 func relationID(parts ...string) string { return strings.Join(parts, "\x1f") }

@@ -11,6 +11,7 @@ import (
 
 	"ferry/archive"
 	"ferry/embedded"
+	"ferry/internal/rss"
 	"ferry/model"
 )
 
@@ -78,7 +79,7 @@ func Run(ctx context.Context, path string, dest Destination, o Options) (*Report
 	if err := im.apply(ctx, dest, state.Seq); err != nil {
 		return im.report, err
 	}
-	im.report.Seconds = time.Since(start).Seconds()
+	im.report.Seconds, im.report.PeakRSS = time.Since(start).Seconds(), rss.Peak()
 	return im.report, nil
 }
 
@@ -111,7 +112,18 @@ type importer struct {
 	needUsers map[string]bool           // with --spaces: source users to import
 	needGroup map[string]bool           // with --spaces: source groups to import
 	homepages map[string]string         // source space id → source homepage id, set at the end
+	cache     map[mapKey]mapped         // recent id map lookups, bounded
 }
+
+type mapKey struct{ kind, id string }
+
+type mapped struct {
+	dest  string
+	owned bool
+}
+
+// cacheSize bounds the lookup cache, so memory stays flat.
+const cacheSize = 1 << 16
 
 // spaceDecision is what the plan does with a source space.
 type spaceDecision struct {
@@ -119,13 +131,18 @@ type spaceDecision struct {
 	link      string // a destination space id to import into (--map)
 }
 
-// events iterates the archive's events as changes.
-func (im *importer) events(fn func(seq int64, c *model.Change) error) error {
+// events iterates the archive's events as changes, decoding the payloads
+// of those that want says it needs (nil: all).
+func (im *importer) events(want func(model.EventType) bool, fn func(seq int64, c *model.Change) error) error {
 	it := im.f.Events()
 	defer it.Close()
 	for it.Next() {
 		ev := it.Event()
-		payload, err := model.Decode(model.EventType(ev.Type), ev.Payload)
+		var payload any
+		var err error
+		if want == nil || want(model.EventType(ev.Type)) {
+			payload, err = model.Decode(model.EventType(ev.Type), ev.Payload)
+		}
 		if err != nil {
 			return fmt.Errorf("archive %s seq %d: %w", im.archiveID, ev.Seq, err)
 		}
@@ -154,7 +171,16 @@ func (im *importer) plan(ctx context.Context, tx Tx) error {
 	refUsers, refGroups := map[string]bool{}, map[string]bool{}
 	seen := map[string]bool{} // source space ids
 	keys := map[string]bool{} // upper-cased source space keys
-	err := im.events(func(seq int64, c *model.Change) error {
+	// The plan reads identities, groups, permissions and spaces, and the
+	// references of events in the selected spaces.
+	needs := func(t model.EventType) bool {
+		switch t.Kind() {
+		case "user", "group", "membership", "space", "space_permission", "restriction":
+			return true
+		}
+		return len(selected) > 0
+	}
+	err := im.events(needs, func(seq int64, c *model.Change) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -154,6 +154,7 @@ type Report struct {
 	Linked      []string           `json:"users_linked"` // source users linked to existing accounts
 	Duplicates  []string           `json:"duplicate_emails"`
 	Seconds     float64            `json:"seconds"`
+	PeakRSS     int64              `json:"peak_rss_bytes,omitempty"` // of the whole process
 }
 
 // GroupMerge is a source group merged into a destination group, and who
