@@ -20,7 +20,8 @@ func (im *importer) apply(ctx context.Context, dest Destination, from int64) err
 		for it.Next() {
 			ev := it.Event()
 			if ev.Seq <= from {
-				continue // applied before the import was interrupted
+				im.report.Applied++ // applied before the import was interrupted
+				continue
 			}
 			payload, err := model.Decode(model.EventType(ev.Type), ev.Payload)
 			if err != nil {

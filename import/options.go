@@ -145,6 +145,7 @@ type Report struct {
 	ArchiveID   string             `json:"archive_id"`
 	DryRun      bool               `json:"dry_run"`
 	ResumedFrom int64              `json:"resumed_from_seq,omitempty"`
+	Applied     int64              `json:"applied_before,omitempty"` // events a previous, interrupted run applied
 	Events      int64              `json:"events"`
 	Kinds       map[string]*Counts `json:"kinds"`
 	NotCopied   map[string]int64   `json:"not_copied"` // reason → events

@@ -9,6 +9,7 @@ import (
 
 	importer "ferry/import"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
 
@@ -90,13 +91,20 @@ func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, po
 		return err
 	}
 	defer closer.Close()
-	set, done := g.progressCount(-1, "importing")
+	var bar *progressbar.ProgressBar
 	opts.Progress = func(r *importer.Report) {
+		if bar == nil {
+			if bar = g.newBar(r.Events, "importing"); bar == nil {
+				return
+			}
+		}
 		t := r.Totals()
-		set(t.Created + t.Updated + t.Deleted + t.Unchanged + t.Merged + t.Skipped + t.NotCopied)
+		bar.Set64(r.Applied + t.Created + t.Updated + t.Deleted + t.Unchanged + t.Merged + t.Skipped + t.NotCopied)
 	}
 	rep, err := importer.Run(cmd.Context(), path, dest, opts)
-	done()
+	if bar != nil {
+		bar.Finish()
+	}
 	if rep != nil && (err == nil || len(rep.Conflicts) > 0) {
 		if o.format == "json" {
 			json.NewEncoder(os.Stdout).Encode(rep)
@@ -114,7 +122,7 @@ func printImportReport(r *importer.Report) {
 	}
 	printf("%s %s (archive %s, %d events) in %.1fs\n", verb, r.Archive, r.ArchiveID, r.Events, r.Seconds)
 	if r.ResumedFrom > 0 {
-		printf("  resumed after seq %d\n", r.ResumedFrom)
+		printf("  resumed after seq %d: %d events were applied by an earlier, interrupted run\n", r.ResumedFrom, r.Applied)
 	}
 	printf("  %-18s %8s %8s %8s %9s %7s %8s %10s\n", "kind", "created", "updated", "deleted", "unchanged", "merged", "skipped", "not copied")
 	for _, k := range r.KindNames() {

@@ -1,0 +1,44 @@
+package compare
+
+import (
+	"testing"
+	"time"
+
+	"ferry/model"
+)
+
+// site builds a tiny state; ids differ between calls with another prefix,
+// the content does not unless body says so.
+func site(t *testing.T, prefix, body string) Content {
+	t.Helper()
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := model.NewState()
+	for _, c := range []*model.Change{
+		{Type: model.UserCreated, ID: prefix + "u", Payload: &model.User{AccountID: prefix + "u", Email: "Ann@Example.com", DisplayName: "Ann", Status: "active"}},
+		{Type: model.SpaceCreated, ID: prefix + "s", Payload: &model.Space{ID: prefix + "s", Key: "ENG", Name: "Engineering"}},
+		{Type: model.PageCreated, ID: prefix + "p", Payload: &model.Content{ID: prefix + "p", Type: "page", SpaceID: prefix + "s", Status: "current", CreatedAt: at, Author: prefix + "u"}},
+		{Type: model.PageVersion, ID: prefix + "p", Payload: &model.Version{ContentID: prefix + "p", Number: 1, Title: "Home", At: at, Author: prefix + "u",
+			Body: `<p>` + body + ` <ac:link><ri:user ri:account-id="` + prefix + `u"/></ac:link></p>`}},
+		{Type: model.AppInstalled, ID: "app", Payload: &model.App{Key: "app-" + prefix}},
+	} {
+		if err := s.Apply(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return Normalize(s)
+}
+
+func TestIdsDoNotMatterContentDoes(t *testing.T) {
+	if _, diffs := Diff(site(t, "a-", "hello"), site(t, "b-", "hello")); len(diffs) != 0 {
+		t.Fatalf("same content, other ids: %v", diffs)
+	}
+	sums, diffs := Diff(site(t, "a-", "hello"), site(t, "b-", "goodbye"))
+	if len(diffs) != 1 || diffs[0].Kind != "page" || diffs[0].Key != "ENG/page/Home" {
+		t.Fatalf("a changed body: %v", diffs)
+	}
+	for _, s := range sums {
+		if s.Kind == "app" {
+			t.Error("apps are not copied, so not compared")
+		}
+	}
+}
