@@ -150,6 +150,10 @@ func (im *importer) putUser(c *model.Change, u *model.User) (outcome, error) {
 	if err := im.tx.PutUser(v); err != nil {
 		return "", err
 	}
+	if im.newUsers == nil {
+		im.newUsers = map[string]bool{}
+	}
+	im.newUsers[v.AccountID] = true
 	return created, im.record("user", u.AccountID, v.AccountID, true)
 }
 
@@ -214,6 +218,10 @@ func (im *importer) membership(c *model.Change, m *model.Membership) (outcome, e
 		account, err := im.must("user", m.AccountID)
 		if err != nil {
 			return "", err
+		}
+		if im.newUsers[account] {
+			im.report.NewBillable++
+			delete(im.newUsers, account) // counted once
 		}
 		return relationID(group, account), im.tx.AddMembership(model.Membership{GroupID: group, AccountID: account})
 	})

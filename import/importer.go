@@ -113,6 +113,7 @@ type importer struct {
 	needGroup map[string]bool           // with --spaces: source groups to import
 	homepages map[string]string         // source space id → source homepage id, set at the end
 	cache     map[mapKey]mapped         // recent id map lookups, bounded
+	newUsers  map[string]bool           // destination accounts this run created, until they join a group
 }
 
 type mapKey struct{ kind, id string }

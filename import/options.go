@@ -154,6 +154,10 @@ type Report struct {
 	Merges      []GroupMerge       `json:"group_merges"`
 	Linked      []string           `json:"users_linked"` // source users linked to existing accounts
 	Duplicates  []string           `json:"duplicate_emails"`
+	// NewBillable counts accounts the import creates that join a group at
+	// the destination: what the destination's bill grows by, where groups
+	// give product access.
+	NewBillable int64 `json:"new_accounts_in_groups"`
 	Seconds     float64            `json:"seconds"`
 	PeakRSS     int64              `json:"peak_rss_bytes,omitempty"` // of the whole process
 }

@@ -14,7 +14,7 @@ func newDemoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo [--dir DIR]",
 		Short: "Run the whole journey on synthetic data, printing each step",
-		Long: `demo generates a synthetic site, exports it, verifies the archive, imports it
+		Long: `demo generates a synthetic site, exports it, verifies and inspects the archive, imports it
 into a new site and compares the copy with the source; then edits the source,
 exports only the changes, imports them and compares again; and shows that a
 damaged archive is refused. Each step prints the command it runs. The files
@@ -53,6 +53,8 @@ func runDemo(dir string) error {
 			[]string{"generate", "--out", p("source.db"), "--users", "150", "--spaces", "6", "--pages", "1500", "--seed", "42", "--attachment-bytes", "4000000", "--progress", "never"}},
 		{"export the whole site to one archive", 0, []string{"export", "--from", p("source.db"), "--out", p("full.ferry"), "--progress", "never"}},
 		{"verify re-reads every byte and checks every checksum", 0, []string{"verify", p("full.ferry")}},
+		{"inspect it offline: what is inside, what will not be copied, whose personal data", 0, []string{"inspect", p("full.ferry")}},
+		{"ask it anything in SQL", 0, []string{"inspect", p("full.ferry"), "--sql", "SELECT space_key, count(*) AS pages, sum(versions) AS versions FROM pages GROUP BY 1 ORDER BY 2 DESC"}},
 		{"dry run: what an import into a new site would do, writing nothing", 0, []string{"import", p("full.ferry"), "--to", p("copy.db"), "--dry-run", "--progress", "never"}},
 		{"import it into a new site", 0, []string{"import", p("full.ferry"), "--to", p("copy.db"), "--progress", "never"}},
 		{"the copy holds the same content as the source", 0, []string{"compare", p("source.db"), p("copy.db")}},

@@ -1,0 +1,340 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	importer "ferry/import"
+	"ferry/inspect"
+
+	"github.com/spf13/cobra"
+)
+
+type inspectOptions struct {
+	format, query, out, against string
+	schema                      bool
+}
+
+func newInspectCmd() *cobra.Command {
+	o := &inspectOptions{}
+	cmd := &cobra.Command{
+		Use:   "inspect ARCHIVE [--sql QUERY] [--schema] [--against SITE]",
+		Short: "Answer questions about an archive offline, with SQL",
+		Long: `inspect opens an archive with DuckDB, in process and offline, checking every
+event segment it reads (it never reads the blobs, and never unpacks the
+archive into memory).
+
+Without flags it summarizes: counts per kind; what will not be copied, and
+why (the scope table that import uses); whose personal data is inside; apps
+whose data stays behind; the largest attachments and any over Confluence
+Cloud's 2 GB limit.
+
+--sql runs read-only SQL over the views (--schema lists them): events,
+users, groups, memberships, spaces, space_permissions, pages, page_versions,
+blogposts, comments, attachments, labels, restrictions, apps, scope. The
+query can read the archive's events and nothing else.
+
+--against SITE plans an import into SITE without writing (the same planner as
+'ferry import --dry-run'): space key conflicts, group merges and who gains
+access, users matched by email, and how many new accounts would join groups.`,
+		Example: `  ferry inspect site.ferry
+  ferry inspect site.ferry --sql "SELECT space_key, count(*) FROM pages GROUP BY 1 ORDER BY 2 DESC"
+  ferry inspect site.ferry --sql "SELECT * FROM users" --out users.csv
+  ferry inspect site.ferry --against copy.db`,
+		Args: exactArgs("ARCHIVE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			allowed := []string{"text", "json"}
+			if o.query != "" {
+				allowed = []string{"table", "csv", "json"}
+				if o.format == "text" {
+					o.format = "table"
+				}
+			}
+			if err := checkFormat(o.format, allowed...); err != nil {
+				return err
+			}
+			if o.out != "" && o.query == "" {
+				return usageError("--out saves the result of --sql; give --sql too")
+			}
+			return runInspect(cmd.Context(), o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.format, "format", "text", "summary: text or json; --sql results: table, csv or json (one object per line)")
+	f.StringVar(&o.query, "sql", "", "a read-only SQL query over the archive's views")
+	f.StringVar(&o.out, "out", "", "save the --sql result to FILE.csv or FILE.json instead of printing it")
+	f.BoolVar(&o.schema, "schema", false, "list the views and their columns")
+	f.StringVar(&o.against, "against", "", "plan an import into this site without writing to it")
+	return cmd
+}
+
+func runInspect(ctx context.Context, o *inspectOptions, path string) error {
+	if o.against != "" {
+		return inspectAgainst(ctx, o, path)
+	}
+	in, err := inspect.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	switch {
+	case o.schema:
+		cols, err := in.Schema(ctx)
+		if err != nil {
+			return err
+		}
+		if o.format == "json" {
+			return json.NewEncoder(os.Stdout).Encode(cols)
+		}
+		view := ""
+		for _, c := range cols {
+			if c.View != view {
+				view = c.View
+				printf("%s\n", view)
+			}
+			printf("  %-22s %s\n", c.Name, c.Type)
+		}
+		return nil
+	case o.query != "":
+		return inspectSQL(ctx, in, o)
+	}
+	s, err := in.Summarize(ctx)
+	if err != nil {
+		return err
+	}
+	if o.format == "json" {
+		return json.NewEncoder(os.Stdout).Encode(s)
+	}
+	printSummary(path, s)
+	return nil
+}
+
+func inspectSQL(ctx context.Context, in *inspect.Inspector, o *inspectOptions) error {
+	rows, err := in.Query(ctx, o.query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	w := io.Writer(os.Stdout)
+	format := o.format
+	var file *os.File
+	if o.out != "" {
+		switch strings.ToLower(filepath.Ext(o.out)) {
+		case ".csv":
+			format = "csv"
+		case ".json", ".ndjson":
+			format = "json"
+		default:
+			return usageError("--out %s: give a .csv or .json file", o.out)
+		}
+		tmp := o.out + ".partial"
+		if file, err = os.Create(tmp); err != nil {
+			return err
+		}
+		defer os.Remove(tmp)
+		w = file
+	}
+	n, err := writeRows(rows, w, format)
+	if err != nil {
+		if file != nil {
+			file.Close()
+		}
+		return err
+	}
+	if file != nil {
+		if err := file.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(o.out+".partial", o.out); err != nil {
+			return err
+		}
+		printf("%d rows saved to %s\n", n, o.out)
+	}
+	return nil
+}
+
+// writeRows streams rows as a table, CSV, or JSON objects one per line.
+func writeRows(rows *sql.Rows, w io.Writer, format string) (int, error) {
+	cols, err := rows.Columns()
+	if err != nil {
+		return 0, err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var tw *tabwriter.Writer
+	var cw *csv.Writer
+	enc := json.NewEncoder(w)
+	switch format {
+	case "table":
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	case "csv":
+		cw = csv.NewWriter(w)
+		cw.Write(cols)
+	}
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return n, err
+		}
+		n++
+		switch format {
+		case "json":
+			obj := make(map[string]any, len(cols))
+			for i, c := range cols {
+				obj[c] = jsonValue(vals[i])
+			}
+			if err := enc.Encode(obj); err != nil {
+				return n, err
+			}
+		default:
+			cells := make([]string, len(cols))
+			for i, v := range vals {
+				cells[i] = cell(v)
+			}
+			if tw != nil {
+				fmt.Fprintln(tw, strings.Join(cells, "\t"))
+			} else {
+				cw.Write(cells)
+			}
+		}
+	}
+	if tw != nil {
+		tw.Flush()
+	}
+	if cw != nil {
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return n, err
+		}
+	}
+	return n, rows.Err()
+}
+
+func cell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case []byte:
+		return string(x)
+	case time.Time:
+		return x.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprint(v)
+}
+
+func jsonValue(v any) any {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return v
+}
+
+func printSummary(path string, s *inspect.Summary) {
+	printf("%s: archive %s (format %s)\n", path, s.ArchiveID, s.Version)
+	if s.ParentID != "" {
+		printf("  continues archive %s (incremental)\n", s.ParentID)
+	}
+	printf("  source     %v %v (site %v)\n", s.Source["kind"], s.Source["location"], s.Source["site_id"])
+	printf("  written    %s\n", s.Created.Format(time.RFC3339))
+	printf("  history    %s .. %s\n", s.FirstEvent.Format("2006-01-02"), s.LastEvent.Format("2006-01-02"))
+	printf("  events     %d, of which %d copied as they are\n", s.Events, s.Copied)
+	for _, k := range sortedKeys(s.ByKind) {
+		printf("    %-18s %d\n", k, s.ByKind[k])
+	}
+	printf("not copied, or not always:\n")
+	for _, l := range s.NotCopied {
+		what := l.Reason
+		if l.Condition != "" {
+			what = "when " + l.Condition + ": " + l.Reason
+		}
+		printf("  %7d %-16s (%s) %s\n", l.Events, l.Kind, l.Copy, what)
+	}
+	p := s.Personal
+	printf("personal data: %d users (%d with an email address, %d inactive or deleted); %d page versions mention users\n",
+		p.Users, p.WithEmail, p.Inactive, p.Mentioning)
+	printf("  held in: %s\n", strings.Join(p.Fields, "; "))
+	if len(s.Apps) > 0 {
+		printf("apps whose data is not copied (install them at the destination):\n")
+		for _, a := range s.Apps {
+			printf("  %-50s %-22s %d data records\n", a.Key, a.Name, a.DataRecords)
+		}
+	}
+	printf("attachments: %d bytes of content; largest:\n", s.BlobBytes)
+	for _, a := range s.Largest {
+		printf("  %12d  %s/%s (%s)\n", a.Size, a.Space, a.Filename, a.ID)
+	}
+	if len(s.OverLimit) > 0 {
+		printf("%d attachment(s) over Confluence Cloud's 2 GB upload limit: they cannot be copied to Cloud\n", len(s.OverLimit))
+	} else {
+		printf("no attachment is over Confluence Cloud's 2 GB upload limit\n")
+	}
+}
+
+func sortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := range keys {
+		for j := i + 1; j < len(keys); j++ {
+			if keys[j] < keys[i] {
+				keys[i], keys[j] = keys[j], keys[i]
+			}
+		}
+	}
+	return keys
+}
+
+// inspectAgainst plans an import into a site with a dry run and shows it
+// as a review.
+func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
+	if err := importer.Verify(path); err != nil {
+		return err
+	}
+	site := strings.TrimPrefix(o.against, "local:")
+	if _, err := os.Stat(site); err != nil {
+		return fmt.Errorf("--against %s: %w", o.against, err)
+	}
+	dest, closer, err := importer.OpenDestination(o.against)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	rep, err := importer.Run(ctx, path, dest, importer.Options{DryRun: true, Verified: true, OnConflict: importer.Rename})
+	if err != nil {
+		return err
+	}
+	if o.format == "json" {
+		return json.NewEncoder(os.Stdout).Encode(rep)
+	}
+	printf("review of importing %s into %s (nothing was written):\n", path, o.against)
+	printf("  space key conflicts: %d\n", len(rep.Conflicts))
+	for _, c := range rep.Conflicts {
+		printf("    %s\n", c)
+	}
+	printf("  users linked to existing accounts by email: %d\n", len(rep.Linked))
+	printf("  new accounts: %d, of which %d join groups: the destination's bill grows by %d users where those groups give product access\n",
+		rep.Kinds["user"].Created, rep.NewBillable, rep.NewBillable)
+	if len(rep.Merges) == 0 {
+		printf("  no group merges (import merges same-named groups only with --merge-groups)\n")
+	}
+	for _, d := range rep.Duplicates {
+		printf("  duplicate email: %s\n", d)
+	}
+	printf("\nwhat the import would do (conflicts shown as --on-conflict rename would resolve them):\n")
+	printImportReport(rep)
+	return nil
+}

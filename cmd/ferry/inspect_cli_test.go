@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestInspectCLI(t *testing.T) {
+	dir := t.TempDir()
+	site, archive := filepath.Join(dir, "site.db"), filepath.Join(dir, "site.ferry")
+	ferry(t, nil, "generate", "--out", site, "--users", "30", "--spaces", "3", "--pages", "90", "--seed", "5")
+	ferry(t, nil, "export", "--from", site, "--out", archive)
+	out, stderr, code := ferry(t, nil, "inspect", archive)
+	if code != 0 || !strings.Contains(out, "personal data: 30 users") || !strings.Contains(out, "apps whose data is not copied") {
+		t.Fatalf("summary: exit %d\n%s%s", code, out, stderr)
+	}
+	out, _, code = ferry(t, nil, "inspect", archive, "--format", "json")
+	var s struct {
+		Events int64 `json:"events"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &s) != nil || s.Events == 0 {
+		t.Fatalf("json summary: exit %d\n%s", code, out)
+	}
+	out, _, code = ferry(t, nil, "inspect", archive, "--sql", "SELECT count(*) AS n FROM pages", "--format", "csv")
+	if code != 0 || strings.TrimSpace(out) != "n\n90" {
+		t.Fatalf("--sql csv: exit %d %q", code, out)
+	}
+	saved := filepath.Join(dir, "users.json")
+	if _, stderr, code := ferry(t, nil, "inspect", archive, "--sql", "SELECT account_id, email FROM users", "--out", saved); code != 0 {
+		t.Fatal(stderr)
+	}
+	data, _ := os.ReadFile(saved)
+	if lines := strings.Count(string(data), "\n"); lines != 30 {
+		t.Errorf("--out wrote %d lines, want 30 users", lines)
+	}
+	if out, _, code := ferry(t, nil, "inspect", archive, "--schema"); code != 0 || !strings.Contains(out, "page_versions") {
+		t.Errorf("--schema: exit %d", code)
+	}
+	if _, stderr, code := ferry(t, nil, "inspect", archive, "--sql", "COPY (SELECT 1) TO '"+filepath.Join(dir, "x.csv")+"'"); code != 1 || !strings.Contains(stderr, "disabled") {
+		t.Errorf("a query writing a file: exit %d, %s", code, stderr)
+	}
+	if _, _, code := ferry(t, nil, "inspect", archive, "--sql", "SELECT 1", "--format", "yaml"); code != 2 {
+		t.Errorf("bad --format: exit %d", code)
+	}
+	// Against a copy that already has everything: nothing new, no bill growth.
+	copyDB := filepath.Join(dir, "copy.db")
+	ferry(t, nil, "import", archive, "--to", copyDB)
+	out, stderr, code = ferry(t, nil, "inspect", archive, "--against", copyDB)
+	if code != 0 || !strings.Contains(out, "nothing was written") {
+		t.Fatalf("--against: exit %d\n%s%s", code, out, stderr)
+	}
+	// Against an empty site: every account is new.
+	empty := filepath.Join(dir, "empty.db")
+	ferry(t, nil, "generate", "--out", empty, "--users", "1", "--spaces", "1", "--pages", "1", "--seed", "77")
+	out, _, code = ferry(t, nil, "inspect", archive, "--against", empty, "--format", "json")
+	var rep struct {
+		NewBillable int64 `json:"new_accounts_in_groups"`
+		Conflicts   []string
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.NewBillable == 0 {
+		t.Fatalf("--against an empty site: exit %d\n%s", code, out)
+	}
+	if _, _, code := ferry(t, nil, "inspect", archive, "--against", filepath.Join(dir, "nope.db")); code != 1 {
+		t.Errorf("--against a missing site: exit %d", code)
+	}
+}

@@ -1,0 +1,145 @@
+// Package inspect answers questions about an archive offline with DuckDB:
+// what is inside, what will and will not be copied and why, whose personal
+// data it holds. It reads only the event segments (never the blobs),
+// checking each against its SHA-256 as it copies it to a temporary folder,
+// and never unpacks the archive into memory. After the views are set up,
+// DuckDB's external access and configuration are locked, so a reviewer's
+// SQL can read the archive's events and nothing else, and change nothing.
+package inspect
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"ferry/archive"
+
+	_ "github.com/duckdb/duckdb-go/v2" // the DuckDB driver
+)
+
+// Inspector is an archive opened for SQL.
+type Inspector struct {
+	db       *sql.DB
+	dir      string
+	Header   archive.Header
+	Manifest *archive.Manifest
+}
+
+// Open checks an archive's structure and manifest, copies its event
+// segments out (checking their SHA-256) and sets up the views.
+func Open(ctx context.Context, path string) (*Inspector, error) {
+	f, err := archive.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dir, err := os.MkdirTemp("", "ferry-inspect-")
+	if err != nil {
+		return nil, err
+	}
+	in := &Inspector{dir: dir, Header: f.Header(), Manifest: f.Manifest()}
+	var files []string
+	for _, seg := range f.Segments() {
+		out := filepath.Join(dir, filepath.Base(seg.Name))
+		if err := copyChecked(f, seg.Name, out); err != nil {
+			in.Close()
+			return nil, err
+		}
+		files = append(files, out)
+	}
+	if in.db, err = sql.Open("duckdb", ""); err != nil {
+		in.Close()
+		return nil, err
+	}
+	in.db.SetMaxOpenConns(1) // one connection: the settings below are per database, the views too
+	for _, stmt := range setupSQL(files) {
+		if _, err := in.db.ExecContext(ctx, stmt); err != nil {
+			in.Close()
+			return nil, fmt.Errorf("inspect: set up views: %w", err)
+		}
+	}
+	lock := []string{
+		fmt.Sprintf("SET allowed_directories = ['%s']", strings.ReplaceAll(dir, "'", "''")),
+		"SET enable_external_access = false",
+		"SET autoinstall_known_extensions = false",
+		"SET autoload_known_extensions = false",
+		"SET lock_configuration = true",
+	}
+	for _, stmt := range lock {
+		if _, err := in.db.ExecContext(ctx, stmt); err != nil {
+			in.Close()
+			return nil, fmt.Errorf("inspect: lock down DuckDB (%s): %w", stmt, err)
+		}
+	}
+	return in, nil
+}
+
+// copyChecked copies a member to a file, failing if it does not match its SHA-256.
+func copyChecked(f *archive.File, name, out string) error {
+	r, err := f.OpenMember(name)
+	if err != nil {
+		return err
+	}
+	w, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// Close removes the copied segments.
+func (in *Inspector) Close() error {
+	if in.db != nil {
+		in.db.Close()
+	}
+	return os.RemoveAll(in.dir)
+}
+
+// Query runs a reviewer's SQL.
+func (in *Inspector) Query(ctx context.Context, query string) (*sql.Rows, error) {
+	rows, err := in.db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sql: %w", err)
+	}
+	return rows, nil
+}
+
+// Column is one column of a view.
+type Column struct {
+	View, Name, Type string
+}
+
+// Schema lists the views a reviewer can query and their columns.
+func (in *Inspector) Schema(ctx context.Context) ([]Column, error) {
+	rows, err := in.db.QueryContext(ctx, `SELECT table_name, column_name, data_type FROM information_schema.columns
+		WHERE table_name IN (`+viewList()+`) ORDER BY table_name, ordinal_position`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Column
+	for rows.Next() {
+		var c Column
+		if err := rows.Scan(&c.View, &c.Name, &c.Type); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func viewList() string {
+	names := []string{"'events'"}
+	for _, v := range views {
+		names = append(names, "'"+v.name+"'")
+	}
+	return strings.Join(names, ", ")
+}

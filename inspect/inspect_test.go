@@ -1,0 +1,119 @@
+package inspect
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ferry/embedded"
+	"ferry/export"
+	"ferry/generate"
+)
+
+var ctx = context.Background()
+
+func generated(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	if err := generate.Site(ctx, site, generate.Options{Users: 50, Spaces: 4, Pages: 200, AttachmentBytes: 1 << 20, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "s.ferry")
+	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: site}, out, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func count(t *testing.T, in *Inspector, q string) int64 {
+	t.Helper()
+	rows, err := in.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var n int64
+	rows.Next()
+	rows.Scan(&n)
+	return n
+}
+
+func TestViewsAndSummary(t *testing.T) {
+	in, err := Open(ctx, generated(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	s, err := in.Summarize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Events != in.Manifest.Events.Count || s.Personal.Users != 50 || s.Personal.WithEmail == 0 || len(s.Apps) != 3 {
+		t.Fatalf("summary %+v", s)
+	}
+	notCopied := int64(0)
+	for _, l := range s.NotCopied {
+		if l.Copy == "no" {
+			notCopied += l.Events
+		}
+	}
+	if notCopied != s.ByKind["app"]+s.ByKind["app_data"] || s.Copied+notCopied > s.Events {
+		t.Errorf("not copied %d, app events %d, copied %d of %d", notCopied, s.ByKind["app"]+s.ByKind["app_data"], s.Copied, s.Events)
+	}
+	if len(s.Largest) == 0 || s.Largest[0].Size < s.Largest[len(s.Largest)-1].Size {
+		t.Errorf("largest attachments %+v", s.Largest)
+	}
+	if n := count(t, in, `SELECT count(*) FROM pages`); n != 200 {
+		t.Errorf("pages view has %d rows, want 200", n)
+	}
+	if n := count(t, in, `SELECT count(*) FROM spaces`); n != 4 {
+		t.Errorf("spaces view has %d rows", n)
+	}
+	if n := count(t, in, `SELECT count(DISTINCT page_id) FROM page_versions`); n != 200 {
+		t.Errorf("page_versions cover %d pages", n)
+	}
+	cols, err := in.Schema(ctx)
+	if err != nil || len(cols) < 40 {
+		t.Fatalf("schema: %d columns, %v", len(cols), err)
+	}
+}
+
+// TestReviewerSQLIsLockedIn: a query may read the archive's views and
+// nothing else, write nowhere, and cannot undo the lock.
+func TestReviewerSQLIsLockedIn(t *testing.T) {
+	in, err := Open(ctx, "../spec/testdata/golden-1.0.ferry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if n := count(t, in, `SELECT count(*) FROM events`); n != 129 {
+		t.Fatalf("golden archive: %d events", n)
+	}
+	secret := filepath.Join(t.TempDir(), "secret.csv")
+	os.WriteFile(secret, []byte("a,b\n1,2\n"), 0o644)
+	for _, q := range []string{
+		`SELECT * FROM read_csv('` + secret + `')`,
+		`SELECT * FROM read_text('/etc/passwd')`,
+		`COPY (SELECT 1) TO '` + filepath.Join(t.TempDir(), "out.csv") + `'`,
+		`SET enable_external_access = true`,
+		`SET lock_configuration = false`,
+		`INSTALL httpfs`,
+		`ATTACH '` + filepath.Join(t.TempDir(), "x.db") + `'`,
+	} {
+		rows, err := in.Query(ctx, q)
+		if err == nil {
+			rows.Close()
+			t.Errorf("allowed: %s", q)
+		} else if !strings.Contains(strings.ToLower(err.Error()), "disabled") && !strings.Contains(strings.ToLower(err.Error()), "permission") &&
+			!strings.Contains(err.Error(), "lock") && !strings.Contains(strings.ToLower(err.Error()), "not allowed") {
+			t.Logf("%s: %v", q, err)
+		}
+	}
+}

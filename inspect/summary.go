@@ -1,0 +1,153 @@
+package inspect
+
+import (
+	"context"
+	"fmt"
+	"database/sql"
+	"sort"
+	"time"
+
+	"ferry/model"
+)
+
+// Summary is what a reviewer needs to decide whether an archive may be
+// imported.
+type Summary struct {
+	ArchiveID  string           `json:"archive_id"`
+	ParentID   string           `json:"parent_id,omitempty"`
+	Version    string           `json:"format_version"`
+	Created    time.Time        `json:"created"`
+	Source     map[string]any   `json:"source"`
+	FirstEvent time.Time        `json:"first_event"`
+	LastEvent  time.Time        `json:"last_event"`
+	Events     int64            `json:"events"`
+	ByKind     map[string]int64 `json:"events_by_kind"`
+	Copied     int64            `json:"events_copied"`
+	NotCopied  []ScopeLine      `json:"not_copied"`
+	Personal   PersonalData     `json:"personal_data"`
+	Apps       []App            `json:"apps_not_copied"`
+	Largest    []Attachment     `json:"largest_attachments"`
+	OverLimit  []Attachment     `json:"attachments_over_2gb"`
+	BlobBytes  int64            `json:"attachment_bytes"`
+}
+
+// ScopeLine counts events that are not (or not always) copied, and why.
+type ScopeLine struct {
+	Kind      string `json:"kind"`
+	Copy      string `json:"copied"`
+	Condition string `json:"condition,omitempty"`
+	Reason    string `json:"reason"`
+	Events    int64  `json:"events"`
+}
+
+// PersonalData says whose personal data the archive holds, and where.
+type PersonalData struct {
+	Users      int64    `json:"users"`
+	WithEmail  int64    `json:"users_with_email"`
+	Inactive   int64    `json:"inactive_or_deleted"`
+	Fields     []string `json:"fields"`
+	Mentioning int64    `json:"versions_mentioning_users"`
+}
+
+// App is an app whose data stays behind.
+type App struct {
+	Key, Name   string
+	DataRecords int64 `json:"data_records"`
+}
+
+// Attachment is one attachment, by size.
+type Attachment struct {
+	ID, Filename, Space string
+	Size                int64
+}
+
+// upload limit of Confluence Cloud.
+const cloudUploadLimit = 2 << 30
+
+// Summarize answers the reviewer's standing questions.
+func (in *Inspector) Summarize(ctx context.Context) (*Summary, error) {
+	h, m := in.Header, in.Manifest
+	s := &Summary{ArchiveID: h.ArchiveID, ParentID: h.ParentID, Version: h.Version, Created: h.Created,
+		Source: map[string]any{"kind": h.Source.Kind, "location": h.Source.Location, "site_id": h.Source.SiteID},
+		Events: m.Events.Count, ByKind: map[string]int64{}, BlobBytes: m.Blobs.ContentBytes,
+		NotCopied: []ScopeLine{}, Apps: []App{}, Largest: []Attachment{}, OverLimit: []Attachment{}}
+	for t, n := range m.Events.ByType {
+		s.ByKind[model.EventType(t).Kind()] += n
+	}
+	one := func(q string, dest ...any) error { return in.db.QueryRowContext(ctx, q).Scan(dest...) }
+	var first, last sql.NullTime
+	if err := one(`SELECT min("at"), max("at") FROM events`, &first, &last); err != nil {
+		return nil, err
+	}
+	s.FirstEvent, s.LastEvent = first.Time, last.Time
+	if err := one(`SELECT count(*) FILTER (WHERE copied = 'yes') FROM scope`, &s.Copied); err != nil {
+		return nil, err
+	}
+	err := in.rows(ctx, `SELECT entity, copied, coalesce(condition, ''), reason, count(*) FROM scope WHERE copied != 'yes'
+		GROUP BY ALL ORDER BY 5 DESC, 1`, func(r *sql.Rows) error {
+		var l ScopeLine
+		if err := r.Scan(&l.Kind, &l.Copy, &l.Condition, &l.Reason, &l.Events); err != nil {
+			return err
+		}
+		s.NotCopied = append(s.NotCopied, l)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := &s.Personal
+	if err := one(`SELECT count(*), count(email), count(*) FILTER (WHERE status != 'active') FROM users`, &p.Users, &p.WithEmail, &p.Inactive); err != nil {
+		return nil, err
+	}
+	if err := one(`SELECT count(*) FROM page_versions WHERE body LIKE '%ri:account-id=%'`, &p.Mentioning); err != nil {
+		return nil, err
+	}
+	p.Fields = []string{"users.email", "users.display_name", "account ids of authors and actors (events.actor, *.author)",
+		"user mentions in page, blog post and comment bodies", "page, comment and attachment contents"}
+	err = in.rows(ctx, `SELECT key, coalesce(name, ''), data_records FROM apps ORDER BY key`, func(r *sql.Rows) error {
+		var a App
+		if err := r.Scan(&a.Key, &a.Name, &a.DataRecords); err != nil {
+			return err
+		}
+		s.Apps = append(s.Apps, a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = in.rows(ctx, `SELECT id, filename, space_key, size FROM attachments WHERE size IS NOT NULL ORDER BY size DESC, id LIMIT 10`, func(r *sql.Rows) error {
+		var a Attachment
+		if err := r.Scan(&a.ID, &a.Filename, &a.Space, &a.Size); err != nil {
+			return err
+		}
+		s.Largest = append(s.Largest, a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = in.rows(ctx, fmt.Sprintf(`SELECT id, filename, space_key, size FROM attachments WHERE size > %d ORDER BY size DESC, id`, int64(cloudUploadLimit)), func(r *sql.Rows) error {
+		var a Attachment
+		if err := r.Scan(&a.ID, &a.Filename, &a.Space, &a.Size); err != nil {
+			return err
+		}
+		s.OverLimit = append(s.OverLimit, a)
+		return nil
+	})
+	sort.Slice(s.NotCopied, func(i, j int) bool { return s.NotCopied[i].Events > s.NotCopied[j].Events })
+	return s, err
+}
+
+func (in *Inspector) rows(ctx context.Context, q string, each func(*sql.Rows) error) error {
+	rows, err := in.db.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
