@@ -2,8 +2,8 @@ package inspect
 
 import (
 	"context"
-	"fmt"
 	"database/sql"
+	"fmt"
 	"sort"
 	"time"
 
