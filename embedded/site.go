@@ -57,7 +57,9 @@ func OpenOrCreate(path string) (*Site, error) {
 func open(path string, create bool) (*Site, error) {
 	// A file: URI: escape what URIs give meaning to, so any path works.
 	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	dsn := "file:" + escaped + "?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate"
+	// A 64 MiB page cache per connection: the default 2 MiB makes every
+	// lookup in a site of gigabytes re-read its B-tree pages from the OS.
+	dsn := "file:" + escaped + "?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
 	if !create {
 		dsn += "&mode=rw"
 	}
