@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"ferry/embedded"
 	"ferry/export"
 	"ferry/generate"
+	importer "ferry/import"
 )
 
 var ctx = context.Background()
@@ -115,5 +117,79 @@ func TestReviewerSQLIsLockedIn(t *testing.T) {
 			!strings.Contains(err.Error(), "lock") && !strings.Contains(strings.ToLower(err.Error()), "not allowed") {
 			t.Logf("%s: %v", q, err)
 		}
+	}
+}
+
+// TestInspectPredictsImport: what the scope view says will not be copied
+// equals, kind by kind, what an import then reports as not copied; and what
+// it says is copied, the import writes or matches.
+func TestInspectPredictsImport(t *testing.T) {
+	path := generated(t)
+	in, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	predicted := map[string]int64{}
+	copied := map[string]int64{}
+	rows, err := in.Query(ctx, `SELECT entity, copied, count(*) FROM scope GROUP BY ALL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var kind, c string
+		var n int64
+		rows.Scan(&kind, &c, &n)
+		if c == "no" {
+			predicted[kind] += n
+		} else {
+			copied[kind] += n
+		}
+	}
+	rows.Close()
+	dest, err := embedded.Create(filepath.Join(t.TempDir(), "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dest.Close()
+	rep, err := importer.Run(ctx, path, &importer.EmbeddedDestination{Site: dest}, importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, c := range rep.Kinds {
+		if c.NotCopied != predicted[kind] {
+			t.Errorf("%s: inspect predicted %d not copied, import reports %d", kind, predicted[kind], c.NotCopied)
+		}
+		if done := c.Created + c.Updated + c.Deleted + c.Unchanged + c.Merged; done != copied[kind] {
+			t.Errorf("%s: inspect predicted %d copied, import wrote or matched %d", kind, copied[kind], done)
+		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite spec/INSPECT.md")
+
+func TestInspectDocIsCurrent(t *testing.T) {
+	in, err := Open(ctx, "../spec/testdata/golden-1.0.ferry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	cols, err := in.Schema(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := SchemaDoc(cols)
+	for _, c := range cols {
+		if viewDocs[c.View] == "" {
+			t.Errorf("view %s is not described", c.View)
+		}
+	}
+	const path = "../spec/INSPECT.md"
+	if *update {
+		os.WriteFile(path, []byte(doc), 0o644)
+	}
+	got, _ := os.ReadFile(path)
+	if string(got) != doc {
+		t.Fatal("spec/INSPECT.md is out of date: go test ./inspect -run TestInspectDoc -update")
 	}
 }

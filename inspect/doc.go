@@ -1,0 +1,55 @@
+package inspect
+
+import (
+	"fmt"
+	"strings"
+)
+
+// viewDocs says what each view holds.
+var viewDocs = map[string]string{
+	"events":            "every event of the archive: the envelope of spec/ARCHIVE.md, with the payload as JSON",
+	"users":             "each user's latest state: account id, email, name, status, type",
+	"groups":            "groups that exist at the end of the archive",
+	"memberships":       "who is in which group at the end of the archive",
+	"spaces":            "spaces at the end of the archive, with key, name, type and status",
+	"space_permissions": "who may do what in which space",
+	"pages":             "pages at the end of the archive: latest title, status, number of versions, body length",
+	"page_versions":     "every version of every page, with its body",
+	"blogposts":         "blog posts, as pages",
+	"comments":          "comments with their container, thread parent, location (footer or inline) and number of versions",
+	"attachments":       "attachments with their latest size, total bytes over all versions and content digest",
+	"labels":            "labels on pages and blog posts",
+	"restrictions":      "read and update restrictions on content",
+	"apps":              "installed apps and how much data they keep (neither is copied)",
+	"scope":             "every event with whether import copies it (yes, no, conditional), the condition and the reason: the scope table of spec/EVENTS.md, which import applies",
+}
+
+// SchemaDoc renders spec/INSPECT.md from the views' columns.
+func SchemaDoc(cols []Column) string {
+	var b strings.Builder
+	b.WriteString(`# ferry inspect: the views
+
+<!-- Rendered from inspect/views.go by 'go test ./inspect -run TestInspectDoc -update'.
+     Do not edit by hand. -->
+
+` + "`ferry inspect ARCHIVE --sql QUERY`" + ` runs DuckDB SQL over these views, offline. They are built
+over the archive's event segments, checked against their SHA-256 as they are
+copied to a temporary folder; blobs are never read. Once the views exist,
+DuckDB's external access, extension loading and configuration are locked: a
+query reads the archive's events and nothing else, and writes nowhere.
+
+Views that describe entities give their state at the end of the archive: the
+last event about each, unless that event removed it. For an incremental
+archive that is the state of what changed, not of the whole site.
+
+`)
+	view := ""
+	for _, c := range cols {
+		if c.View != view {
+			view = c.View
+			fmt.Fprintf(&b, "\n## `%s`\n\n%s.\n\n| column | type |\n|---|---|\n", view, viewDocs[view])
+		}
+		fmt.Fprintf(&b, "| `%s` | %s |\n", c.Name, c.Type)
+	}
+	return b.String()
+}
