@@ -34,32 +34,45 @@ func Open(path string) (*Site, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("open site %s: is a directory, want a SQLite file", path)
 	}
-	return open(path, false)
+	return open(path, false, readCache)
 }
+
+// Page caches: a source is read in order and needs little; a destination
+// looks up ids all over a growing file, and with SQLite's default of 2 MiB
+// every lookup in a site of gigabytes re-reads its B-tree pages from the OS.
+const (
+	readCache  = 2 << 20
+	writeCache = 64 << 20
+)
 
 // Create creates a new, empty site at path, which must not exist.
 func Create(path string) (*Site, error) {
 	if _, err := os.Stat(path); err == nil {
 		return nil, fmt.Errorf("create site %s: the file exists", path)
 	}
-	return open(path, true)
+	return open(path, true, writeCache)
 }
 
 // OpenOrCreate opens the site at path, creating it if it does not exist:
 // what a destination does.
 func OpenOrCreate(path string) (*Site, error) {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return open(path, true)
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return open(path, true, writeCache)
+	case err != nil:
+		return nil, fmt.Errorf("open site %s: %w", path, err)
+	case st.IsDir():
+		return nil, fmt.Errorf("open site %s: is a directory, want a SQLite file", path)
 	}
-	return Open(path)
+	return open(path, false, writeCache)
 }
 
-func open(path string, create bool) (*Site, error) {
+func open(path string, create bool, cache int) (*Site, error) {
 	// A file: URI: escape what URIs give meaning to, so any path works.
 	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	// A 64 MiB page cache per connection: the default 2 MiB makes every
-	// lookup in a site of gigabytes re-read its B-tree pages from the OS.
-	dsn := "file:" + escaped + "?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
+	dsn := "file:" + escaped + "?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate" +
+		fmt.Sprintf("&_cache_size=-%d", cache>>10)
 	if !create {
 		dsn += "&mode=rw"
 	}
