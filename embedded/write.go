@@ -263,9 +263,20 @@ func (t *Tx) CreateContent(c model.Content) error {
 
 // AddVersion adds the next version of a page or blog post.
 func (t *Tx) AddVersion(v model.Version) error {
-	_, err := t.exec(`INSERT INTO content_versions(content_id, number, title, body, author, at, message, minor_edit, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		v.ContentID, v.Number, v.Title, v.Body, null(v.Author), fmtTime(v.At), v.Message, v.MinorEdit, t.rev)
+	_, err := t.AddVersionIfNew(v)
 	return err
+}
+
+// AddVersionIfNew adds a version of a page or blog post unless one of that
+// number exists, and says whether it added it.
+func (t *Tx) AddVersionIfNew(v model.Version) (bool, error) {
+	res, err := t.exec(`INSERT INTO content_versions(content_id, number, title, body, author, at, message, minor_edit, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, v.ContentID, v.Number, v.Title, v.Body, null(v.Author), fmtTime(v.At), v.Message, v.MinorEdit, t.rev)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // MoveContent gives a page a new parent or position.
@@ -319,9 +330,20 @@ func (t *Tx) CreateComment(c model.Comment) error {
 
 // AddCommentVersion adds the next version of a comment.
 func (t *Tx) AddCommentVersion(v model.Version) error {
-	_, err := t.exec(`INSERT INTO comment_versions(comment_id, number, body, author, at, rev) VALUES (?, ?, ?, ?, ?, ?)`,
-		v.ContentID, v.Number, v.Body, null(v.Author), fmtTime(v.At), t.rev)
+	_, err := t.AddCommentVersionIfNew(v)
 	return err
+}
+
+// AddCommentVersionIfNew adds a version of a comment unless one of that
+// number exists, and says whether it added it.
+func (t *Tx) AddCommentVersionIfNew(v model.Version) (bool, error) {
+	res, err := t.exec(`INSERT INTO comment_versions(comment_id, number, body, author, at, rev) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		v.ContentID, v.Number, v.Body, null(v.Author), fmtTime(v.At), t.rev)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // DeleteComment deletes a comment with its replies and likes.

@@ -54,12 +54,12 @@ type Tx interface {
 	GrantPermission(model.SpacePermission) error
 	RevokePermission(id string) error
 	CreateContent(model.Content) error
-	AddVersion(model.Version) error
+	AddVersionIfNew(model.Version) (bool, error)
 	MoveContent(id, parentID string, position int) error
 	SetContentStatus(id, status string) error
 	DeleteContent(id string) error
 	CreateComment(model.Comment) error
-	AddCommentVersion(model.Version) error
+	AddCommentVersionIfNew(model.Version) (bool, error)
 	DeleteComment(id string) error
 	CreateAttachment(model.Attachment) error
 	AddAttachmentVersion(model.AttachmentVersion) error

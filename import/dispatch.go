@@ -325,9 +325,6 @@ func (im *importer) version(c *model.Change, v *model.Version) (outcome, error) 
 	if err != nil {
 		return "", err
 	}
-	if ok, err := im.tx.VersionExists(kind, owner, v.Number); err != nil || ok {
-		return unchanged, err
-	}
 	w := *v
 	w.ContentID = owner
 	if w.Body, err = im.rewrite(v.Body); err != nil {
@@ -336,10 +333,16 @@ func (im *importer) version(c *model.Change, v *model.Version) (outcome, error) 
 	if w.Author, err = im.user(v.Author); err != nil {
 		return "", err
 	}
+	add := im.tx.AddVersionIfNew
 	if kind == "comment" {
-		return created, im.tx.AddCommentVersion(w)
+		add = im.tx.AddCommentVersionIfNew
 	}
-	return created, im.tx.AddVersion(w)
+	// One statement both checks and adds: a version already there is kept.
+	added, err := add(w)
+	if err != nil || !added {
+		return unchanged, err
+	}
+	return created, nil
 }
 
 func (im *importer) comment(c *model.Change, p *model.Comment) (outcome, error) {
