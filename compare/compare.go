@@ -20,6 +20,7 @@ import (
 
 	"ferry/archive"
 	"ferry/embedded"
+	"ferry/internal/replay"
 	"ferry/model"
 )
 
@@ -49,19 +50,7 @@ func Load(ctx context.Context, arg string) (*model.State, error) {
 	if p := f.Header().ParentID; p != "" {
 		return nil, fmt.Errorf("%s is an incremental archive (it continues %s): compare a full archive, or the site it was imported into", arg, p)
 	}
-	it := f.Events()
-	defer it.Close()
-	for it.Next() {
-		ev := it.Event()
-		payload, err := model.Decode(model.EventType(ev.Type), ev.Payload)
-		if err != nil {
-			return nil, err
-		}
-		if err := apply(&model.Change{Type: model.EventType(ev.Type), ID: ev.ID, Parent: ev.Parent, Space: ev.Space, At: ev.At, Actor: ev.Actor, Payload: payload}); err != nil {
-			return nil, err
-		}
-	}
-	return state, it.Err()
+	return state, replay.Each(f, nil, func(_ int64, c *model.Change) error { return apply(c) })
 }
 
 // Content is a state as compare sees it: per kind, a value per key.

@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"ferry/archive"
 	"ferry/embedded"
 	"ferry/generate"
+	events "ferry/internal/replay"
 	"ferry/model"
 )
 
@@ -50,20 +52,13 @@ func replay(t testing.TB, path string, state *model.State) archive.Header {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	it := f.Events()
-	defer it.Close()
-	for it.Next() {
-		ev := it.Event()
-		payload, err := model.Decode(model.EventType(ev.Type), ev.Payload)
-		if err != nil {
-			t.Fatalf("seq %d: %v", ev.Seq, err)
-		}
-		c := &model.Change{Type: model.EventType(ev.Type), ID: ev.ID, Parent: ev.Parent, Space: ev.Space, At: ev.At, Actor: ev.Actor, Payload: payload}
+	err = events.Each(f, nil, func(seq int64, c *model.Change) error {
 		if err := state.Apply(c); err != nil {
-			t.Fatalf("%s seq %d: ordering guarantee broken: %v", filepath.Base(path), ev.Seq, err)
+			return fmt.Errorf("%s seq %d: ordering guarantee broken: %w", filepath.Base(path), seq, err)
 		}
-	}
-	if err := it.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	return f.Header()

@@ -11,6 +11,7 @@ import (
 
 	"ferry/archive"
 	"ferry/embedded"
+	"ferry/internal/replay"
 	"ferry/internal/rss"
 	"ferry/model"
 )
@@ -135,24 +136,7 @@ type spaceDecision struct {
 // events iterates the archive's events as changes, decoding the payloads
 // of those that want says it needs (nil: all).
 func (im *importer) events(want func(model.EventType) bool, fn func(seq int64, c *model.Change) error) error {
-	it := im.f.Events()
-	defer it.Close()
-	for it.Next() {
-		ev := it.Event()
-		var payload any
-		var err error
-		if want == nil || want(model.EventType(ev.Type)) {
-			payload, err = model.Decode(model.EventType(ev.Type), ev.Payload)
-		}
-		if err != nil {
-			return fmt.Errorf("archive %s seq %d: %w", im.archiveID, ev.Seq, err)
-		}
-		c := &model.Change{Type: model.EventType(ev.Type), ID: ev.ID, Parent: ev.Parent, Space: ev.Space, At: ev.At, Actor: ev.Actor, Payload: payload}
-		if err := fn(ev.Seq, c); err != nil {
-			return err
-		}
-	}
-	return it.Err()
+	return replay.Each(im.f, want, fn)
 }
 
 // plan reads the archive once and decides, before any write, what happens
