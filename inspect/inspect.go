@@ -29,27 +29,43 @@ type Inspector struct {
 	Manifest *archive.Manifest
 }
 
-// Open checks an archive's structure and manifest, copies its event
-// segments out (checking their SHA-256) and sets up the views.
-func Open(ctx context.Context, path string) (*Inspector, error) {
-	f, err := archive.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+// Open checks one archive, or a chain of them (a full archive and its
+// increments, in order), copies their event segments out (checking their
+// SHA-256) and sets up the views over them as one log.
+func Open(ctx context.Context, paths ...string) (*Inspector, error) {
 	dir, err := os.MkdirTemp("", "ferry-inspect-")
 	if err != nil {
 		return nil, err
 	}
-	in := &Inspector{dir: dir, Header: f.Header(), Manifest: f.Manifest()}
+	in := &Inspector{dir: dir}
 	var files []string
-	for _, seg := range f.Segments() {
-		out := filepath.Join(dir, filepath.Base(seg.Name))
-		if err := copyChecked(f, seg.Name, out); err != nil {
+	for i, path := range paths {
+		f, err := archive.Open(path)
+		if err != nil {
 			in.Close()
 			return nil, err
 		}
-		files = append(files, out)
+		h := f.Header()
+		if i > 0 && h.ParentID != in.Header.ArchiveID {
+			f.Close()
+			in.Close()
+			return nil, fmt.Errorf("%s continues archive %q, not %s: give a chain in order, full archive first", path, h.ParentID, paths[i-1])
+		}
+		if i == 0 {
+			in.Header, in.Manifest = h, f.Manifest()
+		} else {
+			in.Header.ArchiveID, in.Manifest = h.ArchiveID, mergeManifests(in.Manifest, f.Manifest())
+		}
+		for _, seg := range f.Segments() {
+			out := filepath.Join(dir, fmt.Sprintf("%02d-%s", i, filepath.Base(seg.Name)))
+			if err := copyChecked(f, seg.Name, out); err != nil {
+				f.Close()
+				in.Close()
+				return nil, err
+			}
+			files = append(files, out)
+		}
+		f.Close()
 	}
 	if in.db, err = sql.Open("duckdb", ""); err != nil {
 		in.Close()
@@ -76,6 +92,56 @@ func Open(ctx context.Context, path string) (*Inspector, error) {
 		}
 	}
 	return in, nil
+}
+
+// mergeManifests sums the event and blob counts of a chain.
+func mergeManifests(a, b *archive.Manifest) *archive.Manifest {
+	m := *a
+	m.Events.ByType = map[string]int64{}
+	for _, x := range []*archive.Manifest{a, b} {
+		for t, n := range x.Events.ByType {
+			m.Events.ByType[t] += n
+		}
+	}
+	m.Events.Count += b.Events.Count
+	if b.Events.Count > 0 {
+		m.Events.LastSeq = b.Events.LastSeq
+	}
+	m.Blobs.Count += b.Blobs.Count
+	m.Blobs.ContentBytes += b.Blobs.ContentBytes
+	return &m
+}
+
+// Save runs a reviewer's query and writes its result as Parquet to out,
+// through the one folder DuckDB may write to, then moves it into place.
+func (in *Inspector) Save(ctx context.Context, query, out string) error {
+	tmp := filepath.Join(in.dir, "result.parquet")
+	q := strings.TrimRight(strings.TrimSpace(query), ";")
+	if _, err := in.db.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet, COMPRESSION zstd)", q, strings.ReplaceAll(tmp, "'", "''"))); err != nil {
+		return fmt.Errorf("sql: %w", err)
+	}
+	if os.Rename(tmp, out) == nil {
+		return nil
+	}
+	// Another filesystem: stream a copy under a temporary name, then rename.
+	src, err := os.Open(tmp)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.Create(out + ".partial")
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		os.Remove(out + ".partial")
+		return err
+	}
+	if err := dst.Close(); err != nil {
+		return err
+	}
+	return os.Rename(out+".partial", out)
 }
 
 // copyChecked copies a member to a file, failing if it does not match its SHA-256.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 
@@ -28,48 +29,54 @@ Exit status: 0 when equal, 1 when different (the differences are listed),
   ferry compare site.ferry copy.db --format json`,
 		Args: exactArgs("A", "B"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
-				return err
-			}
-			var content [2]compare.Content
-			for i, arg := range args {
-				state, err := compare.Load(cmd.Context(), arg)
-				if err != nil {
-					return err
-				}
-				content[i] = compare.Normalize(state)
-			}
-			sums, diffs := compare.Diff(content[0], content[1])
-			if format == "json" {
-				json.NewEncoder(os.Stdout).Encode(map[string]any{"a": args[0], "b": args[1], "equal": len(diffs) == 0, "kinds": sums, "differences": diffs})
-			} else {
-				printf("A: %s\nB: %s\n", args[0], args[1])
-				printf("  %-18s %8s %8s  %s\n", "kind", "A", "B", "")
-				for _, s := range sums {
-					verdict := "equal"
-					if !s.Equal {
-						verdict = "DIFFERENT"
-					}
-					printf("  %-18s %8d %8d  %s\n", s.Kind, s.A, s.B, verdict)
-				}
-				for i, d := range diffs {
-					if i == limit {
-						printf("... and %d more differences (--limit, or --format json for all)\n", len(diffs)-limit)
-						break
-					}
-					printf("  %s %s: %s\n", d.Kind, d.Key, d.What)
-				}
-				if len(diffs) == 0 {
-					printf("equal\n")
-				}
-			}
-			if len(diffs) > 0 {
-				return silentFailure
-			}
-			return nil
+			return runCompare(cmd.Context(), args, format, limit)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().IntVar(&limit, "limit", 30, "how many differences to list in text output")
 	return cmd
+}
+
+// runCompare compares two sites or full archives and prints the result;
+// it exits 1 (silently) when they differ.
+func runCompare(ctx context.Context, args []string, format string, limit int) error {
+	if err := checkFormat(format, "text", "json"); err != nil {
+		return err
+	}
+	var content [2]compare.Content
+	for i, arg := range args {
+		state, err := compare.Load(ctx, arg)
+		if err != nil {
+			return err
+		}
+		content[i] = compare.Normalize(state)
+	}
+	sums, diffs := compare.Diff(content[0], content[1])
+	if format == "json" {
+		json.NewEncoder(os.Stdout).Encode(map[string]any{"a": args[0], "b": args[1], "equal": len(diffs) == 0, "kinds": sums, "differences": diffs})
+	} else {
+		printf("A: %s\nB: %s\n", args[0], args[1])
+		printf("  %-18s %8s %8s  %s\n", "kind", "A", "B", "")
+		for _, s := range sums {
+			verdict := "equal"
+			if !s.Equal {
+				verdict = "DIFFERENT"
+			}
+			printf("  %-18s %8d %8d  %s\n", s.Kind, s.A, s.B, verdict)
+		}
+		for i, d := range diffs {
+			if i == limit {
+				printf("... and %d more differences (--limit, or --format json for all)\n", len(diffs)-limit)
+				break
+			}
+			printf("  %s %s: %s\n", d.Kind, d.Key, d.What)
+		}
+		if len(diffs) == 0 {
+			printf("equal\n")
+		}
+	}
+	if len(diffs) > 0 {
+		return silentFailure
+	}
+	return nil
 }

@@ -27,7 +27,7 @@ type inspectOptions struct {
 func newInspectCmd() *cobra.Command {
 	o := &inspectOptions{}
 	cmd := &cobra.Command{
-		Use:   "inspect ARCHIVE [--sql QUERY] [--schema] [--against SITE]",
+		Use:   "inspect ARCHIVE [ARCHIVE...] [--sql QUERY] [--schema] [--against SITE] | inspect diff A B",
 		Short: "Answer questions about an archive offline, with SQL",
 		Long: `inspect opens an archive with DuckDB, in process and offline, checking every
 event segment it reads (it never reads the blobs, and never unpacks the
@@ -45,13 +45,30 @@ query can read the archive's events and nothing else.
 
 --against SITE plans an import into SITE without writing (the same planner as
 'ferry import --dry-run'): space key conflicts, group merges and who gains
-access, users matched by email, and how many new accounts would join groups.`,
+access, users matched by email, and how many new accounts would join groups.
+
+Several archives of one chain (a full archive, then its increments, in order)
+are queried as one log. 'ferry inspect diff A B' lists what differs between
+two full archives (or sites), entity by entity.`,
 		Example: `  ferry inspect site.ferry
   ferry inspect site.ferry --sql "SELECT space_key, count(*) FROM pages GROUP BY 1 ORDER BY 2 DESC"
   ferry inspect site.ferry --sql "SELECT * FROM users" --out users.csv
-  ferry inspect site.ferry --against copy.db`,
-		Args: exactArgs("ARCHIVE"),
+  ferry inspect full.ferry week1.ferry week2.ferry --sql "SELECT count(*) FROM pages"
+  ferry inspect site.ferry --against copy.db
+  ferry inspect diff january.ferry february.ferry`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && args[0] == "diff" && len(args) != 3 {
+				return usageError("inspect diff takes two archives, A B; got %d (see 'ferry inspect --help')", len(args)-1)
+			}
+			if len(args) == 0 {
+				return usageError("inspect takes one or more archives (see 'ferry inspect --help')")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == "diff" {
+				return runCompare(cmd.Context(), args[1:], o.format, 30)
+			}
 			allowed := []string{"text", "json"}
 			if o.query != "" {
 				allowed = []string{"table", "csv", "json"}
@@ -65,23 +82,27 @@ access, users matched by email, and how many new accounts would join groups.`,
 			if o.out != "" && o.query == "" {
 				return usageError("--out saves the result of --sql; give --sql too")
 			}
-			return runInspect(cmd.Context(), o, args[0])
+			if o.against != "" && len(args) > 1 {
+				return usageError("--against takes one archive")
+			}
+			return runInspect(cmd.Context(), o, args)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.format, "format", "text", "summary: text or json; --sql results: table, csv or json (one object per line)")
 	f.StringVar(&o.query, "sql", "", "a read-only SQL query over the archive's views")
-	f.StringVar(&o.out, "out", "", "save the --sql result to FILE.csv or FILE.json instead of printing it")
+	f.StringVar(&o.out, "out", "", "save the --sql result to FILE.parquet, FILE.csv or FILE.json instead of printing it")
 	f.BoolVar(&o.schema, "schema", false, "list the views and their columns")
 	f.StringVar(&o.against, "against", "", "plan an import into this site without writing to it")
 	return cmd
 }
 
-func runInspect(ctx context.Context, o *inspectOptions, path string) error {
+func runInspect(ctx context.Context, o *inspectOptions, paths []string) error {
 	if o.against != "" {
-		return inspectAgainst(ctx, o, path)
+		return inspectAgainst(ctx, o, paths[0])
 	}
-	in, err := inspect.Open(ctx, path)
+	path := strings.Join(paths, " + ")
+	in, err := inspect.Open(ctx, paths...)
 	if err != nil {
 		return err
 	}
@@ -119,6 +140,13 @@ func runInspect(ctx context.Context, o *inspectOptions, path string) error {
 }
 
 func inspectSQL(ctx context.Context, in *inspect.Inspector, o *inspectOptions) error {
+	if strings.EqualFold(filepath.Ext(o.out), ".parquet") {
+		if err := in.Save(ctx, o.query, o.out); err != nil {
+			return err
+		}
+		printf("saved to %s\n", o.out)
+		return nil
+	}
 	rows, err := in.Query(ctx, o.query)
 	if err != nil {
 		return err
@@ -134,7 +162,7 @@ func inspectSQL(ctx context.Context, in *inspect.Inspector, o *inspectOptions) e
 		case ".json", ".ndjson":
 			format = "json"
 		default:
-			return usageError("--out %s: give a .csv or .json file", o.out)
+			return usageError("--out %s: give a .parquet, .csv or .json file", o.out)
 		}
 		tmp := o.out + ".partial"
 		if file, err = os.Create(tmp); err != nil {

@@ -67,3 +67,40 @@ func TestInspectCLI(t *testing.T) {
 		t.Errorf("--against a missing site: exit %d", code)
 	}
 }
+
+func TestInspectChainParquetAndDiff(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site.db")
+	full, inc, fresh := filepath.Join(dir, "full.ferry"), filepath.Join(dir, "inc.ferry"), filepath.Join(dir, "fresh.ferry")
+	ferry(t, nil, "generate", "--out", site, "--users", "30", "--spaces", "3", "--pages", "90", "--seed", "6")
+	ferry(t, nil, "export", "--from", site, "--out", full)
+	ferry(t, nil, "generate", "--evolve", site, "--changes", "80", "--seed", "3")
+	ferry(t, nil, "export", "--from", site, "--out", inc, "--since", full)
+	ferry(t, nil, "export", "--from", site, "--out", fresh)
+	q := "SELECT count(*) AS n FROM pages"
+	chain, stderr, code := ferry(t, nil, "inspect", full, inc, "--sql", q, "--format", "csv")
+	want, _, _ := ferry(t, nil, "inspect", fresh, "--sql", q, "--format", "csv")
+	if code != 0 || chain != want {
+		t.Fatalf("pages over the chain %q (exit %d, %s), over a fresh export %q", chain, code, stderr, want)
+	}
+	if _, stderr, code := ferry(t, nil, "inspect", inc, full); code != 1 || !strings.Contains(stderr, "in order") {
+		t.Errorf("a chain out of order: exit %d, %s", code, stderr)
+	}
+	out := filepath.Join(dir, "pages.parquet")
+	if _, stderr, code := ferry(t, nil, "inspect", fresh, "--sql", "SELECT * FROM pages", "--out", out); code != 0 {
+		t.Fatal(stderr)
+	}
+	data, _ := os.ReadFile(out)
+	if len(data) < 8 || string(data[:4]) != "PAR1" || string(data[len(data)-4:]) != "PAR1" {
+		t.Fatalf("--out .parquet wrote %d bytes that are not Parquet", len(data))
+	}
+	if out, _, code := ferry(t, nil, "inspect", "diff", full, fresh); code != 1 || !strings.Contains(out, "DIFFERENT") {
+		t.Errorf("diff of an archive and a later one: exit %d\n%s", code, out)
+	}
+	if _, _, code := ferry(t, nil, "inspect", "diff", fresh, fresh); code != 0 {
+		t.Errorf("diff of an archive with itself: exit %d", code)
+	}
+	if _, _, code := ferry(t, nil, "inspect", "diff", fresh); code != 2 {
+		t.Errorf("diff with one archive: exit %d, want 2", code)
+	}
+}
