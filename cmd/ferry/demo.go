@@ -54,6 +54,7 @@ func runDemo(dir string) error {
 		{"export the whole site to one archive", 0, []string{"export", "--from", p("source.db"), "--out", p("full.ferry"), "--progress", "never"}},
 		{"verify re-reads every byte and checks every checksum", 0, []string{"verify", p("full.ferry")}},
 		{"inspect it offline: what is inside, what will not be copied, whose personal data", 0, []string{"inspect", p("full.ferry")}},
+		{"a self-contained HTML report for reviewers", 0, []string{"inspect", p("full.ferry"), "--report", p("report.html")}},
 		{"ask it anything in SQL", 0, []string{"inspect", p("full.ferry"), "--sql", "SELECT space_key, count(*) AS pages, sum(versions) AS versions FROM pages GROUP BY 1 ORDER BY 2 DESC"}},
 		{"dry run: what an import into a new site would do, writing nothing", 0, []string{"import", p("full.ferry"), "--to", p("copy.db"), "--dry-run", "--progress", "never"}},
 		{"import it into a new site", 0, []string{"import", p("full.ferry"), "--to", p("copy.db"), "--progress", "never"}},

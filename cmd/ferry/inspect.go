@@ -20,8 +20,8 @@ import (
 )
 
 type inspectOptions struct {
-	format, query, out, against string
-	schema                      bool
+	format, query, out, against, report string
+	schema                              bool
 }
 
 func newInspectCmd() *cobra.Command {
@@ -94,10 +94,14 @@ two full archives (or sites), entity by entity.`,
 	f.StringVar(&o.out, "out", "", "save the --sql result to FILE.parquet, FILE.csv or FILE.json instead of printing it")
 	f.BoolVar(&o.schema, "schema", false, "list the views and their columns")
 	f.StringVar(&o.against, "against", "", "plan an import into this site without writing to it")
+	f.StringVar(&o.report, "report", "", "write a self-contained HTML report (with the --against review when given)")
 	return cmd
 }
 
 func runInspect(ctx context.Context, o *inspectOptions, paths []string) error {
+	if o.report != "" {
+		return writeReport(ctx, o, paths)
+	}
 	if o.against != "" {
 		return inspectAgainst(ctx, o, paths[0])
 	}
@@ -326,22 +330,73 @@ func sortedKeys(m map[string]int64) []string {
 	return keys
 }
 
-// inspectAgainst plans an import into a site with a dry run and shows it
-// as a review.
-func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
-	if err := importer.Verify(path); err != nil {
-		return err
+// writeReport writes the HTML report under a temporary name, then renames it.
+func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
+	var review *inspect.Review
+	if o.against != "" {
+		rep, err := planAgainst(ctx, o.against, paths[0])
+		if err != nil {
+			return err
+		}
+		review = &inspect.Review{Site: o.against, Conflicts: rep.Conflicts, Linked: len(rep.Linked), NewBillable: rep.NewBillable}
+		if c := rep.Kinds["user"]; c != nil {
+			review.NewAccounts = c.Created
+		}
+		for _, m := range rep.Merges {
+			review.Merges = append(review.Merges, fmt.Sprintf("group %s merges: %d destination members gain the source group's access, %d source members gain the destination group's",
+				m.Group, len(m.DestinationMembersGain), len(m.SourceMembersGain)))
+		}
 	}
-	site := strings.TrimPrefix(o.against, "local:")
-	if _, err := os.Stat(site); err != nil {
-		return fmt.Errorf("--against %s: %w", o.against, err)
-	}
-	dest, closer, err := importer.OpenDestination(o.against)
+	in, err := inspect.Open(ctx, paths...)
 	if err != nil {
 		return err
 	}
+	defer in.Close()
+	s, err := in.Summarize(ctx)
+	if err != nil {
+		return err
+	}
+	tmp := o.report + ".partial"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := in.WriteReport(ctx, f, s, review); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, o.report); err != nil {
+		return err
+	}
+	printf("report written to %s\n", o.report)
+	return nil
+}
+
+// planAgainst runs the import planner against a site without writing.
+func planAgainst(ctx context.Context, against, path string) (*importer.Report, error) {
+	if err := importer.Verify(path); err != nil {
+		return nil, err
+	}
+	site := strings.TrimPrefix(against, "local:")
+	if _, err := os.Stat(site); err != nil {
+		return nil, fmt.Errorf("--against %s: %w", against, err)
+	}
+	dest, closer, err := importer.OpenDestination(against)
+	if err != nil {
+		return nil, err
+	}
 	defer closer.Close()
-	rep, err := importer.Run(ctx, path, dest, importer.Options{DryRun: true, Verified: true, OnConflict: importer.Rename})
+	return importer.Run(ctx, path, dest, importer.Options{DryRun: true, Verified: true, OnConflict: importer.Rename})
+}
+
+// inspectAgainst plans an import into a site with a dry run and shows it
+// as a review.
+func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
+	rep, err := planAgainst(ctx, o.against, path)
 	if err != nil {
 		return err
 	}
