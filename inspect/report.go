@@ -46,7 +46,7 @@ func (in *Inspector) WriteReport(ctx context.Context, w io.Writer, s *Summary, r
 	data := map[string]any{
 		"S": s, "Review": review,
 		"PerSpace": chart("events per space", perSpace), "PerKind": chart("events per kind", perKind),
-		"Scope": chart("events copied (yes), not copied (no), or copied unless a condition holds", scope),
+		"Scope":  chart("events copied (yes), not copied (no), or copied unless a condition holds", scope),
 		"People": chart("personal data", people),
 	}
 	return reportPage.Execute(w, data)
