@@ -83,19 +83,6 @@ func (t *Tx) SpaceByKey(key string) (id, storedKey string, ok bool, err error) {
 	return id, storedKey, err == nil, err
 }
 
-// FreeName returns base, or base followed by " 2", " 3", ... : the first
-// that taken does not report as taken.
-func FreeName(base string, taken func(string) (bool, error)) (string, error) {
-	name := base
-	for n := 2; ; n++ {
-		used, err := taken(name)
-		if err != nil || !used {
-			return name, err
-		}
-		name = fmt.Sprintf("%s %d", base, n)
-	}
-}
-
 // FreeSpaceKey returns a key based on key that no space uses, compared
 // case-insensitively.
 func (t *Tx) FreeSpaceKey(key string) (string, error) {
