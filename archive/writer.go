@@ -65,6 +65,8 @@ type Writer struct {
 	blobStats BlobStats
 	watermark string
 
+	manifest *Manifest // as written by Close
+
 	finish func() error // set by Create: sync and rename
 	abort  func()       // set by Create: remove the temporary file
 	err    error        // sticky
@@ -291,11 +293,12 @@ func (w *Writer) Close() error {
 		}
 	}
 	w.events.Digest = w.digest.sum()
-	m := Manifest{
+	m := &Manifest{
 		Format: w.header.Format, Version: w.header.Version, ArchiveID: w.header.ArchiveID,
 		Members: w.mw.entries, Events: w.events, Blobs: w.blobStats, Watermark: w.watermark,
 	}
-	data, err := encodeManifest(&m)
+	w.manifest = m
+	data, err := encodeManifest(m)
 	if err != nil {
 		return w.fail(err)
 	}
@@ -320,6 +323,9 @@ func (w *Writer) Close() error {
 	w.err = ErrClosed
 	return nil
 }
+
+// Manifest returns the manifest Close wrote, or nil before that.
+func (w *Writer) Manifest() *Manifest { return w.manifest }
 
 // Abort abandons the archive: a file begun by Create is removed. Calling
 // it after a successful Close does nothing.

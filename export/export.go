@@ -94,18 +94,13 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	f, err := archive.Open(out)
-	if err != nil {
-		return nil, fmt.Errorf("export: reopen %s: %w", out, err)
-	}
-	defer f.Close()
-	m := f.Manifest()
+	m := w.Manifest()
 	var size int64
 	if st, err := os.Stat(out); err == nil {
 		size = st.Size()
 	}
 	return &Summary{
-		Archive: out, ArchiveID: f.Header().ArchiveID, ParentID: parentID, Spaces: o.Spaces,
+		Archive: out, ArchiveID: w.Header().ArchiveID, ParentID: parentID, Spaces: o.Spaces,
 		Events: m.Events.Count, ByKind: e.prog.ByKind, FirstSeq: m.Events.FirstSeq, LastSeq: m.Events.LastSeq,
 		Blobs: m.Blobs.Count, BlobBytes: m.Blobs.ContentBytes, Bytes: size, Digest: m.Events.Digest,
 		Seconds: time.Since(start).Seconds(), PeakRSS: rss.Peak(),

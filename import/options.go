@@ -4,8 +4,9 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -199,10 +200,5 @@ func (r *Report) Totals() Counts {
 
 // KindNames lists the kinds in the report, sorted.
 func (r *Report) KindNames() []string {
-	out := make([]string, 0, len(r.Kinds))
-	for k := range r.Kinds {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(r.Kinds))
 }

@@ -1,11 +1,14 @@
 package inspect
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -65,18 +68,10 @@ func (in *Inspector) bars(ctx context.Context, q string) ([]bar, error) {
 	return out, err
 }
 
+// sortedKinds orders kinds by their counts, largest first, then by name.
 func sortedKinds(m map[string]int64) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if m[out[j]] > m[out[i]] || m[out[j]] == m[out[i]] && out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
+	out := slices.Sorted(maps.Keys(m))
+	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(m[b], m[a]) })
 	return out
 }
 

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"ferry/archive"
@@ -61,11 +63,8 @@ The archive appears under its name only when it is complete.`,
 
 // kindCounts names the kinds with the most events so far, for the bar.
 func kindCounts(byKind map[string]int64) string {
-	kinds := make([]string, 0, len(byKind))
-	for k := range byKind {
-		kinds = append(kinds, k)
-	}
-	sort.Slice(kinds, func(i, j int) bool { return byKind[kinds[i]] > byKind[kinds[j]] })
+	kinds := slices.Sorted(maps.Keys(byKind))
+	slices.SortStableFunc(kinds, func(a, b string) int { return cmp.Compare(byKind[b], byKind[a]) })
 	var parts []string
 	for _, k := range kinds[:min(4, len(kinds))] {
 		parts = append(parts, fmt.Sprintf("%s %d", k, byKind[k]))
@@ -120,11 +119,7 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 		printf("  spaces   %s\n", strings.Join(sum.Spaces, ", "))
 	}
 	printf("  events   %d (seq %d..%d)\n", sum.Events, sum.FirstSeq, sum.LastSeq)
-	kinds := make([]string, 0, len(sum.ByKind))
-	for k := range sum.ByKind {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
+	kinds := slices.Sorted(maps.Keys(sum.ByKind))
 	for _, k := range kinds {
 		printf("    %-18s %d\n", k, sum.ByKind[k])
 	}

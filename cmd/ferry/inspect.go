@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -283,7 +285,7 @@ func printSummary(path string, s *inspect.Summary) {
 	printf("  written    %s\n", s.Created.Format(time.RFC3339))
 	printf("  history    %s .. %s\n", s.FirstEvent.Format("2006-01-02"), s.LastEvent.Format("2006-01-02"))
 	printf("  events     %d, of which %d copied as they are\n", s.Events, s.Copied)
-	for _, k := range sortedKeys(s.ByKind) {
+	for _, k := range slices.Sorted(maps.Keys(s.ByKind)) {
 		printf("    %-18s %d\n", k, s.ByKind[k])
 	}
 	printf("not copied, or not always:\n")
@@ -313,21 +315,6 @@ func printSummary(path string, s *inspect.Summary) {
 	} else {
 		printf("no attachment is over Confluence Cloud's 2 GB upload limit\n")
 	}
-}
-
-func sortedKeys(m map[string]int64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := range keys {
-		for j := i + 1; j < len(keys); j++ {
-			if keys[j] < keys[i] {
-				keys[i], keys[j] = keys[j], keys[i]
-			}
-		}
-	}
-	return keys
 }
 
 // writeReport writes the HTML report under a temporary name, then renames it.
