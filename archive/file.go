@@ -60,7 +60,7 @@ func NewFile(ra io.ReaderAt, size int64) (*File, error) {
 
 // index walks the tar headers and checks the header and manifest members.
 func (f *File) index() error {
-	sr := io.NewSectionReader(f.ra, 0, f.size)
+	sr := newHeaderReader(f.ra, f.size)
 	tr := tar.NewReader(sr)
 	var (
 		order    memberOrder
@@ -88,7 +88,7 @@ func (f *File) index() error {
 			return errorf(hdr.Name, prevEnd, ErrTooLarge, "tar headers over %d bytes", maxPaxSize)
 		}
 		framing := make([]byte, pos-prevEnd)
-		if _, err := f.ra.ReadAt(framing, prevEnd); err != nil {
+		if _, err := sr.ReadAt(framing, prevEnd); err != nil {
 			return errorf(hdr.Name, prevEnd, ErrTruncated, "read headers: %v", err)
 		}
 		if at, err := checkFraming(framing, pad, false); err != nil {

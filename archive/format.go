@@ -103,7 +103,8 @@ type EventStats struct {
 	FirstSeq int64            `json:"first_seq"`
 	LastSeq  int64            `json:"last_seq"`
 	ByType   map[string]int64 `json:"by_type"`
-	Digest   string           `json:"digest"` // canonical digest of the events (spec §3.4)
+	Digest   string           `json:"digest"`            // canonical digest of the events (spec §3.4)
+	Columns  []Column         `json:"columns,omitempty"` // producer columns in every segment (spec §3.2)
 }
 
 // BlobStats counts an archive's blobs.

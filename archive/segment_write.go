@@ -26,6 +26,33 @@ var eventSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "payload", Type: arrow.BinaryTypes.String},
 }, nil)
 
+// segmentSchema is the envelope followed by the producer's columns, which
+// must have new, distinct, non-empty names and a known type.
+func segmentSchema(cols []Column) (*arrow.Schema, error) {
+	fields := eventSchema.Fields()
+	seen := map[string]bool{}
+	for _, n := range columnNames {
+		seen[n] = true
+	}
+	for _, c := range cols {
+		if c.Name == "" || seen[c.Name] {
+			return nil, fmt.Errorf("archive: producer column %q: names must be non-empty and differ from the envelope's and each other", c.Name)
+		}
+		seen[c.Name] = true
+		var t arrow.DataType
+		switch c.Type {
+		case StringColumn:
+			t = arrow.BinaryTypes.String
+		case Int64Column:
+			t = arrow.PrimitiveTypes.Int64
+		default:
+			return nil, fmt.Errorf("archive: producer column %q: unknown type %q (want %q or %q)", c.Name, c.Type, StringColumn, Int64Column)
+		}
+		fields = append(fields, arrow.Field{Name: c.Name, Type: t, Nullable: true})
+	}
+	return arrow.NewSchema(fields, nil), nil
+}
+
 // batchRows is how many events are gathered in Arrow builders before they
 // are handed to the Parquet writer, which buffers a row group compressed.
 const batchRows = 4096
@@ -37,14 +64,15 @@ type segmentWriter struct {
 	seq      *array.Int64Builder
 	strs     [numColumns]*array.StringBuilder
 	at       *array.TimestampBuilder
-	batch    int // rows in rb
+	extra    []array.Builder // producer columns
+	batch    int             // rows in rb
 	rows     int64
 	firstSeq int64
 	lastSeq  int64
 }
 
-func writerProperties(producer string) *parquet.WriterProperties {
-	return parquet.NewWriterProperties(
+func writerProperties(schema *arrow.Schema, producer string) *parquet.WriterProperties {
+	opts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithMaxRowGroupLength(RowGroupRows),
 		parquet.WithDictionaryDefault(false),
@@ -54,16 +82,24 @@ func writerProperties(producer string) *parquet.WriterProperties {
 		parquet.WithDictionaryFor("actor", true),
 		parquet.WithStatsFor("payload", false),
 		parquet.WithCreatedBy(producer),
-	)
+	}
+	// Producer string columns are mostly short and repetitive (titles,
+	// statuses, principals): dictionaries keep them small and fast to scan.
+	for _, f := range schema.Fields()[numColumns:] {
+		if f.Type.ID() == arrow.STRING {
+			opts = append(opts, parquet.WithDictionaryFor(f.Name, true))
+		}
+	}
+	return parquet.NewWriterProperties(opts...)
 }
 
-func newSegmentWriter(out io.Writer, producer string) (*segmentWriter, error) {
-	fw, err := pqarrow.NewFileWriter(eventSchema, out, writerProperties(producer), pqarrow.DefaultWriterProps())
+func newSegmentWriter(out io.Writer, schema *arrow.Schema, producer string) (*segmentWriter, error) {
+	fw, err := pqarrow.NewFileWriter(schema, out, writerProperties(schema, producer), pqarrow.DefaultWriterProps())
 	if err != nil {
 		return nil, fmt.Errorf("start segment: %w", err)
 	}
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, eventSchema)
-	s := &segmentWriter{fw: fw, rb: rb}
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	s := &segmentWriter{fw: fw, rb: rb, extra: rb.Fields()[numColumns:]}
 	s.seq = rb.Field(colSeq).(*array.Int64Builder)
 	s.at = rb.Field(colAt).(*array.TimestampBuilder)
 	for _, c := range []int{colType, colEntity, colID, colParent, colSpace, colActor, colPayload} {
@@ -82,6 +118,19 @@ func appendNullable(b *array.StringBuilder, v string) {
 
 // add appends one event; the caller has checked its seq.
 func (s *segmentWriter) add(ev *Event) error {
+	if err := s.checkExtra(ev); err != nil {
+		return err
+	}
+	for i, b := range s.extra {
+		switch v := extraValue(ev, i).(type) {
+		case nil:
+			b.AppendNull()
+		case string:
+			b.(*array.StringBuilder).Append(v)
+		case int64:
+			b.(*array.Int64Builder).Append(v)
+		}
+	}
 	s.seq.Append(ev.Seq)
 	s.strs[colType].Append(ev.Type)
 	s.strs[colEntity].Append(ev.Entity)
@@ -103,6 +152,38 @@ func (s *segmentWriter) add(ev *Event) error {
 	s.batch++
 	if s.batch >= batchRows {
 		return s.flush()
+	}
+	return nil
+}
+
+func extraValue(ev *Event, i int) any {
+	if i < len(ev.Extra) {
+		return ev.Extra[i]
+	}
+	return nil
+}
+
+// checkExtra checks an event's producer column values against the schema
+// before anything is appended, so a bad event leaves the builders aligned.
+func (s *segmentWriter) checkExtra(ev *Event) error {
+	if len(ev.Extra) > len(s.extra) {
+		return fmt.Errorf("archive: event seq %d has %d producer column values, the writer declares %d", ev.Seq, len(ev.Extra), len(s.extra))
+	}
+	for i, v := range ev.Extra {
+		_, isString := s.extra[i].(*array.StringBuilder)
+		switch v.(type) {
+		case nil:
+		case string:
+			if !isString {
+				return fmt.Errorf("archive: event seq %d: producer column %d is int64, got a string", ev.Seq, i)
+			}
+		case int64:
+			if isString {
+				return fmt.Errorf("archive: event seq %d: producer column %d is a string, got an int64", ev.Seq, i)
+			}
+		default:
+			return fmt.Errorf("archive: event seq %d: producer column %d holds %T, want a string, an int64 or nil", ev.Seq, i, v)
+		}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/google/uuid"
 	"github.com/klauspost/compress/zstd"
 )
@@ -36,6 +37,11 @@ func WithTempDir(dir string) Option { return func(w *Writer) { w.tempDir = dir }
 // WithEncoderLevel sets the zstd level for blobs (default zstd.SpeedDefault).
 func WithEncoderLevel(l zstd.EncoderLevel) Option { return func(w *Writer) { w.level = l } }
 
+// WithColumns declares producer columns: every segment gets them after the
+// envelope, and events carry their values in Event.Extra. The manifest
+// lists them.
+func WithColumns(cols ...Column) Option { return func(w *Writer) { w.columns = cols } }
+
 // Writer writes an archive forwards to an io.Writer. Write events in seq
 // order with WriteEvent and blob contents with AddBlob, in any interleaving,
 // then call Close. Memory stays bounded by the spool thresholds and one
@@ -48,6 +54,8 @@ type Writer struct {
 	header  Header
 	tempDir string
 	level   zstd.EncoderLevel
+	columns []Column
+	schema  *arrow.Schema
 
 	seg        *segmentWriter
 	segSpool   *spool
@@ -103,6 +111,12 @@ func NewWriter(out io.Writer, h Header, opts ...Option) (*Writer, error) {
 	for _, o := range opts {
 		o(w)
 	}
+	schema, err := segmentSchema(w.columns)
+	if err != nil {
+		return nil, err
+	}
+	w.schema = schema
+	w.events.Columns = w.columns
 	w.mw = newMemberWriter(w.out, h.Created)
 	w.segSpool = newSpool(w.tempDir, segmentSpoolMemory)
 	w.rawSpool = newSpool(w.tempDir, blobSpoolMemory)
@@ -142,7 +156,7 @@ func (w *Writer) WriteEvent(ev *Event) error {
 		return fmt.Errorf("archive: event seq %d: type, entity and id are required", ev.Seq)
 	}
 	if w.seg == nil {
-		seg, err := newSegmentWriter(w.segSpool, w.header.Producer.Name+" "+w.header.Producer.Version)
+		seg, err := newSegmentWriter(w.segSpool, w.schema, w.header.Producer.Name+" "+w.header.Producer.Version)
 		if err != nil {
 			return w.fail(err)
 		}

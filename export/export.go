@@ -76,7 +76,7 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 	}
 	hdr := archive.Header{ArchiveID: o.ArchiveID, ParentID: parentID, Producer: o.Producer, Created: o.Created,
 		Source: archive.Source{Kind: info.Kind, Location: info.Location, SiteID: info.SiteID}}
-	w, err := archive.Create(out, hdr)
+	w, err := archive.Create(out, hdr, archive.WithColumns(Columns()...))
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func (e *exporter) emit(c *model.Change) error {
 	}
 	e.seq++
 	ev := archive.Event{Seq: e.seq, Type: string(c.Type), Entity: c.Type.Kind(), ID: c.ID, Parent: c.Parent, Space: c.Space,
-		At: c.At, Actor: c.Actor, Payload: payload}
+		At: c.At, Actor: c.Actor, Payload: payload, Extra: model.ColumnValues(c)}
 	if err := e.w.WriteEvent(&ev); err != nil {
 		return err
 	}
@@ -218,4 +218,13 @@ func (e *exporter) copyBlob(digest string) error {
 	e.prog.Blobs++
 	e.prog.Bytes += size
 	return nil
+}
+
+// Columns are model.Columns as the archive declares them.
+func Columns() []archive.Column {
+	cols := make([]archive.Column, len(model.Columns))
+	for i, c := range model.Columns {
+		cols[i] = archive.Column{Name: c.Name, Type: archive.ColumnType(c.Type)}
+	}
+	return cols
 }

@@ -7,14 +7,14 @@ import (
 
 // viewDocs says what each view holds.
 var viewDocs = map[string]string{
-	"events":            "every event of the archive: the envelope of spec/ARCHIVE.md, with the payload as JSON",
+	"events":            "every event of the archive: the envelope of spec/ARCHIVE.md with the payload as JSON, then the typed columns of spec/EVENTS.md (title, status, subtype, bytes, mentions, principal_type, principal_id, app), which are fast to query",
 	"users":             "each user's latest state: account id, email, name, status, type",
 	"groups":            "groups that exist at the end of the archive",
 	"memberships":       "who is in which group at the end of the archive",
 	"spaces":            "spaces at the end of the archive, with key, name, type and status",
 	"space_permissions": "who may do what in which space",
-	"pages":             "pages at the end of the archive: latest title, status, number of versions, body length",
-	"page_versions":     "every version of every page, with its body",
+	"pages":             "pages at the end of the archive: latest title, status, number of versions, body size in bytes",
+	"page_versions":     "every version of every page, with its body, its size in bytes and how many users it mentions",
 	"blogposts":         "blog posts, as pages",
 	"comments":          "comments with their container, thread parent, location (footer or inline) and number of versions",
 	"attachments":       "attachments with their latest size, total bytes over all versions and content digest",

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"ferry/archive"
+	"ferry/model"
 
 	_ "github.com/duckdb/duckdb-go/v2" // the DuckDB driver
 )
@@ -38,7 +39,7 @@ func Open(ctx context.Context, paths ...string) (*Inspector, error) {
 		return nil, err
 	}
 	in := &Inspector{dir: dir}
-	var files []string
+	var typed, untyped []string
 	for i, path := range paths {
 		f, err := archive.Open(path)
 		if err != nil {
@@ -63,23 +64,37 @@ func Open(ctx context.Context, paths ...string) (*Inspector, error) {
 				in.Close()
 				return nil, err
 			}
-			files = append(files, out)
+			if hasTypedColumns(f.Manifest()) {
+				typed = append(typed, out)
+			} else {
+				untyped = append(untyped, out)
+			}
 		}
 		f.Close()
 	}
-	if in.db, err = sql.Open("duckdb", ""); err != nil {
+	if err := in.setup(ctx, eventsView(typed, untyped)); err != nil {
 		in.Close()
 		return nil, err
 	}
+	return in, nil
+}
+
+// setup opens DuckDB, creates the events view with the given statement and
+// the views above it, then locks DuckDB down: from then on a query may
+// read files in in.dir only, and change no setting.
+func (in *Inspector) setup(ctx context.Context, events string) error {
+	var err error
+	if in.db, err = sql.Open("duckdb", ""); err != nil {
+		return err
+	}
 	in.db.SetMaxOpenConns(1) // one connection: the settings below are per database, the views too
-	for _, stmt := range setupSQL(files) {
+	for _, stmt := range setupSQL(events) {
 		if _, err := in.db.ExecContext(ctx, stmt); err != nil {
-			in.Close()
-			return nil, fmt.Errorf("inspect: set up views: %w", err)
+			return fmt.Errorf("inspect: set up views: %w", err)
 		}
 	}
 	lock := []string{
-		fmt.Sprintf("SET allowed_directories = ['%s']", strings.ReplaceAll(dir, "'", "''")),
+		fmt.Sprintf("SET allowed_directories = ['%s']", strings.ReplaceAll(in.dir, "'", "''")),
 		"SET enable_external_access = false",
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",
@@ -87,11 +102,25 @@ func Open(ctx context.Context, paths ...string) (*Inspector, error) {
 	}
 	for _, stmt := range lock {
 		if _, err := in.db.ExecContext(ctx, stmt); err != nil {
-			in.Close()
-			return nil, fmt.Errorf("inspect: lock down DuckDB (%s): %w", stmt, err)
+			return fmt.Errorf("inspect: lock down DuckDB (%s): %w", stmt, err)
 		}
 	}
-	return in, nil
+	return nil
+}
+
+// hasTypedColumns reports whether an archive's segments store every typed
+// column of model.Columns (archives from before they existed do not).
+func hasTypedColumns(m *archive.Manifest) bool {
+	have := map[string]archive.ColumnType{}
+	for _, c := range m.Events.Columns {
+		have[c.Name] = c.Type
+	}
+	for _, c := range model.Columns {
+		if have[c.Name] != archive.ColumnType(c.Type) {
+			return false
+		}
+	}
+	return true
 }
 
 // mergeManifests sums the event and blob counts of a chain.

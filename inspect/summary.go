@@ -46,7 +46,7 @@ type PersonalData struct {
 	WithEmail  int64    `json:"users_with_email"`
 	Inactive   int64    `json:"inactive_or_deleted"`
 	Fields     []string `json:"fields"`
-	Mentioning int64    `json:"versions_mentioning_users"`
+	Mentioning int64    `json:"versions_mentioning_users"` // page, blog post and comment versions
 }
 
 // App is an app whose data stays behind.
@@ -99,7 +99,7 @@ func (in *Inspector) Summarize(ctx context.Context) (*Summary, error) {
 	if err := one(`SELECT count(*), count(email), count(*) FILTER (WHERE status != 'active') FROM users`, &p.Users, &p.WithEmail, &p.Inactive); err != nil {
 		return nil, err
 	}
-	if err := one(`SELECT count(*) FROM page_versions WHERE body LIKE '%ri:account-id=%'`, &p.Mentioning); err != nil {
+	if err := one(`SELECT count(*) FROM events WHERE mentions > 0`, &p.Mentioning); err != nil {
 		return nil, err
 	}
 	p.Fields = []string{"users.email", "users.display_name", "account ids of authors and actors (events.actor, *.author)",

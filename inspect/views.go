@@ -12,36 +12,36 @@ import (
 // the last event about it, unless that event removed it.
 var views = []struct{ name, sql string }{
 	{"users", `SELECT id AS account_id, payload->>'email' AS email, payload->>'display_name' AS display_name,
-		payload->>'status' AS status, payload->>'account_type' AS account_type
+		status, subtype AS account_type
 		FROM latest WHERE entity = 'user'`},
-	{"groups", `SELECT id, payload->>'name' AS name FROM latest WHERE entity = 'group' AND NOT removed`},
+	{"groups", `SELECT id, title AS name FROM latest WHERE entity = 'group' AND NOT removed`},
 	{"memberships", `SELECT payload->>'group_id' AS group_id, payload->>'account_id' AS account_id FROM latest WHERE entity = 'membership' AND NOT removed`},
-	{"spaces", `SELECT id, payload->>'key' AS key, payload->>'name' AS name, payload->>'type' AS type, payload->>'status' AS status,
+	{"spaces", `SELECT id, payload->>'key' AS key, title AS name, subtype AS type, status,
 		payload->>'description' AS description, payload->>'homepage' AS homepage, payload->>'author' AS author
 		FROM latest WHERE entity = 'space' AND NOT removed`},
-	{"space_permissions", `SELECT id, payload->>'space_id' AS space_id, space AS space_key, payload->>'principal_type' AS principal_type,
-		payload->>'principal_id' AS principal_id, payload->>'operation' AS operation FROM latest WHERE entity = 'space_permission' AND NOT removed`},
-	{"page_versions", `SELECT id AS page_id, space AS space_key, CAST(payload->>'number' AS INTEGER) AS number, payload->>'title' AS title,
-		payload->>'body' AS body, length(payload->>'body') AS body_length, actor AS author, "at", payload->>'message' AS message,
+	{"space_permissions", `SELECT id, payload->>'space_id' AS space_id, space AS space_key, principal_type,
+		principal_id, payload->>'operation' AS operation FROM latest WHERE entity = 'space_permission' AND NOT removed`},
+	{"page_versions", `SELECT id AS page_id, space AS space_key, CAST(payload->>'number' AS INTEGER) AS number, title,
+		payload->>'body' AS body, bytes AS body_bytes, mentions, actor AS author, "at", payload->>'message' AS message,
 		CAST(payload->>'minor_edit' AS BOOLEAN) AS minor_edit FROM events WHERE type = 'page.version'`},
 	{"pages", contentView("page")},
 	{"blogposts", contentView("blogpost")},
 	{"comments", `SELECT c.id, c.parent AS container_id, c.space AS space_key, c.payload->>'parent_id' AS parent_id,
-		c.payload->>'location' AS location, c.payload->>'status' AS status, c.payload->>'author' AS author, c."at" AS created_at,
+		c.subtype AS location, c.status, c.payload->>'author' AS author, c."at" AS created_at,
 		(SELECT count(*) FROM events v WHERE v.type = 'comment.version' AND v.id = c.id) AS versions
 		FROM events c WHERE c.type = 'comment.created' AND c.id NOT IN (SELECT id FROM events WHERE type = 'comment.deleted')`},
-	{"attachments", `SELECT a.id, a.parent AS container_id, a.space AS space_key, a.payload->>'filename' AS filename,
-		a.payload->>'media_type' AS media_type, v.versions, v.size, v.total_bytes, v.blob
-		FROM events a LEFT JOIN (SELECT id, count(*) AS versions, arg_max(CAST(payload->>'size' AS BIGINT), seq) AS size,
-			sum(CAST(payload->>'size' AS BIGINT)) AS total_bytes, arg_max(payload->>'blob', seq) AS blob
+	{"attachments", `SELECT a.id, a.parent AS container_id, a.space AS space_key, a.title AS filename,
+		a.subtype AS media_type, v.versions, v.size, v.total_bytes, v.blob
+		FROM events a LEFT JOIN (SELECT id, count(*) AS versions, arg_max(bytes, seq) AS size,
+			sum(bytes) AS total_bytes, arg_max(payload->>'blob', seq) AS blob
 			FROM events WHERE type = 'attachment.version' GROUP BY id) v USING (id)
 		WHERE a.type = 'attachment.created' AND a.id NOT IN (SELECT id FROM events WHERE type = 'attachment.deleted')`},
-	{"labels", `SELECT payload->>'container_id' AS container_id, space AS space_key, payload->>'prefix' AS prefix, payload->>'name' AS name
+	{"labels", `SELECT payload->>'container_id' AS container_id, space AS space_key, payload->>'prefix' AS prefix, title AS name
 		FROM latest WHERE entity = 'label' AND NOT removed`},
 	{"restrictions", `SELECT payload->>'container_id' AS container_id, space AS space_key, payload->>'operation' AS operation,
-		payload->>'principal_type' AS principal_type, payload->>'principal_id' AS principal_id FROM latest WHERE entity = 'restriction' AND NOT removed`},
-	{"apps", `SELECT id AS key, payload->>'name' AS name, payload->>'vendor' AS vendor, payload->>'version' AS version,
-		(SELECT count(*) FROM events d WHERE d.type = 'app_data.recorded' AND (d.payload->>'app_key') = e.id) AS data_records
+		principal_type, principal_id FROM latest WHERE entity = 'restriction' AND NOT removed`},
+	{"apps", `SELECT id AS key, title AS name, payload->>'vendor' AS vendor, payload->>'version' AS version,
+		(SELECT count(*) FROM events d WHERE d.type = 'app_data.recorded' AND d.app = e.id) AS data_records
 		FROM latest e WHERE entity = 'app'`},
 	{"scope", `SELECT seq, type, entity, id, space,
 		CASE WHEN copy = 'conditional' AND NOT (` + conditionApplies + `) THEN 'yes' ELSE copy END AS copied,
@@ -57,20 +57,20 @@ var views = []struct{ name, sql string }{
 // permission or restriction for a group, a personal space. Others of a
 // conditional kind are copied as they are.
 const conditionApplies = `CASE entity
-	WHEN 'attachment' THEN coalesce(TRY_CAST(payload->>'size' AS BIGINT), 0) > 2147483648
-	WHEN 'space_permission' THEN coalesce(payload->>'principal_type', '') = 'group'
-	WHEN 'restriction' THEN coalesce(payload->>'principal_type', '') = 'group'
-	WHEN 'space' THEN coalesce(payload->>'type', '') = 'personal'
+	WHEN 'attachment' THEN coalesce(bytes, 0) > 2147483648
+	WHEN 'space_permission' THEN coalesce(principal_type, '') = 'group'
+	WHEN 'restriction' THEN coalesce(principal_type, '') = 'group'
+	WHEN 'space' THEN coalesce(subtype, '') = 'personal'
 	ELSE true END`
 
 // contentView is the latest state of pages or blog posts.
 func contentView(kind string) string {
 	return strings.NewReplacer("KIND", kind).Replace(`SELECT c.id, c.space AS space_key, c.parent AS parent_id,
-		coalesce(s.payload->>'status', c.payload->>'status') AS status, v.title, v.versions, v.body_length, c."at" AS created_at,
+		coalesce(s.status, c.status) AS status, v.title, v.versions, v.body_bytes, c."at" AS created_at,
 		c.payload->>'author' AS author
 		FROM events c
-		LEFT JOIN (SELECT id, arg_max(payload, seq) AS payload FROM events WHERE type = 'KIND.status' GROUP BY id) s USING (id)
-		LEFT JOIN (SELECT id, count(*) AS versions, arg_max(payload->>'title', seq) AS title, arg_max(length(payload->>'body'), seq) AS body_length
+		LEFT JOIN (SELECT id, arg_max(status, seq) AS status FROM events WHERE type = 'KIND.status' GROUP BY id) s USING (id)
+		LEFT JOIN (SELECT id, count(*) AS versions, arg_max(title, seq) AS title, arg_max(bytes, seq) AS body_bytes
 			FROM events WHERE type = 'KIND.version' GROUP BY id) v USING (id)
 		WHERE c.type = 'KIND.created' AND c.id NOT IN (SELECT id FROM events WHERE type = 'KIND.deleted')`)
 }
@@ -86,21 +86,10 @@ func removals() string {
 	return strings.Join(types, ", ")
 }
 
-// setupSQL creates the events view over the segment files and every view
-// above it.
-func setupSQL(files []string) []string {
-	var stmts []string
-	if len(files) == 0 {
-		stmts = append(stmts, `CREATE TABLE events (seq BIGINT, type VARCHAR, entity VARCHAR, id VARCHAR, parent VARCHAR, space VARCHAR,
-			"at" TIMESTAMPTZ, actor VARCHAR, payload VARCHAR)`)
-	} else {
-		quoted := make([]string, len(files))
-		for i, f := range files {
-			quoted[i] = "'" + strings.ReplaceAll(f, "'", "''") + "'"
-		}
-		stmts = append(stmts, `CREATE VIEW events AS SELECT seq, type, entity, id, parent, space, "at", actor, CAST(payload AS JSON) AS payload
-			FROM read_parquet([`+strings.Join(quoted, ", ")+`])`)
-	}
+// setupSQL creates the events view with the given statement (see
+// eventsView) and every view above it.
+func setupSQL(events string) []string {
+	stmts := []string{events}
 	stmts = append(stmts, fmt.Sprintf(`CREATE VIEW latest AS SELECT *, type IN (%s) AS removed FROM (
 		SELECT *, row_number() OVER (PARTITION BY entity, id ORDER BY seq DESC) AS n FROM events
 		WHERE type NOT LIKE '%%.version') WHERE n = 1`, removals()))

@@ -16,6 +16,11 @@ func EventsDoc() string {
 	for _, e := range Catalogue {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", e.Type, fields(reflect.TypeOf(e.Payload)), e.Doc)
 	}
+	b.WriteString("\n## Typed columns\n\nExport stores these producer columns (spec/ARCHIVE.md §3.2) in every segment after the envelope, derived from the payload, so that queries need not parse JSON. They are null where they do not apply. They repeat what the payload says; import reads only payloads. Archives without them (from earlier versions of ferry) are read by deriving them from the payload (inspect/columns.go), and a test checks that both derivations agree.\n\n")
+	b.WriteString("| column | type | holds |\n|---|---|---|\n")
+	for _, c := range Columns {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", c.Name, c.Type, c.Doc)
+	}
 	b.WriteString("\n## Scope: what is copied, and what is not\n\nThe same table drives `ferry inspect` and `ferry import` (`model.Scope`). For an event, the first rule naming its type applies, else the rule naming its kind.\n\n")
 	b.WriteString("| kind | event | copied | not copied when | why |\n|---|---|---|---|---|\n")
 	for _, r := range Scope {

@@ -38,3 +38,16 @@ func TestEveryEventTypeHasAScopeRuleAndDecodes(t *testing.T) {
 		t.Errorf("attachment versions: %+v, want the 2 GB condition", r)
 	}
 }
+
+// The positions ColumnValues writes to name the columns they mean.
+func TestColumnPositions(t *testing.T) {
+	for i, name := range map[int]string{title: "title", status: "status", subtype: "subtype", size: "bytes",
+		mentions: "mentions", principalType: "principal_type", principalID: "principal_id", app: "app"} {
+		if Columns[i].Name != name {
+			t.Errorf("Columns[%d] is %q, ColumnValues writes %q there", i, Columns[i].Name, name)
+		}
+	}
+	if len(Columns) != 8 {
+		t.Errorf("%d columns, ColumnValues fills 8", len(Columns))
+	}
+}
