@@ -37,7 +37,7 @@ test-long:
 # memory at two site sizes (FERRY_BENCH_PAGES).
 bench: build
 	@mkdir -p bench/out
-	$(GO) test ./archive -run '^$$' -bench 'Events|Blobs' -benchtime 4x | tee bench/out/archive.txt
+	$(GO) test ./archive -run '^$$' -bench 'Events|Blobs|Open' -benchtime 4x | tee bench/out/archive.txt
 	$(GO) test ./archive -run '^$$' -bench 'WritePeakMemory' -benchtime 1x -timeout 60m | tee bench/out/peak-memory.txt
 	$(GO) test ./import -run '^$$' -bench ImportVsRaw -benchtime 3x | tee bench/out/import.txt
 	FERRY_BENCH_PAGES=$${FERRY_BENCH_PAGES:-140000} $(GO) test ./inspect -run '^$$' -bench InspectVsReadJSON -benchtime 2x -timeout 60m | tee bench/out/inspect.txt

@@ -37,8 +37,29 @@ func memberFromHeader(hdr *tar.Header, offset int64) (*memberInfo, error) {
 	if !IsDigest(sum) {
 		return nil, errorf(hdr.Name, offset, ErrFraming, "pax record %s is %q, want 64 lowercase hex digits", paxSHA256, sum)
 	}
-	m := &memberInfo{MemberEntry: MemberEntry{Name: hdr.Name, Size: hdr.Size, SHA256: sum}, offset: offset}
-	m.kind, m.digest, m.compressed, m.ordinal = kindOf(hdr.Name)
+	e := MemberEntry{Name: hdr.Name, Size: hdr.Size, SHA256: sum}
+	if k, _, _, _ := kindOf(hdr.Name); k == KindBlob {
+		cs, err := strconv.ParseInt(hdr.PAXRecords[paxContentSize], 10, 64)
+		if err != nil {
+			return nil, errorf(hdr.Name, offset, ErrFraming, "pax record %s is %q, want a size of at most %d", paxContentSize, hdr.PAXRecords[paxContentSize], int64(maxBlobContent))
+		}
+		e.ContentSize = &cs
+	}
+	return checkMember(e, offset)
+}
+
+// checkMember checks what a member's tar header (or, for a File opened by
+// its manifest, its manifest entry) says against spec §2 and §3: its name,
+// kind, size limits and blob content size.
+func checkMember(e MemberEntry, offset int64) (*memberInfo, error) {
+	if err := checkName(e.Name); err != nil {
+		return nil, errorf(e.Name, offset, ErrInsecureName, "%v", err)
+	}
+	if !IsDigest(e.SHA256) {
+		return nil, errorf(e.Name, offset, ErrFraming, "sha256 is %q, want 64 lowercase hex digits", e.SHA256)
+	}
+	m := &memberInfo{MemberEntry: e, offset: offset}
+	m.kind, m.digest, m.compressed, m.ordinal = kindOf(e.Name)
 	limit := int64(-1)
 	switch m.kind {
 	case KindHeader:
@@ -48,21 +69,19 @@ func memberFromHeader(hdr *tar.Header, offset int64) (*memberInfo, error) {
 	case KindSegment:
 		limit = maxSegmentSize
 	case KindBlob:
-		cs, err := strconv.ParseInt(hdr.PAXRecords[paxContentSize], 10, 64)
-		if err != nil || cs < 0 || cs > maxBlobContent {
-			return nil, errorf(hdr.Name, offset, ErrFraming, "pax record %s is %q, want a size of at most %d", paxContentSize, hdr.PAXRecords[paxContentSize], int64(maxBlobContent))
+		if e.ContentSize == nil || *e.ContentSize < 0 || *e.ContentSize > maxBlobContent {
+			return nil, errorf(e.Name, offset, ErrFraming, "blob content size is missing or over %d", int64(maxBlobContent))
 		}
 		// A raw blob's stored bytes are its content: same size, same hash.
-		if !m.compressed && cs != hdr.Size {
-			return nil, errorf(hdr.Name, offset, ErrCorrupt, "raw blob of %d bytes declares content size %d", hdr.Size, cs)
+		if !m.compressed && *e.ContentSize != e.Size {
+			return nil, errorf(e.Name, offset, ErrCorrupt, "raw blob of %d bytes declares content size %d", e.Size, *e.ContentSize)
 		}
-		if !m.compressed && sum != m.digest {
-			return nil, errorf(hdr.Name, offset, ErrChecksum, "raw blob's sha256 %s differs from the digest in its name", sum)
+		if !m.compressed && e.SHA256 != m.digest {
+			return nil, errorf(e.Name, offset, ErrChecksum, "raw blob's sha256 %s differs from the digest in its name", e.SHA256)
 		}
-		m.ContentSize = &cs
 	}
-	if limit >= 0 && hdr.Size > limit {
-		return nil, errorf(hdr.Name, offset, ErrTooLarge, "%s of %d bytes exceeds the limit of %d", m.kind, hdr.Size, limit)
+	if e.Size < 0 || limit >= 0 && e.Size > limit {
+		return nil, errorf(e.Name, offset, ErrTooLarge, "%s of %d bytes exceeds the limit of %d", m.kind, e.Size, limit)
 	}
 	return m, nil
 }
@@ -221,6 +240,9 @@ func compareManifest(m *Manifest, seen []*memberInfo) error {
 		}
 		if s.Size != e.Size || s.SHA256 != e.SHA256 {
 			return errorf(e.Name, s.offset, ErrManifest, "archive has %d bytes with sha256 %s, manifest says %d bytes with sha256 %s", s.Size, s.SHA256, e.Size, e.SHA256)
+		}
+		if e.Offset != 0 && e.Offset != s.offset {
+			return errorf(e.Name, s.offset, ErrManifest, "manifest says the member's data starts at byte %d, it starts at %d", e.Offset, s.offset)
 		}
 		if s.kind == KindBlob && (e.ContentSize == nil || *e.ContentSize != *s.ContentSize) {
 			return errorf(e.Name, s.offset, ErrManifest, "manifest content size differs from the member's (%d)", *s.ContentSize)

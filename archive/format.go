@@ -12,7 +12,7 @@ import (
 const (
 	FormatName   = "ferry-archive"
 	VersionMajor = 1
-	VersionMinor = 0
+	VersionMinor = 1
 
 	HeaderName     = "header.json"
 	ManifestName   = "manifest.json"
@@ -95,6 +95,7 @@ type MemberEntry struct {
 	LastSeq     int64  `json:"last_seq,omitempty"`
 	ContentSize *int64 `json:"content_size,omitempty"`
 	Optional    bool   `json:"optional,omitempty"`
+	Offset      int64  `json:"offset,omitempty"` // of its data in the archive file (format 1.1)
 }
 
 // EventStats counts an archive's events.

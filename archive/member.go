@@ -13,6 +13,7 @@ import (
 // the members mean; Writer decides that.
 type memberWriter struct {
 	tw      *tar.Writer
+	out     *countingWriter
 	modTime time.Time
 	entries []MemberEntry
 	seen    map[string]bool
@@ -20,7 +21,21 @@ type memberWriter struct {
 }
 
 func newMemberWriter(w io.Writer, modTime time.Time) *memberWriter {
-	return &memberWriter{tw: tar.NewWriter(w), modTime: modTime.UTC().Truncate(time.Second), seen: map[string]bool{}}
+	out := &countingWriter{w: w}
+	return &memberWriter{tw: tar.NewWriter(out), out: out, modTime: modTime.UTC().Truncate(time.Second), seen: map[string]bool{}}
+}
+
+// countingWriter counts the bytes written through it: after a tar header
+// is written, the count is where the member's data starts.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // write adds one member of size bytes read from r, whose SHA-256 is digest.
@@ -54,6 +69,7 @@ func (m *memberWriter) write(e MemberEntry, r io.Reader) error {
 		m.err = fmt.Errorf("write member %s: %w", e.Name, err)
 		return m.err
 	}
+	e.Offset = m.out.n
 	n, err := io.Copy(m.tw, r)
 	if err == nil && n != e.Size {
 		err = fmt.Errorf("wrote %d bytes, want %d", n, e.Size)

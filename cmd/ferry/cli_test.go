@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"ferry/archive"
 )
 
 // These tests build the ferry binary and run it as a user would.
@@ -141,7 +143,7 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	out, _, code = ferry(t, nil, "version", "--format", "json")
 	var v map[string]string
-	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["archive_writes"] != "1.0" {
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["archive_writes"] != archive.Version {
 		t.Fatalf("exit %d, version:\n%s", code, out)
 	}
 }

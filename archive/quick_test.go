@@ -1,0 +1,178 @@
+package archive
+
+import (
+	"bytes"
+	"io"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func writeFile(t *testing.T, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "a.ferry")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// readAll reads every member of f through the checks a reader relies on:
+// every event and every blob.
+func readMembers(f *File) error {
+	it := f.Events()
+	for it.Next() {
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	it.Close()
+	for _, m := range f.Members() {
+		if m.Kind != KindBlob {
+			continue
+		}
+		r, err := f.OpenBlob(m.Digest)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, r)
+		r.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OpenQuick finds the same members, events and blobs as Open.
+func TestOpenQuickMatchesOpen(t *testing.T) {
+	fx := makeFixture(5000, 300, 11)
+	path := writeFile(t, fx.bytes(t))
+	full, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	quick, err := OpenQuick(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quick.Close()
+	if !reflect.DeepEqual(full.Members(), quick.Members()) {
+		t.Fatal("members differ between Open and OpenQuick")
+	}
+	if !reflect.DeepEqual(full.Manifest(), quick.Manifest()) || !reflect.DeepEqual(full.Header(), quick.Header()) {
+		t.Fatal("manifest or header differ")
+	}
+	checkEvents(t, quick.Events(), fx.events)
+	for _, b := range fx.blobs {
+		r, err := quick.OpenBlob(digestOf(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		r.Close()
+		if err != nil || !bytes.Equal(got, b) {
+			t.Fatalf("blob %s: %v", digestOf(b), err)
+		}
+	}
+}
+
+// Archives without member positions (format 1.0) open the long way.
+func TestOpenQuickFallsBack(t *testing.T) {
+	f, err := OpenQuick(filepath.Join(goldenDir, "golden-1.0.ferry"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Header().Version != "1.0" || len(f.Segments()) != 1 {
+		t.Fatalf("header %+v", f.Header())
+	}
+	if err := readMembers(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A changed byte is found by OpenQuick or by reading the member that holds
+// it, unless it is in the tar headers and padding between members, which
+// OpenQuick does not read (Open and Verify check those).
+func TestOpenQuickDetectsChangedBytes(t *testing.T) {
+	fx := makeFixture(400, 30, 5)
+	data := fx.bytes(t)
+	f, err := NewFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bytes OpenQuick reads: the header member's tar headers and data,
+	// every member's data, the manifest's header block, data and the end.
+	read := make([]bool, len(data))
+	members := f.Members()
+	for i := int64(0); i < members[0].Offset+members[0].Size; i++ {
+		read[i] = true
+	}
+	for _, m := range members {
+		for i := m.Offset; i < m.Offset+m.Size; i++ {
+			read[i] = true
+		}
+	}
+	_, start, err := findManifest(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := start; i < int64(len(data)); i++ {
+		read[i] = true
+	}
+	rng := rand.New(rand.NewSource(3))
+	tried, missed := 0, 0
+	for tried < 1500 {
+		at := rng.Intn(len(data))
+		if !read[at] {
+			continue
+		}
+		tried++
+		bad := bytes.Clone(data)
+		bad[at] ^= byte(1 + rng.Intn(255))
+		path := writeFile(t, bad)
+		q, err := OpenQuick(path)
+		if err == nil {
+			err = readMembers(q)
+			q.Close()
+		}
+		if err == nil {
+			missed++
+			t.Errorf("byte %d changed, not detected", at)
+		}
+		if missed > 5 {
+			t.Fatal("giving up")
+		}
+	}
+}
+
+// BenchmarkOpen compares opening an archive of many small blobs by walking
+// its tar headers with opening it by its manifest.
+func BenchmarkOpen(b *testing.B) {
+	fx := makeFixture(20000, 20000, 2)
+	path := filepath.Join(b.TempDir(), "a.ferry")
+	w, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fx.write(b, w)
+	w.Close()
+	for _, mode := range []struct {
+		name string
+		open func(string) (*File, error)
+	}{{"walk", Open}, {"quick", OpenQuick}} {
+		b.Run(mode.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				f, err := mode.open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
+			}
+		})
+	}
+}
