@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -22,6 +23,7 @@ type memberInfo struct {
 	digest     string // blob content digest
 	compressed bool   // blob stored as zstd
 	ordinal    int    // segment ordinal
+	sealed     bool   // encrypted with age (name ends in .age)
 	offset     int64  // where its data starts in the archive
 }
 
@@ -38,7 +40,7 @@ func memberFromHeader(hdr *tar.Header, offset int64) (*memberInfo, error) {
 		return nil, errorf(hdr.Name, offset, ErrFraming, "pax record %s is %q, want 64 lowercase hex digits", paxSHA256, sum)
 	}
 	e := MemberEntry{Name: hdr.Name, Size: hdr.Size, SHA256: sum}
-	if k, _, _, _ := kindOf(hdr.Name); k == KindBlob {
+	if k, _, _, _ := kindOf(strings.TrimSuffix(hdr.Name, sealedSuffix)); k == KindBlob {
 		cs, err := strconv.ParseInt(hdr.PAXRecords[paxContentSize], 10, 64)
 		if err != nil {
 			return nil, errorf(hdr.Name, offset, ErrFraming, "pax record %s is %q, want a size of at most %d", paxContentSize, hdr.PAXRecords[paxContentSize], int64(maxBlobContent))
@@ -59,7 +61,13 @@ func checkMember(e MemberEntry, offset int64) (*memberInfo, error) {
 		return nil, errorf(e.Name, offset, ErrFraming, "sha256 is %q, want 64 lowercase hex digits", e.SHA256)
 	}
 	m := &memberInfo{MemberEntry: e, offset: offset}
-	m.kind, m.digest, m.compressed, m.ordinal = kindOf(e.Name)
+	name, sealed := strings.CutSuffix(e.Name, sealedSuffix)
+	m.kind, m.digest, m.compressed, m.ordinal = kindOf(name)
+	if sealed && (m.kind == KindSegment || m.kind == KindBlob) {
+		m.sealed = true
+	} else if sealed {
+		m.kind = KindUnknown
+	}
 	limit := int64(-1)
 	switch m.kind {
 	case KindHeader:
@@ -73,10 +81,10 @@ func checkMember(e MemberEntry, offset int64) (*memberInfo, error) {
 			return nil, errorf(e.Name, offset, ErrFraming, "blob content size is missing or over %d", int64(maxBlobContent))
 		}
 		// A raw blob's stored bytes are its content: same size, same hash.
-		if !m.compressed && *e.ContentSize != e.Size {
+		if !m.compressed && !m.sealed && *e.ContentSize != e.Size {
 			return nil, errorf(e.Name, offset, ErrCorrupt, "raw blob of %d bytes declares content size %d", e.Size, *e.ContentSize)
 		}
-		if !m.compressed && e.SHA256 != m.digest {
+		if !m.compressed && !m.sealed && e.SHA256 != m.digest {
 			return nil, errorf(e.Name, offset, ErrChecksum, "raw blob's sha256 %s differs from the digest in its name", e.SHA256)
 		}
 	}
@@ -298,6 +306,7 @@ type memberOrder struct {
 	lastSegment  int
 	manifestSeen bool
 	blobs        map[string]bool
+	sealed       bool // the header requires age: segments and blobs are sealed
 }
 
 func (o *memberOrder) check(m *memberInfo) error {
@@ -311,6 +320,12 @@ func (o *memberOrder) check(m *memberInfo) error {
 		return errorf(m.Name, m.offset, ErrFraming, "member after %s", ManifestName)
 	case !o.manifestSeen && m.kind == KindTrailer:
 		return errorf(m.Name, m.offset, ErrFraming, "trailer member before %s", ManifestName)
+	}
+	if (m.kind == KindSegment || m.kind == KindBlob) && m.sealed != o.sealed {
+		if o.sealed {
+			return errorf(m.Name, m.offset, ErrFraming, "the header says the archive is encrypted, this member is not")
+		}
+		return errorf(m.Name, m.offset, ErrFraming, "an encrypted member in an archive whose header does not require %q", FeatureAge)
 	}
 	switch m.kind {
 	case KindManifest:

@@ -17,7 +17,8 @@ import (
 // rows its footer (and, from a File, the manifest) says.
 type Events struct {
 	segs    []*memberInfo
-	open    func(*memberInfo) (*io.SectionReader, error)
+	open    func(*memberInfo) (*io.SectionReader, func(), error)
+	release func() // of the segment being read
 	closer  func() error
 	listed  bool // segs carry the manifest's rows and seq range
 	i       int
@@ -28,7 +29,7 @@ type Events struct {
 	err     error
 }
 
-func newEvents(segs []*memberInfo, open func(*memberInfo) (*io.SectionReader, error), closer func() error) *Events {
+func newEvents(segs []*memberInfo, open func(*memberInfo) (*io.SectionReader, func(), error), closer func() error) *Events {
 	return &Events{segs: segs, open: open, closer: closer}
 }
 
@@ -43,11 +44,12 @@ func (e *Events) Next() bool {
 			if e.i >= len(e.segs) {
 				return false
 			}
-			sr, err := e.open(e.segs[e.i])
+			sr, release, err := e.open(e.segs[e.i])
 			if err != nil {
 				e.err = err
 				return false
 			}
+			e.release = release
 			if e.cur, err = openSegment(e.segs[e.i].Name, sr); err != nil {
 				e.err = err
 				return false
@@ -82,8 +84,7 @@ func (e *Events) Next() bool {
 // endSegment checks a finished segment's row count and closes it.
 func (e *Events) endSegment(m *memberInfo) error {
 	rows := e.cur.rows
-	e.cur.close()
-	e.cur = nil
+	e.closeSegment()
 	e.i++
 	switch {
 	case e.rows != rows:
@@ -96,6 +97,17 @@ func (e *Events) endSegment(m *memberInfo) error {
 	return nil
 }
 
+func (e *Events) closeSegment() {
+	if e.cur != nil {
+		e.cur.close()
+		e.cur = nil
+	}
+	if e.release != nil {
+		e.release()
+		e.release = nil
+	}
+}
+
 // Event returns the current event. It is valid until the next call to Next;
 // its Payload may be kept.
 func (e *Events) Event() *Event { return &e.ev }
@@ -105,10 +117,7 @@ func (e *Events) Err() error { return e.err }
 
 // Close releases the segment being read.
 func (e *Events) Close() error {
-	if e.cur != nil {
-		e.cur.close()
-		e.cur = nil
-	}
+	e.closeSegment()
 	if e.closer != nil {
 		err := e.closer()
 		e.closer = nil

@@ -17,20 +17,22 @@ import (
 // header and the manifest against the members found; members are then
 // checked against their SHA-256 when they are read.
 type File struct {
-	ra       io.ReaderAt
-	size     int64
-	closer   io.Closer
-	header   *Header
-	manifest *Manifest
-	members  []*memberInfo // in archive order, without manifest and trailers
-	byName   map[string]*memberInfo
-	blobs    map[string]*memberInfo
-	trailers []*memberInfo
-	dec      *zstd.Decoder
+	ra          io.ReaderAt
+	size        int64
+	closer      io.Closer
+	header      *Header
+	manifest    *Manifest
+	manifestRaw []byte
+	members     []*memberInfo // in archive order, without manifest and trailers
+	byName      map[string]*memberInfo
+	blobs       map[string]*memberInfo
+	trailers    []*memberInfo
+	dec         *zstd.Decoder
+	cfg         readConfig
 }
 
 // Open opens the archive file at path.
-func Open(path string) (*File, error) {
+func Open(path string, opts ...ReadOption) (*File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -40,7 +42,7 @@ func Open(path string) (*File, error) {
 		f.Close()
 		return nil, err
 	}
-	a, err := NewFile(f, st.Size())
+	a, err := NewFile(f, st.Size(), opts...)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -49,9 +51,10 @@ func Open(path string) (*File, error) {
 	return a, nil
 }
 
-// NewFile reads an archive of size bytes from ra.
-func NewFile(ra io.ReaderAt, size int64) (*File, error) {
-	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, blobs: map[string]*memberInfo{}, dec: newDecoder()}
+// NewFile reads an archive of size bytes from ra. Opening an encrypted
+// archive needs no identity (WithIdentities); reading its members does.
+func NewFile(ra io.ReaderAt, size int64, opts ...ReadOption) (*File, error) {
+	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, blobs: map[string]*memberInfo{}, dec: newDecoder(), cfg: readOptions(opts)}
 	if err := f.index(); err != nil {
 		return nil, err
 	}
@@ -109,6 +112,7 @@ func (f *File) index() error {
 			if err := f.readHeader(m); err != nil {
 				return err
 			}
+			order.sealed = f.header.Encrypted()
 		case KindManifest:
 			manifest = m
 		case KindTrailer:
@@ -167,6 +171,7 @@ func (f *File) readManifest(m *memberInfo) error {
 	if f.manifest, err = decodeManifest(data, f.header); err != nil {
 		return err
 	}
+	f.manifestRaw = data
 	if err := compareManifest(f.manifest, f.members); err != nil {
 		return err
 	}
@@ -224,7 +229,11 @@ func (f *File) OpenBlob(digest string) (io.ReadCloser, error) {
 	if !ok {
 		return nil, fmt.Errorf("archive: no blob %s", digest)
 	}
-	stored := io.NewSectionReader(f.ra, m.offset, m.Size)
+	var stored io.Reader = io.NewSectionReader(f.ra, m.offset, m.Size)
+	stored, err := unseal(m, stored, f.header, &f.cfg)
+	if err != nil {
+		return nil, err
+	}
 	if !m.compressed || *m.ContentSize < pipeFrom {
 		r, err := blobContent(stored, m, f.dec)
 		return io.NopCloser(r), err
@@ -368,17 +377,29 @@ func (f *File) Events() *Events {
 	return e
 }
 
-// verifiedSection hashes a member's bytes and returns them for random access.
-func (f *File) verifiedSection(m *memberInfo) (*io.SectionReader, error) {
+// verifiedSection hashes a member's bytes and returns their plaintext for
+// random access, with a function that releases it.
+func (f *File) verifiedSection(m *memberInfo) (*io.SectionReader, func(), error) {
 	sr := io.NewSectionReader(f.ra, m.offset, m.Size)
 	h := sha256.New()
 	if _, err := io.Copy(h, sr); err != nil {
-		return nil, errorf(m.Name, m.offset, ErrTruncated, "read: %v", err)
+		return nil, nil, errorf(m.Name, m.offset, ErrTruncated, "read: %v", err)
 	}
 	if got := hexSum(h.Sum(nil)); got != m.SHA256 {
-		return nil, errorf(m.Name, m.offset, ErrChecksum, "stored bytes hash to %s, want %s", got, m.SHA256)
+		return nil, nil, errorf(m.Name, m.offset, ErrChecksum, "stored bytes hash to %s, want %s", got, m.SHA256)
 	}
-	return io.NewSectionReader(f.ra, m.offset, m.Size), nil
+	return f.plainSection(m, io.NewSectionReader(f.ra, m.offset, m.Size))
+}
+
+// OpenContent returns a reader of a member's contents: its stored bytes,
+// decrypted when the archive is encrypted. Stored bytes are checked against
+// their SHA-256 at their end, sealed ones also by age as they decrypt.
+func (f *File) OpenContent(name string) (io.Reader, error) {
+	m, ok := f.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("archive: no member %s", name)
+	}
+	return unseal(m, f.raw(m), f.header, &f.cfg)
 }
 
 // Close closes the underlying file, if Open opened it.

@@ -12,7 +12,7 @@ import (
 const (
 	FormatName   = "ferry-archive"
 	VersionMajor = 1
-	VersionMinor = 1
+	VersionMinor = 2
 
 	HeaderName     = "header.json"
 	ManifestName   = "manifest.json"
@@ -59,6 +59,8 @@ type Header struct {
 	Created   time.Time `json:"created"`
 	Source    Source    `json:"source"`
 	Requires  []string  `json:"requires,omitempty"`
+	// Encryption is set when Requires lists "age" (spec §3.5).
+	Encryption *Encryption `json:"encryption,omitempty"`
 }
 
 // Producer names the program that wrote an archive.
@@ -83,6 +85,14 @@ type Manifest struct {
 	Events    EventStats    `json:"events"`
 	Blobs     BlobStats     `json:"blobs"`
 	Watermark string        `json:"watermark"`
+	Redaction *Redaction    `json:"redaction,omitempty"` // set on redacted copies (since 1.2)
+}
+
+// Redaction records what a redacted copy of an archive replaced.
+type Redaction struct {
+	Source string   `json:"source_archive_id"` // the archive it was made from
+	Fields []string `json:"fields"`            // what was replaced or removed, e.g. "emails"
+	KeyID  string   `json:"key_id"`            // names the pseudonym key (not the key itself)
 }
 
 // MemberEntry is one member as the manifest lists it.

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -57,9 +58,13 @@ func goldenFixture() (Header, []Event, [][]byte) {
 	return h, events, blobs
 }
 
+// goldenKey signs golden archives since 1.2 (its seed is public: it proves
+// nothing but that signatures still check).
+var goldenKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+
 // writeGoldenArchive writes the fixture with what the current format
 // version adds: since 1.1, producer columns (a title and a body size for
-// page versions).
+// page versions); since 1.2, a signature.
 func writeGoldenArchive(w io.Writer) error {
 	h, events, blobs := goldenFixture()
 	for i, ev := range events {
@@ -69,7 +74,8 @@ func writeGoldenArchive(w io.Writer) error {
 			events[i].Extra = []any{p.Title, int64(len(p.Body))}
 		}
 	}
-	aw, err := NewWriter(w, h, WithColumns(Column{"title", StringColumn}, Column{"body_bytes", Int64Column}))
+	aw, err := NewWriter(w, h, WithColumns(Column{"title", StringColumn}, Column{"body_bytes", Int64Column}),
+		WithSigner(goldenKey, "golden signer"))
 	if err != nil {
 		return err
 	}
@@ -150,6 +156,9 @@ func TestGoldenArchivesStillRead(t *testing.T) {
 				t.Errorf("manifest events digest %s, the fixture's is %s", got, want)
 			}
 			checkEvents(t, f.Events(), events)
+			if sig, err := f.Signature(); err != nil || sig != nil && sig.Trusted([]ed25519.PublicKey{goldenKey.Public().(ed25519.PublicKey)}) != nil {
+				t.Errorf("signature %+v: %v", sig, err)
+			}
 			q, err := OpenQuick(p)
 			if err != nil {
 				t.Fatal(err)

@@ -386,11 +386,20 @@ func TestNewerMajorVersionIsRefusedNamingBoth(t *testing.T) {
 }
 
 func TestRequiredFeatureIsRefused(t *testing.T) {
+	// A reader from before encryption (format 1.1) says the archive is
+	// encrypted rather than handing out ciphertext.
+	delete(knownFeatures, FeatureAge)
+	defer func() { knownFeatures[FeatureAge] = true }()
 	h := headerJSON(t, func(m map[string]any) { m["version"] = "1.4"; m["requires"] = []string{"age"} })
 	data := withManifest(t, []rawMember{{name: HeaderName, data: h}}, func(m map[string]any) { m["version"] = "1.4" })
 	err := readAll(data)
 	if !errors.Is(err, ErrFeature) || !strings.Contains(err.Error(), "encrypted") {
 		t.Fatalf("err = %v, want it to say the archive is encrypted", err)
+	}
+	h = headerJSON(t, func(m map[string]any) { m["version"] = "1.4"; m["requires"] = []string{"dictionaries"} })
+	data = withManifest(t, []rawMember{{name: HeaderName, data: h}}, func(m map[string]any) { m["version"] = "1.4" })
+	if err := readAll(data); !errors.Is(err, ErrFeature) || !strings.Contains(err.Error(), `"dictionaries"`) {
+		t.Fatalf("err = %v, want it to name the feature", err)
 	}
 }
 

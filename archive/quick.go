@@ -19,7 +19,7 @@ import (
 //
 // Archives whose manifest does not record positions (format 1.0), or that
 // end with trailer members, are opened with Open instead.
-func OpenQuick(path string) (*File, error) {
+func OpenQuick(path string, opts ...ReadOption) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -29,9 +29,9 @@ func OpenQuick(path string) (*File, error) {
 		fh.Close()
 		return nil, err
 	}
-	f, err := newQuickFile(fh, st.Size())
+	f, err := newQuickFile(fh, st.Size(), opts)
 	if err == errNoQuickOpen {
-		f, err = NewFile(fh, st.Size())
+		f, err = NewFile(fh, st.Size(), opts...)
 	}
 	if err != nil {
 		fh.Close()
@@ -44,8 +44,8 @@ func OpenQuick(path string) (*File, error) {
 // errNoQuickOpen says that an archive cannot be opened by its manifest alone.
 var errNoQuickOpen = fmt.Errorf("archive: the manifest does not locate the members")
 
-func newQuickFile(ra io.ReaderAt, size int64) (*File, error) {
-	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, blobs: map[string]*memberInfo{}, dec: newDecoder()}
+func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) {
+	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, blobs: map[string]*memberInfo{}, dec: newDecoder(), cfg: readOptions(opts)}
 	// The header member comes first.
 	sr := newHeaderReader(ra, size)
 	hdr, err := tar.NewReader(sr).Next()
@@ -77,6 +77,7 @@ func newQuickFile(ra io.ReaderAt, size int64) (*File, error) {
 	if f.manifest, err = decodeManifest(data, f.header); err != nil {
 		return nil, err
 	}
+	f.manifestRaw = data
 	prevEnd := int64(0)
 	for i, e := range f.manifest.Members {
 		if e.Offset == 0 {
@@ -95,6 +96,8 @@ func newQuickFile(ra io.ReaderAt, size int64) (*File, error) {
 			return nil, errorf(e.Name, e.Offset, ErrManifest, "listed twice in the manifest")
 		case m.kind == KindManifest || m.kind == KindTrailer:
 			return nil, errorf(e.Name, e.Offset, ErrManifest, "the manifest lists %s among the members", e.Name)
+		case (m.kind == KindSegment || m.kind == KindBlob) && m.sealed != f.header.Encrypted():
+			return nil, errorf(e.Name, e.Offset, ErrFraming, "encrypted and plain members do not match the header")
 		case m.kind == KindUnknown && !e.Optional:
 			return nil, errorf(e.Name, e.Offset, ErrFeature, "member is not known to format %s readers and not marked optional: upgrade ferry", Version)
 		}

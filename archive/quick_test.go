@@ -163,7 +163,7 @@ func BenchmarkOpen(b *testing.B) {
 	w.Close()
 	for _, mode := range []struct {
 		name string
-		open func(string) (*File, error)
+		open func(string, ...ReadOption) (*File, error)
 	}{{"walk", Open}, {"quick", OpenQuick}} {
 		b.Run(mode.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {

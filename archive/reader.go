@@ -16,17 +16,20 @@ import (
 // has confirmed the whole archive: a consumer that must not act on a damaged
 // archive verifies it first, or uses File.
 type Reader struct {
-	tap      *tapReader
-	tr       *tar.Reader
-	header   *Header
-	manifest *Manifest
-	seen     []*memberInfo
-	order    memberOrder
-	cur      *memberInfo
-	body     *checkedReader // the current member's stored bytes
-	dec      *zstd.Decoder
-	tempDir  string
-	err      error // sticky framing error: the stream cannot continue
+	tap         *tapReader
+	tr          *tar.Reader
+	header      *Header
+	manifest    *Manifest
+	manifestRaw []byte
+	signature   []byte // the signature trailer's bytes
+	seen        []*memberInfo
+	order       memberOrder
+	cur         *memberInfo
+	body        *checkedReader // the current member's stored bytes
+	dec         *zstd.Decoder
+	tempDir     string
+	cfg         readConfig
+	err         error // sticky framing error: the stream cannot continue
 }
 
 // Member describes the member a Reader is positioned on.
@@ -50,9 +53,9 @@ func publicMember(m *memberInfo) *Member {
 
 // NewReader starts reading an archive from r: it reads header.json and
 // refuses an archive this package cannot read before anything else.
-func NewReader(r io.Reader) (*Reader, error) {
+func NewReader(r io.Reader, opts ...ReadOption) (*Reader, error) {
 	tap := &tapReader{r: r}
-	rd := &Reader{tap: tap, tr: tar.NewReader(tap), dec: newDecoder()}
+	rd := &Reader{tap: tap, tr: tar.NewReader(tap), dec: newDecoder(), cfg: readOptions(opts)}
 	m, err := rd.nextMember()
 	if err == io.EOF {
 		return nil, errorf("", 0, ErrNotArchive, "no members")
@@ -70,6 +73,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if rd.header, err = decodeHeader(data); err != nil {
 		return nil, err
 	}
+	rd.order.sealed = rd.header.Encrypted()
 	return rd, nil
 }
 
@@ -118,6 +122,12 @@ func (r *Reader) enter(m *memberInfo) (*Member, error) {
 			if err := r.readManifest(); err != nil {
 				return nil, r.fail(err)
 			}
+		} else if m.Name == SignatureName {
+			data, err := readSmall(r.body, m.Name, maxSignatureSize)
+			if err != nil {
+				return nil, err
+			}
+			r.signature = data
 		} else if _, err := io.Copy(io.Discard, r.body); err != nil {
 			return nil, err
 		}
@@ -146,8 +156,18 @@ func (r *Reader) readManifest() error {
 	if err := compareManifest(m, r.seen); err != nil {
 		return err
 	}
-	r.manifest = m
+	r.manifest, r.manifestRaw = m, data
 	return nil
+}
+
+// Signature returns the archive's checked signature once Next has returned
+// io.EOF, or nil when it is not signed. An error means the signature is
+// there but does not hold.
+func (r *Reader) Signature() (*Signature, error) {
+	if r.signature == nil || r.manifestRaw == nil {
+		return nil, nil
+	}
+	return checkSignature(r.signature, r.manifestRaw)
 }
 
 // nextMember reads the next tar header, checking the framing bytes before
@@ -220,7 +240,17 @@ func (r *Reader) Blob() (io.Reader, error) {
 	if r.cur == nil || r.cur.kind != KindBlob || r.body == nil {
 		return nil, errors.New("archive: current member is not an unread blob")
 	}
-	return blobContent(r.body, r.cur, r.dec)
+	plain, err := unseal(r.cur, r.body, r.header, &r.cfg)
+	if err != nil {
+		return nil, err
+	}
+	return blobContent(plain, r.cur, r.dec)
+}
+
+// Readable reports whether the current member's contents can be read: not
+// when it is sealed and no identity was given.
+func (r *Reader) Readable() bool {
+	return r.cur != nil && (!r.cur.sealed || len(r.cfg.identities) > 0)
 }
 
 // Events returns the events of the current segment member. The segment is
@@ -234,13 +264,25 @@ func (r *Reader) Events() (*Events, error) {
 		return nil, err
 	}
 	os.Remove(f.Name())
-	if _, err := io.Copy(f, r.body); err != nil {
+	m := r.cur
+	plain, err := unseal(m, r.body, r.header, &r.cfg)
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	m := r.cur
-	sr := io.NewSectionReader(f, 0, m.Size)
-	return newEvents([]*memberInfo{m}, func(*memberInfo) (*io.SectionReader, error) { return sr, nil }, f.Close), nil
+	n, err := io.Copy(f, io.LimitReader(plain, maxSegmentSize+1))
+	if err == nil && n > maxSegmentSize {
+		err = errorf(m.Name, m.offset, ErrTooLarge, "more than %d bytes", int64(maxSegmentSize))
+	}
+	if err == nil {
+		_, err = io.Copy(io.Discard, r.body) // to the end, where the checksum is checked
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	sr := io.NewSectionReader(f, 0, n)
+	return newEvents([]*memberInfo{m}, func(*memberInfo) (*io.SectionReader, func(), error) { return sr, func() {}, nil }, f.Close), nil
 }
 
 func (r *Reader) fail(err error) error {

@@ -8,17 +8,24 @@ import (
 
 // Report is what Verify found.
 type Report struct {
-	Intact    bool      `json:"intact"`
-	Version   string    `json:"version,omitempty"`
-	ArchiveID string    `json:"archive_id,omitempty"`
-	ParentID  string    `json:"parent_id,omitempty"`
-	Members   int       `json:"members"`
-	Segments  int       `json:"segments"`
-	Events    int64     `json:"events"`
-	Blobs     int64     `json:"blobs"`
-	Bytes     int64     `json:"bytes"`
-	Digest    string    `json:"events_digest,omitempty"`
-	Problems  []Problem `json:"problems"`
+	Intact    bool       `json:"intact"`
+	Version   string     `json:"version,omitempty"`
+	ArchiveID string     `json:"archive_id,omitempty"`
+	ParentID  string     `json:"parent_id,omitempty"`
+	Members   int        `json:"members"`
+	Segments  int        `json:"segments"`
+	Events    int64      `json:"events"`
+	Blobs     int64      `json:"blobs"`
+	Bytes     int64      `json:"bytes"`
+	Digest    string     `json:"events_digest,omitempty"`
+	Signature *Signature `json:"signature,omitempty"` // checked against the manifest, not against a trust list
+	// Encrypted archives read without an identity are checked up to their
+	// stored (encrypted) bytes only: Sealed says so.
+	Encrypted  bool     `json:"encrypted,omitempty"`
+	Sealed     bool     `json:"contents_not_decrypted,omitempty"`
+	Recipients []string `json:"recipients,omitempty"` // of an encrypted archive
+
+	Problems []Problem `json:"problems"`
 }
 
 // Problem is one thing wrong with an archive.
@@ -41,10 +48,12 @@ type segmentCount struct {
 // Verify reads a whole archive from r, re-reading every byte and checking
 // every checksum, every segment row and the manifest's counts. It goes on
 // past a damaged member as long as the tar framing allows, so the report
-// names every damaged member it can reach.
-func Verify(r io.Reader) *Report {
+// names every damaged member it can reach. An encrypted archive is
+// decrypted with the identities in opts; without them, only its stored
+// bytes are checked.
+func Verify(r io.Reader, opts ...ReadOption) *Report {
 	rep := &Report{Problems: []Problem{}}
-	rd, err := NewReader(r)
+	rd, err := NewReader(r, opts...)
 	if err != nil {
 		rep.add(err)
 		return rep
@@ -52,6 +61,10 @@ func Verify(r io.Reader) *Report {
 	h := rd.Header()
 	rep.Version, rep.ArchiveID, rep.ParentID = h.Version, h.ArchiveID, h.ParentID
 	rep.Members = 1
+	rep.Encrypted = h.Encrypted()
+	if h.Encryption != nil {
+		rep.Recipients = h.Encryption.Recipients
+	}
 	var (
 		lastSeq    int64
 		byType     = map[string]int64{}
@@ -72,6 +85,18 @@ func Verify(r io.Reader) *Report {
 			continue
 		}
 		rep.Members++
+		if !rd.Readable() {
+			rep.Sealed = true
+			if m.Kind == KindSegment {
+				rep.Segments++
+			} else if m.Kind == KindBlob {
+				rep.Blobs++
+			}
+			if _, err := io.Copy(io.Discard, rd); err != nil {
+				rep.add(err)
+			}
+			continue
+		}
 		switch m.Kind {
 		case KindSegment:
 			rep.Segments++
@@ -93,7 +118,9 @@ func Verify(r io.Reader) *Report {
 	if mf := rd.Manifest(); mf != nil {
 		rep.Members++ // the manifest itself
 		rep.Digest = mf.Events.Digest
-		if !segmentBad {
+		if rep.Sealed {
+			rep.Events = mf.Events.Count
+		} else if !segmentBad {
 			for _, p := range checkCounts(mf, counts, byType) {
 				rep.add(p)
 			}
@@ -101,6 +128,11 @@ func Verify(r io.Reader) *Report {
 				rep.add(errorf(ManifestName, -1, ErrManifest, "events digest is %s, manifest says %s", got, mf.Events.Digest))
 			}
 		}
+		sig, err := rd.Signature()
+		if err != nil {
+			rep.add(err)
+		}
+		rep.Signature = sig
 	}
 	rep.Intact = len(rep.Problems) == 0
 	return rep

@@ -3,6 +3,7 @@ package archive
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"time"
 
+	"filippo.io/age"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/google/uuid"
 	"github.com/klauspost/compress/zstd"
@@ -37,6 +39,9 @@ func WithTempDir(dir string) Option { return func(w *Writer) { w.tempDir = dir }
 // WithEncoderLevel sets the zstd level for blobs (default zstd.SpeedDefault).
 func WithEncoderLevel(l zstd.EncoderLevel) Option { return func(w *Writer) { w.level = l } }
 
+// WithRedaction records in the manifest that the archive is a redacted copy.
+func WithRedaction(r Redaction) Option { return func(w *Writer) { w.redaction = &r } }
+
 // WithColumns declares producer columns: every segment gets them after the
 // envelope, and events carry their values in Event.Extra. The manifest
 // lists them.
@@ -49,13 +54,18 @@ func WithColumns(cols ...Column) Option { return func(w *Writer) { w.columns = c
 // names (for the manifest) grows, by about 150 bytes per distinct blob.
 // A Writer is not safe for concurrent use.
 type Writer struct {
-	out     *bufio.Writer
-	mw      *memberWriter
-	header  Header
-	tempDir string
-	level   zstd.EncoderLevel
-	columns []Column
-	schema  *arrow.Schema
+	out        *bufio.Writer
+	mw         *memberWriter
+	header     Header
+	tempDir    string
+	level      zstd.EncoderLevel
+	columns    []Column
+	schema     *arrow.Schema
+	signKey    ed25519.PrivateKey
+	signer     string
+	recipients []age.Recipient
+	redaction  *Redaction
+	sealSpool  *spool
 
 	seg        *segmentWriter
 	segSpool   *spool
@@ -117,10 +127,16 @@ func NewWriter(out io.Writer, h Header, opts ...Option) (*Writer, error) {
 	}
 	w.schema = schema
 	w.events.Columns = w.columns
+	if len(w.recipients) > 0 {
+		h.Requires = append(h.Requires, FeatureAge)
+		h.Encryption = &Encryption{Scheme: FeatureAge, Recipients: recipientNames(w.recipients)}
+		w.header = h
+	}
 	w.mw = newMemberWriter(w.out, h.Created)
 	w.segSpool = newSpool(w.tempDir, segmentSpoolMemory)
 	w.rawSpool = newSpool(w.tempDir, blobSpoolMemory)
 	w.zSpool = newSpool(w.tempDir, blobSpoolMemory)
+	w.sealSpool = newSpool(w.tempDir, blobSpoolMemory)
 	// A 2 MiB window, as the zstd command line uses at its default level,
 	// bounds the encoder's history buffer whatever the blob's size.
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(w.level), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(blobWindow))
@@ -204,7 +220,7 @@ func (w *Writer) closeSegment() error {
 		Name: segmentName(w.segOrdinal), Size: w.segSpool.Size(), SHA256: w.segSpool.Digest(),
 		Rows: seg.rows, FirstSeq: seg.firstSeq, LastSeq: seg.lastSeq,
 	}
-	if err := w.mw.write(e, r); err != nil {
+	if err := w.writeMember(e, r); err != nil {
 		return w.fail(err)
 	}
 	w.segSpool.Reset()
@@ -284,7 +300,22 @@ func (w *Writer) writeBlob(digest string, size int64) error {
 			return err
 		}
 	}
-	w.blobStats.StoredBytes += e.Size
+	return w.writeMember(e, body)
+}
+
+// writeMember writes a segment or blob member, sealed for the recipients
+// when the archive is encrypted.
+func (w *Writer) writeMember(e MemberEntry, body io.Reader) error {
+	if len(w.recipients) > 0 {
+		var err error
+		if e, body, err = sealMember(e, body, w.sealSpool, w.recipients); err != nil {
+			return err
+		}
+		defer w.sealSpool.Reset()
+	}
+	if e.ContentSize != nil {
+		w.blobStats.StoredBytes += e.Size
+	}
 	return w.mw.write(e, body)
 }
 
@@ -309,7 +340,7 @@ func (w *Writer) Close() error {
 	w.events.Digest = w.digest.sum()
 	m := &Manifest{
 		Format: w.header.Format, Version: w.header.Version, ArchiveID: w.header.ArchiveID,
-		Members: w.mw.entries, Events: w.events, Blobs: w.blobStats, Watermark: w.watermark,
+		Members: w.mw.entries, Events: w.events, Blobs: w.blobStats, Watermark: w.watermark, Redaction: w.redaction,
 	}
 	w.manifest = m
 	data, err := encodeManifest(m)
@@ -319,6 +350,16 @@ func (w *Writer) Close() error {
 	sum := sha256.Sum256(data)
 	if err := w.mw.write(MemberEntry{Name: ManifestName, Size: int64(len(data)), SHA256: hexSum(sum[:])}, bytes.NewReader(data)); err != nil {
 		return w.fail(err)
+	}
+	if w.signKey != nil {
+		sig, err := sign(data, w.signKey, w.signer)
+		if err != nil {
+			return w.fail(err)
+		}
+		sum := sha256.Sum256(sig)
+		if err := w.mw.write(MemberEntry{Name: SignatureName, Size: int64(len(sig)), SHA256: hexSum(sum[:])}, bytes.NewReader(sig)); err != nil {
+			return w.fail(err)
+		}
 	}
 	if err := w.mw.close(); err != nil {
 		return w.fail(err)
@@ -359,6 +400,7 @@ func (w *Writer) release() {
 	w.segSpool.release()
 	w.rawSpool.release()
 	w.zSpool.release()
+	w.sealSpool.release()
 	if w.seg != nil {
 		w.seg.rb.Release()
 		w.seg = nil

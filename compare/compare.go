@@ -25,7 +25,7 @@ import (
 )
 
 // Load replays a site (PATH.db, local:PATH) or a full archive into a State.
-func Load(ctx context.Context, arg string) (*model.State, error) {
+func Load(ctx context.Context, arg string, opts ...archive.ReadOption) (*model.State, error) {
 	state := model.NewState()
 	apply := func(c *model.Change) error {
 		if err := state.Apply(c); err != nil {
@@ -42,11 +42,14 @@ func Load(ctx context.Context, arg string) (*model.State, error) {
 		_, err = site.Changes(ctx, 0, nil, apply)
 		return state, err
 	}
-	f, err := archive.Open(arg)
+	f, err := archive.Open(arg, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s is neither a site (PATH.db, local:PATH) nor a readable archive: %w", arg, err)
 	}
 	defer f.Close()
+	if err := f.CheckIdentities(); err != nil {
+		return nil, err
+	}
 	if p := f.Header().ParentID; p != "" {
 		return nil, fmt.Errorf("%s is an incremental archive (it continues %s): compare a full archive, or the site it was imported into", arg, p)
 	}

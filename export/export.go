@@ -23,6 +23,8 @@ type Options struct {
 	// nil exports every space. An incremental export keeps its parent's.
 	Spaces   []string
 	Producer archive.Producer
+	// Archive holds further writer options: a signer, recipients.
+	Archive []archive.Option
 	// Progress, if set, is called now and then with the counts so far.
 	Progress func(*Progress)
 	// Header fields for reproducible tests; zero values mean a new id, now.
@@ -76,7 +78,7 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 	}
 	hdr := archive.Header{ArchiveID: o.ArchiveID, ParentID: parentID, Producer: o.Producer, Created: o.Created,
 		Source: archive.Source{Kind: info.Kind, Location: info.Location, SiteID: info.SiteID}}
-	w, err := archive.Create(out, hdr, archive.WithColumns(Columns()...))
+	w, err := archive.Create(out, hdr, append([]archive.Option{archive.WithColumns(Columns()...)}, o.Archive...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -26,11 +26,11 @@ func Run(ctx context.Context, path string, dest Destination, o Options) (*Report
 		o.BatchEvents = 2000
 	}
 	if !o.Verified {
-		if err := Verify(path); err != nil {
+		if err := Verify(path, o); err != nil {
 			return nil, err
 		}
 	}
-	f, err := archive.Open(path)
+	f, err := archive.Open(path, o.Read...)
 	if err != nil {
 		return nil, err
 	}
@@ -84,15 +84,40 @@ func Run(ctx context.Context, path string, dest Destination, o Options) (*Report
 	return im.report, nil
 }
 
-// Verify reads the whole archive, as Run does before anything is written.
-func Verify(path string) error {
+// Verify reads the whole archive, as Run does before anything is written:
+// it must be intact, decryptable with o.Read's identities when encrypted,
+// signed by a key of o.Trusted when that is set, and not redacted.
+func Verify(path string, o Options) error {
 	fh, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
-	if rep := archive.Verify(fh); !rep.Intact {
+	if rep := archive.Verify(fh, o.Read...); !rep.Intact {
 		return fmt.Errorf("archive %s is damaged, nothing was imported: %s", path, rep.Problems[0].Error)
+	}
+	f, err := archive.Open(path, o.Read...)
+	if err != nil {
+		return fmt.Errorf("archive %s: %w; nothing was imported", path, err)
+	}
+	defer f.Close()
+	if err := f.CheckIdentities(); err != nil {
+		return fmt.Errorf("%w; nothing was imported", err)
+	}
+	if r := f.Manifest().Redaction; r != nil {
+		return fmt.Errorf("archive %s is a redacted copy for review (%s replaced), not for import; nothing was imported: import the original", path, strings.Join(r.Fields, ", "))
+	}
+	if o.Trusted != nil {
+		sig, err := f.Signature()
+		switch {
+		case err != nil:
+			return fmt.Errorf("archive %s: %w; nothing was imported", path, err)
+		case sig == nil:
+			return fmt.Errorf("archive %s is not signed, and --trust asks for a signature by a trusted key; nothing was imported", path)
+		}
+		if err := sig.Trusted(o.Trusted); err != nil {
+			return fmt.Errorf("archive %s: %w; nothing was imported", path, err)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"crypto/ed25519"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"ferry/archive"
 )
 
 // Policy is what to do with a space whose key the destination already
@@ -44,6 +47,12 @@ type Options struct {
 	// BeforeEvent, if set, runs before each event is applied; an error
 	// stops the import there as a crash would. Tests use it.
 	BeforeEvent func(seq int64) error
+	// Read holds how to read the archive: the age identities of an
+	// encrypted one.
+	Read []archive.ReadOption
+	// Trusted, when not nil, is the trust list: the archive must be signed
+	// by one of these keys, or nothing is imported.
+	Trusted []ed25519.PublicKey
 }
 
 // Mapping is the content of a --map file: CSV rows "kind,source,destination"

@@ -34,6 +34,12 @@ type Inspector struct {
 // increments, in order), copies their event segments out (checking their
 // SHA-256) and sets up the views over them as one log.
 func Open(ctx context.Context, paths ...string) (*Inspector, error) {
+	return OpenWith(ctx, nil, paths...)
+}
+
+// OpenWith is Open with read options: the age identities of encrypted
+// archives, whose segments are decrypted as they are copied out.
+func OpenWith(ctx context.Context, opts []archive.ReadOption, paths ...string) (*Inspector, error) {
 	dir, err := os.MkdirTemp("", "ferry-inspect-")
 	if err != nil {
 		return nil, err
@@ -43,7 +49,7 @@ func Open(ctx context.Context, paths ...string) (*Inspector, error) {
 	for i, path := range paths {
 		// By its manifest: opening costs time in the manifest's size, not
 		// in the number of blobs, whose bytes inspect never reads.
-		f, err := archive.OpenQuick(path)
+		f, err := archive.OpenQuick(path, opts...)
 		if err != nil {
 			in.Close()
 			return nil, err
@@ -175,9 +181,10 @@ func (in *Inspector) Save(ctx context.Context, query, out string) error {
 	return os.Rename(out+".partial", out)
 }
 
-// copyChecked copies a member to a file, failing if it does not match its SHA-256.
+// copyChecked copies a member's contents to a file, failing if its stored
+// bytes do not match their SHA-256 (or do not decrypt).
 func copyChecked(f *archive.File, name, out string) error {
-	r, err := f.OpenMember(name)
+	r, err := f.OpenContent(name)
 	if err != nil {
 		return err
 	}

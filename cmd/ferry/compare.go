@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 
+	"ferry/archive"
 	"ferry/compare"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 func newCompareCmd() *cobra.Command {
 	var format string
 	var limit int
+	var keys keyFlags
 	cmd := &cobra.Command{
 		Use:   "compare A B",
 		Short: "Say whether two sites or archives hold the same content",
@@ -29,9 +31,14 @@ Exit status: 0 when equal, 1 when different (the differences are listed),
   ferry compare site.ferry copy.db --format json`,
 		Args: exactArgs("A", "B"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runCompare(cmd.Context(), args, format, limit)
+			readOpts, err := keys.readOptions()
+			if err != nil {
+				return err
+			}
+			return runCompare(cmd.Context(), args, format, limit, readOpts)
 		},
 	}
+	keys.addIdentity(cmd.Flags())
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().IntVar(&limit, "limit", 30, "how many differences to list in text output")
 	return cmd
@@ -39,13 +46,13 @@ Exit status: 0 when equal, 1 when different (the differences are listed),
 
 // runCompare compares two sites or full archives and prints the result;
 // it exits 1 (silently) when they differ.
-func runCompare(ctx context.Context, args []string, format string, limit int) error {
+func runCompare(ctx context.Context, args []string, format string, limit int, readOpts []archive.ReadOption) error {
 	if err := checkFormat(format, "text", "json"); err != nil {
 		return err
 	}
 	var content [2]compare.Content
 	for i, arg := range args {
-		state, err := compare.Load(ctx, arg)
+		state, err := compare.Load(ctx, arg, readOpts...)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ type exportOptions struct {
 	from, out, since string
 	spaces           []string
 	format           string
+	keys             keyFlags
 }
 
 func newExportCmd(g *globals) *cobra.Command {
@@ -37,10 +38,14 @@ versions, moves, status changes, updates, deletions) and names it as the
 new archive's parent. --spaces KEY,... exports only those spaces (keys compared
 case-insensitively) and the users and groups they reference.
 
+--sign KEY signs the archive (ferry keygen makes keys); --recipient age1...
+(repeatable) encrypts every member for those age recipients.
+
 The archive appears under its name only when it is complete.`,
 		Example: `  ferry export --from site.db --out site.ferry
   ferry export --from site.db --out week2.ferry --since site.ferry
-  ferry export --from site.db --out eng.ferry --spaces ENG,OPS`,
+  ferry export --from site.db --out eng.ferry --spaces ENG,OPS
+  ferry export --from site.db --out site.ferry --sign acme-signing --recipient age1...`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.from == "" || o.out == "" {
@@ -58,6 +63,7 @@ The archive appears under its name only when it is complete.`,
 	f.StringVar(&o.since, "since", "", "a previous archive of the same site: export only what changed after it")
 	f.StringSliceVar(&o.spaces, "spaces", nil, "export only these space keys (and whom they reference)")
 	f.StringVar(&o.format, "format", "text", "summary format: text or json")
+	o.keys.addSigning(f)
 	return cmd
 }
 
@@ -81,8 +87,12 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	if st, err := os.Stat(o.out); err == nil && st.IsDir() {
 		return fmt.Errorf("--out %s is a directory; give a file name", o.out)
 	}
+	writerOpts, err := o.keys.writerOptions()
+	if err != nil {
+		return err
+	}
 	var bar *progressbar.ProgressBar
-	opts := export.Options{Since: o.since, Spaces: o.spaces, Producer: archive.Producer{Name: "ferry", Version: version},
+	opts := export.Options{Since: o.since, Spaces: o.spaces, Producer: archive.Producer{Name: "ferry", Version: version}, Archive: writerOpts,
 		Progress: func(p *export.Progress) {
 			if bar == nil {
 				total := p.Estimate

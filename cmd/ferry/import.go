@@ -17,6 +17,7 @@ type importOptions struct {
 	to, onConflict, mapFile, format string
 	mergeGroups, dryRun             bool
 	spaces                          []string
+	keys                            keyFlags
 }
 
 func newImportCmd(g *globals) *cobra.Command {
@@ -39,6 +40,10 @@ destination in archive order. It never overwrites what the destination holds:
 with kind user, group or space). Re-running an import changes nothing; an
 interrupted one resumes where it stopped. An incremental archive imports only
 where its parent was imported. --dry-run does everything and writes nothing.
+
+--trust KEY.pub,... refuses an archive that is not signed by one of those
+keys; --identity FILE decrypts an encrypted one. Both are checked, with the
+whole archive, before the destination is opened.
 
 SITE is PATH.db or local:PATH for an embedded site, created if missing.`,
 		Example: `  ferry import site.ferry --to copy.db --dry-run
@@ -67,6 +72,8 @@ SITE is PATH.db or local:PATH for an embedded site, created if missing.`,
 	f.StringSliceVar(&o.spaces, "spaces", nil, "import only these space keys (and the users and groups they need)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "plan and count everything, write nothing")
 	f.StringVar(&o.format, "format", "text", "report format: text or json")
+	o.keys.addTrust(f)
+	o.keys.addIdentity(f)
 	return cmd
 }
 
@@ -74,11 +81,18 @@ func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, po
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("archive: %w", err)
 	}
-	// Verify before the destination is opened, which may create it.
-	if err := importer.Verify(path); err != nil {
+	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, Verified: true}
+	var err error
+	if opts.Read, err = o.keys.readOptions(); err != nil {
 		return err
 	}
-	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, Verified: true}
+	if opts.Trusted, err = o.keys.trusted(); err != nil {
+		return err
+	}
+	// Verify before the destination is opened, which may create it.
+	if err := importer.Verify(path, opts); err != nil {
+		return err
+	}
 	if o.mapFile != "" {
 		m, err := importer.ReadMapping(o.mapFile)
 		if err != nil {

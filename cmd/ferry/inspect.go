@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"ferry/archive"
 	importer "ferry/import"
 	"ferry/inspect"
 
@@ -24,6 +25,8 @@ import (
 type inspectOptions struct {
 	format, query, out, against, report string
 	schema                              bool
+	keys                                keyFlags
+	readOpts                            []archive.ReadOption
 }
 
 func newInspectCmd() *cobra.Command {
@@ -69,7 +72,11 @@ two full archives (or sites), entity by entity.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] == "diff" {
-				return runCompare(cmd.Context(), args[1:], o.format, 30)
+				readOpts, err := o.keys.readOptions()
+				if err != nil {
+					return err
+				}
+				return runCompare(cmd.Context(), args[1:], o.format, 30, readOpts)
 			}
 			allowed := []string{"text", "json"}
 			if o.query != "" {
@@ -97,10 +104,20 @@ two full archives (or sites), entity by entity.`,
 	f.BoolVar(&o.schema, "schema", false, "list the views and their columns")
 	f.StringVar(&o.against, "against", "", "plan an import into this site without writing to it")
 	f.StringVar(&o.report, "report", "", "write a self-contained HTML report (with the --against review when given)")
+	o.keys.addIdentity(f)
 	return cmd
 }
 
 func runInspect(ctx context.Context, o *inspectOptions, paths []string) error {
+	var err error
+	if o.readOpts, err = o.keys.readOptions(); err != nil {
+		return err
+	}
+	for _, p := range paths {
+		if err := openReadable(p, o.readOpts); err != nil {
+			return err
+		}
+	}
 	if o.report != "" {
 		return writeReport(ctx, o, paths)
 	}
@@ -108,7 +125,7 @@ func runInspect(ctx context.Context, o *inspectOptions, paths []string) error {
 		return inspectAgainst(ctx, o, paths[0])
 	}
 	path := strings.Join(paths, " + ")
-	in, err := inspect.Open(ctx, paths...)
+	in, err := inspect.OpenWith(ctx, o.readOpts, paths...)
 	if err != nil {
 		return err
 	}
@@ -321,7 +338,7 @@ func printSummary(path string, s *inspect.Summary) {
 func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 	var review *inspect.Review
 	if o.against != "" {
-		rep, err := planAgainst(ctx, o.against, paths[0])
+		rep, err := planAgainst(ctx, o.against, paths[0], o.readOpts)
 		if err != nil {
 			return err
 		}
@@ -334,7 +351,7 @@ func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 				m.Group, len(m.DestinationMembersGain), len(m.SourceMembersGain)))
 		}
 	}
-	in, err := inspect.Open(ctx, paths...)
+	in, err := inspect.OpenWith(ctx, o.readOpts, paths...)
 	if err != nil {
 		return err
 	}
@@ -364,8 +381,8 @@ func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 }
 
 // planAgainst runs the import planner against a site without writing.
-func planAgainst(ctx context.Context, against, path string) (*importer.Report, error) {
-	if err := importer.Verify(path); err != nil {
+func planAgainst(ctx context.Context, against, path string, readOpts []archive.ReadOption) (*importer.Report, error) {
+	if err := importer.Verify(path, importer.Options{Read: readOpts}); err != nil {
 		return nil, err
 	}
 	site := strings.TrimPrefix(against, "local:")
@@ -377,13 +394,13 @@ func planAgainst(ctx context.Context, against, path string) (*importer.Report, e
 		return nil, err
 	}
 	defer closer.Close()
-	return importer.Run(ctx, path, dest, importer.Options{DryRun: true, Verified: true, OnConflict: importer.Rename})
+	return importer.Run(ctx, path, dest, importer.Options{DryRun: true, Verified: true, OnConflict: importer.Rename, Read: readOpts})
 }
 
 // inspectAgainst plans an import into a site with a dry run and shows it
 // as a review.
 func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
-	rep, err := planAgainst(ctx, o.against, path)
+	rep, err := planAgainst(ctx, o.against, path, o.readOpts)
 	if err != nil {
 		return err
 	}
