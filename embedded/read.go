@@ -292,7 +292,7 @@ const pageTree = `WITH RECURSIVE tree(id, depth) AS (
 func (r *reader) pages(s spaceRef) error {
 	return r.contentRows(s, pageTree+`SELECT c.id, c.type, coalesce(c.parent_id, ''), c.position, c.status, c.created_at, coalesce(c.author, ''),
 		c.created_rev, c.rev, c.changed_at, c.changed_by,
-		v.number, v.title, v.body, v.author, v.at, v.message, v.minor_edit
+		v.number, v.title, v.body, v.author, v.at, v.message, v.minor_edit, coalesce(v.format, '')
 		FROM tree JOIN content c ON c.id = tree.id LEFT JOIN content_versions v ON v.content_id = c.id AND v.rev > ?2
 		WHERE c.rev > ?2 OR v.number IS NOT NULL
 		ORDER BY tree.depth, c.position, c.id, v.number`, pageEvents)
@@ -301,7 +301,7 @@ func (r *reader) pages(s spaceRef) error {
 func (r *reader) blogposts(s spaceRef) error {
 	return r.contentRows(s, `SELECT c.id, c.type, coalesce(c.parent_id, ''), c.position, c.status, c.created_at, coalesce(c.author, ''),
 		c.created_rev, c.rev, c.changed_at, c.changed_by,
-		v.number, v.title, v.body, v.author, v.at, v.message, v.minor_edit
+		v.number, v.title, v.body, v.author, v.at, v.message, v.minor_edit, coalesce(v.format, '')
 		FROM content c LEFT JOIN content_versions v ON v.content_id = c.id AND v.rev > ?2
 		WHERE c.space_id = ?1 AND c.type = 'blogpost' AND c.deleted_rev IS NULL AND (c.rev > ?2 OR v.number IS NOT NULL)
 		ORDER BY c.created_at, c.id, v.number`, blogEvents)
@@ -335,8 +335,9 @@ func (r *reader) contentRows(s spaceRef, q string, ev contentEvents) error {
 		var num sql.NullInt64
 		var title, body, vAuthor, vAt, msg sql.NullString
 		var minor sql.NullBool
+		var format string
 		if err := rows.Scan(&c.ID, &c.Type, &c.ParentID, &c.Position, &c.Status, &createdAt, &c.Author, &createdRev, &rev, &changedAt, &by,
-			&num, &title, &body, &vAuthor, &vAt, &msg, &minor); err != nil {
+			&num, &title, &body, &vAuthor, &vAt, &msg, &minor, &format); err != nil {
 			return err
 		}
 		c.SpaceID, c.CreatedAt = s.id, parseTime(createdAt)
@@ -358,7 +359,7 @@ func (r *reader) contentRows(s spaceRef, q string, ev contentEvents) error {
 			return nil
 		}
 		v := model.Version{ContentID: c.ID, Number: int(num.Int64), Title: title.String, Body: body.String, Author: vAuthor.String,
-			At: parseTime(vAt.String), Message: msg.String, MinorEdit: minor.Bool}
+			At: parseTime(vAt.String), Message: msg.String, MinorEdit: minor.Bool, Format: format}
 		return r.change(ev.version, c.ID, c.ParentID, s.key, vAt.String, vAuthor, &v)
 	}, s.id, r.since)
 	if err != nil {
@@ -405,7 +406,7 @@ const commentTree = `WITH RECURSIVE tree(id, depth) AS (
 func (r *reader) comments(s spaceRef) error {
 	var cur string
 	return r.query(commentTree+`SELECT cm.id, cm.container_id, coalesce(cm.parent_id, ''), cm.location, coalesce(cm.anchor, ''), cm.status,
-		coalesce(cm.author, ''), cm.created_at, cm.created_rev, v.number, v.body, v.author, v.at
+		coalesce(cm.author, ''), cm.created_at, cm.created_rev, v.number, v.body, v.author, v.at, coalesce(v.format, '')
 		FROM tree JOIN comments cm ON cm.id = tree.id LEFT JOIN comment_versions v ON v.comment_id = cm.id AND v.rev > ?2
 		WHERE cm.created_rev > ?2 OR v.number IS NOT NULL
 		ORDER BY tree.depth, cm.created_at, cm.id, v.number`, func(rows *sql.Rows) error {
@@ -414,8 +415,9 @@ func (r *reader) comments(s spaceRef) error {
 		var createdRev int64
 		var num sql.NullInt64
 		var body, vAuthor, vAt sql.NullString
+		var format string
 		if err := rows.Scan(&c.ID, &c.ContainerID, &c.ParentID, &c.Location, &anchor, &c.Status, &c.Author, &createdAt, &createdRev,
-			&num, &body, &vAuthor, &vAt); err != nil {
+			&num, &body, &vAuthor, &vAt, &format); err != nil {
 			return err
 		}
 		if c.ID != cur {
@@ -434,7 +436,7 @@ func (r *reader) comments(s spaceRef) error {
 		if !num.Valid {
 			return nil
 		}
-		v := model.Version{ContentID: c.ID, Number: int(num.Int64), Body: body.String, Author: vAuthor.String, At: parseTime(vAt.String)}
+		v := model.Version{ContentID: c.ID, Number: int(num.Int64), Body: body.String, Author: vAuthor.String, At: parseTime(vAt.String), Format: format}
 		return r.change(model.CommentVersion, c.ID, c.ContainerID, s.key, vAt.String, vAuthor, &v)
 	}, s.id, r.since)
 }

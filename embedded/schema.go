@@ -205,4 +205,9 @@ CREATE TABLE imports (
 	finished_at TEXT
 );
 `,
+	// 3: the format of version bodies ("wiki" for old wiki markup).
+	`
+ALTER TABLE content_versions ADD COLUMN format TEXT;
+ALTER TABLE comment_versions ADD COLUMN format TEXT;
+`,
 }

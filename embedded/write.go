@@ -270,8 +270,8 @@ func (t *Tx) AddVersion(v model.Version) error {
 // AddVersionIfNew adds a version of a page or blog post unless one of that
 // number exists, and says whether it added it.
 func (t *Tx) AddVersionIfNew(v model.Version) (bool, error) {
-	res, err := t.exec(`INSERT INTO content_versions(content_id, number, title, body, author, at, message, minor_edit, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, v.ContentID, v.Number, v.Title, v.Body, null(v.Author), fmtTime(v.At), v.Message, v.MinorEdit, t.rev)
+	res, err := t.exec(`INSERT INTO content_versions(content_id, number, title, body, author, at, message, minor_edit, rev, format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, v.ContentID, v.Number, v.Title, v.Body, null(v.Author), fmtTime(v.At), v.Message, v.MinorEdit, t.rev, null(v.Format))
 	if err != nil {
 		return false, err
 	}
@@ -337,8 +337,8 @@ func (t *Tx) AddCommentVersion(v model.Version) error {
 // AddCommentVersionIfNew adds a version of a comment unless one of that
 // number exists, and says whether it added it.
 func (t *Tx) AddCommentVersionIfNew(v model.Version) (bool, error) {
-	res, err := t.exec(`INSERT INTO comment_versions(comment_id, number, body, author, at, rev) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		v.ContentID, v.Number, v.Body, null(v.Author), fmtTime(v.At), t.rev)
+	res, err := t.exec(`INSERT INTO comment_versions(comment_id, number, body, author, at, rev, format) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		v.ContentID, v.Number, v.Body, null(v.Author), fmtTime(v.At), t.rev, null(v.Format))
 	if err != nil {
 		return false, err
 	}

@@ -53,7 +53,11 @@ func OpenSource(site string) (Source, io.Closer, error) {
 	case strings.HasPrefix(site, "http://"), strings.HasPrefix(site, "https://"):
 		return nil, nil, fmt.Errorf("--from %s: exporting from Confluence Cloud is not available in this version of ferry", site)
 	case strings.HasPrefix(site, "xml:"):
-		return nil, nil, fmt.Errorf("--from %s: exporting from XML exports is not available in this version of ferry", site)
+		x, err := OpenXML(context.Background(), strings.TrimPrefix(site, "xml:"))
+		if err != nil {
+			return nil, nil, fmt.Errorf("--from %s: %w", site, err)
+		}
+		return x, x, nil
 	}
 	path := strings.TrimPrefix(site, "local:")
 	if path == site && !strings.HasSuffix(path, ".db") {

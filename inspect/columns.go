@@ -29,14 +29,14 @@ var derivedColumns = map[string]map[model.EventType]string{
 		`payload->>'type'`:         {model.SpaceCreated, model.SpaceUpdated},
 		`payload->>'location'`:     {model.CommentCreated},
 		`payload->>'media_type'`:   {model.AttachmentCreated, model.AttachmentVersionAdded},
+		`payload->>'format'`:       {model.PageVersion, model.BlogpostVersion, model.CommentVersion},
 	}),
 	"bytes": byTypes(map[string][]model.EventType{
 		`strlen(coalesce(payload->>'body', ''))`:            {model.PageVersion, model.BlogpostVersion, model.CommentVersion},
 		`coalesce(TRY_CAST(payload->>'size' AS BIGINT), 0)`: {model.AttachmentVersionAdded, model.AppDataRecorded},
 	}),
 	"mentions": byTypes(map[string][]model.EventType{
-		fmt.Sprintf(`(strlen(coalesce(payload->>'body', '')) - strlen(replace(coalesce(payload->>'body', ''), '%[1]s', ''))) // %[2]d`,
-			model.MentionMarker, len(model.MentionMarker)): {model.PageVersion, model.BlogpostVersion, model.CommentVersion},
+		mentionsSQL(): {model.PageVersion, model.BlogpostVersion, model.CommentVersion},
 	}),
 	"principal_type": byTypes(map[string][]model.EventType{
 		`payload->>'principal_type'`: {model.SpacePermissionGranted, model.RestrictionAdded},
@@ -47,6 +47,15 @@ var derivedColumns = map[string]map[model.EventType]string{
 	"app": byTypes(map[string][]model.EventType{
 		`payload->>'app_key'`: {model.AppDataRecorded},
 	}),
+}
+
+// mentionsSQL counts model.MentionMarkers in a body, as model.Mentions does.
+func mentionsSQL() string {
+	var terms []string
+	for _, m := range model.MentionMarkers {
+		terms = append(terms, fmt.Sprintf(`(strlen(coalesce(payload->>'body', '')) - strlen(replace(coalesce(payload->>'body', ''), '%s', ''))) // %d`, m, len(m)))
+	}
+	return "(" + strings.Join(terms, " + ") + ")"
 }
 
 func byTypes(exprs map[string][]model.EventType) map[model.EventType]string {

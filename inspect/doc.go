@@ -14,7 +14,7 @@ var viewDocs = map[string]string{
 	"spaces":            "spaces at the end of the archive, with key, name, type and status",
 	"space_permissions": "who may do what in which space",
 	"pages":             "pages at the end of the archive: latest title, status, number of versions, body size in bytes",
-	"page_versions":     "every version of every page, with its body, its size in bytes and how many users it mentions",
+	"page_versions":     "every version of every page, with its body, its format (storage, or wiki for old wiki markup), its size in bytes and how many users it mentions",
 	"blogposts":         "blog posts, as pages",
 	"comments":          "comments with their container, thread parent, location (footer or inline) and number of versions",
 	"attachments":       "attachments with their latest size, total bytes over all versions and content digest",

@@ -24,6 +24,7 @@ type Summary struct {
 	ByKind     map[string]int64 `json:"events_by_kind"`
 	Copied     int64            `json:"events_copied"`
 	NotCopied  []ScopeLine      `json:"not_copied"`
+	Held       []SourceLine     `json:"source_not_copied"` // what the source held that is not in the events at all
 	Personal   PersonalData     `json:"personal_data"`
 	Apps       []App            `json:"apps_not_copied"`
 	Largest    []Attachment     `json:"largest_attachments"`
@@ -38,6 +39,14 @@ type ScopeLine struct {
 	Condition string `json:"condition,omitempty"`
 	Reason    string `json:"reason"`
 	Events    int64  `json:"events"`
+}
+
+// SourceLine counts what the source held and ferry does not copy (the
+// source.skipped events), by class and reason.
+type SourceLine struct {
+	Class   string `json:"class"`
+	Reason  string `json:"reason"`
+	Objects int64  `json:"objects"`
 }
 
 // PersonalData says whose personal data the archive holds, and where.
@@ -70,7 +79,7 @@ func (in *Inspector) Summarize(ctx context.Context) (*Summary, error) {
 	s := &Summary{ArchiveID: h.ArchiveID, ParentID: h.ParentID, Version: h.Version, Created: h.Created,
 		Source: map[string]any{"kind": h.Source.Kind, "location": h.Source.Location, "site_id": h.Source.SiteID},
 		Events: m.Events.Count, ByKind: map[string]int64{}, BlobBytes: m.Blobs.ContentBytes,
-		NotCopied: []ScopeLine{}, Apps: []App{}, Largest: []Attachment{}, OverLimit: []Attachment{}}
+		NotCopied: []ScopeLine{}, Held: []SourceLine{}, Apps: []App{}, Largest: []Attachment{}, OverLimit: []Attachment{}}
 	for t, n := range m.Events.ByType {
 		s.ByKind[model.EventType(t).Kind()] += n
 	}
@@ -94,6 +103,20 @@ func (in *Inspector) Summarize(ctx context.Context) (*Summary, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if s.ByKind["source"] > 0 { // only then: it reads payloads
+		err = in.rows(ctx, `SELECT title, payload->>'reason', sum(CAST(payload->>'objects' AS BIGINT)) FROM events WHERE entity = 'source'
+			GROUP BY ALL ORDER BY 3 DESC, 1, 2`, func(r *sql.Rows) error {
+			var l SourceLine
+			if err := r.Scan(&l.Class, &l.Reason, &l.Objects); err != nil {
+				return err
+			}
+			s.Held = append(s.Held, l)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	p := &s.Personal
 	if err := one(`SELECT count(*), count(email), count(*) FILTER (WHERE status != 'active') FROM users`, &p.Users, &p.WithEmail, &p.Inactive); err != nil {

@@ -22,7 +22,7 @@ var views = []struct{ name, sql string }{
 	{"space_permissions", `SELECT id, payload->>'space_id' AS space_id, space AS space_key, principal_type,
 		principal_id, payload->>'operation' AS operation FROM latest WHERE entity = 'space_permission' AND NOT removed`},
 	{"page_versions", `SELECT id AS page_id, space AS space_key, CAST(payload->>'number' AS INTEGER) AS number, title,
-		payload->>'body' AS body, bytes AS body_bytes, mentions, actor AS author, "at", payload->>'message' AS message,
+		payload->>'body' AS body, coalesce(subtype, 'storage') AS format, bytes AS body_bytes, mentions, actor AS author, "at", payload->>'message' AS message,
 		CAST(payload->>'minor_edit' AS BOOLEAN) AS minor_edit FROM events WHERE type = 'page.version'`},
 	{"pages", contentView("page")},
 	{"blogposts", contentView("blogpost")},

@@ -17,9 +17,9 @@ type Column struct {
 var Columns = []Column{
 	{"title", "string", "page and blog post titles (on their versions), attachment filenames, space, group, app and label names"},
 	{"status", "string", "status of users, spaces, pages, blog posts and comments, and the new status of a status event"},
-	{"subtype", "string", "space type (global, personal), account type of users, comment location (footer, inline), media type of attachments"},
+	{"subtype", "string", "space type (global, personal), account type of users, comment location (footer, inline), media type of attachments, \"wiki\" for version bodies in old wiki markup"},
 	{"bytes", "int64", "bytes the event brings: body length of versions, size of attachment versions and app data"},
-	{"mentions", "int64", "user mentions (ri:account-id) in the body of a version"},
+	{"mentions", "int64", "user mentions (ri:account-id, ri:userkey, ri:username) in the body of a version"},
 	{"principal_type", "string", "user, group or anonymous, for space permissions and restrictions"},
 	{"principal_id", "string", "the account or group id of a space permission or restriction"},
 	{"app", "string", "the key of the app that app data belongs to"},
@@ -37,8 +37,18 @@ const (
 	app
 )
 
-// MentionMarker is how a storage-format body mentions a user.
-const MentionMarker = "ri:account-id="
+// MentionMarkers are how storage-format bodies mention a user: by account
+// id (Cloud), user key or user name (Server and Data Center).
+var MentionMarkers = []string{"ri:account-id=", "ri:userkey=", "ri:username="}
+
+// Mentions counts the user mentions in a body.
+func Mentions(body string) int64 {
+	n := 0
+	for _, m := range MentionMarkers {
+		n += strings.Count(body, m)
+	}
+	return int64(n)
+}
 
 // ColumnValues derives the values of Columns from a change's payload: nil
 // where a column does not apply, else a string or an int64.
@@ -68,8 +78,9 @@ func ColumnValues(c *Change) []any {
 		str(status, p.Status)
 	case *Version:
 		str(title, p.Title)
+		str(subtype, p.Format)
 		v[size] = int64(len(p.Body))
-		v[mentions] = int64(strings.Count(p.Body, MentionMarker))
+		v[mentions] = Mentions(p.Body)
 	case *StatusChange:
 		str(status, p.Status)
 	case *Comment:
@@ -86,6 +97,8 @@ func ColumnValues(c *Change) []any {
 	case *Restriction:
 		str(principalType, p.PrincipalType)
 		str(principalID, p.PrincipalID)
+	case *Skipped:
+		str(title, p.Class)
 	case *AppData:
 		v[size] = p.Size
 		str(app, p.AppKey)

@@ -89,6 +89,9 @@ type Version struct {
 	At        time.Time `json:"at"`
 	Message   string    `json:"message,omitempty"`
 	MinorEdit bool      `json:"minor_edit,omitempty"`
+	// Format is "wiki" for a body in Confluence's old wiki markup (from
+	// XML exports, bodyType 0), kept as it is; empty for storage format.
+	Format string `json:"format,omitempty"`
 }
 
 // Comment is a footer or inline comment, threaded through ParentID.
@@ -182,6 +185,14 @@ type AppData struct {
 	ContainerID string `json:"container_id,omitempty"`
 	Kind        string `json:"kind"`
 	Size        int64  `json:"size"`
+}
+
+// Skipped is something the source holds that ferry does not copy, and why.
+type Skipped struct {
+	Class   string `json:"class"`        // the source's name for it, e.g. an XML export's object class
+	ID      string `json:"id,omitempty"` // one object's id; empty for a whole class
+	Objects int64  `json:"objects"`
+	Reason  string `json:"reason"`
 }
 
 // Deleted is the payload of deletions and removals: only the id, which the

@@ -54,6 +54,7 @@ const (
 	LikeRemoved            EventType = "like.removed"
 	AppDataRecorded        EventType = "app_data.recorded"
 	AppDataRemoved         EventType = "app_data.removed"
+	SourceSkipped          EventType = "source.skipped"
 )
 
 // EventInfo documents one event type.
@@ -104,6 +105,7 @@ var Catalogue = []EventInfo{
 	{SpaceDeleted, Deleted{}, "A space was deleted, after everything in it."},
 	{MembershipRemoved, Deleted{}, "A user left a group."},
 	{GroupDeleted, Deleted{}, "A group was deleted, after its memberships."},
+	{SourceSkipped, Skipped{}, "Something the source holds that ferry does not copy: a class of objects it does not map (objects counts them), or one object it cannot copy, such as an attachment version whose bytes the export lacks. id is CLASS or CLASS:ID. Recorded so inspect can list it."},
 }
 
 var byType = func() map[EventType]EventInfo {

@@ -17,7 +17,7 @@ func (c *Change) IsCreation() bool {
 	switch c.Type {
 	case UserCreated, GroupCreated, MembershipAdded, AppInstalled, SpaceCreated, SpacePermissionGranted,
 		PageCreated, BlogpostCreated, CommentCreated, AttachmentCreated, LabelAdded, RestrictionAdded,
-		PropertySet, LikeAdded, AppDataRecorded:
+		PropertySet, LikeAdded, AppDataRecorded, SourceSkipped:
 		return true
 	}
 	return false

@@ -42,6 +42,7 @@ var Scope = []ScopeRule{
 	{Kind: "restriction", Copy: Conditional, Condition: "granted to a group that will not exist at the destination", Reason: "a restriction naming a missing group cannot be applied; copy users and groups first."},
 	{Kind: "property", Copy: Copied, Reason: "copied."},
 	{Kind: "like", Copy: Copied, Reason: "copied."},
+	{Kind: "source", Copy: NotCopied, Reason: "held by the source but not copied: a class of objects ferry does not map, or an object it cannot copy; each event says which and why."},
 }
 
 // RuleFor returns the scope rule that applies to events of type t.

@@ -313,8 +313,18 @@ func printSummary(path string, s *inspect.Summary) {
 		}
 		printf("  %7d %-16s (%s) %s\n", l.Events, l.Kind, l.Copy, what)
 	}
+	if len(s.Held) > 0 {
+		printf("held by the source and not copied:\n")
+		for i, l := range s.Held {
+			if i == 20 {
+				printf("  ... and %d more lines (--format json, or --sql over events where entity = 'source')\n", len(s.Held)-20)
+				break
+			}
+			printf("  %7d %-24s %s\n", l.Objects, l.Class, l.Reason)
+		}
+	}
 	p := s.Personal
-	printf("personal data: %d users (%d with an email address, %d inactive or deleted); %d page versions mention users\n",
+	printf("personal data: %d users (%d with an email address, %d inactive or deleted); %d versions mention users\n",
 		p.Users, p.WithEmail, p.Inactive, p.Mentioning)
 	printf("  held in: %s\n", strings.Join(p.Fields, "; "))
 	if len(s.Apps) > 0 {

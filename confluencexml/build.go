@@ -1,0 +1,719 @@
+package confluencexml
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"ferry/embedded"
+	"ferry/model"
+)
+
+// Report says what a conversion found and did.
+type Report struct {
+	Objects map[string]int64 `json:"objects_by_class"`
+	Created map[string]int64 `json:"created_by_kind"`
+	Skipped []model.Skipped  `json:"skipped"`
+	Wiki    int64            `json:"wiki_markup_versions"`
+}
+
+func (r *Report) skip(class, id, reason string, objects int64) {
+	r.Skipped = append(r.Skipped, model.Skipped{Class: class, ID: id, Objects: objects, Reason: reason})
+}
+
+// The classes the build reads; every other class is reported as not copied.
+var mapped = map[string]string{
+	"ConfluenceUserImpl": "users", "InternalUser": "users (names, emails, status)", "InternalGroup": "groups",
+	"InternalMembership": "memberships", "Space": "spaces", "SpaceDescription": "space descriptions",
+	"SpacePermission": "space permissions", "Page": "pages", "BlogPost": "blog posts", "BodyContent": "bodies",
+	"Comment": "comments", "Attachment": "attachments", "Label": "labels", "Labelling": "labels",
+	"ContentPermissionSet": "restrictions", "ContentPermission": "restrictions", "ContentProperty": "content properties",
+}
+
+// builder turns the index into an embedded site.
+type builder struct {
+	ctx      context.Context
+	ix       *index
+	site     *embedded.Site
+	files    attachmentFiles
+	rep      *Report
+	users    map[string]string // user key and lower-cased user name → account id
+	groups   map[string]string // lower-cased group name → group id
+	spaces   map[string]string // space id → key
+	content  map[string]string // current page and blog post id → space id
+	comments map[string]bool
+	undated  time.Time // for objects without a date
+}
+
+// attachmentFiles opens attachments/<container>/<attachment>/<version>.
+type attachmentFiles interface {
+	open(container, attachment, version string) (io.ReadCloser, error) // nil, nil when absent
+}
+
+var zeroTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// epoch finds the export's earliest date, the time given to what has none
+// of its own (users, groups, memberships), so reports do not show 1970.
+func (b *builder) epoch() error {
+	var min sql.NullString
+	if err := b.ix.db.QueryRowContext(b.ctx, `SELECT min(d) FROM (SELECT json_extract(data, '$.p.creationDate') AS d FROM objects) WHERE d > '1971'`).Scan(&min); err != nil {
+		return err
+	}
+	if t := parseDate(min.String); !t.Equal(zeroTime) {
+		b.undated = t
+	}
+	return nil
+}
+
+func parseDate(s string) time.Time {
+	if s == "" {
+		return zeroTime
+	}
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{"2006-01-02 15:04:05.000", "2006-01-02 15:04:05", time.RFC3339} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return zeroTime
+}
+
+// date parses an object's date, or gives the export's earliest when it
+// has none.
+func (b *builder) date(s string) time.Time {
+	if t := parseDate(s); !t.Equal(zeroTime) {
+		return t
+	}
+	return b.undated
+}
+
+func (b *builder) update(at time.Time, fn func(*embedded.Tx) error) error {
+	if at.Equal(zeroTime) {
+		at = b.undated
+	}
+	return b.site.Update(b.ctx, at, "", fn)
+}
+
+func (b *builder) created(kind string) { b.rep.Created[kind]++ }
+
+// user resolves a user reference (a key) or a user name property.
+func (b *builder) user(o *Object, ref, name string) string {
+	if r, ok := o.Refs[ref]; ok && r.ID != "" {
+		if id := b.users[r.ID]; id != "" {
+			return id
+		}
+	}
+	if n := strings.TrimSpace(o.Props[name]); n != "" {
+		if id := b.users[n]; id != "" {
+			return id
+		}
+		return b.users[strings.ToLower(n)]
+	}
+	return ""
+}
+
+func (b *builder) run() error {
+	b.undated = zeroTime
+	steps := []func() error{b.epoch, b.buildUsers, b.buildGroups, b.buildSpaces, b.buildPermissions, b.buildContent,
+		b.buildComments, b.buildAttachments, b.buildLabels, b.buildRestrictions, b.buildProperties}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	var unmapped []string
+	for class := range b.rep.Objects {
+		if mapped[class] == "" {
+			unmapped = append(unmapped, class)
+		}
+	}
+	sort.Strings(unmapped)
+	for _, class := range unmapped {
+		b.rep.skip(class, "", "ferry does not map this class of the XML export", b.rep.Objects[class])
+	}
+	return nil
+}
+
+func (b *builder) buildUsers() error {
+	type crowdUser struct{ display, email, active string }
+	lookup := func(name string) (crowdUser, bool) {
+		var c crowdUser
+		var display, email, active sql.NullString
+		err := b.ix.db.QueryRowContext(b.ctx, `SELECT display, email, active FROM crowd WHERE lower_name = ?`, strings.ToLower(name)).Scan(&display, &email, &active)
+		c = crowdUser{display.String, email.String, active.String}
+		return c, err == nil
+	}
+	seen := map[string]bool{}
+	err := b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'ConfluenceUserImpl' ORDER BY id`, func(o *Object) error {
+		name := o.Props["name"]
+		u := model.User{AccountID: o.ID, Email: o.Props["email"], DisplayName: name, Status: "active", AccountType: "atlassian"}
+		if c, ok := lookup(name); ok {
+			u.DisplayName = c.display
+			if u.Email == "" {
+				u.Email = c.email
+			}
+			if c.active == "false" {
+				u.Status = "inactive"
+			}
+			seen[strings.ToLower(name)] = true
+		}
+		if u.DisplayName == "" {
+			u.DisplayName = o.ID
+		}
+		b.users[o.ID] = o.ID
+		if name != "" {
+			b.users[strings.ToLower(name)] = o.ID
+		}
+		b.created("user")
+		return b.update(zeroTime, func(tx *embedded.Tx) error { return tx.PutUser(u) })
+	})
+	if err != nil {
+		return err
+	}
+	// Directory users without a Confluence user record.
+	rows, err := b.ix.db.QueryContext(b.ctx, `SELECT lower_name, coalesce(display, ''), coalesce(email, ''), coalesce(active, '') FROM crowd ORDER BY lower_name`)
+	if err != nil {
+		return err
+	}
+	var extra []model.User
+	for rows.Next() {
+		var name, display, email, active string
+		if err := rows.Scan(&name, &display, &email, &active); err != nil {
+			rows.Close()
+			return err
+		}
+		if seen[name] || b.users[name] != "" {
+			continue
+		}
+		u := model.User{AccountID: "user:" + name, Email: email, DisplayName: display, Status: "active", AccountType: "atlassian"}
+		if active == "false" {
+			u.Status = "inactive"
+		}
+		if u.DisplayName == "" {
+			u.DisplayName = name
+		}
+		b.users[name] = u.AccountID
+		extra = append(extra, u)
+	}
+	rows.Close()
+	for _, u := range extra {
+		b.created("user")
+		if err := b.update(zeroTime, func(tx *embedded.Tx) error { return tx.PutUser(u) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *builder) buildGroups() error {
+	err := b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'InternalGroup' ORDER BY id`, func(o *Object) error {
+		name := o.Props["name"]
+		if name == "" || b.groups[strings.ToLower(name)] != "" {
+			b.rep.skip("InternalGroup", o.ID, "a group without a name, or a second group of the same name", 1)
+			return nil
+		}
+		b.groups[strings.ToLower(name)] = o.ID
+		b.created("group")
+		return b.update(b.date(o.Props["createdDate"]), func(tx *embedded.Tx) error { return tx.CreateGroup(model.Group{ID: o.ID, Name: name}) })
+	})
+	if err != nil {
+		return err
+	}
+	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'InternalMembership' ORDER BY id`, func(o *Object) error {
+		group, user := b.groups[strings.ToLower(o.Props["parentName"])], b.users[strings.ToLower(o.Props["childName"])]
+		if group == "" || user == "" || o.Props["membershipType"] != "" && o.Props["membershipType"] != "GROUP_USER" {
+			b.rep.skip("InternalMembership", o.ID, "a membership of a group or user not in the export, or of a group in a group", 1)
+			return nil
+		}
+		b.created("membership")
+		return b.update(zeroTime, func(tx *embedded.Tx) error {
+			return tx.AddMembership(model.Membership{GroupID: group, AccountID: user})
+		})
+	})
+}
+
+// body returns the body of a content version, and whether it is wiki markup.
+func (b *builder) body(o *Object) (string, bool, error) {
+	var body string
+	var bodyType int
+	err := b.ix.db.QueryRowContext(b.ctx, `SELECT body, body_type FROM bodies WHERE content_id = ? ORDER BY id DESC LIMIT 1`, o.ID).Scan(&body, &bodyType)
+	if err == sql.ErrNoRows {
+		return "", false, nil
+	}
+	return body, bodyType == 0, err
+}
+
+func (b *builder) buildSpaces() error {
+	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'Space' ORDER BY id`, func(o *Object) error {
+		key := strings.TrimSpace(o.Props["key"])
+		if key == "" {
+			b.rep.skip("Space", o.ID, "a space without a key", 1)
+			return nil
+		}
+		s := model.Space{ID: o.ID, Key: key, Name: o.Props["name"], Type: "global", Status: "current",
+			CreatedAt: b.date(o.Props["creationDate"]), Author: b.user(o, "creator", "creatorName"),
+			Settings: map[string]string{}, LookAndFeel: map[string]string{}, Categories: []string{}, Templates: []model.Template{}}
+		if strings.EqualFold(o.Props["spaceType"], "personal") {
+			s.Type = "personal"
+		}
+		if strings.EqualFold(o.Props["spaceStatus"], "archived") {
+			s.Status = "archived"
+		}
+		if d := o.Refs["description"]; d.ID != "" {
+			desc, _, err := b.body(&Object{ID: d.ID})
+			if err != nil {
+				return err
+			}
+			s.Description = desc
+		}
+		b.spaces[o.ID] = key
+		b.created("space")
+		return b.update(s.CreatedAt, func(tx *embedded.Tx) error { return tx.CreateSpace(s) })
+	})
+}
+
+// spacePermissionOps maps Confluence Server permission types to ferry's
+// operations (Confluence Cloud's names).
+var spacePermissionOps = map[string]string{
+	"VIEWSPACE": "read:space", "EDITSPACE": "create:page", "EDITBLOG": "create:blogpost", "COMMENT": "create:comment",
+	"CREATEATTACHMENT": "create:attachment", "REMOVEPAGE": "delete:page", "REMOVEBLOG": "delete:blogpost",
+	"REMOVECOMMENT": "delete:comment", "REMOVEATTACHMENT": "delete:attachment", "REMOVEMAIL": "delete:mail",
+	"EXPORTSPACE": "export:space", "SETSPACEPERMISSIONS": "administer:space", "SETPAGEPERMISSIONS": "restrict_content:space",
+	"REMOVEOWNCONTENT": "delete_own:space", "ARCHIVEPAGE": "archive:page",
+}
+
+func (b *builder) buildPermissions() error {
+	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'SpacePermission' ORDER BY id`, func(o *Object) error {
+		space := o.Refs["space"].ID
+		op := spacePermissionOps[strings.ToUpper(strings.TrimSpace(o.Props["type"]))]
+		p := model.SpacePermission{ID: o.ID, SpaceID: space, Operation: op, PrincipalType: "anonymous"}
+		switch {
+		case b.spaces[space] == "":
+			b.rep.skip("SpacePermission", o.ID, "a global permission, or one for a space not in the export", 1)
+			return nil
+		case op == "":
+			b.rep.skip("SpacePermission", o.ID, fmt.Sprintf("permission type %q has no equivalent", o.Props["type"]), 1)
+			return nil
+		case o.Props["group"] != "":
+			p.PrincipalType = "group"
+			if p.PrincipalID = b.groups[strings.ToLower(o.Props["group"])]; p.PrincipalID == "" {
+				// The group is not in the export (a space export): create it
+				// by name, so the permission keeps its meaning.
+				p.PrincipalID = "group:" + strings.ToLower(o.Props["group"])
+				b.groups[strings.ToLower(o.Props["group"])] = p.PrincipalID
+				b.created("group")
+				if err := b.update(zeroTime, func(tx *embedded.Tx) error {
+					return tx.CreateGroup(model.Group{ID: p.PrincipalID, Name: o.Props["group"]})
+				}); err != nil {
+					return err
+				}
+			}
+		case o.Refs["userSubject"].ID != "" || o.Props["userName"] != "":
+			p.PrincipalType = "user"
+			if p.PrincipalID = b.user(o, "userSubject", "userName"); p.PrincipalID == "" {
+				b.rep.skip("SpacePermission", o.ID, "granted to a user not in the export", 1)
+				return nil
+			}
+		}
+		b.created("space_permission")
+		return b.update(b.date(o.Props["creationDate"]), func(tx *embedded.Tx) error { return tx.GrantPermission(p) })
+	})
+}
+
+// history returns the versions of a current content object, oldest first.
+func (b *builder) history(current *Object, class string) ([]*Object, error) {
+	var out []*Object
+	err := b.ix.each(b.ctx, `SELECT o.data FROM versions v JOIN objects o ON o.id = v.id AND o.class = v.class
+		WHERE v.orig = ? AND v.class = ? ORDER BY v.number, v.id`, func(o *Object) error {
+		if o.ID != current.ID && strings.EqualFold(strings.TrimSpace(o.Props["contentStatus"]), "draft") {
+			// An unpublished edit, not a version of the history.
+			b.rep.skip(class+".draft", o.ID, fmt.Sprintf("an unpublished draft of %s %s: ferry copies published versions", class, current.ID), 1)
+			return nil
+		}
+		out = append(out, o)
+		return nil
+	}, current.ID, class)
+	return out, err
+}
+
+func contentStatus(s string) string {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "current":
+		return "current"
+	case "deleted":
+		return "trashed"
+	case "draft":
+		return "draft"
+	case "archived":
+		return "archived"
+	}
+	return "current"
+}
+
+// buildContent creates pages (parents first) and blog posts with their
+// whole history.
+func (b *builder) buildContent() error {
+	for _, class := range []string{"Page", "BlogPost"} {
+		// Current versions: objects that are their own original.
+		if _, err := b.ix.db.ExecContext(b.ctx, `CREATE TABLE IF NOT EXISTS tree (id TEXT PRIMARY KEY, parent TEXT, depth INT)`); err != nil {
+			return err
+		}
+		b.ix.db.ExecContext(b.ctx, `DELETE FROM tree`)
+		if _, err := b.ix.db.ExecContext(b.ctx, `INSERT INTO tree SELECT o.id, json_extract(o.data, '$.r.parent.i'), 0
+			FROM objects o JOIN versions v ON v.id = o.id AND v.class = o.class WHERE o.class = ? AND v.orig = o.id`, class); err != nil {
+			return err
+		}
+		// Depth by parent chains within the export; a missing parent is the
+		// space root. Bounded, so a cycle cannot loop forever.
+		for i := 0; i < 1000; i++ {
+			res, err := b.ix.db.ExecContext(b.ctx, `UPDATE tree SET depth = (SELECT p.depth + 1 FROM tree p WHERE p.id = tree.parent)
+				WHERE parent IN (SELECT id FROM tree) AND depth != (SELECT p.depth + 1 FROM tree p WHERE p.id = tree.parent)`)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				break
+			}
+		}
+		kind := map[string]string{"Page": "page", "BlogPost": "blogpost"}[class]
+		err := b.ix.each(b.ctx, `SELECT o.data FROM tree t JOIN objects o ON o.id = t.id AND o.class = ? ORDER BY t.depth, o.id`, func(o *Object) error {
+			return b.contentItem(o, class, kind)
+		}, class)
+		if err != nil {
+			return err
+		}
+	}
+	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'Space' AND json_extract(data, '$.r.homePage.i') IS NOT NULL`, func(o *Object) error {
+		home := o.Refs["homePage"].ID
+		if b.content[home] != o.ID {
+			b.rep.skip("Space.homePage", o.ID, "the space's home page is not in the export", 1)
+			return nil
+		}
+		return b.update(zeroTime, func(tx *embedded.Tx) error { return tx.SetHomepage(o.ID, home) })
+	})
+}
+
+func (b *builder) contentItem(o *Object, class, kind string) error {
+	space := o.Refs["space"].ID
+	if b.spaces[space] == "" {
+		b.rep.skip(class, o.ID, "its space is not in the export", 1)
+		return nil
+	}
+	c := model.Content{ID: o.ID, Type: kind, SpaceID: space, Status: contentStatus(o.Props["contentStatus"]),
+		CreatedAt: b.date(o.Props["creationDate"]), Author: b.user(o, "creator", "creatorName")}
+	c.Position, _ = strconv.Atoi(strings.TrimSpace(o.Props["position"]))
+	if kind == "page" {
+		if parent := o.Refs["parent"].ID; parent != "" {
+			if b.content[parent] == space {
+				c.ParentID = parent
+			} else {
+				b.rep.skip(class+".parent", o.ID, fmt.Sprintf("parent page %s is not in the export (or in another space): the page is attached to the space root", parent), 1)
+			}
+		}
+	}
+	versions, err := b.history(o, class)
+	if err != nil {
+		return err
+	}
+	var vs []model.Version
+	for _, v := range versions {
+		body, wiki, err := b.body(v)
+		if err != nil {
+			return err
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(v.Props["version"]))
+		if n <= 0 || len(vs) > 0 && n <= vs[len(vs)-1].Number {
+			n = len(vs) + 1
+			if len(vs) > 0 && n <= vs[len(vs)-1].Number {
+				n = vs[len(vs)-1].Number + 1
+			}
+		}
+		mv := model.Version{ContentID: o.ID, Number: n, Title: v.Props["title"], Body: body, Author: b.user(v, "lastModifier", "lastModifierName"),
+			At: b.date(v.Props["lastModificationDate"]), Message: v.Props["versionComment"]}
+		if mv.Author == "" {
+			mv.Author = b.user(v, "creator", "creatorName")
+		}
+		if mv.At.Equal(zeroTime) {
+			mv.At = c.CreatedAt
+		}
+		if wiki {
+			mv.Format = "wiki"
+			b.rep.Wiki++
+		}
+		vs = append(vs, mv)
+	}
+	b.content[o.ID] = space
+	b.created(kind)
+	return b.update(c.CreatedAt, func(tx *embedded.Tx) error {
+		if err := tx.CreateContent(c); err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if err := tx.AddVersion(v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (b *builder) buildComments() error {
+	if _, err := b.ix.db.ExecContext(b.ctx, `DELETE FROM tree`); err != nil {
+		return err
+	}
+	if _, err := b.ix.db.ExecContext(b.ctx, `INSERT INTO tree SELECT o.id, json_extract(o.data, '$.r.parent.i'), 0
+		FROM objects o JOIN versions v ON v.id = o.id AND v.class = o.class WHERE o.class = 'Comment' AND v.orig = o.id`); err != nil {
+		return err
+	}
+	for i := 0; i < 1000; i++ {
+		res, err := b.ix.db.ExecContext(b.ctx, `UPDATE tree SET depth = (SELECT p.depth + 1 FROM tree p WHERE p.id = tree.parent)
+			WHERE parent IN (SELECT id FROM tree) AND depth != (SELECT p.depth + 1 FROM tree p WHERE p.id = tree.parent)`)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			break
+		}
+	}
+	return b.ix.each(b.ctx, `SELECT o.data FROM tree t JOIN objects o ON o.id = t.id AND o.class = 'Comment' ORDER BY t.depth, o.id`, func(o *Object) error {
+		container := containerOf(o)
+		if b.content[container.ID] == "" {
+			b.rep.skip("Comment", o.ID, fmt.Sprintf("on %s %s, which ferry does not copy or the export lacks", container.Class, container.ID), 1)
+			return nil
+		}
+		cm := model.Comment{ID: o.ID, ContainerID: container.ID, Location: "footer", Status: contentStatus(o.Props["contentStatus"]),
+			Author: b.user(o, "creator", "creatorName"), CreatedAt: b.date(o.Props["creationDate"])}
+		if p := o.Refs["parent"].ID; p != "" {
+			if b.comments[p] {
+				cm.ParentID = p
+			} else {
+				b.rep.skip("Comment.parent", o.ID, fmt.Sprintf("the comment it replies to (%s) is not copied: it becomes a top-level comment", p), 1)
+			}
+		}
+		if sel, ok, err := b.prop(o.ID, "inline-original-selection"); err != nil {
+			return err
+		} else if ok {
+			marker, _, _ := b.prop(o.ID, "inline-marker-ref")
+			cm.Location = "inline"
+			cm.Anchor = &model.InlineAnchor{Selection: sel, MarkerRef: marker}
+		}
+		versions, err := b.history(o, "Comment")
+		if err != nil {
+			return err
+		}
+		var vs []model.Version
+		for i, v := range versions {
+			body, wiki, err := b.body(v)
+			if err != nil {
+				return err
+			}
+			mv := model.Version{ContentID: o.ID, Number: i + 1, Body: body, Author: b.user(v, "lastModifier", "lastModifierName"),
+				At: b.date(v.Props["lastModificationDate"])}
+			if mv.Author == "" {
+				mv.Author = cm.Author
+			}
+			if mv.At.Equal(zeroTime) {
+				mv.At = cm.CreatedAt
+			}
+			if wiki {
+				mv.Format = "wiki"
+				b.rep.Wiki++
+			}
+			vs = append(vs, mv)
+		}
+		b.comments[o.ID] = true
+		b.created("comment")
+		return b.update(cm.CreatedAt, func(tx *embedded.Tx) error {
+			if err := tx.CreateComment(cm); err != nil {
+				return err
+			}
+			for _, v := range vs {
+				if err := tx.AddCommentVersion(v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// containerOf is the content a comment or attachment belongs to, under
+// the names exports of different ages give it.
+func containerOf(o *Object) Ref {
+	for _, name := range []string{"containerContent", "content", "owner"} {
+		if r := o.Refs[name]; r.ID != "" {
+			return r
+		}
+	}
+	return Ref{Class: "nothing", ID: "(none)"}
+}
+
+// prop returns a content property's value.
+func (b *builder) prop(contentID, name string) (string, bool, error) {
+	var v string
+	err := b.ix.db.QueryRowContext(b.ctx, `SELECT value FROM owned_props WHERE content_id = ? AND name = ? LIMIT 1`, contentID, name).Scan(&v)
+	if err == sql.ErrNoRows {
+		return "", false, nil
+	}
+	return v, err == nil, err
+}
+
+var safeID = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+func (b *builder) buildAttachments() error {
+	return b.ix.each(b.ctx, `SELECT o.data FROM objects o JOIN versions v ON v.id = o.id AND v.class = o.class
+		WHERE o.class = 'Attachment' AND v.orig = o.id ORDER BY o.id`, func(o *Object) error {
+		container := containerOf(o)
+		if b.content[container.ID] == "" {
+			b.rep.skip("Attachment", o.ID, fmt.Sprintf("attached to %s %s, which ferry does not copy or the export lacks", container.Class, container.ID), 1)
+			return nil
+		}
+		if strings.EqualFold(strings.TrimSpace(o.Props["contentStatus"]), "deleted") {
+			b.rep.skip("Attachment", o.ID, "deleted (in the trash) at the source: ferry copies live attachments", 1)
+			return nil
+		}
+		mediaType, _, _ := b.prop(o.ID, "MEDIA_TYPE")
+		if mediaType == "" {
+			mediaType = o.Props["contentType"]
+		}
+		a := model.Attachment{ID: o.ID, ContainerID: container.ID, Filename: o.Props["title"], MediaType: mediaType,
+			Author: b.user(o, "creator", "creatorName"), CreatedAt: b.date(o.Props["creationDate"])}
+		versions, err := b.history(o, "Attachment")
+		if err != nil {
+			return err
+		}
+		b.created("attachment")
+		if err := b.update(a.CreatedAt, func(tx *embedded.Tx) error { return tx.CreateAttachment(a) }); err != nil {
+			return err
+		}
+		number := 0
+		for _, v := range versions {
+			ver := strings.TrimSpace(v.Props["version"])
+			if !safeID.MatchString(container.ID) || !safeID.MatchString(o.ID) || !safeID.MatchString(ver) {
+				return fmt.Errorf("attachment %s (line %d): container %q, id %q or version %q would make a path outside attachments/: refused", o.ID, o.Line, container.ID, o.ID, ver)
+			}
+			f, err := b.files.open(container.ID, o.ID, ver)
+			if err != nil {
+				return fmt.Errorf("attachment %s version %s: %w", o.ID, ver, err)
+			}
+			if f == nil {
+				b.rep.skip("Attachment.version", o.ID+":"+ver, fmt.Sprintf("the export has no file attachments/%s/%s/%s", container.ID, o.ID, ver), 1)
+				continue
+			}
+			number++
+			av := model.AttachmentVersion{AttachmentID: o.ID, Number: number, MediaType: mediaType, Comment: v.Props["versionComment"],
+				Author: b.user(v, "lastModifier", "lastModifierName"), At: b.date(v.Props["lastModificationDate"])}
+			err = b.update(av.At, func(tx *embedded.Tx) error {
+				digest, size, err := tx.PutBlobFrom(f)
+				if err != nil {
+					return err
+				}
+				av.Blob, av.Size = digest, size
+				return tx.AddAttachmentVersion(av)
+			})
+			f.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (b *builder) buildLabels() error {
+	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'Labelling' ORDER BY id`, func(o *Object) error {
+		label, err := b.ix.get(b.ctx, o.Refs["label"].ID, "Label")
+		if err != nil {
+			return err
+		}
+		content := o.Refs["content"]
+		switch {
+		case label == nil:
+			b.rep.skip("Labelling", o.ID, "its label is not in the export", 1)
+			return nil
+		case b.content[content.ID] == "":
+			b.rep.skip("Labelling", o.ID, fmt.Sprintf("on %s %s: ferry copies labels on pages and blog posts", content.Class, content.ID), 1)
+			return nil
+		}
+		prefix := strings.ToLower(strings.TrimSpace(label.Props["namespace"]))
+		if prefix == "" {
+			prefix = "global"
+		}
+		b.created("label")
+		return b.update(b.date(o.Props["creationDate"]), func(tx *embedded.Tx) error {
+			return tx.AddLabel(model.Label{ContainerID: content.ID, Prefix: prefix, Name: label.Props["name"]})
+		})
+	})
+}
+
+func (b *builder) buildRestrictions() error {
+	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'ContentPermission' ORDER BY id`, func(o *Object) error {
+		set, err := b.ix.get(b.ctx, o.Refs["owningSet"].ID, "ContentPermissionSet")
+		if err != nil {
+			return err
+		}
+		if set == nil || b.content[set.Refs["owningContent"].ID] == "" {
+			b.rep.skip("ContentPermission", o.ID, "its permission set or content is not copied", 1)
+			return nil
+		}
+		r := model.Restriction{ContainerID: set.Refs["owningContent"].ID, Operation: "read"}
+		if strings.EqualFold(set.Props["type"], "Edit") {
+			r.Operation = "update"
+		}
+		switch {
+		case o.Props["groupName"] != "":
+			r.PrincipalType, r.PrincipalID = "group", b.groups[strings.ToLower(o.Props["groupName"])]
+		default:
+			r.PrincipalType, r.PrincipalID = "user", b.user(o, "userSubject", "userName")
+		}
+		if r.PrincipalID == "" {
+			b.rep.skip("ContentPermission", o.ID, "granted to a user or group not in the export", 1)
+			return nil
+		}
+		b.created("restriction")
+		return b.update(b.date(o.Props["creationDate"]), func(tx *embedded.Tx) error { return tx.AddRestriction(r) })
+	})
+}
+
+// buildProperties copies the content properties of pages and blog posts,
+// streaming them from the index into one transaction.
+func (b *builder) buildProperties() error {
+	skipped := int64(0)
+	err := b.update(zeroTime, func(tx *embedded.Tx) error {
+		rows, err := b.ix.db.QueryContext(b.ctx, `SELECT content_id, name, value FROM owned_props ORDER BY content_id, name`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var last string
+		for rows.Next() {
+			var container, name, value string
+			if err := rows.Scan(&container, &name, &value); err != nil {
+				return err
+			}
+			if b.content[container] == "" || name == "" {
+				skipped++
+				continue
+			}
+			if container+"\x00"+name == last {
+				continue // a second value for the same key: the first wins
+			}
+			last = container + "\x00" + name
+			b.created("property")
+			if err := tx.SetProperty(model.Property{ContainerID: container, Key: name, Value: jsonString(value), Version: 1}); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	if skipped > 0 {
+		b.rep.skip("ContentProperty", "", "properties of attachments, comments, or content not copied", skipped)
+	}
+	return err
+}

@@ -1,0 +1,178 @@
+package confluencexml
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	_ "github.com/mattn/go-sqlite3" // the index is a SQLite file
+)
+
+// index holds the objects of entities.xml on disk, keyed for the lookups
+// the build makes, so memory does not grow with the export.
+type index struct {
+	db     *sql.DB
+	counts map[string]int64 // objects per class
+}
+
+const indexSchema = `
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+CREATE TABLE objects (id TEXT NOT NULL, class TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE bodies (content_id TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, body_type INTEGER NOT NULL);
+CREATE TABLE versions (orig TEXT NOT NULL, id TEXT NOT NULL, class TEXT NOT NULL, number INTEGER NOT NULL);
+CREATE TABLE props (id TEXT NOT NULL, content_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE prop_owners (prop_id TEXT NOT NULL, content_id TEXT NOT NULL);
+CREATE TABLE crowd (lower_name TEXT PRIMARY KEY, display TEXT, email TEXT, active TEXT) WITHOUT ROWID;
+`
+
+const indexKeys = `
+CREATE INDEX objects_by_class ON objects(class);
+CREATE INDEX objects_by_id ON objects(id);
+CREATE INDEX bodies_by_content ON bodies(content_id);
+CREATE INDEX versions_by_orig ON versions(orig, number);
+-- A property names its content, or its content lists it (newer exports).
+CREATE INDEX prop_owners_by_prop ON prop_owners(prop_id);
+CREATE TABLE owned_props AS SELECT coalesce(nullif(p.content_id, ''), o.content_id, '') AS content_id, p.name, p.value
+	FROM props p LEFT JOIN prop_owners o ON o.prop_id = p.id;
+CREATE INDEX owned_props_by_content ON owned_props(content_id, name);
+`
+
+// Classes whose objects are versions of content: their history groups by
+// the current version's id.
+var versioned = map[string]bool{"Page": true, "BlogPost": true, "Comment": true, "Attachment": true}
+
+// buildIndex parses entities.xml from r into a new index at path.
+func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
+	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=off&cache=private&_cache_size=-16384")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	ix := &index{db: db, counts: map[string]int64{}}
+	if _, err := db.ExecContext(ctx, indexSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	pending := 0
+	err = Parse(r, func(o *Object) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ix.counts[o.Class]++
+		if err := ix.add(tx, o); err != nil {
+			return fmt.Errorf("index object %s %s (line %d): %w", o.Class, o.ID, o.Line, err)
+		}
+		if pending++; pending >= 5000 {
+			pending = 0
+			if err := tx.Commit(); err != nil {
+				return err
+			}
+			if tx, err = db.BeginTx(ctx, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = tx.Commit()
+	} else {
+		tx.Rollback()
+	}
+	if err == nil {
+		_, err = db.ExecContext(ctx, indexKeys)
+	}
+	// The build reads objects while it iterates over others.
+	db.SetMaxOpenConns(4)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return ix, nil
+}
+
+func (ix *index) add(tx *sql.Tx, o *Object) error {
+	switch o.Class {
+	case "BodyContent":
+		bt, _ := strconv.Atoi(strings.TrimSpace(o.Props["bodyType"]))
+		_, err := tx.Exec(`INSERT INTO bodies VALUES (?, ?, ?, ?)`, o.Refs["content"].ID, o.ID, o.Props["body"], bt)
+		return err
+	case "ContentProperty":
+		value := o.Props["stringValue"]
+		if value == "" {
+			value = o.Props["longValue"]
+		}
+		_, err := tx.Exec(`INSERT INTO props VALUES (?, ?, ?, ?)`, o.ID, o.Refs["content"].ID, o.Props["name"], value)
+		return err
+	case "InternalUser":
+		_, err := tx.Exec(`INSERT OR REPLACE INTO crowd VALUES (?, ?, ?, ?)`, strings.ToLower(o.Props["name"]),
+			o.Props["displayName"], o.Props["emailAddress"], o.Props["active"])
+		return err
+	}
+	for _, r := range o.Colls["contentProperties"] {
+		if _, err := tx.Exec(`INSERT INTO prop_owners VALUES (?, ?)`, r.ID, o.ID); err != nil {
+			return err
+		}
+	}
+	if versioned[o.Class] {
+		orig := o.Refs["originalVersion"].ID
+		if orig == "" {
+			orig = strings.TrimSpace(o.Props["originalVersionId"])
+		}
+		if orig == "" {
+			orig = o.ID
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(o.Props["version"]))
+		if _, err := tx.Exec(`INSERT INTO versions VALUES (?, ?, ?, ?)`, orig, o.ID, o.Class, n); err != nil {
+			return err
+		}
+	}
+	data, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(`INSERT INTO objects VALUES (?, ?, ?)`, o.ID, o.Class, data)
+	return err
+}
+
+// each calls fn for every object of the classes, in id order.
+func (ix *index) each(ctx context.Context, query string, fn func(*Object) error, args ...any) error {
+	rows, err := ix.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return err
+		}
+		var o Object
+		if err := json.Unmarshal([]byte(data), &o); err != nil {
+			return err
+		}
+		if err := fn(&o); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// get returns the object with this id among these classes, or nil.
+func (ix *index) get(ctx context.Context, id string, classes ...string) (*Object, error) {
+	var found *Object
+	q := `SELECT data FROM objects WHERE id = ? AND class IN ('` + strings.Join(classes, "','") + `') LIMIT 1`
+	err := ix.each(ctx, q, func(o *Object) error { found = o; return nil }, id)
+	return found, err
+}
+
+func (ix *index) close() error { return ix.db.Close() }
