@@ -49,6 +49,35 @@ type builder struct {
 	content  map[string]string // current page and blog post id → space id
 	comments map[string]bool
 	undated  time.Time // for objects without a date
+	queued   []func(*embedded.Tx) error
+	queuedN  int // bytes of text the queued writes hold
+}
+
+// queue adds a write to the next batch: many small transactions are what
+// makes a conversion slow. Writes that read no site state are queued.
+func (b *builder) queue(size int, fn func(*embedded.Tx) error) error {
+	b.queued = append(b.queued, fn)
+	if b.queuedN += size; len(b.queued) >= 500 || b.queuedN >= 16<<20 {
+		return b.flush()
+	}
+	return nil
+}
+
+// flush writes the queued batch in one transaction.
+func (b *builder) flush() error {
+	if len(b.queued) == 0 {
+		return nil
+	}
+	q := b.queued
+	b.queued, b.queuedN = nil, 0
+	return b.update(b.undated, func(tx *embedded.Tx) error {
+		for _, fn := range q {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // attachmentFiles opens attachments/<container>/<attachment>/<version>.
@@ -124,6 +153,9 @@ func (b *builder) run() error {
 		b.buildComments, b.buildAttachments, b.buildLabels, b.buildRestrictions, b.buildProperties}
 	for _, step := range steps {
 		if err := step(); err != nil {
+			return err
+		}
+		if err := b.flush(); err != nil {
 			return err
 		}
 	}
@@ -242,7 +274,11 @@ func (b *builder) buildGroups() error {
 func (b *builder) body(o *Object) (string, bool, error) {
 	var body string
 	var bodyType int
-	err := b.ix.db.QueryRowContext(b.ctx, `SELECT body, body_type FROM bodies WHERE content_id = ? ORDER BY id DESC LIMIT 1`, o.ID).Scan(&body, &bodyType)
+	st, err := b.ix.stmt(b.ctx, `SELECT body, body_type FROM bodies WHERE content_id = ? ORDER BY id DESC LIMIT 1`)
+	if err != nil {
+		return "", false, err
+	}
+	err = st.QueryRowContext(b.ctx, o.ID).Scan(&body, &bodyType)
 	if err == sql.ErrNoRows {
 		return "", false, nil
 	}
@@ -322,7 +358,7 @@ func (b *builder) buildPermissions() error {
 			}
 		}
 		b.created("space_permission")
-		return b.update(b.date(o.Props["creationDate"]), func(tx *embedded.Tx) error { return tx.GrantPermission(p) })
+		return b.queue(0, func(tx *embedded.Tx) error { return tx.GrantPermission(p) })
 	})
 }
 
@@ -389,6 +425,9 @@ func (b *builder) buildContent() error {
 			return err
 		}
 	}
+	if err := b.flush(); err != nil { // the pages, before the spaces point at them
+		return err
+	}
 	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'Space' AND json_extract(data, '$.r.homePage.i') IS NOT NULL`, func(o *Object) error {
 		home := o.Refs["homePage"].ID
 		if b.content[home] != o.ID {
@@ -450,7 +489,11 @@ func (b *builder) contentItem(o *Object, class, kind string) error {
 	}
 	b.content[o.ID] = space
 	b.created(kind)
-	return b.update(c.CreatedAt, func(tx *embedded.Tx) error {
+	size := 0
+	for _, v := range vs {
+		size += len(v.Body)
+	}
+	return b.queue(size, func(tx *embedded.Tx) error {
 		if err := tx.CreateContent(c); err != nil {
 			return err
 		}
@@ -529,7 +572,11 @@ func (b *builder) buildComments() error {
 		}
 		b.comments[o.ID] = true
 		b.created("comment")
-		return b.update(cm.CreatedAt, func(tx *embedded.Tx) error {
+		size := 0
+		for _, v := range vs {
+			size += len(v.Body)
+		}
+		return b.queue(size, func(tx *embedded.Tx) error {
 			if err := tx.CreateComment(cm); err != nil {
 				return err
 			}
@@ -557,7 +604,11 @@ func containerOf(o *Object) Ref {
 // prop returns a content property's value.
 func (b *builder) prop(contentID, name string) (string, bool, error) {
 	var v string
-	err := b.ix.db.QueryRowContext(b.ctx, `SELECT value FROM owned_props WHERE content_id = ? AND name = ? LIMIT 1`, contentID, name).Scan(&v)
+	st, err := b.ix.stmt(b.ctx, `SELECT value FROM owned_props WHERE content_id = ? AND name = ? LIMIT 1`)
+	if err != nil {
+		return "", false, err
+	}
+	err = st.QueryRowContext(b.ctx, contentID, name).Scan(&v)
 	if err == sql.ErrNoRows {
 		return "", false, nil
 	}
@@ -646,7 +697,7 @@ func (b *builder) buildLabels() error {
 			prefix = "global"
 		}
 		b.created("label")
-		return b.update(b.date(o.Props["creationDate"]), func(tx *embedded.Tx) error {
+		return b.queue(0, func(tx *embedded.Tx) error {
 			return tx.AddLabel(model.Label{ContainerID: content.ID, Prefix: prefix, Name: label.Props["name"]})
 		})
 	})
@@ -677,7 +728,7 @@ func (b *builder) buildRestrictions() error {
 			return nil
 		}
 		b.created("restriction")
-		return b.update(b.date(o.Props["creationDate"]), func(tx *embedded.Tx) error { return tx.AddRestriction(r) })
+		return b.queue(0, func(tx *embedded.Tx) error { return tx.AddRestriction(r) })
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -17,6 +18,20 @@ import (
 type index struct {
 	db     *sql.DB
 	counts map[string]int64 // objects per class
+	stmts  map[string]*sql.Stmt
+}
+
+// stmt prepares a query once: the build runs a few queries per object.
+func (ix *index) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := ix.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := ix.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	ix.stmts[query] = st
+	return st, nil
 }
 
 const indexSchema = `
@@ -53,7 +68,7 @@ func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	ix := &index{db: db, counts: map[string]int64{}}
+	ix := &index{db: db, counts: map[string]int64{}, stmts: map[string]*sql.Stmt{}}
 	if _, err := db.ExecContext(ctx, indexSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("index: %w", err)
@@ -146,7 +161,11 @@ func (ix *index) add(tx *sql.Tx, o *Object) error {
 
 // each calls fn for every object of the classes, in id order.
 func (ix *index) each(ctx context.Context, query string, fn func(*Object) error, args ...any) error {
-	rows, err := ix.db.QueryContext(ctx, query, args...)
+	st, err := ix.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}
@@ -161,7 +180,11 @@ func (ix *index) each(ctx context.Context, query string, fn func(*Object) error,
 			return err
 		}
 		if err := fn(&o); err != nil {
-			return err
+			var oe *ObjectError
+			if errors.As(err, &oe) {
+				return err
+			}
+			return &ObjectError{Class: o.Class, ID: o.ID, Line: o.Line, Err: err}
 		}
 	}
 	return rows.Err()
@@ -175,4 +198,22 @@ func (ix *index) get(ctx context.Context, id string, classes ...string) (*Object
 	return found, err
 }
 
-func (ix *index) close() error { return ix.db.Close() }
+func (ix *index) close() error {
+	for _, st := range ix.stmts {
+		st.Close()
+	}
+	return ix.db.Close()
+}
+
+// ObjectError says which object of entities.xml could not be converted.
+type ObjectError struct {
+	Class, ID string
+	Line      int
+	Err       error
+}
+
+func (e *ObjectError) Error() string {
+	return fmt.Sprintf("object %s %s (entities.xml line %d): %v", e.Class, e.ID, e.Line, e.Err)
+}
+
+func (e *ObjectError) Unwrap() error { return e.Err }

@@ -31,7 +31,11 @@ func newExportCmd(g *globals) *cobra.Command {
 		Long: `export reads a source site and writes every entity's history, in the order a
 destination can replay it, to one archive file (spec/ARCHIVE.md, spec/EVENTS.md).
 
-SITE is PATH.db or local:PATH for an embedded site.
+SITE is PATH.db or local:PATH for an embedded site, or xml:PATH for a
+Confluence XML export (a .zip, its unzipped folder, or a bare entities.xml).
+An XML export is read in a single streaming pass into a temporary index; what
+it holds that ferry does not copy is listed in the archive, per class, with
+the reason ('ferry inspect' shows it).
 
 --since PREVIOUS.ferry writes only what changed after that archive (new
 versions, moves, status changes, updates, deletions) and names it as the
@@ -45,6 +49,7 @@ The archive appears under its name only when it is complete.`,
 		Example: `  ferry export --from site.db --out site.ferry
   ferry export --from site.db --out week2.ferry --since site.ferry
   ferry export --from site.db --out eng.ferry --spaces ENG,OPS
+  ferry export --from xml:Confluence-space-export.zip --out eng.ferry
   ferry export --from site.db --out site.ferry --sign acme-signing --recipient age1...`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,7 +63,7 @@ The archive appears under its name only when it is complete.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.from, "from", "", "the source site: PATH.db or local:PATH")
+	f.StringVar(&o.from, "from", "", "the source site: PATH.db, local:PATH, or xml:PATH for a Confluence XML export")
 	f.StringVar(&o.out, "out", "", "the archive to write")
 	f.StringVar(&o.since, "since", "", "a previous archive of the same site: export only what changed after it")
 	f.StringSliceVar(&o.spaces, "spaces", nil, "export only these space keys (and whom they reference)")

@@ -1,0 +1,150 @@
+package confluencexml
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/embedded"
+	"ferry/internal/rss"
+)
+
+// BenchmarkConvert writes a synthetic entities.xml of FERRY_BENCH_XML_MB
+// megabytes (default 500) shaped like a Server site export (users, spaces,
+// pages with history and bodies, comments, labels), converts it into an
+// embedded site, and reports MB/s and the process's peak RSS, which must
+// stay under 300 MB. Run it alone (make bench does), so that no earlier
+// benchmark set the peak.
+func BenchmarkConvert(b *testing.B) {
+	mb := 500
+	if s := os.Getenv("FERRY_BENCH_XML_MB"); s != "" {
+		mb, _ = strconv.Atoi(s)
+	}
+	dir := b.TempDir()
+	path := filepath.Join(dir, "entities.xml")
+	size := writeSyntheticExport(b, path, int64(mb)<<20)
+	// As the ferry command sets it (cmd/ferry/main.go).
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(160 << 20))
+	b.ResetTimer()
+	var elapsed time.Duration
+	for i := 0; i < b.N; i++ {
+		site, err := embedded.Create(filepath.Join(dir, fmt.Sprintf("s%d.db", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		rep, err := Load(ctx, path, site, dir)
+		elapsed += time.Since(start)
+		site.Close()
+		os.Remove(filepath.Join(dir, fmt.Sprintf("s%d.db", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Created["page"] == 0 {
+			b.Fatalf("nothing converted: %+v", rep.Created)
+		}
+	}
+	b.ReportMetric(float64(size)/(1<<20), "MB")
+	b.ReportMetric(float64(size)/(1<<20)/(elapsed.Seconds()/float64(b.N)), "MB/s")
+	b.ReportMetric(float64(rss.Peak())/(1<<20), "peak-MiB")
+	b.ReportMetric(0, "ns/op")
+}
+
+// writeSyntheticExport streams an entities.xml of about size bytes.
+func writeSyntheticExport(b *testing.B, path string, size int64) int64 {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	rng := rand.New(rand.NewSource(1))
+	words := strings.Fields("the quarterly plan covers release dates owners risks budget design review notes decision action items follow up customer feedback")
+	text := func(n int) string {
+		var s strings.Builder
+		for s.Len() < n {
+			s.WriteString(words[rng.Intn(len(words))])
+			s.WriteByte(' ')
+		}
+		return s.String()
+	}
+	fmt.Fprintln(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n<hibernate-generic>")
+	const users, spaces = 2000, 50
+	for u := 0; u < users; u++ {
+		fmt.Fprintf(w, `<object class="ConfluenceUserImpl" package="com.atlassian.confluence.user"><id name="key"><![CDATA[key%d]]></id>
+<property name="name"><![CDATA[user%d]]></property><property name="lowerName"><![CDATA[user%d]]></property><property name="email"><![CDATA[user%d@example.com]]></property></object>
+`, u, u, u, u)
+	}
+	for s := 0; s < spaces; s++ {
+		fmt.Fprintf(w, `<object class="Space" package="com.atlassian.confluence.spaces"><id name="id">%d</id><property name="key"><![CDATA[SP%d]]></property><property name="name"><![CDATA[Space %d]]></property><property name="creationDate">2020-01-01 00:00:00.000</property></object>
+`, s+1, s, s)
+		for k, typ := range []string{"VIEWSPACE", "EDITSPACE", "COMMENT"} {
+			fmt.Fprintf(w, `<object class="SpacePermission" package="com.atlassian.confluence.security"><id name="id">%d</id><property name="type">%s</property><property name="group"><![CDATA[confluence-users]]></property><property name="space" class="Space" package="com.atlassian.confluence.spaces"><id name="id">%d</id></property></object>
+`, 1_000_000+s*10+k, typ, s+1)
+		}
+	}
+	id := 10_000_000
+	var written int64
+	for page := 0; ; page++ {
+		if page%200 == 0 {
+			w.Flush()
+			st, _ := f.Stat()
+			if written = st.Size(); written >= size {
+				break
+			}
+		}
+		space := 1 + rng.Intn(spaces)
+		cur := id
+		id++
+		parent := ""
+		if page > 0 && rng.Intn(4) > 0 {
+			parent = fmt.Sprintf(`<property name="parent" class="Page" package="com.atlassian.confluence.pages"><id name="id">%d</id></property>`, cur-1-rng.Intn(min(page, 50))*8)
+		}
+		versions := 1 + rng.Intn(5)
+		title := text(30)
+		for v := 1; v <= versions; v++ {
+			vid := cur
+			orig := ""
+			if v < versions {
+				vid, orig = id, fmt.Sprintf(`<property name="originalVersion" class="Page" package="com.atlassian.confluence.pages"><id name="id">%d</id></property>`, cur)
+				id++
+			}
+			fmt.Fprintf(w, `<object class="Page" package="com.atlassian.confluence.pages"><id name="id">%d</id><property name="title"><![CDATA[%s]]></property><property name="version">%d</property>
+<property name="space" class="Space" package="com.atlassian.confluence.spaces"><id name="id">%d</id></property>%s%s
+<property name="creator" class="ConfluenceUserImpl" package="com.atlassian.confluence.user"><id name="key">key%d</id></property>
+<property name="lastModifier" class="ConfluenceUserImpl" package="com.atlassian.confluence.user"><id name="key">key%d</id></property>
+<property name="creationDate">2021-01-01 10:00:00.000</property><property name="lastModificationDate">2021-02-0%d 10:00:00.000</property><property name="contentStatus">current</property></object>
+<object class="BodyContent" package="com.atlassian.confluence.core"><id name="id">%d</id><property name="body"><![CDATA[<p>%s</p>]]></property>
+<property name="content" class="Page" package="com.atlassian.confluence.pages"><id name="id">%d</id></property><property name="bodyType">2</property></object>
+`, vid, title, v, space, parent, orig, rng.Intn(users), rng.Intn(users), v, id, text(800+rng.Intn(3000)), vid)
+			id++
+		}
+		if rng.Intn(3) == 0 {
+			fmt.Fprintf(w, `<object class="Comment" package="com.atlassian.confluence.pages"><id name="id">%d</id><property name="version">1</property>
+<property name="containerContent" class="Page" package="com.atlassian.confluence.pages"><id name="id">%d</id></property><property name="creationDate">2021-03-01 10:00:00.000</property></object>
+<object class="BodyContent" package="com.atlassian.confluence.core"><id name="id">%d</id><property name="body"><![CDATA[<p>%s</p>]]></property>
+<property name="content" class="Comment" package="com.atlassian.confluence.pages"><id name="id">%d</id></property><property name="bodyType">2</property></object>
+`, id, cur, id+1, text(200), id)
+			id += 2
+		}
+		if rng.Intn(2) == 0 {
+			fmt.Fprintf(w, `<object class="Label" package="com.atlassian.confluence.labels"><id name="id">%d</id><property name="name">%s</property><property name="namespace">global</property></object>
+<object class="Labelling" package="com.atlassian.confluence.labels"><id name="id">%d</id><property name="label" class="Label" package="com.atlassian.confluence.labels"><id name="id">%d</id></property><property name="content" class="Page" package="com.atlassian.confluence.pages"><id name="id">%d</id></property></object>
+`, id, words[rng.Intn(len(words))], id+1, id, cur)
+			id += 2
+		}
+	}
+	fmt.Fprintln(w, "</hibernate-generic>")
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	st, _ := f.Stat()
+	return st.Size()
+}
