@@ -221,6 +221,14 @@ func TestBadExports(t *testing.T) {
 			}
 		})
 	}
+	// An absurdly large property is refused, naming the object.
+	defer func(old int) { maxText = old }(maxText)
+	maxText = 1 << 10
+	big := `<hibernate-generic><object class="BodyContent"><id name="id">77</id><property name="body">` + strings.Repeat("x", 2000) + `</property></object></hibernate-generic>`
+	if err := Parse(strings.NewReader(big), func(*Object) error { return nil }); err == nil || !strings.Contains(err.Error(), "BodyContent 77") || !strings.Contains(err.Error(), "over") {
+		t.Errorf("oversize property: %v", err)
+	}
+	maxText = 256 << 20
 	// A truncated export names where it stops.
 	var pe *ParseError
 	err = Parse(strings.NewReader(string(small[:len(small)/2])), func(*Object) error { return nil })

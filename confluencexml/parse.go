@@ -35,8 +35,8 @@ type Ref struct {
 	ID    string `json:"i"`
 }
 
-// Limits on hostile or damaged input.
-const (
+// Limits on hostile or damaged input (variables so tests can lower them).
+var (
 	maxText    = 256 << 20 // one property's text
 	maxObject  = 512 << 20 // one object's text in all
 	maxDepth   = 16
