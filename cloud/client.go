@@ -1,0 +1,350 @@
+// Package cloud talks to Confluence Cloud over its REST API: credentials
+// from the environment or a file, cursor pagination, and requests that
+// survive rate limits and faults. It knows Confluence's HTTP conventions,
+// not ferry's archives.
+package cloud
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Credentials authenticate requests: an account email with an API token
+// (HTTP basic), or an OAuth bearer token. They are never printed.
+type Credentials struct {
+	Email, APIToken string
+	Bearer          string
+}
+
+// String hides the secret, so a credential in a log or error shows nothing.
+func (c Credentials) String() string {
+	switch {
+	case c.Bearer != "":
+		return "bearer token"
+	case c.APIToken != "":
+		return "API token of " + c.Email
+	}
+	return "no credentials"
+}
+
+// CredentialsFromEnv reads FERRY_EMAIL and FERRY_API_TOKEN, or FERRY_TOKEN.
+func CredentialsFromEnv() (Credentials, error) {
+	c := Credentials{Email: os.Getenv("FERRY_EMAIL"), APIToken: os.Getenv("FERRY_API_TOKEN"), Bearer: os.Getenv("FERRY_TOKEN")}
+	return c, c.check("the environment (FERRY_EMAIL and FERRY_API_TOKEN, or FERRY_TOKEN)")
+}
+
+// CredentialsFromFile reads KEY=VALUE lines with the same names as the
+// environment variables (FERRY_EMAIL, FERRY_API_TOKEN, FERRY_TOKEN).
+func CredentialsFromFile(path string) (Credentials, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("credentials: %w", err)
+	}
+	defer f.Close()
+	var c Credentials
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return Credentials{}, fmt.Errorf("credentials %s line %d: want KEY=VALUE", path, n)
+		}
+		switch v = strings.Trim(strings.TrimSpace(v), `"'`); strings.TrimSpace(k) {
+		case "FERRY_EMAIL":
+			c.Email = v
+		case "FERRY_API_TOKEN":
+			c.APIToken = v
+		case "FERRY_TOKEN":
+			c.Bearer = v
+		default:
+			return Credentials{}, fmt.Errorf("credentials %s line %d: unknown key %q (want FERRY_EMAIL, FERRY_API_TOKEN or FERRY_TOKEN)", path, n, k)
+		}
+	}
+	return c, c.check(path)
+}
+
+func (c Credentials) check(where string) error {
+	switch {
+	case c.Bearer != "":
+		return nil
+	case c.Email != "" && c.APIToken != "":
+		return nil
+	case c.Email != "" || c.APIToken != "":
+		return fmt.Errorf("credentials from %s: give both an email and an API token", where)
+	}
+	return fmt.Errorf("no credentials in %s", where)
+}
+
+// Client sends requests to one Confluence site.
+type Client struct {
+	base  *url.URL // https://NAME.atlassian.net
+	creds Credentials
+	http  *http.Client
+	// Retries is how many times a request is retried after a 429, a 5xx
+	// or a network error; MaxWait caps any single wait, Retry-After too.
+	Retries int
+	MaxWait time.Duration
+	// Sleep waits; tests replace it.
+	Sleep func(context.Context, time.Duration) error
+}
+
+// New makes a client for the site at base (for example
+// https://acme.atlassian.net, or a sandbox's URL).
+func New(base string, creds Credentials) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(base, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not a site URL: want https://NAME.atlassian.net", base)
+	}
+	return &Client{base: u, creds: creds, http: &http.Client{Timeout: 2 * time.Minute}, Retries: 8, MaxWait: time.Minute, Sleep: sleep}, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// SetTransport replaces the HTTP transport (tests check requests and
+// answers against the published API specs through it).
+func (c *Client) SetTransport(rt http.RoundTripper) { c.http.Transport = rt }
+
+// Base is the site's URL.
+func (c *Client) Base() string { return c.base.String() }
+
+// Get sends a GET to path (relative to the site, e.g. /wiki/api/v2/spaces)
+// and decodes the JSON answer into out. GETs are retried: they are
+// idempotent.
+func (c *Client) Get(ctx context.Context, path string, query url.Values, out any) error {
+	resp, err := c.do(ctx, http.MethodGet, c.resolve(path, query), nil, "")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return decode(resp, out)
+}
+
+// Post sends a POST whose body is JSON; it is retried only when the server
+// says it did not take the request (429, 503).
+func (c *Client) Post(ctx context.Context, path string, body, out any) error {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(ctx, http.MethodPost, c.resolve(path, nil), data, "application/json")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return decode(resp, out)
+}
+
+func decode(resp *http.Response, out any) error {
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: the answer is not the JSON expected: %w", resp.Request.Method, resp.Request.URL.Path, err)
+	}
+	return nil
+}
+
+func (c *Client) resolve(path string, query url.Values) *url.URL {
+	ref, err := url.Parse(path)
+	if err != nil {
+		ref = &url.URL{Path: path}
+	}
+	u := c.base.ResolveReference(ref)
+	if query != nil {
+		q := u.Query()
+		for k, vs := range query {
+			for _, v := range vs {
+				q.Add(k, v)
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u
+}
+
+// do sends a request, retrying as the method and status allow.
+func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte, contentType string) (*http.Response, error) {
+	idempotent := method == http.MethodGet || method == http.MethodHead || method == http.MethodPut || method == http.MethodDelete
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+		if err != nil {
+			return nil, err
+		}
+		if body != nil {
+			req.Body = io.NopCloser(strings.NewReader(string(body)))
+			req.ContentLength = int64(len(body))
+			req.Header.Set("Content-Type", contentType)
+		}
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", "ferry")
+		switch {
+		case c.creds.Bearer != "":
+			req.Header.Set("Authorization", "Bearer "+c.creds.Bearer)
+		case c.creds.APIToken != "":
+			req.SetBasicAuth(c.creds.Email, c.creds.APIToken)
+		}
+		resp, err := c.http.Do(req)
+		var wait time.Duration
+		switch {
+		case err != nil:
+			if ctx.Err() != nil || !idempotent {
+				return nil, fmt.Errorf("%s %s: %w", method, u.Path, redactURL(err))
+			}
+			wait = c.backoff(attempt)
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+			// The server did not take the request: any method may retry.
+			wait = c.retryAfter(resp, attempt)
+		case resp.StatusCode >= 500 && idempotent:
+			wait = c.backoff(attempt)
+		case resp.StatusCode >= 300:
+			defer resp.Body.Close()
+			return nil, parseError(resp)
+		default:
+			return resp, nil
+		}
+		if attempt >= c.Retries {
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w (after %d retries)", method, u.Path, redactURL(err), attempt)
+			}
+			defer resp.Body.Close()
+			e := parseError(resp)
+			e.Hint = fmt.Sprintf("still failing after %d retries; try again later", attempt)
+			return nil, e
+		}
+		if resp != nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+		}
+		if err := c.Sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// backoff is exponential with full jitter, capped.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := min(c.MaxWait, 500*time.Millisecond<<min(attempt, 16))
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+// retryAfter honours Retry-After (seconds or a date) and X-RateLimit-Reset,
+// capped at MaxWait: values like 9223372036854775807 have been seen.
+func (c *Client) retryAfter(resp *http.Response, attempt int) time.Duration {
+	if s := resp.Header.Get("Retry-After"); s != "" {
+		if n, err := strconv.ParseFloat(s, 64); err == nil && n >= 0 {
+			return min(c.MaxWait, time.Duration(min(n, 1e9)*float64(time.Second)))
+		}
+		if t, err := http.ParseTime(s); err == nil {
+			return min(c.MaxWait, max(0, time.Until(t)))
+		}
+	}
+	if s := resp.Header.Get("X-RateLimit-Reset"); s != "" {
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return min(c.MaxWait, max(0, time.Until(t)))
+		}
+	}
+	return c.backoff(attempt)
+}
+
+// redactURL drops userinfo a URL might carry from a transport error.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			u.User = nil
+			ue.URL = u.Redacted()
+		}
+	}
+	return err
+}
+
+// Next finds the next page of a list: _links.next in the body, else the
+// Link header's rel="next". "" at the end.
+func Next(links struct {
+	Next string `json:"next"`
+}, header http.Header) string {
+	if links.Next != "" {
+		return links.Next
+	}
+	for _, v := range header.Values("Link") {
+		if m := linkNext.FindStringSubmatch(v); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+var linkNext = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="?next"?`)
+
+// maxEmptyPages bounds a known bug: a list can answer empty pages that
+// still have a next link.
+const maxEmptyPages = 50
+
+// List pages through a v2 list at path, calling each for every result.
+func (c *Client) List(ctx context.Context, path string, query url.Values, each func(json.RawMessage) error) error {
+	next := c.resolve(path, query).String()
+	empty := 0
+	for next != "" {
+		u, err := url.Parse(next)
+		if err != nil {
+			return fmt.Errorf("GET %s: bad next link %q", path, next)
+		}
+		resp, err := c.do(ctx, http.MethodGet, c.base.ResolveReference(u), nil, "")
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Results []json.RawMessage `json:"results"`
+			Links   struct {
+				Next string `json:"next"`
+			} `json:"_links"`
+		}
+		err = decode(resp, &page)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Results {
+			if err := each(r); err != nil {
+				return err
+			}
+		}
+		if len(page.Results) == 0 {
+			if empty++; empty > maxEmptyPages {
+				return fmt.Errorf("GET %s: %d empty pages in a row that still link to a next one; stopped", path, empty)
+			}
+		} else {
+			empty = 0
+		}
+		n := Next(page.Links, resp.Header)
+		if n == next {
+			return fmt.Errorf("GET %s: the next link points at the same page", path)
+		}
+		next = n
+	}
+	return nil
+}

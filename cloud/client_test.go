@@ -1,0 +1,134 @@
+package cloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var ctx = context.Background()
+
+func testClient(t *testing.T, h http.Handler) (*Client, *[]time.Duration) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := New(srv.URL, Credentials{Email: "admin@example.com", APIToken: "s3cret-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waits []time.Duration
+	c.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+	return c, &waits
+}
+
+// 429 and 503 are retried after Retry-After, capped; the absurd values
+// seen in the wild do not stall the client.
+func TestRetryAfter(t *testing.T) {
+	var calls atomic.Int32
+	c, waits := testClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch calls.Add(1) {
+		case 1:
+			w.Header().Set("Retry-After", "9223372036854775807")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case 2:
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case 3:
+			w.WriteHeader(http.StatusBadGateway)
+		default:
+			fmt.Fprint(w, `{"ok":true}`)
+		}
+	}))
+	var out struct{ OK bool }
+	if err := c.Get(ctx, "/wiki/api/v2/spaces", nil, &out); err != nil || !out.OK {
+		t.Fatalf("%v %+v", err, out)
+	}
+	if len(*waits) != 3 || (*waits)[0] != c.MaxWait || (*waits)[1] != 2*time.Second || (*waits)[2] > c.MaxWait {
+		t.Errorf("waits %v", *waits)
+	}
+}
+
+// A POST that failed after the server took it is not sent again; one the
+// server refused with 429 is.
+func TestPostsAreNotRetriedBlindly(t *testing.T) {
+	var calls atomic.Int32
+	c, _ := testClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	err := c.Post(ctx, "/wiki/api/v2/pages", map[string]string{"title": "x"}, nil)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 500 || calls.Load() != 2 {
+		t.Fatalf("err %v after %d calls", err, calls.Load())
+	}
+}
+
+// Lists follow _links.next or the Link header, and survive empty pages
+// that still have a next link.
+func TestListPagination(t *testing.T) {
+	c, _ := testClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("cursor") {
+		case "":
+			fmt.Fprint(w, `{"results":[{"id":"1"},{"id":"2"}],"_links":{"next":"/wiki/api/v2/pages?cursor=b"}}`)
+		case "b":
+			fmt.Fprint(w, `{"results":[],"_links":{"next":"/wiki/api/v2/pages?cursor=c"}}`)
+		case "c":
+			w.Header().Set("Link", `</wiki/api/v2/pages?cursor=d>; rel="next"`)
+			fmt.Fprint(w, `{"results":[{"id":"3"}]}`)
+		case "d":
+			fmt.Fprint(w, `{"results":[{"id":"4"}],"_links":{}}`)
+		}
+	}))
+	var ids []string
+	err := c.List(ctx, "/wiki/api/v2/pages", nil, func(r json.RawMessage) error {
+		var v struct{ ID string }
+		json.Unmarshal(r, &v)
+		ids = append(ids, v.ID)
+		return nil
+	})
+	if err != nil || strings.Join(ids, ",") != "1,2,3,4" {
+		t.Fatalf("%v %v", ids, err)
+	}
+}
+
+// Errors of both API versions are read, say what to do, and never show
+// the token.
+func TestErrors(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		body   string
+		want   []string
+	}{
+		{401, `{"errors":[{"status":401,"code":"UNAUTHORIZED","title":"Unauthorized","detail":null}]}`, []string{"401", "UNAUTHORIZED", "expired"}},
+		{403, `{"statusCode":403,"message":"Not permitted to use confluence","data":{}}`, []string{"403", "Not permitted", "permission"}},
+		{404, ``, []string{"404", "may not see it"}},
+		{400, `{"errors":[{"status":400,"code":"INVALID_REQUEST_PARAMETER","title":"Invalid cursor"}]}`, []string{"stale pagination cursor"}},
+	} {
+		cl, _ := testClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(c.status)
+			fmt.Fprint(w, c.body)
+		}))
+		err := cl.Get(ctx, "/wiki/api/v2/spaces", nil, nil)
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%d: %v, want %q", c.status, err, w)
+			}
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("the token is in the error: %v", err)
+		}
+	}
+	if s := fmt.Sprint(Credentials{Email: "a@b.c", APIToken: "s3cret-token"}); strings.Contains(s, "s3cret") {
+		t.Errorf("credentials print their token: %s", s)
+	}
+}

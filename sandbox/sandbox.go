@@ -1,0 +1,389 @@
+// Package sandbox serves an embedded site through the Confluence Cloud REST
+// API, so that ferry's Cloud source and destination can be tested, and
+// rehearsed, without a Confluence: the same paths, shapes, cursor
+// pagination and error bodies as Atlassian's published specs (tests check
+// its answers against them), with faults and rate limits on demand.
+package sandbox
+
+import (
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"ferry/embedded"
+)
+
+// Server is the sandbox's HTTP handler.
+type Server struct {
+	site *embedded.Site
+	mux  *http.ServeMux
+	// Token, when set, is the only API token (or bearer token) accepted;
+	// otherwise any credentials are, but some must be given.
+	Token string
+	// FailRate is the fraction of requests answered 500 or 503.
+	FailRate float64
+	// RateLimit is how many requests a second are served; beyond it, 429
+	// with Retry-After. 0 means no limit.
+	RateLimit float64
+
+	mu       sync.Mutex
+	window   time.Time
+	inWindow float64
+	rng      *rand.Rand
+}
+
+// New serves site.
+func New(site *embedded.Site) *Server {
+	s := &Server{site: site, mux: http.NewServeMux(), rng: rand.New(rand.NewPCG(1, 2))}
+	s.mux.HandleFunc("GET /wiki/api/v2/spaces", s.spaces)
+	s.mux.HandleFunc("GET /wiki/api/v2/spaces/{id}", s.space)
+	s.mux.HandleFunc("GET /wiki/api/v2/pages", s.contentList("page"))
+	s.mux.HandleFunc("GET /wiki/api/v2/blogposts", s.contentList("blogpost"))
+	s.mux.HandleFunc("GET /wiki/api/v2/pages/{id}", s.contentOne("page"))
+	s.mux.HandleFunc("GET /wiki/api/v2/blogposts/{id}", s.contentOne("blogpost"))
+	s.mux.HandleFunc("GET /wiki/api/v2/pages/{id}/versions", s.versions("page"))
+	s.mux.HandleFunc("GET /wiki/api/v2/blogposts/{id}/versions", s.versions("blogpost"))
+	s.mux.HandleFunc("POST /wiki/api/v2/users-bulk", s.usersBulk)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
+		return
+	}
+	if wait, ok := s.admit(); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
+		w.Header().Set("X-RateLimit-NearLimit", "true")
+		writeError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "Rate limit exceeded")
+		return
+	}
+	if s.FailRate > 0 && s.random() < s.FailRate {
+		if s.random() < 0.5 {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "Service Unavailable")
+		} else {
+			writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal Server Error")
+		}
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) random() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rng.Float64()
+}
+
+// admit counts the request against the rate limit, one-second windows.
+func (s *Server) admit() (retryAfter int, ok bool) {
+	if s.RateLimit <= 0 {
+		return 0, true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if now.Sub(s.window) >= time.Second {
+		s.window, s.inWindow = now, 0
+	}
+	if s.inWindow >= s.RateLimit {
+		return 1, false
+	}
+	s.inWindow++
+	return 0, true
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	token := ""
+	if _, pass, ok := r.BasicAuth(); ok {
+		token = pass
+	} else if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		token = b
+	}
+	if token == "" {
+		return false
+	}
+	return s.Token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(s.Token)) == 1
+}
+
+// writeError answers in the v2 error shape.
+func writeError(w http.ResponseWriter, status int, code, title string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"status": status, "code": code, "title": title, "detail": nil}}})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+// page answers one page of a list: results, and a next link with a cursor
+// when there may be more.
+func writePage(w http.ResponseWriter, r *http.Request, results []any, last string, limit int) {
+	links := map[string]string{"base": "http://" + r.Host + "/wiki"}
+	if len(results) == limit && last != "" {
+		q := r.URL.Query()
+		q.Set("cursor", base64.RawURLEncoding.EncodeToString([]byte(last)))
+		next := r.URL.Path + "?" + q.Encode()
+		links["next"] = next
+		w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next"`, next))
+	}
+	if results == nil {
+		results = []any{}
+	}
+	writeJSON(w, map[string]any{"results": results, "_links": links})
+}
+
+// listArgs reads limit (default 25, at most 250) and the cursor, the last
+// id of the previous page.
+func listArgs(w http.ResponseWriter, r *http.Request) (limit int, after int64, ok bool) {
+	limit = 25
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 250 {
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "limit must be between 1 and 250")
+			return 0, 0, false
+		}
+		limit = n
+	}
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err == nil {
+			after, err = strconv.ParseInt(string(b), 10, 64)
+		}
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "Invalid cursor")
+			return 0, 0, false
+		}
+	}
+	return limit, after, true
+}
+
+// cloudTime turns a stored time into the API's form.
+func cloudTime(s string) string {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Format("2006-01-02T15:04:05.000Z")
+		}
+	}
+	return s
+}
+
+func (s *Server) query(w http.ResponseWriter, q string, args []any, each func(*sql.Rows) error) bool {
+	rows, err := s.site.DB().Query(q, args...)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "query failed")
+		return false
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "read failed")
+			return false
+		}
+	}
+	return true
+}
+
+// Cloud ids are integers: the sandbox shows an embedded site's rows by
+// their SQLite rowid.
+const spaceColumns = `rowid, key, name, type, status, coalesce(author, ''), created_at,
+	coalesce((SELECT rowid FROM content h WHERE h.id = spaces.homepage), ''), description`
+
+func spaceJSON(rows *sql.Rows) (map[string]any, string, error) {
+	var id, key, name, typ, status, author, created, home, desc string
+	if err := rows.Scan(&id, &key, &name, &typ, &status, &author, &created, &home, &desc); err != nil {
+		return nil, "", err
+	}
+	v := map[string]any{"id": id, "key": key, "name": name, "type": typ, "status": status, "authorId": author,
+		"createdAt": cloudTime(created), "homepageId": home,
+		"description": map[string]any{"plain": map[string]any{"value": desc, "representation": "plain"}},
+		"_links":      map[string]any{"webui": "/spaces/" + key}}
+	return v, id, nil
+}
+
+func (s *Server) spaces(w http.ResponseWriter, r *http.Request) {
+	limit, after, ok := listArgs(w, r)
+	if !ok {
+		return
+	}
+	var results []any
+	last := ""
+	if !s.query(w, `SELECT `+spaceColumns+` FROM spaces WHERE deleted_rev IS NULL AND rowid > ? ORDER BY rowid LIMIT ?`, []any{after, limit}, func(rows *sql.Rows) error {
+		v, id, err := spaceJSON(rows)
+		results, last = append(results, v), id
+		return err
+	}) {
+		return
+	}
+	writePage(w, r, results, last, limit)
+}
+
+func (s *Server) space(w http.ResponseWriter, r *http.Request) {
+	found := false
+	if !s.query(w, `SELECT `+spaceColumns+` FROM spaces WHERE deleted_rev IS NULL AND rowid = ?`, []any{r.PathValue("id")}, func(rows *sql.Rows) error {
+		v, _, err := spaceJSON(rows)
+		if err == nil {
+			found = true
+			writeJSON(w, v)
+		}
+		return err
+	}) {
+		return
+	}
+	if !found {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+	}
+}
+
+const contentColumns = `c.rowid, c.status, v.title, (SELECT rowid FROM spaces s WHERE s.id = c.space_id),
+	coalesce((SELECT rowid FROM content p WHERE p.id = c.parent_id), ''), c.position, coalesce(c.author, ''), c.created_at,
+	v.number, v.at, v.message, v.minor_edit, coalesce(v.author, ''), v.body`
+
+// contentJSON renders a page or blog post at one version; withBody adds
+// the storage-format body.
+func contentJSON(rows *sql.Rows, kind string, withBody bool) (map[string]any, string, error) {
+	var id, status, title, space, parent, author, created, vAt, msg, vAuthor, body string
+	var position, number int
+	var minor bool
+	if err := rows.Scan(&id, &status, &title, &space, &parent, &position, &author, &created, &number, &vAt, &msg, &minor, &vAuthor, &body); err != nil {
+		return nil, "", err
+	}
+	v := map[string]any{"id": id, "status": status, "title": title, "spaceId": space, "authorId": author, "ownerId": author,
+		"createdAt": cloudTime(created),
+		"version":   map[string]any{"number": number, "createdAt": cloudTime(vAt), "message": msg, "minorEdit": minor, "authorId": vAuthor},
+		"_links":    map[string]any{"webui": "/pages/" + id}}
+	if kind == "page" {
+		v["position"] = position
+		if parent != "" {
+			v["parentId"], v["parentType"] = parent, "page"
+		}
+	}
+	if withBody {
+		v["body"] = map[string]any{"storage": map[string]any{"representation": "storage", "value": body}}
+	} else {
+		v["body"] = map[string]any{}
+	}
+	return v, id, nil
+}
+
+// latest joins content with its latest version.
+const latest = ` FROM content c JOIN content_versions v ON v.content_id = c.id
+	AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id) `
+
+func (s *Server) contentList(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		limit, after, ok := listArgs(w, r)
+		if !ok {
+			return
+		}
+		q := `SELECT ` + contentColumns + latest + `WHERE c.type = ? AND c.deleted_rev IS NULL AND c.rowid > ?`
+		args := []any{kind, after}
+		if sp := r.URL.Query().Get("space-id"); sp != "" {
+			ids := strings.Split(sp, ",")
+			q += ` AND c.space_id IN (SELECT id FROM spaces WHERE rowid IN (` + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + `))`
+			for _, id := range ids {
+				args = append(args, id)
+			}
+		}
+		q += ` ORDER BY c.rowid LIMIT ?`
+		args = append(args, limit)
+		withBody := r.URL.Query().Get("body-format") == "storage"
+		var results []any
+		last := ""
+		if !s.query(w, q, args, func(rows *sql.Rows) error {
+			v, id, err := contentJSON(rows, kind, withBody)
+			results, last = append(results, v), id
+			return err
+		}) {
+			return
+		}
+		writePage(w, r, results, last, limit)
+	}
+}
+
+func (s *Server) contentOne(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := `SELECT ` + contentColumns + latest + `WHERE c.type = ? AND c.deleted_rev IS NULL AND c.rowid = ?`
+		args := []any{kind, r.PathValue("id")}
+		if n := r.URL.Query().Get("version"); n != "" {
+			q = `SELECT ` + contentColumns + ` FROM content c JOIN content_versions v ON v.content_id = c.id AND v.number = ?
+				WHERE c.type = ? AND c.deleted_rev IS NULL AND c.rowid = ?`
+			args = append([]any{n}, args...)
+		}
+		found := false
+		if !s.query(w, q, args, func(rows *sql.Rows) error {
+			v, _, err := contentJSON(rows, kind, r.URL.Query().Get("body-format") == "storage")
+			if err == nil {
+				found = true
+				writeJSON(w, v)
+			}
+			return err
+		}) {
+			return
+		}
+		if !found {
+			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+		}
+	}
+}
+
+func (s *Server) versions(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		limit, after, ok := listArgs(w, r)
+		if !ok {
+			return
+		}
+		var results []any
+		last := ""
+		if !s.query(w, `SELECT v.number, v.at, v.message, v.minor_edit, coalesce(v.author, '') FROM content_versions v
+			JOIN content c ON c.id = v.content_id WHERE c.rowid = ? AND c.type = ? AND c.deleted_rev IS NULL AND v.number > ?
+			ORDER BY v.number LIMIT ?`, []any{r.PathValue("id"), kind, after, limit}, func(rows *sql.Rows) error {
+			var number int
+			var at, msg, author string
+			var minor bool
+			if err := rows.Scan(&number, &at, &msg, &minor, &author); err != nil {
+				return err
+			}
+			results = append(results, map[string]any{"number": number, "createdAt": cloudTime(at), "message": msg, "minorEdit": minor, "authorId": author})
+			last = strconv.Itoa(number)
+			return nil
+		}) {
+			return
+		}
+		writePage(w, r, results, last, limit)
+	}
+}
+
+func (s *Server) usersBulk(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		AccountIDs []string `json:"accountIds"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil || len(req.AccountIDs) == 0 || len(req.AccountIDs) > 250 {
+		writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "accountIds: give 1 to 250 account ids")
+		return
+	}
+	var results []any
+	for _, id := range req.AccountIDs {
+		s.query(w, `SELECT account_id, coalesce(email, ''), display_name, status, account_type FROM users WHERE account_id = ?`, []any{id}, func(rows *sql.Rows) error {
+			var acc, email, name, status, typ string
+			if err := rows.Scan(&acc, &email, &name, &status, &typ); err != nil {
+				return err
+			}
+			status = map[string]string{"active": "active", "inactive": "inactive", "deleted": "closed"}[status]
+			results = append(results, map[string]any{"accountId": acc, "email": email, "displayName": name, "accountStatus": status, "accountType": typ})
+			return nil
+		})
+	}
+	writePage(w, r, results, "", len(results)+1)
+}
