@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"ferry/cloud"
 	"ferry/embedded"
 	"ferry/model"
 )
@@ -47,11 +48,26 @@ type Estimator interface {
 }
 
 // OpenSource opens the source a SITE argument names (cli.md): PATH.db or
-// local:PATH for an embedded site.
-func OpenSource(site string) (Source, io.Closer, error) {
+// local:PATH for an embedded site, xml:PATH for a Confluence XML export,
+// or an http(s) URL for Confluence Cloud.
+//
+// A Confluence Cloud URL needs credentials, which creds supplies (from the
+// environment or a file; never from a flag's value).
+func OpenSource(site string, creds func() (cloud.Credentials, error)) (Source, io.Closer, error) {
 	switch {
 	case strings.HasPrefix(site, "http://"), strings.HasPrefix(site, "https://"):
-		return nil, nil, fmt.Errorf("--from %s: exporting from Confluence Cloud is not available in this version of ferry", site)
+		if creds == nil {
+			return nil, nil, fmt.Errorf("--from %s: credentials are needed", site)
+		}
+		c, err := creds()
+		if err != nil {
+			return nil, nil, fmt.Errorf("--from %s: %w", site, err)
+		}
+		src, err := OpenCloud(context.Background(), site, c)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--from %s: %w", site, err)
+		}
+		return src, src, nil
 	case strings.HasPrefix(site, "xml:"):
 		x, err := OpenXML(context.Background(), strings.TrimPrefix(site, "xml:"))
 		if err != nil {

@@ -31,7 +31,8 @@ func newExportCmd(g *globals) *cobra.Command {
 		Long: `export reads a source site and writes every entity's history, in the order a
 destination can replay it, to one archive file (spec/ARCHIVE.md, spec/EVENTS.md).
 
-SITE is PATH.db or local:PATH for an embedded site, or xml:PATH for a
+SITE is PATH.db or local:PATH for an embedded site, https://NAME.atlassian.net
+(or any http(s) URL, such as a 'ferry sandbox') for Confluence Cloud, or xml:PATH for a
 Confluence XML export (a .zip, its unzipped folder, or a bare entities.xml).
 An XML export is read in a single streaming pass into a temporary index; what
 it holds that ferry does not copy is listed in the archive, per class, with
@@ -69,6 +70,7 @@ The archive appears under its name only when it is complete.`,
 	f.StringSliceVar(&o.spaces, "spaces", nil, "export only these space keys (and whom they reference)")
 	f.StringVar(&o.format, "format", "text", "summary format: text or json")
 	o.keys.addSigning(f)
+	o.keys.addCredentials(f)
 	return cmd
 }
 
@@ -84,7 +86,7 @@ func kindCounts(byKind map[string]int64) string {
 }
 
 func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
-	src, closer, err := export.OpenSource(o.from)
+	src, closer, err := export.OpenSource(o.from, o.keys.credentials)
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,8 @@ func TestExportBadInput(t *testing.T) {
 		{[]string{"export", "--from", site, "--out", out, "--spaces", "NOSUCH"}, 1, `"NOSUCH"`},
 		{[]string{"export", "--from", site, "--out", out, "--since", junk}, 1, "--since"},
 		{[]string{"export", "--from", site}, 2, "--out"},
-		{[]string{"export", "--from", "https://example.atlassian.net", "--out", out}, 1, "not available"},
+		{[]string{"export", "--from", "https://example.atlassian.net", "--out", out}, 1, "no credentials"},
+		{[]string{"export", "--from", "https://example.atlassian.net", "--out", out, "--credentials", junk}, 1, "KEY=VALUE"},
 		{[]string{"generate", "--evolve", site}, 2, "--changes"},
 		{[]string{"generate", "--out", filepath.Join(dir, "n.db"), "--pages", "0"}, 2, "--pages"},
 	}

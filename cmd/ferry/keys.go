@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"ferry/archive"
+	"ferry/cloud"
 	"ferry/trust"
 
 	"github.com/spf13/cobra"
@@ -20,6 +21,20 @@ type keyFlags struct {
 	trust      []string // public key files
 	sign       string   // signing key file
 	recipients []string // age recipients
+	credsFile  string   // Confluence Cloud credentials
+}
+
+func (k *keyFlags) addCredentials(f *pflag.FlagSet) {
+	f.StringVar(&k.credsFile, "credentials", "", "file of FERRY_EMAIL=, FERRY_API_TOKEN= (or FERRY_TOKEN=) lines for Confluence Cloud; else the environment")
+}
+
+// credentials reads Confluence Cloud credentials from --credentials, else
+// the environment.
+func (k *keyFlags) credentials() (cloud.Credentials, error) {
+	if k.credsFile != "" {
+		return cloud.CredentialsFromFile(k.credsFile)
+	}
+	return cloud.CredentialsFromEnv()
 }
 
 func (k *keyFlags) addSigning(f *pflag.FlagSet) {

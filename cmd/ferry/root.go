@@ -43,7 +43,7 @@ every byte of it.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError("%v (see 'ferry %s --help')", err, cmd.Name())
 	})
-	root.AddCommand(newVersionCmd(), newVerifyCmd(g), newGenerateCmd(g), newExportCmd(g), newImportCmd(g), newCompareCmd(), newDemoCmd(), newInspectCmd(), newKeygenCmd(), newRedactCmd())
+	root.AddCommand(newVersionCmd(), newVerifyCmd(g), newGenerateCmd(g), newExportCmd(g), newImportCmd(g), newCompareCmd(), newDemoCmd(), newInspectCmd(), newKeygenCmd(), newRedactCmd(), newSandboxCmd())
 	return root
 }
 

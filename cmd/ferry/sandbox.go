@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"ferry/embedded"
+	"ferry/sandbox"
+
+	"github.com/spf13/cobra"
+)
+
+func newSandboxCmd() *cobra.Command {
+	var site, listen string
+	var failRate, rateLimit float64
+	cmd := &cobra.Command{
+		Use:   "sandbox --site SITE.db --listen 127.0.0.1:PORT [--fail-rate F] [--rate-limit R]",
+		Short: "Serve an embedded site through the Confluence Cloud REST API, for tests and rehearsals",
+		Long: `sandbox serves an embedded site at http://ADDRESS/wiki/api/v2 with the paths,
+shapes, cursor pagination and error bodies of Confluence Cloud's REST API
+(checked against Atlassian's published spec), so that 'ferry export --from
+http://ADDRESS' can be tried without a Confluence.
+
+Requests must carry credentials (basic or bearer). When FERRY_SANDBOX_TOKEN
+is set, only that token is accepted. --fail-rate answers that fraction of
+requests with 500 or 503; --rate-limit answers 429 with Retry-After beyond
+that many requests a second. It serves until interrupted.`,
+		Example: `  ferry sandbox --site source.db --listen 127.0.0.1:8080
+  ferry sandbox --site source.db --listen 127.0.0.1:8080 --fail-rate 0.2 --rate-limit 50`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if site == "" || listen == "" {
+				return usageError("sandbox needs --site SITE.db and --listen ADDRESS:PORT")
+			}
+			if failRate < 0 || failRate >= 1 {
+				return usageError("--fail-rate %v: want a fraction from 0 to below 1", failRate)
+			}
+			if rateLimit < 0 {
+				return usageError("--rate-limit %v: want requests per second, or 0 for none", rateLimit)
+			}
+			s, err := embedded.Open(strings.TrimPrefix(site, "local:"))
+			if err != nil {
+				return fmt.Errorf("--site: %w", err)
+			}
+			defer s.Close()
+			h := sandbox.New(s)
+			h.Token, h.FailRate, h.RateLimit = os.Getenv("FERRY_SANDBOX_TOKEN"), failRate, rateLimit
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("--listen: %w", err)
+			}
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			go func() {
+				<-ctx.Done()
+				shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				srv.Shutdown(shut)
+			}()
+			stderrf("serving %s at http://%s/wiki/api/v2 (Ctrl-C stops)\n", s.Path(), ln.Addr())
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&site, "site", "", "the embedded site to serve")
+	cmd.Flags().StringVar(&listen, "listen", "", "address and port, e.g. 127.0.0.1:8080")
+	cmd.Flags().Float64Var(&failRate, "fail-rate", 0, "fraction of requests answered with 500 or 503")
+	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 0, "requests per second served before answering 429 (0: no limit)")
+	return cmd
+}

@@ -1,0 +1,102 @@
+package export
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"ferry/archive"
+	"ferry/cloud"
+	"ferry/embedded"
+	"ferry/generate"
+	replayer "ferry/internal/replay"
+	"ferry/model"
+	"ferry/sandbox"
+)
+
+// versionsOf lists an archive's page and blog post versions id-free:
+// space, title, number, author and a digest of the body.
+func versionsOf(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := archive.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	err = replayer.Each(f, nil, func(_ int64, c *model.Change) error {
+		if v, ok := c.Payload.(*model.Version); ok && c.Type != model.CommentVersion {
+			out = append(out, fmt.Sprintf("%s %s %s #%d by %s %x", c.Type, c.Space, v.Title, v.Number, v.Author, sha256.Sum256([]byte(v.Body))))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Exporting through the REST API (from a sandbox serving a site) gives the
+// same pages, blog posts and history as exporting the site directly, and
+// the same archive whether or not the server fails a fifth of the requests
+// and limits their rate.
+func TestCloudExportThroughSandbox(t *testing.T) {
+	dir := t.TempDir()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	if err := generate.Site(ctx, site, generate.Options{Users: 20, Spaces: 3, Pages: 30, AttachmentBytes: 1 << 16, Seed: 8}); err != nil {
+		t.Fatal(err)
+	}
+	direct := filepath.Join(dir, "direct.ferry")
+	if _, err := Run(ctx, &EmbeddedSource{Site: site}, direct, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var digests []string
+	for _, faults := range []struct{ fail, rate float64 }{{0, 0}, {0.2, 80}} {
+		h := sandbox.New(site)
+		h.FailRate, h.RateLimit = faults.fail, faults.rate
+		srv := httptest.NewServer(h)
+		src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Waits are real but short, as if time ran faster: the client
+		// honours Retry-After up to MaxWait.
+		waited := time.Duration(0)
+		src.Client.MaxWait, src.Client.Retries = 50*time.Millisecond, 60
+		src.Client.Sleep = func(_ context.Context, d time.Duration) error { waited += d; time.Sleep(d); return nil }
+		out := filepath.Join(dir, fmt.Sprintf("cloud-%v.ferry", faults.fail))
+		sum, err := Run(ctx, src, out, Options{Created: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ArchiveID: "00000000-0000-4000-8000-00000000000c"})
+		srv.Close()
+		if err != nil {
+			t.Fatalf("faults %+v: %v", faults, err)
+		}
+		if faults.fail > 0 && waited == 0 {
+			t.Error("the faulty server never made the client wait")
+		}
+		digests = append(digests, sum.Digest)
+		got, want := versionsOf(t, out), versionsOf(t, direct)
+		if len(got) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("faults %+v: %d versions through the API, %d directly; first %v vs %v", faults, len(got), len(want), first(got), first(want))
+		}
+	}
+	if digests[0] != digests[1] {
+		t.Errorf("a faulty server changed the archive: %s vs %s", digests[0], digests[1])
+	}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
