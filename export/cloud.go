@@ -78,7 +78,7 @@ func cloudTime(s string) time.Time {
 }
 
 // notReadFromCloud is what the Cloud source leaves out, for now.
-var notReadFromCloud = []string{"Group", "Membership", "SpacePermission", "Comment", "Attachment", "Label", "Restriction", "ContentProperty", "Like"}
+var notReadFromCloud = []string{"Group", "Membership", "SpacePermission", "InlineComment", "Attachment", "Restriction", "ContentProperty", "Like"}
 
 func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string, emit func(*model.Change) error) (string, error) {
 	if since != "" {
@@ -123,7 +123,12 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 		for _, kind := range []string{"pages", "blogposts"} {
 			err := s.content(ctx, kind, sp.ID, func(c *cloudContent) error {
 				note(c.AuthorID, c.CreatedAt)
-				return s.versions(ctx, kind, c.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil })
+				if err := s.versions(ctx, kind, c.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil }); err != nil {
+					return err
+				}
+				return s.comments(ctx, kind, c.ID, func(cm *cloudComment, _ string) error {
+					return s.versions(ctx, "footer-comments", cm.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil })
+				})
 			})
 			if err != nil {
 				return "", err
@@ -265,8 +270,96 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		if err != nil {
 			return err
 		}
+		if err := s.labels(ctx, kind, c.ID, sp.Key, content.CreatedAt, emit); err != nil {
+			return err
+		}
+		err = s.comments(ctx, kind, c.ID, func(cm *cloudComment, parent string) error {
+			return s.emitComment(ctx, cm, c.ID, parent, sp.Key, emit)
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+type cloudComment struct {
+	ID, Status string
+}
+
+// comments walks a page's or blog post's footer comments, each before its
+// replies.
+func (s *CloudSource) comments(ctx context.Context, kind, id string, each func(c *cloudComment, parent string) error) error {
+	type item struct {
+		c      cloudComment
+		parent string
+	}
+	var queue []item
+	collect := func(parent string) func(json.RawMessage) error {
+		return func(r json.RawMessage) error {
+			var c cloudComment
+			if err := json.Unmarshal(r, &c); err != nil {
+				return err
+			}
+			queue = append(queue, item{c, parent})
+			return nil
+		}
+	}
+	if err := s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/footer-comments", url.Values{"limit": {"250"}}, collect("")); err != nil {
+		return err
+	}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		if err := each(&it.c, it.parent); err != nil {
+			return err
+		}
+		if err := s.Client.List(ctx, "/wiki/api/v2/footer-comments/"+it.c.ID+"/children", url.Values{"limit": {"250"}}, collect(it.c.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, container, parent, space string, emit func(*model.Change) error) error {
+	created := false
+	return s.versions(ctx, "footer-comments", c.ID, func(v *cloudVersion) error {
+		if !created {
+			created = true
+			status := c.Status
+			if status == "" {
+				status = "current"
+			}
+			cm := &model.Comment{ID: c.ID, ContainerID: container, ParentID: parent, Location: "footer", Status: status,
+				Author: v.AuthorID, CreatedAt: cloudTime(v.CreatedAt)}
+			if err := emit(&model.Change{Type: model.CommentCreated, ID: c.ID, Parent: container, Space: space, At: cm.CreatedAt, Actor: v.AuthorID, Payload: cm}); err != nil {
+				return err
+			}
+		}
+		var at struct {
+			Body struct {
+				Storage struct{ Value string }
+			}
+		}
+		q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(v.Number)}}
+		if err := s.Client.Get(ctx, "/wiki/api/v2/footer-comments/"+c.ID, q, &at); err != nil {
+			return err
+		}
+		mv := &model.Version{ContentID: c.ID, Number: v.Number, Body: at.Body.Storage.Value, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}
+		return emit(&model.Change{Type: model.CommentVersion, ID: c.ID, Parent: container, Space: space, At: mv.At, Actor: v.AuthorID, Payload: mv})
+	})
+}
+
+// labels emits a page's or blog post's labels.
+func (s *CloudSource) labels(ctx context.Context, kind, id, space string, at time.Time, emit func(*model.Change) error) error {
+	return s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/labels", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+		var l struct{ Name, Prefix string }
+		if err := json.Unmarshal(r, &l); err != nil {
+			return err
+		}
+		label := &model.Label{ContainerID: id, Prefix: l.Prefix, Name: l.Name}
+		return emit(&model.Change{Type: model.LabelAdded, ID: id + ":" + l.Prefix + ":" + l.Name, Parent: id, Space: space, At: at, Payload: label})
+	})
 }
 
 // parentsFirst orders pages so that each comes after its parent; a page

@@ -19,8 +19,8 @@ import (
 	"ferry/sandbox"
 )
 
-// versionsOf lists an archive's page and blog post versions id-free:
-// space, title, number, author and a digest of the body.
+// versionsOf lists an archive's versions, footer comments and labels
+// id-free: space, title, number, author, a digest of the body.
 func versionsOf(t *testing.T, path string) []string {
 	t.Helper()
 	f, err := archive.Open(path)
@@ -29,9 +29,22 @@ func versionsOf(t *testing.T, path string) []string {
 	}
 	defer f.Close()
 	var out []string
+	inline := map[string]bool{} // not read from Cloud yet
 	err = replayer.Each(f, nil, func(_ int64, c *model.Change) error {
-		if v, ok := c.Payload.(*model.Version); ok && c.Type != model.CommentVersion {
-			out = append(out, fmt.Sprintf("%s %s %s #%d by %s %x", c.Type, c.Space, v.Title, v.Number, v.Author, sha256.Sum256([]byte(v.Body))))
+		switch p := c.Payload.(type) {
+		case *model.Version:
+			if inline[p.ContentID] {
+				return nil
+			}
+			out = append(out, fmt.Sprintf("%s %s %s #%d by %s %x", c.Type, c.Space, p.Title, p.Number, p.Author, sha256.Sum256([]byte(p.Body))))
+		case *model.Label:
+			out = append(out, fmt.Sprintf("%s %s %s:%s", c.Type, c.Space, p.Prefix, p.Name))
+		case *model.Comment:
+			if p.Location == "inline" {
+				inline[p.ID] = true
+				return nil
+			}
+			out = append(out, fmt.Sprintf("%s %s by %s reply=%v", c.Type, c.Space, p.Author, p.ParentID != ""))
 		}
 		return nil
 	})
@@ -43,7 +56,8 @@ func versionsOf(t *testing.T, path string) []string {
 }
 
 // Exporting through the REST API (from a sandbox serving a site) gives the
-// same pages, blog posts and history as exporting the site directly, and
+// same pages, blog posts, history, footer comments and labels as exporting
+// the site directly, and
 // the same archive whether or not the server fails a fifth of the requests
 // and limits their rate.
 func TestCloudExportThroughSandbox(t *testing.T) {
@@ -86,7 +100,7 @@ func TestCloudExportThroughSandbox(t *testing.T) {
 		digests = append(digests, sum.Digest)
 		got, want := versionsOf(t, out), versionsOf(t, direct)
 		if len(got) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("faults %+v: %d versions through the API, %d directly; first %v vs %v", faults, len(got), len(want), first(got), first(want))
+			t.Fatalf("faults %+v: %d items through the API, %d directly; differing: %v", faults, len(got), len(want), diff(got, want))
 		}
 	}
 	if digests[0] != digests[1] {
@@ -94,9 +108,21 @@ func TestCloudExportThroughSandbox(t *testing.T) {
 	}
 }
 
-func first(s []string) string {
-	if len(s) == 0 {
-		return ""
+// diff lists what one sorted list has and the other has not.
+func diff(a, b []string) []string {
+	count := map[string]int{}
+	for _, x := range a {
+		count[x]++
 	}
-	return s[0]
+	for _, x := range b {
+		count[x]--
+	}
+	var out []string
+	for x, n := range count {
+		if n != 0 {
+			out = append(out, fmt.Sprintf("%+d %s", n, x))
+		}
+	}
+	sort.Strings(out)
+	return out
 }

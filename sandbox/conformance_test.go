@@ -167,13 +167,39 @@ func TestConformsToPublishedSpec(t *testing.T) {
 	if err := c.Post(ctx, "/wiki/api/v2/users-bulk", map[string]any{"accountIds": authors[:1]}, &users); err != nil || len(users.Results) != 1 {
 		t.Fatalf("users-bulk %v: %v", users, err)
 	}
+	// Labels and footer comments, with replies, versions and bodies, of
+	// every page that has them.
+	comments := 0
+	for _, id := range pageIDs {
+		if err := c.List(ctx, "/wiki/api/v2/pages/"+id+"/labels", nil, func(json.RawMessage) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		err := c.List(ctx, "/wiki/api/v2/pages/"+id+"/footer-comments", url.Values{"body-format": {"storage"}}, func(r json.RawMessage) error {
+			var cm struct{ ID string }
+			json.Unmarshal(r, &cm)
+			comments++
+			if err := c.List(ctx, "/wiki/api/v2/footer-comments/"+cm.ID+"/children", nil, func(json.RawMessage) error { return nil }); err != nil {
+				return err
+			}
+			if err := c.List(ctx, "/wiki/api/v2/footer-comments/"+cm.ID+"/versions", nil, func(json.RawMessage) error { return nil }); err != nil {
+				return err
+			}
+			return c.Get(ctx, "/wiki/api/v2/footer-comments/"+cm.ID, url.Values{"body-format": {"storage"}, "version": {"1"}}, nil)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if comments == 0 {
+		t.Error("no footer comment was checked")
+	}
 	if err := c.Get(ctx, "/wiki/api/v2/pages/999999999", nil, nil); err == nil {
 		t.Error("a missing page answered")
 	}
 	for _, b := range chk.bad {
 		t.Error(b)
 	}
-	if len(chk.seen) < 7 {
+	if len(chk.seen) < 12 {
 		t.Errorf("only %d routes exercised: %v", len(chk.seen), chk.seen)
 	}
 }

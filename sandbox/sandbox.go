@@ -52,8 +52,14 @@ func New(site *embedded.Site) *Server {
 	s.mux.HandleFunc("GET /wiki/api/v2/pages/{id}/versions", s.versions("page"))
 	s.mux.HandleFunc("GET /wiki/api/v2/blogposts/{id}/versions", s.versions("blogpost"))
 	s.mux.HandleFunc("POST /wiki/api/v2/users-bulk", s.usersBulk)
+	for _, add := range extra {
+		add(s)
+	}
 	return s
 }
+
+// extra registers the routes of the other files.
+var extra []func(*Server)
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(r) {
