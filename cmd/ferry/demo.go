@@ -84,6 +84,36 @@ func runDemo(dir string) error {
 	if err := step("and import refuses it before writing anything (exit 1)", 1, "import", p("damaged.ferry"), "--to", p("other.db")); err != nil {
 		return err
 	}
+	// Hand-offs between organizations: signed, encrypted, redacted.
+	if err := step("a signing key for the producer", 0, "keygen", "--out", p("producer"), "--signer", "Source IT"); err != nil {
+		return err
+	}
+	if err := step("an age identity for the receiver: its public half goes to the producer", 0, "keygen", "--age", "--out", p("receiver")); err != nil {
+		return err
+	}
+	rcpt, err := os.ReadFile(p("receiver.pub"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(p("redact.key"), []byte("demo pseudonym key, keep it secret"), 0o600); err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		title string
+		exit  int
+		args  []string
+	}{
+		{"export signed, and encrypted for the receiver only", 0, []string{"export", "--from", p("source.db"), "--out", p("sealed.ferry"), "--sign", p("producer"), "--recipient", strings.TrimSpace(string(rcpt)), "--progress", "never"}},
+		{"anyone can check its integrity and who signed it, without the key", 0, []string{"verify", p("sealed.ferry"), "--trust", p("producer.pub")}},
+		{"but not read it (exit 1)", 1, []string{"inspect", p("sealed.ferry")}},
+		{"the receiver can", 0, []string{"inspect", p("sealed.ferry"), "--identity", p("receiver"), "--sql", "SELECT count(*) AS pages FROM pages"}},
+		{"a copy for a reviewer, with emails and names pseudonymized and bodies blanked", 0, []string{"redact", p("full.ferry"), "--out", p("review.ferry"), "--key-file", p("redact.key")}},
+		{"it inspects like any archive", 0, []string{"inspect", p("review.ferry"), "--sql", "SELECT account_id, email, display_name FROM users ORDER BY account_id LIMIT 3"}},
+	} {
+		if err := step(s.title, s.exit, s.args...); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("\nThe demo's files are in %s/: source.db and copy.db are sites (SQLite), *.ferry are archives (tar).\n", dir)
 	return nil
 }
