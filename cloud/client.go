@@ -143,6 +143,19 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, out any
 	return decode(resp, out)
 }
 
+// Download opens the bytes an attachment's downloadLink names (relative to
+// the site's /wiki), retried like any GET. The caller closes it.
+func (c *Client) Download(ctx context.Context, link string) (io.ReadCloser, error) {
+	if strings.HasPrefix(link, "/download/") {
+		link = "/wiki" + link
+	}
+	resp, err := c.do(ctx, http.MethodGet, c.resolve(link, nil), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
 // Post sends a POST whose body is JSON; it is retried only when the server
 // says it did not take the request (429, 503).
 func (c *Client) Post(ctx context.Context, path string, body, out any) error {

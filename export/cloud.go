@@ -2,25 +2,32 @@ package export
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"ferry/archive"
 	"ferry/cloud"
 	"ferry/model"
 )
 
 // CloudSource reads a Confluence Cloud site through its REST API (v2):
-// the users who wrote its content, its spaces, and its pages and blog posts
-// with every version. What this version does not read yet is recorded as
+// the users who wrote its content, its spaces, its pages and blog posts
+// with every version, their footer comments, labels and attachments with
+// every version's bytes. What this version does not read yet is recorded as
 // source.skipped events, so inspect shows it.
 type CloudSource struct {
 	Client *cloud.Client
 	site   string
+	tmp    string // downloaded attachment versions, by digest, until export takes them
 }
 
 // OpenCloud checks that the credentials work before anything is written.
@@ -33,19 +40,63 @@ func OpenCloud(ctx context.Context, base string, creds cloud.Credentials) (*Clou
 		return nil, fmt.Errorf("preflight: %w", err)
 	}
 	u, _ := url.Parse(base)
-	return &CloudSource{Client: c, site: "cloud:" + u.Host}, nil
+	tmp, err := os.MkdirTemp("", "ferry-cloud-")
+	if err != nil {
+		return nil, err
+	}
+	return &CloudSource{Client: c, site: "cloud:" + u.Host, tmp: tmp}, nil
 }
 
 func (s *CloudSource) Describe() SourceInfo {
 	return SourceInfo{Kind: "cloud", Location: s.Client.Base(), SiteID: s.site}
 }
 
-// Close does nothing: the site stays where it is.
-func (s *CloudSource) Close() error { return nil }
+// Close removes the downloads export did not take.
+func (s *CloudSource) Close() error { return os.RemoveAll(s.tmp) }
 
-// OpenBlob fails: attachments are not read from Cloud yet.
+// OpenBlob opens a downloaded attachment version; it is removed once read.
 func (s *CloudSource) OpenBlob(ctx context.Context, digest string) (io.ReadCloser, error) {
-	return nil, fmt.Errorf("blob %s: attachments are not read from Confluence Cloud by this version of ferry", digest)
+	if !archive.IsDigest(digest) {
+		return nil, fmt.Errorf("blob %q: not a digest", digest)
+	}
+	f, err := os.Open(filepath.Join(s.tmp, digest))
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", digest, err)
+	}
+	return &removeOnClose{f}, nil
+}
+
+type removeOnClose struct{ *os.File }
+
+func (r *removeOnClose) Close() error {
+	err := r.File.Close()
+	os.Remove(r.Name())
+	return err
+}
+
+// fetch downloads an attachment version into the temporary folder, named
+// by its SHA-256.
+func (s *CloudSource) fetch(ctx context.Context, link string) (digest string, size int64, err error) {
+	body, err := s.Client.Download(ctx, link)
+	if err != nil {
+		return "", 0, err
+	}
+	defer body.Close()
+	f, err := os.CreateTemp(s.tmp, "download-*")
+	if err != nil {
+		return "", 0, err
+	}
+	h := sha256.New()
+	size, err = io.Copy(io.MultiWriter(f, h), body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", 0, fmt.Errorf("download %s: %w", link, err)
+	}
+	digest = hex.EncodeToString(h.Sum(nil))
+	return digest, size, os.Rename(f.Name(), filepath.Join(s.tmp, digest))
 }
 
 type cloudSpace struct {
@@ -78,7 +129,7 @@ func cloudTime(s string) time.Time {
 }
 
 // notReadFromCloud is what the Cloud source leaves out, for now.
-var notReadFromCloud = []string{"Group", "Membership", "SpacePermission", "InlineComment", "Attachment", "Restriction", "ContentProperty", "Like"}
+var notReadFromCloud = []string{"Group", "Membership", "SpacePermission", "InlineComment", "Restriction", "ContentProperty", "Like"}
 
 func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string, emit func(*model.Change) error) (string, error) {
 	if since != "" {
@@ -126,8 +177,14 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 				if err := s.versions(ctx, kind, c.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil }); err != nil {
 					return err
 				}
-				return s.comments(ctx, kind, c.ID, func(cm *cloudComment, _ string) error {
+				err := s.comments(ctx, kind, c.ID, func(cm *cloudComment, _ string) error {
 					return s.versions(ctx, "footer-comments", cm.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil })
+				})
+				if err != nil {
+					return err
+				}
+				return s.attachments(ctx, kind, c.ID, func(a *cloudAttachment) error {
+					return s.versions(ctx, "attachments", a.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil })
 				})
 			})
 			if err != nil {
@@ -279,8 +336,53 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		if err != nil {
 			return err
 		}
+		err = s.attachments(ctx, kind, c.ID, func(a *cloudAttachment) error {
+			return s.emitAttachment(ctx, a, c.ID, sp.Key, emit)
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+type cloudAttachment struct {
+	ID, Title, MediaType, CreatedAt, DownloadLink string
+	Version                                       struct{ AuthorID string }
+}
+
+func (s *CloudSource) attachments(ctx context.Context, kind, id string, each func(*cloudAttachment) error) error {
+	return s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/attachments", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+		var a cloudAttachment
+		if err := json.Unmarshal(r, &a); err != nil {
+			return err
+		}
+		return each(&a)
+	})
+}
+
+// emitAttachment emits an attachment and each of its versions, whose bytes
+// it downloads first: events name blobs by their SHA-256.
+func (s *CloudSource) emitAttachment(ctx context.Context, a *cloudAttachment, container, space string, emit func(*model.Change) error) error {
+	att := &model.Attachment{ID: a.ID, ContainerID: container, Filename: a.Title, MediaType: a.MediaType, Author: a.Version.AuthorID, CreatedAt: cloudTime(a.CreatedAt)}
+	created := false
+	return s.versions(ctx, "attachments", a.ID, func(v *cloudVersion) error {
+		if !created {
+			created = true
+			att.Author = v.AuthorID
+			if err := emit(&model.Change{Type: model.AttachmentCreated, ID: a.ID, Parent: container, Space: space, At: att.CreatedAt, Actor: v.AuthorID, Payload: att}); err != nil {
+				return err
+			}
+		}
+		link, _, _ := strings.Cut(a.DownloadLink, "?")
+		digest, size, err := s.fetch(ctx, link+"?version="+fmt.Sprint(v.Number)+"&api=v2")
+		if err != nil {
+			return err
+		}
+		av := &model.AttachmentVersion{AttachmentID: a.ID, Number: v.Number, Blob: digest, Size: size, MediaType: a.MediaType,
+			Comment: v.Message, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}
+		return emit(&model.Change{Type: model.AttachmentVersionAdded, ID: a.ID, Parent: container, Space: space, At: av.At, Actor: v.AuthorID, Payload: av})
+	})
 }
 
 type cloudComment struct {

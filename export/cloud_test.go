@@ -39,6 +39,10 @@ func versionsOf(t *testing.T, path string) []string {
 			out = append(out, fmt.Sprintf("%s %s %s #%d by %s %x", c.Type, c.Space, p.Title, p.Number, p.Author, sha256.Sum256([]byte(p.Body))))
 		case *model.Label:
 			out = append(out, fmt.Sprintf("%s %s %s:%s", c.Type, c.Space, p.Prefix, p.Name))
+		case *model.AttachmentVersion:
+			out = append(out, fmt.Sprintf("%s %s #%d %s %d by %s", c.Type, c.Space, p.Number, p.Blob, p.Size, p.Author))
+		case *model.Attachment:
+			out = append(out, fmt.Sprintf("%s %s %s %s", c.Type, c.Space, p.Filename, p.MediaType))
 		case *model.Comment:
 			if p.Location == "inline" {
 				inline[p.ID] = true

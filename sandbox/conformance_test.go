@@ -193,13 +193,28 @@ func TestConformsToPublishedSpec(t *testing.T) {
 	if comments == 0 {
 		t.Error("no footer comment was checked")
 	}
+	attachments := 0
+	for _, id := range pageIDs {
+		err := c.List(ctx, "/wiki/api/v2/pages/"+id+"/attachments", nil, func(r json.RawMessage) error {
+			var a struct{ ID string }
+			json.Unmarshal(r, &a)
+			attachments++
+			return c.List(ctx, "/wiki/api/v2/attachments/"+a.ID+"/versions", nil, func(json.RawMessage) error { return nil })
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if attachments == 0 {
+		t.Error("no attachment was checked")
+	}
 	if err := c.Get(ctx, "/wiki/api/v2/pages/999999999", nil, nil); err == nil {
 		t.Error("a missing page answered")
 	}
 	for _, b := range chk.bad {
 		t.Error(b)
 	}
-	if len(chk.seen) < 12 {
+	if len(chk.seen) < 14 {
 		t.Errorf("only %d routes exercised: %v", len(chk.seen), chk.seen)
 	}
 }

@@ -1,0 +1,116 @@
+package sandbox
+
+import (
+	"database/sql"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Attachments of pages and blog posts, their versions, and their bytes.
+
+func init() {
+	extra = append(extra, func(s *Server) {
+		s.mux.HandleFunc("GET /wiki/api/v2/pages/{id}/attachments", s.attachments("page"))
+		s.mux.HandleFunc("GET /wiki/api/v2/blogposts/{id}/attachments", s.attachments("blogpost"))
+		s.mux.HandleFunc("GET /wiki/api/v2/attachments/{id}/versions", s.attachmentVersions)
+		// As Confluence Cloud's downloadLink: outside the v2 API.
+		s.mux.HandleFunc("GET /wiki/download/attachments/{container}/{filename}", s.download)
+	})
+}
+
+func (s *Server) attachments(kind string) http.HandlerFunc {
+	key := map[string]string{"page": "pageId", "blogpost": "blogPostId"}[kind]
+	return func(w http.ResponseWriter, r *http.Request) {
+		limit, after, ok := listArgs(w, r)
+		if !ok {
+			return
+		}
+		var results []any
+		last := ""
+		if !s.query(w, `SELECT a.rowid, c.rowid, a.filename, a.media_type, a.created_at, v.number, v.size, v.comment, v.at, coalesce(v.author, '')
+			FROM attachments a JOIN content c ON c.id = a.container_id
+			JOIN attachment_versions v ON v.attachment_id = a.id AND v.number = (SELECT max(number) FROM attachment_versions WHERE attachment_id = a.id)
+			WHERE c.rowid = ? AND c.type = ? AND a.deleted_rev IS NULL AND a.rowid > ? ORDER BY a.rowid LIMIT ?`,
+			[]any{r.PathValue("id"), kind, after, limit}, func(rows *sql.Rows) error {
+				var id, container, filename, mediaType, created, comment, at, author string
+				var number int
+				var size int64
+				if err := rows.Scan(&id, &container, &filename, &mediaType, &created, &number, &size, &comment, &at, &author); err != nil {
+					return err
+				}
+				download := "/download/attachments/" + container + "/" + url.PathEscape(filename) + "?version=" + strconv.Itoa(number) + "&api=v2"
+				results = append(results, map[string]any{"id": "att" + id, "status": "current", "title": filename, "createdAt": cloudTime(created),
+					key: container, "mediaType": mediaType, "comment": comment, "fileId": "file-" + id, "fileSize": size,
+					"webuiLink": "/pages/viewpageattachments.action?pageId=" + container, "downloadLink": download,
+					"version": map[string]any{"number": number, "createdAt": cloudTime(at), "message": comment, "minorEdit": false, "authorId": author},
+					"_links":  map[string]any{"webui": "/pages/viewpageattachments.action?pageId=" + container, "download": download}})
+				last = id
+				return nil
+			}) {
+			return
+		}
+		writePage(w, r, results, last, limit)
+	}
+}
+
+// attachmentRow reads a Cloud attachment id ("att" and a rowid).
+func attachmentRow(id string) string {
+	if len(id) > 3 && id[:3] == "att" {
+		return id[3:]
+	}
+	return "-1"
+}
+
+func (s *Server) attachmentVersions(w http.ResponseWriter, r *http.Request) {
+	limit, after, ok := listArgs(w, r)
+	if !ok {
+		return
+	}
+	var results []any
+	last := ""
+	if !s.query(w, `SELECT v.number, v.at, v.comment, coalesce(v.author, '') FROM attachment_versions v JOIN attachments a ON a.id = v.attachment_id
+		WHERE a.rowid = ? AND a.deleted_rev IS NULL AND v.number > ? ORDER BY v.number LIMIT ?`,
+		[]any{attachmentRow(r.PathValue("id")), after, limit}, func(rows *sql.Rows) error {
+			var number int
+			var at, comment, author string
+			if err := rows.Scan(&number, &at, &comment, &author); err != nil {
+				return err
+			}
+			results = append(results, map[string]any{"number": number, "createdAt": cloudTime(at), "message": comment, "minorEdit": false, "authorId": author})
+			last = strconv.Itoa(number)
+			return nil
+		}) {
+		return
+	}
+	writePage(w, r, results, last, limit)
+}
+
+func (s *Server) download(w http.ResponseWriter, r *http.Request) {
+	var digest string
+	q := `SELECT v.blob FROM attachment_versions v JOIN attachments a ON a.id = v.attachment_id JOIN content c ON c.id = a.container_id
+		WHERE c.rowid = ? AND a.filename = ? AND a.deleted_rev IS NULL AND v.number = ?`
+	version := r.URL.Query().Get("version")
+	if version == "" {
+		q = `SELECT v.blob FROM attachment_versions v JOIN attachments a ON a.id = v.attachment_id JOIN content c ON c.id = a.container_id
+			WHERE c.rowid = ? AND a.filename = ? AND a.deleted_rev IS NULL ORDER BY v.number DESC LIMIT 1`
+	}
+	args := []any{r.PathValue("container"), r.PathValue("filename")}
+	if version != "" {
+		args = append(args, version)
+	}
+	if err := s.site.DB().QueryRow(q, args...).Scan(&digest); err != nil {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+		return
+	}
+	body, size, err := s.site.OpenBlob(r.Context(), digest)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "blob unreadable")
+		return
+	}
+	defer body.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	io.Copy(w, body)
+}
