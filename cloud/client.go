@@ -143,6 +143,21 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, out any
 	return decode(resp, out)
 }
 
+// Put sends a PUT whose body is JSON. A PUT is idempotent (a version
+// update names its version number), so it is retried.
+func (c *Client) Put(ctx context.Context, path string, body, out any) error {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(ctx, http.MethodPut, c.resolve(path, nil), data, "application/json")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return decode(resp, out)
+}
+
 // Download opens the bytes an attachment's downloadLink names (relative to
 // the site's /wiki), retried like any GET. The caller closes it.
 func (c *Client) Download(ctx context.Context, link string) (io.ReadCloser, error) {

@@ -34,6 +34,7 @@ type Server struct {
 	// with Retry-After. 0 means no limit.
 	RateLimit float64
 
+	wmu      sync.Mutex // one write at a time, as SQLite wants
 	mu       sync.Mutex
 	window   time.Time
 	inWindow float64
@@ -225,7 +226,15 @@ func (s *Server) spaces(w http.ResponseWriter, r *http.Request) {
 	}
 	var results []any
 	last := ""
-	if !s.query(w, `SELECT `+spaceColumns+` FROM spaces WHERE deleted_rev IS NULL AND rowid > ? ORDER BY rowid LIMIT ?`, []any{after, limit}, func(rows *sql.Rows) error {
+	q, args := `SELECT `+spaceColumns+` FROM spaces WHERE deleted_rev IS NULL AND rowid > ?`, []any{after}
+	if keys := r.URL.Query().Get("keys"); keys != "" {
+		list := strings.Split(keys, ",")
+		q += ` AND key IN (` + strings.TrimSuffix(strings.Repeat("?,", len(list)), ",") + `)`
+		for _, k := range list {
+			args = append(args, k)
+		}
+	}
+	if !s.query(w, q+` ORDER BY rowid LIMIT ?`, append(args, limit), func(rows *sql.Rows) error {
 		v, id, err := spaceJSON(rows)
 		results, last = append(results, v), id
 		return err
@@ -301,6 +310,10 @@ func (s *Server) contentList(kind string) http.HandlerFunc {
 			for _, id := range ids {
 				args = append(args, id)
 			}
+		}
+		if title := r.URL.Query().Get("title"); title != "" {
+			q += ` AND v.title = ?`
+			args = append(args, title)
 		}
 		q += ` ORDER BY c.rowid LIMIT ?`
 		args = append(args, limit)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"ferry/cloud"
 	importer "ferry/import"
 
 	"github.com/schollz/progressbar/v3"
@@ -18,6 +19,7 @@ type importOptions struct {
 	mergeGroups, dryRun             bool
 	spaces                          []string
 	keys                            keyFlags
+	journal                         string
 }
 
 func newImportCmd(g *globals) *cobra.Command {
@@ -45,7 +47,14 @@ where its parent was imported. --dry-run does everything and writes nothing.
 keys; --identity FILE decrypts an encrypted one. Both are checked, with the
 whole archive, before the destination is opened.
 
-SITE is PATH.db or local:PATH for an embedded site, created if missing.`,
+SITE is PATH.db or local:PATH for an embedded site, created if missing, or
+https://NAME.atlassian.net (or a 'ferry sandbox' URL) for Confluence Cloud,
+with credentials from FERRY_EMAIL and FERRY_API_TOKEN (or FERRY_TOKEN), or
+--credentials FILE. Into Cloud, this version writes spaces, and pages and
+blog posts with every version (messages name the original author and time);
+every page carries a ferry.source property and a journal file records
+progress, so re-runs and resumed runs write nothing twice. Other kinds are
+reported as not written.`,
 		Example: `  ferry import site.ferry --to copy.db --dry-run
   ferry import site.ferry --to copy.db --on-conflict rename --merge-groups
   ferry import week2.ferry --to copy.db`,
@@ -74,6 +83,8 @@ SITE is PATH.db or local:PATH for an embedded site, created if missing.`,
 	f.StringVar(&o.format, "format", "text", "report format: text or json")
 	o.keys.addTrust(f)
 	o.keys.addIdentity(f)
+	o.keys.addCredentials(f)
+	f.StringVar(&o.journal, "journal", "", "for Confluence Cloud: the file that records what was written (default in the user cache folder)")
 	return cmd
 }
 
@@ -99,6 +110,9 @@ func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, po
 			return err
 		}
 		opts.Map = m
+	}
+	if strings.HasPrefix(o.to, "http://") || strings.HasPrefix(o.to, "https://") {
+		return importCloud(cmd, o, path, opts)
 	}
 	dest, closer, err := importer.OpenDestination(o.to)
 	if err != nil {
@@ -175,4 +189,30 @@ func printImportReport(r *importer.Report) {
 	if n := len(r.Linked); n > 0 {
 		printf("%d source user(s) linked to existing destination accounts by email (see --format json for the list)\n", n)
 	}
+}
+
+// importCloud imports into Confluence Cloud (or a sandbox) through its API.
+func importCloud(cmd *cobra.Command, o *importOptions, path string, opts importer.Options) error {
+	creds, err := o.keys.credentials()
+	if err != nil {
+		return fmt.Errorf("--to %s: %w", o.to, err)
+	}
+	c, err := cloud.New(o.to, creds)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	journal := o.journal
+	if journal == "" {
+		journal = importer.DefaultJournal(o.to)
+	}
+	rep, err := importer.RunCloud(cmd.Context(), path, c, journal, opts)
+	if rep != nil && (err == nil || len(rep.Conflicts) > 0) {
+		if o.format == "json" {
+			json.NewEncoder(os.Stdout).Encode(rep)
+		} else {
+			printImportReport(rep)
+			printf("  journal: %s\n", journal)
+		}
+	}
+	return err
 }

@@ -32,7 +32,8 @@ http://ADDRESS' can be tried without a Confluence.
 Requests must carry credentials (basic or bearer). When FERRY_SANDBOX_TOKEN
 is set, only that token is accepted. --fail-rate answers that fraction of
 requests with 500 or 503; --rate-limit answers 429 with Retry-After beyond
-that many requests a second. It serves until interrupted.`,
+that many requests a second. It serves until interrupted. A SITE that does
+not exist is created empty, to stand in for a destination.`,
 		Example: `  ferry sandbox --site source.db --listen 127.0.0.1:8080
   ferry sandbox --site source.db --listen 127.0.0.1:8080 --fail-rate 0.2 --rate-limit 50`,
 		Args: exactArgs(),
@@ -46,7 +47,7 @@ that many requests a second. It serves until interrupted.`,
 			if rateLimit < 0 {
 				return usageError("--rate-limit %v: want requests per second, or 0 for none", rateLimit)
 			}
-			s, err := embedded.Open(strings.TrimPrefix(site, "local:"))
+			s, err := embedded.OpenOrCreate(strings.TrimPrefix(site, "local:")) // an empty one stands in for a destination
 			if err != nil {
 				return fmt.Errorf("--site: %w", err)
 			}

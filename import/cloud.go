@@ -1,0 +1,516 @@
+package importer
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"ferry/archive"
+	"ferry/cloud"
+	"ferry/model"
+)
+
+// ProvenanceKey is the content property every page and blog post ferry
+// creates in Confluence Cloud carries: where it came from. A re-run finds
+// what it already wrote through it, even without its journal.
+const ProvenanceKey = "ferry.source"
+
+// Provenance is the value of the ferry.source property.
+type Provenance struct {
+	SourceSite string    `json:"source_site"`
+	SourceID   string    `json:"source_id"`
+	ArchiveID  string    `json:"archive_id"`
+	Author     string    `json:"original_author,omitempty"`
+	CreatedAt  time.Time `json:"original_created_at"`
+}
+
+// notWrittenToCloud is why events of other kinds are left out, for now.
+const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (spaces, pages and blog posts with their history are)"
+
+// RunCloud imports the archive at path into a Confluence Cloud site through
+// its REST API: spaces, and pages and blog posts with every version, whose
+// messages name the original author and time. There are no transactions
+// across HTTP requests: a journal file (a small SQLite file) records what
+// was written and how far the import got, and every created page carries
+// a ferry.source property, so an interrupted or repeated import writes
+// nothing twice, even when the journal was lost.
+func RunCloud(ctx context.Context, path string, c *cloud.Client, journal string, o Options) (*Report, error) {
+	start := time.Now()
+	if o.OnConflict == "" {
+		o.OnConflict = Fail
+	}
+	if o.OnConflict == Rename {
+		return nil, fmt.Errorf("--on-conflict rename is not available for Confluence Cloud yet: use fail or skip")
+	}
+	if !o.Verified {
+		if err := Verify(path, o); err != nil {
+			return nil, err
+		}
+	}
+	f, err := archive.Open(path, o.Read...)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := f.Header()
+	if err := c.Get(ctx, "/wiki/api/v2/spaces", url.Values{"limit": {"1"}}, nil); err != nil {
+		return nil, fmt.Errorf("preflight: %w; nothing was imported", err)
+	}
+	j, err := openJournal(journal)
+	if err != nil {
+		return nil, err
+	}
+	defer j.db.Close()
+	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{},
+		pending: map[string]*model.Content{}, recovered: map[string]bool{},
+		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{}, NotCopied: map[string]int64{},
+			Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}}}
+	if h.ParentID != "" {
+		if _, done := j.progress(h.ParentID); !done {
+			return nil, fmt.Errorf("archive %s continues archive %s, which this journal (%s) has not imported: import that archive first", h.ArchiveID, h.ParentID, journal)
+		}
+	}
+	from, done := j.progress(h.ArchiveID)
+	ci.report.Events = f.Manifest().Events.Count
+	if done {
+		for t, n := range f.Manifest().Events.ByType {
+			ci.report.kind(model.EventType(t).Kind()).Unchanged += n
+		}
+		return ci.report, nil
+	}
+	if err := ci.preflight(); err != nil {
+		return ci.report, err
+	}
+	if o.DryRun {
+		return ci.report, nil
+	}
+	ci.report.ResumedFrom = from
+	if err := ci.apply(from); err != nil {
+		return ci.report, err
+	}
+	ci.report.Seconds = time.Since(start).Seconds()
+	return ci.report, j.checkpoint(h.ArchiveID, ci.last, true)
+}
+
+type cloudImport struct {
+	ctx       context.Context
+	c         *cloud.Client
+	j         *journal
+	f         *archive.File
+	site      string
+	archiveID string
+	o         Options
+	report    *Report
+	skipKeys  map[string]bool           // upper-cased space keys left out
+	pending   map[string]*model.Content // created content waiting for its first version
+	recovered map[string]bool           // kinds and spaces scanned for provenance
+	last      int64                     // seq of the last event applied
+}
+
+// preflight finds space keys the destination already uses (compared
+// case-insensitively), before anything is written.
+func (ci *cloudImport) preflight() error {
+	it := ci.f.Events()
+	defer it.Close()
+	for it.Next() {
+		ev := it.Event()
+		if ev.Type != string(model.SpaceCreated) {
+			continue
+		}
+		if _, ok := ci.j.lookup(ci.site, "space", ev.ID); ok {
+			continue
+		}
+		var sp model.Space
+		if err := json.Unmarshal(ev.Payload, &sp); err != nil {
+			return err
+		}
+		var found struct {
+			Results []struct{ ID, Key string }
+		}
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces", url.Values{"keys": {sp.Key, strings.ToUpper(sp.Key), strings.ToLower(sp.Key)}}, &found); err != nil {
+			return fmt.Errorf("preflight: %w", err)
+		}
+		if len(found.Results) > 0 {
+			// One this source's earlier import created (its journal lost)?
+			var prop struct{ Value Provenance }
+			err := ci.c.Get(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(found.Results[0].Key)+"/property/"+ProvenanceKey, nil, &prop)
+			if err == nil && prop.Value.SourceSite == ci.site && prop.Value.SourceID == sp.ID {
+				if err := ci.j.record(ci.site, "space", sp.ID, found.Results[0].ID); err != nil {
+					return err
+				}
+				continue
+			}
+			msg := fmt.Sprintf("space %s: the destination has a space with key %s", sp.Key, found.Results[0].Key)
+			ci.report.Conflicts = append(ci.report.Conflicts, msg)
+			ci.skipKeys[strings.ToUpper(sp.Key)] = true
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if len(ci.report.Conflicts) > 0 && ci.o.OnConflict == Fail {
+		return fmt.Errorf("%d conflict(s), nothing was imported (choose --on-conflict skip):\n  %s", len(ci.report.Conflicts), strings.Join(ci.report.Conflicts, "\n  "))
+	}
+	return nil
+}
+
+func (ci *cloudImport) apply(from int64) error {
+	it := ci.f.Events()
+	defer it.Close()
+	for it.Next() {
+		ev := it.Event()
+		if ev.Seq <= from {
+			continue
+		}
+		if ci.o.BeforeEvent != nil {
+			if err := ci.o.BeforeEvent(ev.Seq); err != nil {
+				return err
+			}
+		}
+		t := model.EventType(ev.Type)
+		counts := ci.report.kind(t.Kind())
+		switch {
+		case model.RuleFor(t).Copy == model.NotCopied:
+			counts.NotCopied++
+			ci.report.NotCopied[model.RuleFor(t).Reason]++
+		case ev.Space != "" && ci.skipKeys[strings.ToUpper(ev.Space)]:
+			counts.Skipped++
+			ci.report.Skipped["space key in use at the destination (--on-conflict skip)"]++
+		default:
+			payload, err := model.Decode(t, ev.Payload)
+			if err != nil {
+				return fmt.Errorf("archive %s seq %d: %w", ci.archiveID, ev.Seq, err)
+			}
+			if err := ci.event(t, ev, payload, counts); err != nil {
+				return fmt.Errorf("seq %d (%s %s): %w", ev.Seq, ev.Type, ev.ID, err)
+			}
+		}
+		ci.last = ev.Seq
+		if err := ci.j.checkpoint(ci.archiveID, ev.Seq, false); err != nil {
+			return err
+		}
+		if ci.o.Progress != nil && ev.Seq%200 == 0 {
+			ci.o.Progress(ci.report)
+		}
+	}
+	return it.Err()
+}
+
+func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, counts *Counts) error {
+	switch p := payload.(type) {
+	case *model.Space:
+		if t != model.SpaceCreated {
+			break
+		}
+		if _, ok := ci.j.lookup(ci.site, "space", p.ID); ok {
+			counts.Unchanged++
+			return nil
+		}
+		body := map[string]any{"key": p.Key, "name": p.Name, "description": map[string]any{"plain": map[string]any{"value": p.Description, "representation": "plain"}}}
+		var created struct{ ID json.Number }
+		err := writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/rest/api/space", body, &created) }, func() (bool, error) {
+			var found struct{ Results []struct{ ID string } }
+			err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces", url.Values{"keys": {p.Key}}, &found)
+			if len(found.Results) > 0 {
+				created.ID = json.Number(found.Results[0].ID)
+			}
+			return len(found.Results) > 0, err
+		})
+		if err != nil {
+			return err
+		}
+		prov := Provenance{SourceSite: ci.site, SourceID: p.ID, ArchiveID: ci.archiveID, Author: p.Author, CreatedAt: p.CreatedAt}
+		err = writeChecked(func() error {
+			return ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(p.Key)+"/property", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
+		}, func() (bool, error) {
+			err := ci.c.Get(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(p.Key)+"/property/"+ProvenanceKey, nil, nil)
+			return err == nil, nil
+		})
+		if err != nil {
+			return err
+		}
+		counts.Created++
+		return ci.j.record(ci.site, "space", p.ID, created.ID.String())
+	case *model.Content:
+		if t == model.PageCreated || t == model.BlogpostCreated {
+			ci.pending[p.ID] = p
+			return nil
+		}
+	case *model.Version:
+		if t == model.PageVersion || t == model.BlogpostVersion {
+			return ci.version(t, ev, p, counts)
+		}
+	}
+	counts.NotCopied++
+	ci.report.NotCopied[notWrittenToCloud]++
+	return nil
+}
+
+// version writes one version of a page or blog post: the first creates it
+// (unless a ferry.source property shows an earlier run did), later ones
+// update it when the destination is one version behind.
+func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Version, counts *Counts) error {
+	kind := "pages"
+	if t == model.BlogpostVersion {
+		kind = "blogposts"
+	}
+	message := fmt.Sprintf("ferry: version %d by %s at %s", v.Number, v.Author, v.At.UTC().Format(time.RFC3339))
+	if v.Message != "" {
+		message += ": " + v.Message
+	}
+	id, ok := ci.j.lookup(ci.site, "content", v.ContentID)
+	if !ok {
+		c := ci.pending[v.ContentID]
+		if c == nil {
+			return fmt.Errorf("content %s: its creation was not seen (an increment of content copied elsewhere?)", v.ContentID)
+		}
+		space, ok := ci.j.lookup(ci.site, "space", c.SpaceID)
+		if !ok {
+			return fmt.Errorf("content %s: its space %s was not written", v.ContentID, c.SpaceID)
+		}
+		// Written by an earlier run whose journal is gone? Titles change
+		// across versions, so the space is scanned once for ferry.source.
+		if err := ci.recover(kind, space); err != nil {
+			return err
+		}
+		found, _ := ci.j.lookup(ci.site, "content", v.ContentID)
+		if found != "" {
+			id = found
+		} else {
+			body := map[string]any{"spaceId": space, "status": "current", "title": v.Title,
+				"body": map[string]any{"representation": "storage", "value": v.Body}}
+			if c.ParentID != "" {
+				if parent, ok := ci.j.lookup(ci.site, "content", c.ParentID); ok {
+					body["parentId"] = parent
+				}
+			}
+			var created struct{ ID string }
+			err := writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/api/v2/"+kind, body, &created) }, func() (bool, error) {
+				// Created after all (the answer was lost)? It has no
+				// property yet: a same-titled page without one is it.
+				orphan, err := ci.findByProvenance(kind, space, v.Title, "")
+				created.ID = orphan
+				return orphan != "", err
+			})
+			if err != nil {
+				return err
+			}
+			id = created.ID
+			prov := Provenance{SourceSite: ci.site, SourceID: v.ContentID, ArchiveID: ci.archiveID, Author: c.Author, CreatedAt: c.CreatedAt}
+			if err := ci.setProvenance(kind, id, prov); err != nil {
+				return err
+			}
+			counts.Created++
+		}
+		delete(ci.pending, v.ContentID)
+		if err := ci.j.record(ci.site, "content", v.ContentID, id); err != nil {
+			return err
+		}
+		if found == "" {
+			return nil // version 1 was written with the page
+		}
+	}
+	var current struct {
+		Version struct{ Number int }
+	}
+	if err := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id, nil, &current); err != nil {
+		return err
+	}
+	switch {
+	case current.Version.Number >= v.Number:
+		counts.Unchanged++
+		return nil
+	case current.Version.Number != v.Number-1:
+		return fmt.Errorf("content %s is at version %d at the destination, so version %d cannot follow", v.ContentID, current.Version.Number, v.Number)
+	}
+	body := map[string]any{"id": id, "status": "current", "title": v.Title, "body": map[string]any{"representation": "storage", "value": v.Body},
+		"version": map[string]any{"number": v.Number, "message": message}}
+	if err := ci.c.Put(ci.ctx, "/wiki/api/v2/"+kind+"/"+id, body, nil); err != nil {
+		// A retried update the server had applied answers 409: check.
+		var ae *cloud.APIError
+		if errors.As(err, &ae) && ae.Status == 409 {
+			if gerr := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id, nil, &current); gerr == nil && current.Version.Number >= v.Number {
+				counts.Unchanged++
+				return nil
+			}
+		}
+		return err
+	}
+	counts.Updated++
+	return nil
+}
+
+// writeChecked sends a write that must not be repeated blindly: after a
+// failure it checks whether the write happened anyway (done), and only
+// when it did not, tries again, a few times.
+func writeChecked(write func() error, done func() (bool, error)) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = write(); err == nil {
+			return nil
+		}
+		var ae *cloud.APIError
+		if errors.As(err, &ae) && ae.Status < 500 && ae.Status != 429 {
+			return err // refused: trying again will not help
+		}
+		ok, cerr := done()
+		if cerr != nil {
+			return errors.Join(err, cerr)
+		}
+		if ok {
+			return nil
+		}
+	}
+	return err
+}
+
+// setProvenance gives created content its ferry.source property.
+func (ci *cloudImport) setProvenance(kind, id string, prov Provenance) error {
+	return writeChecked(func() error {
+		return ci.c.Post(ci.ctx, "/wiki/api/v2/"+kind+"/"+id+"/properties", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
+	}, func() (bool, error) {
+		var props struct{ Results []json.RawMessage }
+		err := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props)
+		return len(props.Results) > 0, err
+	})
+}
+
+// recover scans a space's pages or blog posts once for ferry.source
+// properties naming this source site, and records them in the journal.
+func (ci *cloudImport) recover(kind, space string) error {
+	if ci.recovered[kind+"/"+space] {
+		return nil
+	}
+	ci.recovered[kind+"/"+space] = true
+	var ids []string
+	err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {space}, "limit": {"250"}}, func(r json.RawMessage) error {
+		var c struct{ ID string }
+		json.Unmarshal(r, &c)
+		ids = append(ids, c.ID)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		var props struct {
+			Results []struct{ Value Provenance }
+		}
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props); err != nil {
+			return err
+		}
+		for _, p := range props.Results {
+			if p.Value.SourceSite == ci.site && p.Value.SourceID != "" {
+				if _, known := ci.j.lookup(ci.site, "content", p.Value.SourceID); !known {
+					if err := ci.j.record(ci.site, "content", p.Value.SourceID, id); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// findByProvenance looks for content an earlier run created: same space
+// and title, and a ferry.source property naming this source content; with
+// an empty sourceID, same-titled content without the property.
+func (ci *cloudImport) findByProvenance(kind, space, title, sourceID string) (string, error) {
+	var hits []string
+	err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {space}, "title": {title}}, func(r json.RawMessage) error {
+		var c struct{ ID string }
+		json.Unmarshal(r, &c)
+		hits = append(hits, c.ID)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, id := range hits {
+		var props struct {
+			Results []struct{ Value Provenance }
+		}
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props); err != nil {
+			return "", err
+		}
+		if sourceID == "" && len(props.Results) == 0 {
+			return id, nil
+		}
+		for _, p := range props.Results {
+			if sourceID != "" && p.Value.SourceSite == ci.site && p.Value.SourceID == sourceID {
+				return id, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// journal is the local record of a Cloud import: source ids to Cloud ids,
+// and how far each archive got.
+type journal struct{ db *sql.DB }
+
+// DefaultJournal is where imports into a site keep their journal.
+func DefaultJournal(site string) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	u, _ := url.Parse(site)
+	host := "site"
+	if u != nil && u.Host != "" {
+		host = strings.NewReplacer(":", "_", "/", "_").Replace(u.Host)
+	}
+	return filepath.Join(dir, "ferry", "journal-"+host+".db")
+}
+
+func openJournal(path string) (*journal, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=5000")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	_, err = db.Exec(`CREATE TABLE IF NOT EXISTS ids (source_site TEXT NOT NULL, kind TEXT NOT NULL, source_id TEXT NOT NULL, cloud_id TEXT NOT NULL,
+			PRIMARY KEY (source_site, kind, source_id)) WITHOUT ROWID;
+		CREATE TABLE IF NOT EXISTS progress (archive_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, done INTEGER NOT NULL) WITHOUT ROWID;`)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	return &journal{db: db}, nil
+}
+
+func (j *journal) lookup(site, kind, id string) (string, bool) {
+	var v string
+	err := j.db.QueryRow(`SELECT cloud_id FROM ids WHERE source_site = ? AND kind = ? AND source_id = ?`, site, kind, id).Scan(&v)
+	return v, err == nil
+}
+
+func (j *journal) record(site, kind, id, cloudID string) error {
+	_, err := j.db.Exec(`INSERT OR REPLACE INTO ids VALUES (?, ?, ?, ?)`, site, kind, id, cloudID)
+	return err
+}
+
+func (j *journal) progress(archiveID string) (int64, bool) {
+	var seq int64
+	var done bool
+	if err := j.db.QueryRow(`SELECT seq, done FROM progress WHERE archive_id = ?`, archiveID).Scan(&seq, &done); errors.Is(err, sql.ErrNoRows) || err != nil {
+		return 0, false
+	}
+	return seq, done
+}
+
+func (j *journal) checkpoint(archiveID string, seq int64, done bool) error {
+	_, err := j.db.Exec(`INSERT INTO progress VALUES (?, ?, ?) ON CONFLICT(archive_id) DO UPDATE SET seq = max(seq, excluded.seq), done = excluded.done OR done`,
+		archiveID, seq, done)
+	return err
+}

@@ -1,0 +1,144 @@
+package importer
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/cloud"
+	"ferry/embedded"
+	"ferry/export"
+	"ferry/generate"
+	"ferry/sandbox"
+)
+
+// cloudDest serves a new, empty embedded site through the sandbox.
+func cloudDest(t *testing.T, failRate float64) (*embedded.Site, *cloud.Client) {
+	t.Helper()
+	site, err := embedded.Create(filepath.Join(t.TempDir(), "dest.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { site.Close() })
+	h := sandbox.New(site)
+	h.FailRate = failRate
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.MaxWait = 20 * time.Millisecond
+	c.Sleep = func(_ context.Context, d time.Duration) error { time.Sleep(d); return nil }
+	return site, c
+}
+
+func countRows(t *testing.T, site *embedded.Site, q string) int {
+	t.Helper()
+	var n int
+	if err := site.DB().QueryRow(q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// An archive imported through the REST API lands with every page and blog
+// post and every version, each version's message naming its original
+// author and time, each page carrying its ferry.source property; a re-run
+// writes nothing, with its journal or without it.
+func TestCloudImport(t *testing.T) {
+	dir := t.TempDir()
+	src, err := embedded.Create(filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := generate.Site(ctx, src, generate.Options{Users: 15, Spaces: 2, Pages: 25, AttachmentBytes: 1 << 14, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	arch := filepath.Join(dir, "a.ferry")
+	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	dest, c := cloudDest(t, 0.1)
+	journal := filepath.Join(dir, "journal.db")
+	rep, err := RunCloud(ctx, arch, c, journal, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantContent := countRows(t, src, `SELECT count(*) FROM content WHERE deleted_rev IS NULL`)
+	wantVersions := countRows(t, src, `SELECT count(*) FROM content_versions v JOIN content c ON c.id = v.content_id WHERE c.deleted_rev IS NULL`)
+	if got := countRows(t, dest, `SELECT count(*) FROM content`); got != wantContent {
+		t.Errorf("%d pages and blog posts at the destination, %d at the source", got, wantContent)
+	}
+	if got := countRows(t, dest, `SELECT count(*) FROM content_versions`); got != wantVersions {
+		t.Errorf("%d versions at the destination, %d at the source", got, wantVersions)
+	}
+	if got := countRows(t, dest, `SELECT count(*) FROM properties WHERE key = 'ferry.source'`); got != wantContent {
+		t.Errorf("%d ferry.source properties for %d pages", got, wantContent)
+	}
+	if got := countRows(t, dest, `SELECT count(*) FROM content_versions WHERE number > 1 AND message NOT LIKE 'ferry: version % by % at %'`); got != 0 {
+		t.Errorf("%d later versions without their original author and time", got)
+	}
+	if rep.Kinds["page"].Created == 0 || rep.Kinds["user"].NotCopied == 0 {
+		t.Errorf("report %+v %+v", rep.Kinds["page"], rep.Kinds["user"])
+	}
+
+	// Again: nothing is written, the journal says it is done.
+	rep, err = RunCloud(ctx, arch, c, journal, Options{})
+	if err != nil || rep.Kinds["page"].Created != 0 {
+		t.Fatalf("re-run: %v %+v", err, rep.Kinds["page"])
+	}
+	// Without the journal: the provenance properties say what exists, so
+	// the spaces are not conflicts and no page is written twice.
+	os.Remove(journal)
+	rep, err = RunCloud(ctx, arch, c, journal, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := countRows(t, dest, `SELECT count(*) FROM content`); got != wantContent || rep.Kinds["page"].Created != 0 || rep.Kinds["page"].Unchanged == 0 {
+		t.Errorf("a re-run without the journal: %d pages (want %d), %+v", got, wantContent, rep.Kinds["page"])
+	}
+}
+
+// Space keys the destination uses stop the import before anything is
+// written (compared case-insensitively), or leave the space out.
+func TestCloudImportConflicts(t *testing.T) {
+	dir := t.TempDir()
+	src, err := embedded.Create(filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := generate.Site(ctx, src, generate.Options{Users: 10, Spaces: 2, Pages: 10, AttachmentBytes: 1 << 12, Seed: 6}); err != nil {
+		t.Fatal(err)
+	}
+	arch := filepath.Join(dir, "a.ferry")
+	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	src.DB().QueryRow(`SELECT key FROM spaces ORDER BY key LIMIT 1`).Scan(&key)
+	dest, c := cloudDest(t, 0)
+	if err := c.Post(ctx, "/wiki/rest/api/space", map[string]any{"key": key, "name": "theirs"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{})
+	if err == nil || !strings.Contains(err.Error(), key) {
+		t.Fatalf("conflict: %v", err)
+	}
+	if n := countRows(t, dest, `SELECT count(*) FROM content`); n != 0 {
+		t.Fatalf("a refused import wrote %d pages", n)
+	}
+	rep, err := RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{OnConflict: Skip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Kinds["page"].Skipped == 0 || countRows(t, dest, `SELECT count(*) FROM content`) == 0 {
+		t.Errorf("skip: %+v", rep.Kinds["page"])
+	}
+}

@@ -1,0 +1,306 @@
+package sandbox
+
+import (
+	"database/sql"
+	"encoding/json"
+	"hash/fnv"
+	"net/http"
+	"strconv"
+	"time"
+
+	"ferry/embedded"
+	"ferry/model"
+)
+
+// Writes: spaces (v1, as Cloud creates them with their permissions),
+// pages and blog posts with their versions (v2), and content properties.
+// Content written through the API is attributed to no one and dated now,
+// as Confluence attributes it to the caller: provenance lives in
+// properties and version messages.
+
+func init() {
+	extra = append(extra, func(s *Server) {
+		s.mux.HandleFunc("POST /wiki/rest/api/space", s.createSpace)
+		s.mux.HandleFunc("POST /wiki/rest/api/space/{key}/property", s.createSpaceProperty)
+		s.mux.HandleFunc("GET /wiki/rest/api/space/{key}/property/{property}", s.spaceProperty)
+		for _, kind := range []string{"page", "blogpost"} {
+			path := map[string]string{"page": "pages", "blogpost": "blogposts"}[kind]
+			s.mux.HandleFunc("POST /wiki/api/v2/"+path, s.createContent(kind))
+			s.mux.HandleFunc("PUT /wiki/api/v2/"+path+"/{id}", s.updateContent(kind))
+			s.mux.HandleFunc("GET /wiki/api/v2/"+path+"/{id}/properties", s.properties(kind))
+			s.mux.HandleFunc("POST /wiki/api/v2/"+path+"/{id}/properties", s.createProperty(kind))
+		}
+	})
+}
+
+func (s *Server) update(r *http.Request, fn func(*embedded.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.site.Update(r.Context(), time.Now().UTC(), "", fn)
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20)).Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "the body is not the JSON expected: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) one(q string, args ...any) (string, bool) {
+	var v string
+	err := s.site.DB().QueryRow(q, args...).Scan(&v)
+	return v, err == nil
+}
+
+func (s *Server) createSpace(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Key         string `json:"key"`
+		Name        string `json:"name"`
+		Description struct {
+			Plain struct {
+				Value string `json:"value"`
+			} `json:"plain"`
+		} `json:"description"`
+	}
+	if !readBody(w, r, &req) {
+		return
+	}
+	if req.Key == "" || req.Name == "" {
+		writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "key and name are required")
+		return
+	}
+	if _, taken := s.one(`SELECT id FROM spaces WHERE upper(key) = upper(?)`, req.Key); taken {
+		writeV1Error(w, http.StatusBadRequest, "A space with key "+req.Key+" already exists")
+		return
+	}
+	var id string
+	err := s.update(r, func(tx *embedded.Tx) error {
+		var err error
+		if id, err = tx.NewID("cloud-space-"); err != nil {
+			return err
+		}
+		return tx.CreateSpace(model.Space{ID: id, Key: req.Key, Name: req.Name, Type: "global", Status: "current",
+			Description: req.Description.Plain.Value, Categories: []string{}, Settings: map[string]string{},
+			LookAndFeel: map[string]string{}, Templates: []model.Template{}, CreatedAt: time.Now().UTC()})
+	})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "create space failed")
+		return
+	}
+	row, _ := s.one(`SELECT rowid FROM spaces WHERE id = ?`, id)
+	n, _ := strconv.ParseInt(row, 10, 64)
+	writeJSON(w, map[string]any{"id": n, "key": req.Key, "name": req.Name, "type": "global", "status": "current"})
+}
+
+// writeV1Error answers in the v1 error shape.
+func writeV1Error(w http.ResponseWriter, status int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"statusCode": status, "message": message, "data": map[string]any{}})
+}
+
+type contentWrite struct {
+	ID       string `json:"id"`
+	SpaceID  string `json:"spaceId"`
+	Status   string `json:"status"`
+	Title    string `json:"title"`
+	ParentID string `json:"parentId"`
+	Body     struct {
+		Representation string `json:"representation"`
+		Value          string `json:"value"`
+	} `json:"body"`
+	Version struct {
+		Number  int    `json:"number"`
+		Message string `json:"message"`
+	} `json:"version"`
+}
+
+func (s *Server) createContent(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req contentWrite
+		if !readBody(w, r, &req) {
+			return
+		}
+		space, ok := s.one(`SELECT id FROM spaces WHERE rowid = ? AND deleted_rev IS NULL`, req.SpaceID)
+		if !ok || req.Title == "" {
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "spaceId must name a space, and a title is required")
+			return
+		}
+		if _, taken := s.one(`SELECT c.id FROM content c JOIN content_versions v ON v.content_id = c.id AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id)
+			WHERE c.space_id = ? AND c.type = ? AND v.title = ? AND c.deleted_rev IS NULL`, space, kind, req.Title); taken {
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "A "+kind+" with this title already exists in the space")
+			return
+		}
+		parent := ""
+		if req.ParentID != "" && kind == "page" {
+			if parent, ok = s.one(`SELECT id FROM content WHERE rowid = ? AND type = 'page'`, req.ParentID); !ok {
+				writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "parentId names no page")
+				return
+			}
+		}
+		var id string
+		err := s.update(r, func(tx *embedded.Tx) error {
+			var err error
+			if id, err = tx.NewID("cloud-content-"); err != nil {
+				return err
+			}
+			now := time.Now().UTC()
+			if err := tx.CreateContent(model.Content{ID: id, Type: kind, SpaceID: space, ParentID: parent, Status: "current", CreatedAt: now}); err != nil {
+				return err
+			}
+			return tx.AddVersion(model.Version{ContentID: id, Number: 1, Title: req.Title, Body: req.Body.Value, At: now, Message: req.Version.Message})
+		})
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "create failed")
+			return
+		}
+		row, _ := s.one(`SELECT rowid FROM content WHERE id = ?`, id)
+		s.writeContent(w, kind, row)
+	}
+}
+
+// writeContent answers with a page or blog post as it is now.
+func (s *Server) writeContent(w http.ResponseWriter, kind, row string) {
+	s.query(w, `SELECT `+contentColumns+latest+`WHERE c.rowid = ?`, []any{row}, func(rows *sql.Rows) error {
+		v, _, err := contentJSON(rows, kind, true)
+		if err == nil {
+			writeJSON(w, v)
+		}
+		return err
+	})
+}
+
+func (s *Server) updateContent(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req contentWrite
+		if !readBody(w, r, &req) {
+			return
+		}
+		id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND type = ? AND deleted_rev IS NULL`, r.PathValue("id"), kind)
+		if !ok {
+			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+			return
+		}
+		current, _ := s.one(`SELECT max(number) FROM content_versions WHERE content_id = ?`, id)
+		n, _ := strconv.Atoi(current)
+		if req.Version.Number != n+1 {
+			writeError(w, http.StatusConflict, "CONFLICT", "Version must be incremented by 1: the current version is "+current)
+			return
+		}
+		err := s.update(r, func(tx *embedded.Tx) error {
+			return tx.AddVersion(model.Version{ContentID: id, Number: req.Version.Number, Title: req.Title, Body: req.Body.Value,
+				At: time.Now().UTC(), Message: req.Version.Message})
+		})
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "update failed")
+			return
+		}
+		s.writeContent(w, kind, r.PathValue("id"))
+	}
+}
+
+func propertyID(container, key string) int64 {
+	h := fnv.New32a()
+	h.Write([]byte(container + "\x00" + key))
+	return int64(h.Sum32())
+}
+
+func (s *Server) properties(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		limit, after, ok := listArgs(w, r)
+		if !ok {
+			return
+		}
+		q := `SELECT p.container_id, p.key, p.value, p.version FROM properties p JOIN content c ON c.id = p.container_id
+			WHERE c.rowid = ? AND c.type = ? AND p.deleted_rev IS NULL`
+		args := []any{r.PathValue("id"), kind}
+		if k := r.URL.Query().Get("key"); k != "" {
+			q += ` AND p.key = ?`
+			args = append(args, k)
+		}
+		q += ` ORDER BY p.key LIMIT ? OFFSET ?`
+		args = append(args, limit, after)
+		var results []any
+		n := after
+		if !s.query(w, q, args, func(rows *sql.Rows) error {
+			var container, key, value string
+			var version int
+			if err := rows.Scan(&container, &key, &value, &version); err != nil {
+				return err
+			}
+			results = append(results, map[string]any{"id": strconv.FormatInt(propertyID(container, key), 10), "key": key,
+				"value": json.RawMessage(value), "version": map[string]any{"number": version, "createdAt": cloudTime(time.Now().UTC().Format(time.RFC3339)), "message": "", "minorEdit": false, "authorId": ""}})
+			n++
+			return nil
+		}) {
+			return
+		}
+		writePage(w, r, results, strconv.FormatInt(n, 10), limit)
+	}
+}
+
+func (s *Server) createProperty(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Key   string          `json:"key"`
+			Value json.RawMessage `json:"value"`
+		}
+		if !readBody(w, r, &req) {
+			return
+		}
+		id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND type = ? AND deleted_rev IS NULL`, r.PathValue("id"), kind)
+		if !ok || req.Key == "" || !json.Valid(req.Value) {
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "a property needs existing content, a key and a JSON value")
+			return
+		}
+		if _, taken := s.one(`SELECT key FROM properties WHERE container_id = ? AND key = ? AND deleted_rev IS NULL`, id, req.Key); taken {
+			writeError(w, http.StatusConflict, "CONFLICT", "the property exists")
+			return
+		}
+		err := s.update(r, func(tx *embedded.Tx) error {
+			return tx.SetProperty(model.Property{ContainerID: id, Key: req.Key, Value: req.Value, Version: 1})
+		})
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "create property failed")
+			return
+		}
+		writeJSON(w, map[string]any{"id": strconv.FormatInt(propertyID(id, req.Key), 10), "key": req.Key, "value": req.Value,
+			"version": map[string]any{"number": 1, "createdAt": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "message": "", "minorEdit": false, "authorId": ""}})
+	}
+}
+
+// Space properties live in the embedded space's settings, under
+// "property:KEY" (the embedded site has no place of their own for them).
+func (s *Server) createSpaceProperty(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Key   string          `json:"key"`
+		Value json.RawMessage `json:"value"`
+	}
+	if !readBody(w, r, &req) {
+		return
+	}
+	if req.Key == "" || !json.Valid(req.Value) {
+		writeV1Error(w, http.StatusBadRequest, "a property needs a key and a JSON value")
+		return
+	}
+	s.wmu.Lock()
+	res, err := s.site.DB().Exec(`UPDATE spaces SET settings = json_set(settings, '$."property:' || ? || '"', ?) WHERE key = ? AND deleted_rev IS NULL`,
+		req.Key, string(req.Value), r.PathValue("key"))
+	s.wmu.Unlock()
+	if n, _ := res.RowsAffected(); err != nil || n == 0 {
+		writeV1Error(w, http.StatusNotFound, "No space with key "+r.PathValue("key"))
+		return
+	}
+	writeJSON(w, map[string]any{"key": req.Key, "value": req.Value, "version": map[string]any{"number": 1}})
+}
+
+func (s *Server) spaceProperty(w http.ResponseWriter, r *http.Request) {
+	value, ok := s.one(`SELECT json_extract(settings, '$."property:' || ? || '"') FROM spaces WHERE key = ? AND deleted_rev IS NULL`,
+		r.PathValue("property"), r.PathValue("key"))
+	if !ok || value == "" {
+		writeV1Error(w, http.StatusNotFound, "No property "+r.PathValue("property"))
+		return
+	}
+	writeJSON(w, map[string]any{"key": r.PathValue("property"), "value": json.RawMessage(value), "version": map[string]any{"number": 1}})
+}
