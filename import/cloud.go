@@ -285,7 +285,7 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 			id = found
 		} else {
 			body := map[string]any{"spaceId": space, "status": "current", "title": v.Title,
-				"body": map[string]any{"representation": "storage", "value": v.Body}}
+				"body": map[string]any{"representation": representation(v), "value": v.Body}}
 			if c.ParentID != "" {
 				if parent, ok := ci.j.lookup(ci.site, "content", c.ParentID); ok {
 					body["parentId"] = parent
@@ -330,7 +330,7 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 	case current.Version.Number != v.Number-1:
 		return fmt.Errorf("content %s is at version %d at the destination, so version %d cannot follow", v.ContentID, current.Version.Number, v.Number)
 	}
-	body := map[string]any{"id": id, "status": "current", "title": v.Title, "body": map[string]any{"representation": "storage", "value": v.Body},
+	body := map[string]any{"id": id, "status": "current", "title": v.Title, "body": map[string]any{"representation": representation(v), "value": v.Body},
 		"version": map[string]any{"number": v.Number, "message": message}}
 	if err := ci.c.Put(ci.ctx, "/wiki/api/v2/"+kind+"/"+id, body, nil); err != nil {
 		// A retried update the server had applied answers 409: check.
@@ -345,6 +345,15 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 	}
 	counts.Updated++
 	return nil
+}
+
+// representation names a version's body format for the API: Cloud takes
+// old wiki markup (from XML exports) and converts it.
+func representation(v *model.Version) string {
+	if v.Format == "wiki" {
+		return "wiki"
+	}
+	return "storage"
 }
 
 // writeChecked sends a write that must not be repeated blindly: after a

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -84,7 +85,7 @@ func (c *checker) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.seen[req.Method+" "+route.Path]++
 	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true}
 	in := &openapi3filter.RequestValidationInput{Request: check, PathParams: params, Route: route, Options: opts}
-	if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil {
+	if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil && !specAmbiguity(err) {
 		c.bad = append(c.bad, fmt.Sprintf("request %s %s: %v", req.Method, req.URL, err))
 	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header, Options: opts}
@@ -95,6 +96,15 @@ func (c *checker) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// specAmbiguity recognizes a defect of the published spec rather than of a
+// request: page bodies are oneOf PageBodyWrite and PageNestedBodyWrite,
+// two objects with no required properties, so every body matches both
+// and oneOf fails whatever is sent. (The body ferry sends is a
+// PageBodyWrite: representation and value.)
+func specAmbiguity(err error) bool {
+	return strings.Contains(err.Error(), `Error at "/body": input matches more than one oneOf schemas`)
 }
 
 func generatedSite(t *testing.T) *embedded.Site {
@@ -240,3 +250,52 @@ func TestSandboxAuth(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// The writes an import sends, and the sandbox's answers to them, conform
+// to the published v2 spec too (space creation is a v1 call, not checked
+// here).
+func TestWritesConformToPublishedSpec(t *testing.T) {
+	site, err := embedded.Create(filepath.Join(t.TempDir(), "d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	srv := httptest.NewServer(New(site))
+	defer srv.Close()
+	plain, _ := cloud.New(srv.URL, cloud.Credentials{Bearer: "token"})
+	var space struct{ ID json.Number }
+	if err := plain.Post(ctx, "/wiki/rest/api/space", map[string]any{"key": "ENG", "name": "Engineering"}, &space); err != nil {
+		t.Fatal(err)
+	}
+	chk := newChecker(t, srv.URL)
+	c, _ := cloud.New(srv.URL, cloud.Credentials{Bearer: "token"})
+	c.SetTransport(chk)
+	var page struct {
+		ID      string
+		Version struct{ Number int }
+	}
+	body := map[string]any{"representation": "storage", "value": "<p>one</p>"}
+	if err := c.Post(ctx, "/wiki/api/v2/pages", map[string]any{"spaceId": space.ID.String(), "status": "current", "title": "Plan", "body": body}, &page); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(ctx, "/wiki/api/v2/pages/"+page.ID, map[string]any{"id": page.ID, "status": "current", "title": "Plan",
+		"body": body, "version": map[string]any{"number": 2, "message": "ferry: version 2 by x at y"}}, &page); err != nil || page.Version.Number != 2 {
+		t.Fatalf("update: %v %+v", err, page)
+	}
+	// A stale version number is refused, as Confluence refuses it.
+	err = c.Put(ctx, "/wiki/api/v2/pages/"+page.ID, map[string]any{"id": page.ID, "status": "current", "title": "Plan",
+		"body": body, "version": map[string]any{"number": 2}}, nil)
+	var ae *cloud.APIError
+	if !errorsAs(err, &ae) || ae.Status != 409 {
+		t.Errorf("stale update: %v", err)
+	}
+	if err := c.Post(ctx, "/wiki/api/v2/pages/"+page.ID+"/properties", map[string]any{"key": "ferry.source", "value": map[string]any{"source_id": "1"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, "/wiki/api/v2/pages/"+page.ID+"/properties", url.Values{"key": {"ferry.source"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range chk.bad {
+		t.Error(b)
+	}
+}
