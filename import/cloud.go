@@ -32,11 +32,11 @@ type Provenance struct {
 }
 
 // notWrittenToCloud is why events of other kinds are left out, for now.
-const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (spaces, pages and blog posts with their history are)"
+const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (spaces, pages and blog posts with their history, and labels are)"
 
 // RunCloud imports the archive at path into a Confluence Cloud site through
-// its REST API: spaces, and pages and blog posts with every version, whose
-// messages name the original author and time. There are no transactions
+// its REST API: spaces, pages and blog posts with every version (whose
+// messages name the original author and time), and labels. There are no transactions
 // across HTTP requests: a journal file (a small SQLite file) records what
 // was written and how far the import got, and every created page carries
 // a ferry.source property, so an interrupted or repeated import writes
@@ -247,6 +247,28 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 		if t == model.PageVersion || t == model.BlogpostVersion {
 			return ci.version(t, ev, p, counts)
 		}
+	case *model.Label:
+		if t != model.LabelAdded {
+			break
+		}
+		id, ok := ci.j.lookup(ci.site, "content", p.ContainerID)
+		if !ok {
+			counts.Skipped++
+			ci.report.Skipped["on content that was not written"]++
+			return nil
+		}
+		// Adding a label that is there changes nothing: safe to repeat.
+		if err := ci.c.Post(ci.ctx, "/wiki/rest/api/content/"+id+"/label", []map[string]string{{"prefix": p.Prefix, "name": p.Name}}, nil); err != nil {
+			var ae *cloud.APIError
+			if !errors.As(err, &ae) || ae.Status < 500 {
+				return err
+			}
+			if err := ci.c.Post(ci.ctx, "/wiki/rest/api/content/"+id+"/label", []map[string]string{{"prefix": p.Prefix, "name": p.Name}}, nil); err != nil {
+				return err
+			}
+		}
+		counts.Created++
+		return nil
 	}
 	counts.NotCopied++
 	ci.report.NotCopied[notWrittenToCloud]++

@@ -84,6 +84,9 @@ func TestCloudImport(t *testing.T) {
 	if got := countRows(t, dest, `SELECT count(*) FROM content_versions WHERE number > 1 AND message NOT LIKE 'ferry: version % by % at %'`); got != 0 {
 		t.Errorf("%d later versions without their original author and time", got)
 	}
+	if got, want := countRows(t, dest, `SELECT count(*) FROM labels`), countRows(t, src, `SELECT count(*) FROM labels l JOIN content c ON c.id = l.container_id WHERE l.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want {
+		t.Errorf("%d labels at the destination, %d at the source", got, want)
+	}
 	if rep.Kinds["page"].Created == 0 || rep.Kinds["user"].NotCopied == 0 {
 		t.Errorf("report %+v %+v", rep.Kinds["page"], rep.Kinds["user"])
 	}

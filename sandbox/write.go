@@ -23,6 +23,7 @@ func init() {
 		s.mux.HandleFunc("POST /wiki/rest/api/space", s.createSpace)
 		s.mux.HandleFunc("POST /wiki/rest/api/space/{key}/property", s.createSpaceProperty)
 		s.mux.HandleFunc("GET /wiki/rest/api/space/{key}/property/{property}", s.spaceProperty)
+		s.mux.HandleFunc("POST /wiki/rest/api/content/{id}/label", s.addLabels)
 		for _, kind := range []string{"page", "blogpost"} {
 			path := map[string]string{"page": "pages", "blogpost": "blogposts"}[kind]
 			s.mux.HandleFunc("POST /wiki/api/v2/"+path, s.createContent(kind))
@@ -303,4 +304,44 @@ func (s *Server) spaceProperty(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, map[string]any{"key": r.PathValue("property"), "value": json.RawMessage(value), "version": map[string]any{"number": 1}})
+}
+
+// addLabels adds labels to a page or blog post (v1); adding one that is
+// there already changes nothing, as in Confluence.
+func (s *Server) addLabels(w http.ResponseWriter, r *http.Request) {
+	var labels []struct {
+		Prefix string `json:"prefix"`
+		Name   string `json:"name"`
+	}
+	if !readBody(w, r, &labels) {
+		return
+	}
+	id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND deleted_rev IS NULL`, r.PathValue("id"))
+	if !ok {
+		writeV1Error(w, http.StatusNotFound, "No content with id "+r.PathValue("id"))
+		return
+	}
+	var results []any
+	err := s.update(r, func(tx *embedded.Tx) error {
+		for _, l := range labels {
+			if l.Prefix == "" {
+				l.Prefix = "global"
+			}
+			if l.Name == "" {
+				continue
+			}
+			if _, exists := s.one(`SELECT name FROM labels WHERE container_id = ? AND prefix = ? AND name = ? AND deleted_rev IS NULL`, id, l.Prefix, l.Name); !exists {
+				if err := tx.AddLabel(model.Label{ContainerID: id, Prefix: l.Prefix, Name: l.Name}); err != nil {
+					return err
+				}
+			}
+			results = append(results, map[string]any{"prefix": l.Prefix, "name": l.Name, "id": labelID(l.Prefix, l.Name), "label": l.Name})
+		}
+		return nil
+	})
+	if err != nil {
+		writeV1Error(w, http.StatusInternalServerError, "add labels failed")
+		return
+	}
+	writeJSON(w, map[string]any{"results": results, "start": 0, "limit": len(results), "size": len(results)})
 }

@@ -52,7 +52,7 @@ https://NAME.atlassian.net (or a 'ferry sandbox' URL) for Confluence Cloud,
 with credentials from FERRY_EMAIL and FERRY_API_TOKEN (or FERRY_TOKEN), or
 --credentials FILE. Into Cloud, this version writes spaces, and pages and
 blog posts with every version (messages name the original author and time);
-every page carries a ferry.source property and a journal file records
+labels too; every page carries a ferry.source property and a journal file records
 progress, so re-runs and resumed runs write nothing twice. Other kinds are
 reported as not written.`,
 		Example: `  ferry import site.ferry --to copy.db --dry-run
