@@ -145,3 +145,38 @@ func TestCloudImportConflicts(t *testing.T) {
 		t.Errorf("skip: %+v", rep.Kinds["page"])
 	}
 }
+
+// An account that may not create spaces or administer the site fails the
+// preflight, which names what is missing, and nothing is written.
+func TestCloudImportPreflight(t *testing.T) {
+	dir := t.TempDir()
+	src, err := embedded.Create(filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := generate.Site(ctx, src, generate.Options{Users: 5, Spaces: 1, Pages: 3, AttachmentBytes: 1 << 10, Seed: 2}); err != nil {
+		t.Fatal(err)
+	}
+	arch := filepath.Join(dir, "a.ferry")
+	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	dest, err := embedded.Create(filepath.Join(dir, "dest.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dest.Close()
+	h := sandbox.New(dest)
+	h.ReadOnly = true
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c, _ := cloud.New(srv.URL, cloud.Credentials{Bearer: "token"})
+	_, err = RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "create_space") || !strings.Contains(err.Error(), "nothing was imported") {
+		t.Fatalf("preflight: %v", err)
+	}
+	if n := countRows(t, dest, `SELECT count(*) FROM spaces`); n != 0 {
+		t.Errorf("a failed preflight wrote %d spaces", n)
+	}
+}

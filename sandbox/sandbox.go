@@ -33,6 +33,9 @@ type Server struct {
 	// RateLimit is how many requests a second are served; beyond it, 429
 	// with Retry-After. 0 means no limit.
 	RateLimit float64
+	// ReadOnly makes the caller an account that may read but not create
+	// spaces or content: writes answer 403, as Confluence does.
+	ReadOnly bool
 
 	wmu      sync.Mutex // one write at a time, as SQLite wants
 	mu       sync.Mutex
@@ -53,6 +56,7 @@ func New(site *embedded.Site) *Server {
 	s.mux.HandleFunc("GET /wiki/api/v2/pages/{id}/versions", s.versions("page"))
 	s.mux.HandleFunc("GET /wiki/api/v2/blogposts/{id}/versions", s.versions("blogpost"))
 	s.mux.HandleFunc("POST /wiki/api/v2/users-bulk", s.usersBulk)
+	s.mux.HandleFunc("GET /wiki/rest/api/user/current", s.currentUser)
 	for _, add := range extra {
 		add(s)
 	}
@@ -80,6 +84,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal Server Error")
 		}
+		return
+	}
+	if s.ReadOnly && r.Method != http.MethodGet && !strings.HasSuffix(r.URL.Path, "/users-bulk") {
+		writeError(w, http.StatusForbidden, "FORBIDDEN", "You do not have permission to perform this operation")
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -405,4 +413,16 @@ func (s *Server) usersBulk(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	writePage(w, r, results, "", len(results)+1)
+}
+
+// currentUser answers who the caller is and, with expand=operations, what
+// it may do: an administrator, or a reader when ReadOnly.
+func (s *Server) currentUser(w http.ResponseWriter, r *http.Request) {
+	ops := []map[string]string{{"operation": "read", "targetType": "application"}, {"operation": "use", "targetType": "application"}}
+	if !s.ReadOnly {
+		ops = append(ops, map[string]string{"operation": "administer", "targetType": "application"},
+			map[string]string{"operation": "create_space", "targetType": "application"})
+	}
+	writeJSON(w, map[string]any{"type": "known", "accountId": "sandbox-caller", "accountType": "atlassian", "email": "",
+		"publicName": "Sandbox caller", "displayName": "Sandbox caller", "operations": ops})
 }

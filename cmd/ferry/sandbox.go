@@ -21,6 +21,7 @@ import (
 func newSandboxCmd() *cobra.Command {
 	var site, listen string
 	var failRate, rateLimit float64
+	var readOnly bool
 	cmd := &cobra.Command{
 		Use:   "sandbox --site SITE.db --listen 127.0.0.1:PORT [--fail-rate F] [--rate-limit R]",
 		Short: "Serve an embedded site through the Confluence Cloud REST API, for tests and rehearsals",
@@ -53,7 +54,7 @@ not exist is created empty, to stand in for a destination.`,
 			}
 			defer s.Close()
 			h := sandbox.New(s)
-			h.Token, h.FailRate, h.RateLimit = os.Getenv("FERRY_SANDBOX_TOKEN"), failRate, rateLimit
+			h.Token, h.FailRate, h.RateLimit, h.ReadOnly = os.Getenv("FERRY_SANDBOX_TOKEN"), failRate, rateLimit, readOnly
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--listen: %w", err)
@@ -78,5 +79,6 @@ not exist is created empty, to stand in for a destination.`,
 	cmd.Flags().StringVar(&listen, "listen", "", "address and port, e.g. 127.0.0.1:8080")
 	cmd.Flags().Float64Var(&failRate, "fail-rate", 0, "fraction of requests answered with 500 or 503")
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 0, "requests per second served before answering 429 (0: no limit)")
+	cmd.Flags().BoolVar(&readOnly, "read-only", false, "serve the caller as an account without admin rights: writes answer 403 (to rehearse a failed preflight)")
 	return cmd
 }
