@@ -129,7 +129,7 @@ func cloudTime(s string) time.Time {
 }
 
 // notReadFromCloud is what the Cloud source leaves out, for now.
-var notReadFromCloud = []string{"Group", "Membership", "SpacePermission", "InlineComment", "Restriction", "ContentProperty", "Like"}
+var notReadFromCloud = []string{"Group", "Membership", "SpacePermission", "Restriction", "ContentProperty", "Like"}
 
 func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string, emit func(*model.Change) error) (string, error) {
 	if since != "" {
@@ -178,7 +178,7 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 					return err
 				}
 				err := s.comments(ctx, kind, c.ID, func(cm *cloudComment, _ string) error {
-					return s.versions(ctx, "footer-comments", cm.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil })
+					return s.versions(ctx, cm.loc+"-comments", cm.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil })
 				})
 				if err != nil {
 					return err
@@ -387,28 +387,35 @@ func (s *CloudSource) emitAttachment(ctx context.Context, a *cloudAttachment, co
 
 type cloudComment struct {
 	ID, Status string
+	Properties struct {
+		InlineMarkerRef, InlineOriginalSelection string
+	}
+	loc string // footer or inline
 }
 
-// comments walks a page's or blog post's footer comments, each before its
-// replies.
+// comments walks a page's or blog post's footer and inline comments, each
+// before its replies.
 func (s *CloudSource) comments(ctx context.Context, kind, id string, each func(c *cloudComment, parent string) error) error {
 	type item struct {
 		c      cloudComment
 		parent string
 	}
 	var queue []item
-	collect := func(parent string) func(json.RawMessage) error {
+	collect := func(loc, parent string) func(json.RawMessage) error {
 		return func(r json.RawMessage) error {
 			var c cloudComment
 			if err := json.Unmarshal(r, &c); err != nil {
 				return err
 			}
+			c.loc = loc
 			queue = append(queue, item{c, parent})
 			return nil
 		}
 	}
-	if err := s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/footer-comments", url.Values{"limit": {"250"}}, collect("")); err != nil {
-		return err
+	for _, loc := range []string{"footer", "inline"} {
+		if err := s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/"+loc+"-comments", url.Values{"limit": {"250"}}, collect(loc, "")); err != nil {
+			return err
+		}
 	}
 	for len(queue) > 0 {
 		it := queue[0]
@@ -416,7 +423,7 @@ func (s *CloudSource) comments(ctx context.Context, kind, id string, each func(c
 		if err := each(&it.c, it.parent); err != nil {
 			return err
 		}
-		if err := s.Client.List(ctx, "/wiki/api/v2/footer-comments/"+it.c.ID+"/children", url.Values{"limit": {"250"}}, collect(it.c.ID)); err != nil {
+		if err := s.Client.List(ctx, "/wiki/api/v2/"+it.c.loc+"-comments/"+it.c.ID+"/children", url.Values{"limit": {"250"}}, collect(it.c.loc, it.c.ID)); err != nil {
 			return err
 		}
 	}
@@ -425,15 +432,18 @@ func (s *CloudSource) comments(ctx context.Context, kind, id string, each func(c
 
 func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, container, parent, space string, emit func(*model.Change) error) error {
 	created := false
-	return s.versions(ctx, "footer-comments", c.ID, func(v *cloudVersion) error {
+	return s.versions(ctx, c.loc+"-comments", c.ID, func(v *cloudVersion) error {
 		if !created {
 			created = true
 			status := c.Status
 			if status == "" {
 				status = "current"
 			}
-			cm := &model.Comment{ID: c.ID, ContainerID: container, ParentID: parent, Location: "footer", Status: status,
+			cm := &model.Comment{ID: c.ID, ContainerID: container, ParentID: parent, Location: c.loc, Status: status,
 				Author: v.AuthorID, CreatedAt: cloudTime(v.CreatedAt)}
+			if c.loc == "inline" && parent == "" {
+				cm.Anchor = &model.InlineAnchor{Selection: c.Properties.InlineOriginalSelection, MarkerRef: c.Properties.InlineMarkerRef}
+			}
 			if err := emit(&model.Change{Type: model.CommentCreated, ID: c.ID, Parent: container, Space: space, At: cm.CreatedAt, Actor: v.AuthorID, Payload: cm}); err != nil {
 				return err
 			}
@@ -444,7 +454,7 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 			}
 		}
 		q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(v.Number)}}
-		if err := s.Client.Get(ctx, "/wiki/api/v2/footer-comments/"+c.ID, q, &at); err != nil {
+		if err := s.Client.Get(ctx, "/wiki/api/v2/"+c.loc+"-comments/"+c.ID, q, &at); err != nil {
 			return err
 		}
 		mv := &model.Version{ContentID: c.ID, Number: v.Number, Body: at.Body.Storage.Value, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}

@@ -29,13 +29,9 @@ func versionsOf(t *testing.T, path string) []string {
 	}
 	defer f.Close()
 	var out []string
-	inline := map[string]bool{} // not read from Cloud yet
 	err = replayer.Each(f, nil, func(_ int64, c *model.Change) error {
 		switch p := c.Payload.(type) {
 		case *model.Version:
-			if inline[p.ContentID] {
-				return nil
-			}
 			out = append(out, fmt.Sprintf("%s %s %s #%d by %s %x", c.Type, c.Space, p.Title, p.Number, p.Author, sha256.Sum256([]byte(p.Body))))
 		case *model.Label:
 			out = append(out, fmt.Sprintf("%s %s %s:%s", c.Type, c.Space, p.Prefix, p.Name))
@@ -44,11 +40,11 @@ func versionsOf(t *testing.T, path string) []string {
 		case *model.Attachment:
 			out = append(out, fmt.Sprintf("%s %s %s %s", c.Type, c.Space, p.Filename, p.MediaType))
 		case *model.Comment:
-			if p.Location == "inline" {
-				inline[p.ID] = true
-				return nil
+			anchor := ""
+			if p.Anchor != nil {
+				anchor = p.Anchor.Selection + "/" + p.Anchor.MarkerRef
 			}
-			out = append(out, fmt.Sprintf("%s %s by %s reply=%v", c.Type, c.Space, p.Author, p.ParentID != ""))
+			out = append(out, fmt.Sprintf("%s %s %s by %s reply=%v %s", c.Type, c.Space, p.Location, p.Author, p.ParentID != "", anchor))
 		}
 		return nil
 	})

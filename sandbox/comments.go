@@ -2,9 +2,12 @@ package sandbox
 
 import (
 	"database/sql"
+	"encoding/json"
 	"hash/fnv"
 	"net/http"
 	"strconv"
+
+	"ferry/model"
 )
 
 // Labels and footer comments of pages and blog posts.
@@ -14,11 +17,15 @@ func init() {
 		for _, kind := range []string{"page", "blogpost"} {
 			path := map[string]string{"page": "pages", "blogpost": "blogposts"}[kind]
 			s.mux.HandleFunc("GET /wiki/api/v2/"+path+"/{id}/labels", s.labels(kind))
-			s.mux.HandleFunc("GET /wiki/api/v2/"+path+"/{id}/footer-comments", s.footerComments(kind))
+			for _, loc := range []string{"footer", "inline"} {
+				s.mux.HandleFunc("GET /wiki/api/v2/"+path+"/{id}/"+loc+"-comments", s.comments(kind, loc))
+			}
 		}
-		s.mux.HandleFunc("GET /wiki/api/v2/footer-comments/{id}/children", s.commentChildren)
-		s.mux.HandleFunc("GET /wiki/api/v2/footer-comments/{id}/versions", s.commentVersions)
-		s.mux.HandleFunc("GET /wiki/api/v2/footer-comments/{id}", s.comment)
+		for _, loc := range []string{"footer", "inline"} {
+			s.mux.HandleFunc("GET /wiki/api/v2/"+loc+"-comments/{id}/children", s.commentChildren(loc))
+			s.mux.HandleFunc("GET /wiki/api/v2/"+loc+"-comments/{id}/versions", s.commentVersions(loc))
+			s.mux.HandleFunc("GET /wiki/api/v2/"+loc+"-comments/{id}", s.comment(loc))
+		}
 	})
 }
 
@@ -55,16 +62,16 @@ func (s *Server) labels(kind string) http.HandlerFunc {
 }
 
 // commentColumns is a comment at its latest version.
-const commentColumns = `cm.rowid, cm.status, (SELECT rowid FROM content c WHERE c.id = cm.container_id),
+const commentColumns = `cm.rowid, cm.status, cm.location, coalesce(cm.anchor, ''), (SELECT rowid FROM content c WHERE c.id = cm.container_id),
 	coalesce((SELECT rowid FROM comments p WHERE p.id = cm.parent_id), ''),
 	v.number, v.at, coalesce(v.author, ''), v.body FROM comments cm JOIN comment_versions v ON v.comment_id = cm.id `
 
 const latestComment = `AND v.number = (SELECT max(number) FROM comment_versions WHERE comment_id = cm.id) `
 
 func commentJSON(rows *sql.Rows, containerKey string, withBody bool) (map[string]any, string, error) {
-	var id, status, container, parent, at, author, body string
+	var id, status, location, anchor, container, parent, at, author, body string
 	var number int
-	if err := rows.Scan(&id, &status, &container, &parent, &number, &at, &author, &body); err != nil {
+	if err := rows.Scan(&id, &status, &location, &anchor, &container, &parent, &number, &at, &author, &body); err != nil {
 		return nil, "", err
 	}
 	if status != "current" && status != "draft" && status != "trashed" && status != "historical" && status != "deleted" {
@@ -85,10 +92,16 @@ func commentJSON(rows *sql.Rows, containerKey string, withBody bool) (map[string
 	} else {
 		v["body"] = map[string]any{}
 	}
+	if location == "inline" {
+		var a model.InlineAnchor
+		json.Unmarshal([]byte(anchor), &a)
+		v["resolutionStatus"] = "open"
+		v["properties"] = map[string]any{"inlineMarkerRef": a.MarkerRef, "inlineOriginalSelection": a.Selection}
+	}
 	return v, id, nil
 }
 
-func (s *Server) footerComments(kind string) http.HandlerFunc {
+func (s *Server) comments(kind, loc string) http.HandlerFunc {
 	key := map[string]string{"page": "pageId", "blogpost": "blogPostId"}[kind]
 	return func(w http.ResponseWriter, r *http.Request) {
 		limit, after, ok := listArgs(w, r)
@@ -97,9 +110,9 @@ func (s *Server) footerComments(kind string) http.HandlerFunc {
 		}
 		var results []any
 		last := ""
-		if !s.query(w, `SELECT `+commentColumns+latestComment+`WHERE cm.location = 'footer' AND cm.parent_id IS NULL AND cm.deleted_rev IS NULL
+		if !s.query(w, `SELECT `+commentColumns+latestComment+`WHERE cm.location = ? AND cm.parent_id IS NULL AND cm.deleted_rev IS NULL
 			AND cm.container_id = (SELECT id FROM content WHERE rowid = ? AND type = ?) AND cm.rowid > ? ORDER BY cm.rowid LIMIT ?`,
-			[]any{r.PathValue("id"), kind, after, limit}, func(rows *sql.Rows) error {
+			[]any{loc, r.PathValue("id"), kind, after, limit}, func(rows *sql.Rows) error {
 				v, id, err := commentJSON(rows, key, r.URL.Query().Get("body-format") == "storage")
 				results, last = append(results, v), id
 				return err
@@ -110,68 +123,74 @@ func (s *Server) footerComments(kind string) http.HandlerFunc {
 	}
 }
 
-func (s *Server) commentChildren(w http.ResponseWriter, r *http.Request) {
-	limit, after, ok := listArgs(w, r)
-	if !ok {
-		return
+func (s *Server) commentChildren(loc string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		limit, after, ok := listArgs(w, r)
+		if !ok {
+			return
+		}
+		var results []any
+		last := ""
+		if !s.query(w, `SELECT `+commentColumns+latestComment+`WHERE cm.deleted_rev IS NULL
+		AND cm.parent_id = (SELECT id FROM comments WHERE rowid = ? AND location = ?) AND cm.rowid > ? ORDER BY cm.rowid LIMIT ?`,
+			[]any{r.PathValue("id"), loc, after, limit}, func(rows *sql.Rows) error {
+				v, id, err := commentJSON(rows, "parent", r.URL.Query().Get("body-format") == "storage")
+				results, last = append(results, v), id
+				return err
+			}) {
+			return
+		}
+		writePage(w, r, results, last, limit)
 	}
-	var results []any
-	last := ""
-	if !s.query(w, `SELECT `+commentColumns+latestComment+`WHERE cm.deleted_rev IS NULL
-		AND cm.parent_id = (SELECT id FROM comments WHERE rowid = ?) AND cm.rowid > ? ORDER BY cm.rowid LIMIT ?`,
-		[]any{r.PathValue("id"), after, limit}, func(rows *sql.Rows) error {
-			v, id, err := commentJSON(rows, "parent", r.URL.Query().Get("body-format") == "storage")
-			results, last = append(results, v), id
+}
+
+func (s *Server) commentVersions(loc string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		limit, after, ok := listArgs(w, r)
+		if !ok {
+			return
+		}
+		var results []any
+		last := ""
+		if !s.query(w, `SELECT v.number, v.at, coalesce(v.author, '') FROM comment_versions v JOIN comments cm ON cm.id = v.comment_id
+		WHERE cm.rowid = ? AND cm.location = ? AND cm.deleted_rev IS NULL AND v.number > ? ORDER BY v.number LIMIT ?`,
+			[]any{r.PathValue("id"), loc, after, limit}, func(rows *sql.Rows) error {
+				var number int
+				var at, author string
+				if err := rows.Scan(&number, &at, &author); err != nil {
+					return err
+				}
+				results = append(results, map[string]any{"number": number, "createdAt": cloudTime(at), "message": "", "minorEdit": false, "authorId": author})
+				last = strconv.Itoa(number)
+				return nil
+			}) {
+			return
+		}
+		writePage(w, r, results, last, limit)
+	}
+}
+
+func (s *Server) comment(loc string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := `SELECT ` + commentColumns + latestComment + `WHERE cm.rowid = ? AND cm.location = ? AND cm.deleted_rev IS NULL`
+		args := []any{r.PathValue("id"), loc}
+		if n := r.URL.Query().Get("version"); n != "" {
+			q = `SELECT ` + commentColumns + `AND v.number = ? WHERE cm.rowid = ? AND cm.location = ? AND cm.deleted_rev IS NULL`
+			args = []any{n, r.PathValue("id"), loc}
+		}
+		found := false
+		if !s.query(w, q, args, func(rows *sql.Rows) error {
+			v, _, err := commentJSON(rows, "", r.URL.Query().Get("body-format") == "storage")
+			if err == nil {
+				found = true
+				writeJSON(w, v)
+			}
 			return err
 		}) {
-		return
-	}
-	writePage(w, r, results, last, limit)
-}
-
-func (s *Server) commentVersions(w http.ResponseWriter, r *http.Request) {
-	limit, after, ok := listArgs(w, r)
-	if !ok {
-		return
-	}
-	var results []any
-	last := ""
-	if !s.query(w, `SELECT v.number, v.at, coalesce(v.author, '') FROM comment_versions v JOIN comments cm ON cm.id = v.comment_id
-		WHERE cm.rowid = ? AND cm.deleted_rev IS NULL AND v.number > ? ORDER BY v.number LIMIT ?`,
-		[]any{r.PathValue("id"), after, limit}, func(rows *sql.Rows) error {
-			var number int
-			var at, author string
-			if err := rows.Scan(&number, &at, &author); err != nil {
-				return err
-			}
-			results = append(results, map[string]any{"number": number, "createdAt": cloudTime(at), "message": "", "minorEdit": false, "authorId": author})
-			last = strconv.Itoa(number)
-			return nil
-		}) {
-		return
-	}
-	writePage(w, r, results, last, limit)
-}
-
-func (s *Server) comment(w http.ResponseWriter, r *http.Request) {
-	q := `SELECT ` + commentColumns + latestComment + `WHERE cm.rowid = ? AND cm.deleted_rev IS NULL`
-	args := []any{r.PathValue("id")}
-	if n := r.URL.Query().Get("version"); n != "" {
-		q = `SELECT ` + commentColumns + `AND v.number = ? WHERE cm.rowid = ? AND cm.deleted_rev IS NULL`
-		args = []any{n, r.PathValue("id")}
-	}
-	found := false
-	if !s.query(w, q, args, func(rows *sql.Rows) error {
-		v, _, err := commentJSON(rows, "", r.URL.Query().Get("body-format") == "storage")
-		if err == nil {
-			found = true
-			writeJSON(w, v)
+			return
 		}
-		return err
-	}) {
-		return
-	}
-	if !found {
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+		if !found {
+			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+		}
 	}
 }

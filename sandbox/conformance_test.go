@@ -177,34 +177,45 @@ func TestConformsToPublishedSpec(t *testing.T) {
 	if err := c.Post(ctx, "/wiki/api/v2/users-bulk", map[string]any{"accountIds": authors[:1]}, &users); err != nil || len(users.Results) != 1 {
 		t.Fatalf("users-bulk %v: %v", users, err)
 	}
-	// Labels and footer comments, with replies, versions and bodies, of
-	// every page that has them.
+	// Labels, footer and inline comments with replies, versions and bodies,
+	// and attachments, of every page of the site.
+	var allPages []string
+	if err := c.List(ctx, "/wiki/api/v2/pages", url.Values{"limit": {"50"}}, func(r json.RawMessage) error {
+		var p struct{ ID string }
+		json.Unmarshal(r, &p)
+		allPages = append(allPages, p.ID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	comments := 0
-	for _, id := range pageIDs {
+	for _, id := range allPages {
 		if err := c.List(ctx, "/wiki/api/v2/pages/"+id+"/labels", nil, func(json.RawMessage) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
-		err := c.List(ctx, "/wiki/api/v2/pages/"+id+"/footer-comments", url.Values{"body-format": {"storage"}}, func(r json.RawMessage) error {
-			var cm struct{ ID string }
-			json.Unmarshal(r, &cm)
-			comments++
-			if err := c.List(ctx, "/wiki/api/v2/footer-comments/"+cm.ID+"/children", nil, func(json.RawMessage) error { return nil }); err != nil {
-				return err
+		for _, loc := range []string{"footer", "inline"} {
+			err := c.List(ctx, "/wiki/api/v2/pages/"+id+"/"+loc+"-comments", url.Values{"body-format": {"storage"}}, func(r json.RawMessage) error {
+				var cm struct{ ID string }
+				json.Unmarshal(r, &cm)
+				comments++
+				if err := c.List(ctx, "/wiki/api/v2/"+loc+"-comments/"+cm.ID+"/children", nil, func(json.RawMessage) error { return nil }); err != nil {
+					return err
+				}
+				if err := c.List(ctx, "/wiki/api/v2/"+loc+"-comments/"+cm.ID+"/versions", nil, func(json.RawMessage) error { return nil }); err != nil {
+					return err
+				}
+				return c.Get(ctx, "/wiki/api/v2/"+loc+"-comments/"+cm.ID, url.Values{"body-format": {"storage"}, "version": {"1"}}, nil)
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
-			if err := c.List(ctx, "/wiki/api/v2/footer-comments/"+cm.ID+"/versions", nil, func(json.RawMessage) error { return nil }); err != nil {
-				return err
-			}
-			return c.Get(ctx, "/wiki/api/v2/footer-comments/"+cm.ID, url.Values{"body-format": {"storage"}, "version": {"1"}}, nil)
-		})
-		if err != nil {
-			t.Fatal(err)
 		}
 	}
 	if comments == 0 {
 		t.Error("no footer comment was checked")
 	}
 	attachments := 0
-	for _, id := range pageIDs {
+	for _, id := range allPages {
 		err := c.List(ctx, "/wiki/api/v2/pages/"+id+"/attachments", nil, func(r json.RawMessage) error {
 			var a struct{ ID string }
 			json.Unmarshal(r, &a)
@@ -224,7 +235,7 @@ func TestConformsToPublishedSpec(t *testing.T) {
 	for _, b := range chk.bad {
 		t.Error(b)
 	}
-	if len(chk.seen) < 14 {
+	if len(chk.seen) < 16 {
 		t.Errorf("only %d routes exercised: %v", len(chk.seen), chk.seen)
 	}
 }
