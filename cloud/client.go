@@ -143,6 +143,22 @@ func (c *Client) Get(ctx context.Context, path string, query url.Values, out any
 	return decode(resp, out)
 }
 
+// PostRepeatable sends a POST that is safe to repeat (a read such as
+// users-bulk, or adding labels that may be there already): it is retried
+// like a GET.
+func (c *Client) PostRepeatable(ctx context.Context, path string, body, out any) error {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.send(ctx, http.MethodPost, true, c.resolve(path, nil), data, "application/json")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return decode(resp, out)
+}
+
 // Put sends a PUT whose body is JSON. A PUT is idempotent (a version
 // update names its version number), so it is retried.
 func (c *Client) Put(ctx context.Context, path string, body, out any) error {
@@ -217,6 +233,10 @@ func (c *Client) resolve(path string, query url.Values) *url.URL {
 // do sends a request, retrying as the method and status allow.
 func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte, contentType string) (*http.Response, error) {
 	idempotent := method == http.MethodGet || method == http.MethodHead || method == http.MethodPut || method == http.MethodDelete
+	return c.send(ctx, method, idempotent, u, body, contentType)
+}
+
+func (c *Client) send(ctx context.Context, method string, idempotent bool, u *url.URL, body []byte, contentType string) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 		if err != nil {

@@ -269,7 +269,7 @@ func (s *CloudSource) users(ctx context.Context, ids map[string]bool, at time.Ti
 				AccountID, Email, DisplayName, AccountStatus, AccountType string
 			}
 		}
-		if err := s.Client.Post(ctx, "/wiki/api/v2/users-bulk", map[string]any{"accountIds": list[start:min(start+100, len(list))]}, &page); err != nil {
+		if err := s.Client.PostRepeatable(ctx, "/wiki/api/v2/users-bulk", map[string]any{"accountIds": list[start:min(start+100, len(list))]}, &page); err != nil {
 			return err
 		}
 		for _, u := range page.Results {

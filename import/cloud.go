@@ -288,14 +288,8 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 			return nil
 		}
 		// Adding a label that is there changes nothing: safe to repeat.
-		if err := ci.c.Post(ci.ctx, "/wiki/rest/api/content/"+id+"/label", []map[string]string{{"prefix": p.Prefix, "name": p.Name}}, nil); err != nil {
-			var ae *cloud.APIError
-			if !errors.As(err, &ae) || ae.Status < 500 {
-				return err
-			}
-			if err := ci.c.Post(ci.ctx, "/wiki/rest/api/content/"+id+"/label", []map[string]string{{"prefix": p.Prefix, "name": p.Name}}, nil); err != nil {
-				return err
-			}
+		if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/content/"+id+"/label", []map[string]string{{"prefix": p.Prefix, "name": p.Name}}, nil); err != nil {
+			return err
 		}
 		counts.Created++
 		return nil
