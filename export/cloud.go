@@ -129,7 +129,7 @@ func cloudTime(s string) time.Time {
 }
 
 // notReadFromCloud is what the Cloud source leaves out, for now.
-var notReadFromCloud = []string{"Group", "Membership", "SpacePermission", "Restriction", "ContentProperty", "Like"}
+var notReadFromCloud = []string{"Restriction", "ContentProperty", "Like", "SpacePermission (anonymous and role grants)"}
 
 func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string, emit func(*model.Change) error) (string, error) {
 	if since != "" {
@@ -169,8 +169,21 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 			first = t
 		}
 	}
+	groups := map[string]bool{}
 	for _, sp := range all {
 		note(sp.AuthorID, sp.CreatedAt)
+		err := s.permissions(ctx, sp.ID, func(p *cloudPermission) error {
+			switch p.Principal.Type {
+			case "user":
+				authors[p.Principal.ID] = true
+			case "group":
+				groups[p.Principal.ID] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
 		for _, kind := range []string{"pages", "blogposts"} {
 			err := s.content(ctx, kind, sp.ID, func(c *cloudContent) error {
 				note(c.AuthorID, c.CreatedAt)
@@ -192,7 +205,30 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 			}
 		}
 	}
+	// Every group (v1), not only those permissions name.
+	err = s.Client.List(ctx, "/wiki/rest/api/group", url.Values{"limit": {"200"}}, func(r json.RawMessage) error {
+		var g struct{ ID string }
+		if err := json.Unmarshal(r, &g); err != nil {
+			return err
+		}
+		groups[g.ID] = true
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	groupIDs := make([]string, 0, len(groups))
+	for id := range groups {
+		groupIDs = append(groupIDs, id)
+		if err := s.members(ctx, id, func(account string) error { authors[account] = true; return nil }); err != nil {
+			return "", err
+		}
+	}
+	sort.Strings(groupIDs)
 	if err := s.users(ctx, authors, first, emit); err != nil {
+		return "", err
+	}
+	if err := s.groups(ctx, groupIDs, first, emit); err != nil {
 		return "", err
 	}
 	// Pass 2: each space, its page tree parents first, its blog posts.
@@ -207,6 +243,17 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 			space.Status = "current"
 		}
 		if err := emit(&model.Change{Type: model.SpaceCreated, ID: sp.ID, Space: sp.Key, At: space.CreatedAt, Actor: sp.AuthorID, Payload: space}); err != nil {
+			return "", err
+		}
+		err := s.permissions(ctx, sp.ID, func(p *cloudPermission) error {
+			if p.Principal.Type != "user" && p.Principal.Type != "group" {
+				return nil // roles: not in ferry's model
+			}
+			perm := &model.SpacePermission{ID: p.ID, SpaceID: sp.ID, PrincipalType: p.Principal.Type, PrincipalID: p.Principal.ID,
+				Operation: p.Operation.Key + ":" + p.Operation.TargetType}
+			return emit(&model.Change{Type: model.SpacePermissionGranted, ID: p.ID, Parent: sp.ID, Space: sp.Key, At: space.CreatedAt, Payload: perm})
+		})
+		if err != nil {
 			return "", err
 		}
 		for _, kind := range []string{"pages", "blogposts"} {
@@ -383,6 +430,54 @@ func (s *CloudSource) emitAttachment(ctx context.Context, a *cloudAttachment, co
 			Comment: v.Message, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}
 		return emit(&model.Change{Type: model.AttachmentVersionAdded, ID: a.ID, Parent: container, Space: space, At: av.At, Actor: v.AuthorID, Payload: av})
 	})
+}
+
+type cloudPermission struct {
+	ID        string
+	Principal struct{ Type, ID string }
+	Operation struct{ Key, TargetType string }
+}
+
+func (s *CloudSource) permissions(ctx context.Context, spaceID string, each func(*cloudPermission) error) error {
+	return s.Client.List(ctx, "/wiki/api/v2/spaces/"+spaceID+"/permissions", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+		var p cloudPermission
+		if err := json.Unmarshal(r, &p); err != nil {
+			return err
+		}
+		return each(&p)
+	})
+}
+
+// members lists a group's members (v1: v2 has no groups).
+func (s *CloudSource) members(ctx context.Context, groupID string, each func(account string) error) error {
+	return s.Client.List(ctx, "/wiki/rest/api/group/"+url.PathEscape(groupID)+"/membersByGroupId", url.Values{"limit": {"200"}}, func(r json.RawMessage) error {
+		var m struct{ AccountID string }
+		if err := json.Unmarshal(r, &m); err != nil {
+			return err
+		}
+		return each(m.AccountID)
+	})
+}
+
+// groups emits the groups that permissions name, with their members.
+func (s *CloudSource) groups(ctx context.Context, ids []string, at time.Time, emit func(*model.Change) error) error {
+	for _, id := range ids {
+		var g struct{ Name, ID string }
+		if err := s.Client.Get(ctx, "/wiki/rest/api/group/by-id", url.Values{"id": {id}}, &g); err != nil {
+			return err
+		}
+		if err := emit(&model.Change{Type: model.GroupCreated, ID: id, At: at, Payload: &model.Group{ID: id, Name: g.Name}}); err != nil {
+			return err
+		}
+		err := s.members(ctx, id, func(account string) error {
+			m := &model.Membership{GroupID: id, AccountID: account}
+			return emit(&model.Change{Type: model.MembershipAdded, ID: id + ":" + account, Parent: id, At: at, Payload: m})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type cloudComment struct {

@@ -35,6 +35,14 @@ func versionsOf(t *testing.T, path string) []string {
 			out = append(out, fmt.Sprintf("%s %s %s #%d by %s %x", c.Type, c.Space, p.Title, p.Number, p.Author, sha256.Sum256([]byte(p.Body))))
 		case *model.Label:
 			out = append(out, fmt.Sprintf("%s %s %s:%s", c.Type, c.Space, p.Prefix, p.Name))
+		case *model.SpacePermission:
+			if p.PrincipalType != "anonymous" { // Cloud's v2 names no anonymous principal
+				out = append(out, fmt.Sprintf("%s %s %s %s %s", c.Type, c.Space, p.PrincipalType, p.PrincipalID, p.Operation))
+			}
+		case *model.Group:
+			out = append(out, fmt.Sprintf("%s %s", c.Type, p.Name))
+		case *model.Membership:
+			out = append(out, fmt.Sprintf("%s %s", c.Type, c.ID))
 		case *model.AttachmentVersion:
 			out = append(out, fmt.Sprintf("%s %s #%d %s %d by %s", c.Type, c.Space, p.Number, p.Blob, p.Size, p.Author))
 		case *model.Attachment:

@@ -1,0 +1,122 @@
+package sandbox
+
+import (
+	"database/sql"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Space permissions (v2), and groups with their members (v1, which v2
+// lacks).
+
+func init() {
+	extra = append(extra, func(s *Server) {
+		s.mux.HandleFunc("GET /wiki/api/v2/spaces/{id}/permissions", s.spacePermissions)
+		s.mux.HandleFunc("GET /wiki/rest/api/group", s.groupList)
+		s.mux.HandleFunc("GET /wiki/rest/api/group/by-id", s.groupByID)
+		s.mux.HandleFunc("GET /wiki/rest/api/group/{groupId}/membersByGroupId", s.groupMembers)
+	})
+}
+
+func numericID(s string) string {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return strconv.FormatUint(uint64(h.Sum32()), 10)
+}
+
+// spacePermissions lists a space's permissions. Cloud names no anonymous
+// principal in v2, so anonymous grants are not listed.
+func (s *Server) spacePermissions(w http.ResponseWriter, r *http.Request) {
+	limit, after, ok := listArgs(w, r)
+	if !ok {
+		return
+	}
+	var results []any
+	n := after
+	if !s.query(w, `SELECT p.id, p.principal_type, coalesce(p.principal_id, ''), p.operation FROM space_permissions p JOIN spaces sp ON sp.id = p.space_id
+		WHERE sp.rowid = ? AND p.deleted_rev IS NULL AND p.principal_type != 'anonymous' ORDER BY p.id LIMIT ? OFFSET ?`,
+		[]any{r.PathValue("id"), limit, after}, func(rows *sql.Rows) error {
+			var id, ptype, pid, op string
+			if err := rows.Scan(&id, &ptype, &pid, &op); err != nil {
+				return err
+			}
+			key, target, _ := strings.Cut(op, ":")
+			results = append(results, map[string]any{"id": numericID(id), "principal": map[string]any{"type": ptype, "id": pid},
+				"operation": map[string]any{"key": key, "targetType": target}})
+			n++
+			return nil
+		}) {
+		return
+	}
+	writePage(w, r, results, strconv.FormatInt(n, 10), limit)
+}
+
+func (s *Server) groupByID(w http.ResponseWriter, r *http.Request) {
+	name, ok := s.one(`SELECT name FROM groups WHERE id = ? AND deleted_rev IS NULL`, r.URL.Query().Get("id"))
+	if !ok {
+		writeV1Error(w, http.StatusNotFound, "No group with id "+r.URL.Query().Get("id"))
+		return
+	}
+	writeJSON(w, map[string]any{"type": "group", "name": name, "id": r.URL.Query().Get("id")})
+}
+
+// groupMembers pages through a group's members, v1 style (start, limit).
+func (s *Server) groupMembers(w http.ResponseWriter, r *http.Request) {
+	start, _ := strconv.Atoi(r.URL.Query().Get("start"))
+	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil || limit < 1 || limit > 200 {
+		limit = 200
+	}
+	var results []any
+	if !s.query(w, `SELECT m.account_id, u.display_name FROM memberships m JOIN users u ON u.account_id = m.account_id
+		WHERE m.group_id = ? AND m.deleted_rev IS NULL ORDER BY m.account_id LIMIT ? OFFSET ?`,
+		[]any{r.PathValue("groupId"), limit, start}, func(rows *sql.Rows) error {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
+				return err
+			}
+			results = append(results, map[string]any{"type": "known", "accountId": id, "accountType": "atlassian", "displayName": name, "publicName": name})
+			return nil
+		}) {
+		return
+	}
+	links := map[string]any{}
+	if len(results) == limit {
+		links["next"] = fmt.Sprintf("%s?start=%d&limit=%d", r.URL.Path, start+limit, limit)
+	}
+	if results == nil {
+		results = []any{}
+	}
+	writeJSON(w, map[string]any{"results": results, "start": start, "limit": limit, "size": len(results), "_links": links})
+}
+
+// groupList pages through every group, v1 style.
+func (s *Server) groupList(w http.ResponseWriter, r *http.Request) {
+	start, _ := strconv.Atoi(r.URL.Query().Get("start"))
+	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil || limit < 1 || limit > 200 {
+		limit = 200
+	}
+	var results []any
+	if !s.query(w, `SELECT id, name FROM groups WHERE deleted_rev IS NULL ORDER BY id LIMIT ? OFFSET ?`, []any{limit, start}, func(rows *sql.Rows) error {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return err
+		}
+		results = append(results, map[string]any{"type": "group", "name": name, "id": id})
+		return nil
+	}) {
+		return
+	}
+	links := map[string]any{}
+	if len(results) == limit {
+		links["next"] = fmt.Sprintf("%s?start=%d&limit=%d", r.URL.Path, start+limit, limit)
+	}
+	if results == nil {
+		results = []any{}
+	}
+	writeJSON(w, map[string]any{"results": results, "start": start, "limit": limit, "size": len(results), "_links": links})
+}
