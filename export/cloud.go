@@ -129,7 +129,7 @@ func cloudTime(s string) time.Time {
 }
 
 // notReadFromCloud is what the Cloud source leaves out, for now.
-var notReadFromCloud = []string{"Restriction", "ContentProperty", "Like", "SpacePermission (anonymous and role grants)"}
+var notReadFromCloud = []string{"ContentProperty", "Like", "SpacePermission (anonymous and role grants)"}
 
 func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string, emit func(*model.Change) error) (string, error) {
 	if since != "" {
@@ -192,6 +192,15 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 				}
 				err := s.comments(ctx, kind, c.ID, func(cm *cloudComment, _ string) error {
 					return s.versions(ctx, cm.loc+"-comments", cm.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil })
+				})
+				if err != nil {
+					return err
+				}
+				err = s.restrictions(ctx, c.ID, sp.Key, time.Time{}, func(ch *model.Change) error {
+					if r := ch.Payload.(*model.Restriction); r.PrincipalType == "user" {
+						authors[r.PrincipalID] = true
+					}
+					return nil
 				})
 				if err != nil {
 					return err
@@ -377,6 +386,9 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		if err := s.labels(ctx, kind, c.ID, sp.Key, content.CreatedAt, emit); err != nil {
 			return err
 		}
+		if err := s.restrictions(ctx, c.ID, sp.Key, content.CreatedAt, emit); err != nil {
+			return err
+		}
 		err = s.comments(ctx, kind, c.ID, func(cm *cloudComment, parent string) error {
 			return s.emitComment(ctx, cm, c.ID, parent, sp.Key, emit)
 		})
@@ -555,6 +567,37 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 		mv := &model.Version{ContentID: c.ID, Number: v.Number, Body: at.Body.Storage.Value, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}
 		return emit(&model.Change{Type: model.CommentVersion, ID: c.ID, Parent: container, Space: space, At: mv.At, Actor: v.AuthorID, Payload: mv})
 	})
+}
+
+// restrictions emits a page's or blog post's read and update restrictions
+// (v1: v2 has none).
+func (s *CloudSource) restrictions(ctx context.Context, id, space string, at time.Time, emit func(*model.Change) error) error {
+	var byOp map[string]struct {
+		Restrictions struct {
+			User  struct{ Results []struct{ AccountID string } }
+			Group struct{ Results []struct{ ID string } }
+		}
+	}
+	if err := s.Client.Get(ctx, "/wiki/rest/api/content/"+id+"/restriction/byOperation", nil, &byOp); err != nil {
+		return err
+	}
+	for _, op := range []string{"read", "update"} {
+		r := byOp[op].Restrictions
+		var principals [][2]string
+		for _, u := range r.User.Results {
+			principals = append(principals, [2]string{"user", u.AccountID})
+		}
+		for _, g := range r.Group.Results {
+			principals = append(principals, [2]string{"group", g.ID})
+		}
+		for _, p := range principals {
+			rest := &model.Restriction{ContainerID: id, Operation: op, PrincipalType: p[0], PrincipalID: p[1]}
+			if err := emit(&model.Change{Type: model.RestrictionAdded, ID: id + ":" + op + ":" + p[0] + ":" + p[1], Parent: id, Space: space, At: at, Payload: rest}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // labels emits a page's or blog post's labels.

@@ -39,6 +39,8 @@ func versionsOf(t *testing.T, path string) []string {
 			if p.PrincipalType != "anonymous" { // Cloud's v2 names no anonymous principal
 				out = append(out, fmt.Sprintf("%s %s %s %s %s", c.Type, c.Space, p.PrincipalType, p.PrincipalID, p.Operation))
 			}
+		case *model.Restriction:
+			out = append(out, fmt.Sprintf("%s %s %s %s %s", c.Type, c.Space, p.Operation, p.PrincipalType, p.PrincipalID))
 		case *model.Group:
 			out = append(out, fmt.Sprintf("%s %s", c.Type, p.Name))
 		case *model.Membership:
@@ -106,6 +108,18 @@ func TestCloudExportThroughSandbox(t *testing.T) {
 			t.Error("the faulty server never made the client wait")
 		}
 		digests = append(digests, sum.Digest)
+		// The ordering guarantee holds: everything an event refers to
+		// comes before it.
+		state := model.NewState()
+		f, err := archive.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = replayer.Each(f, nil, func(seq int64, c *model.Change) error { return state.Apply(c) })
+		f.Close()
+		if err != nil {
+			t.Fatalf("faults %+v: %v", faults, err)
+		}
 		got, want := versionsOf(t, out), versionsOf(t, direct)
 		if len(got) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("faults %+v: %d items through the API, %d directly; differing: %v", faults, len(got), len(want), diff(got, want))

@@ -120,3 +120,43 @@ func (s *Server) groupList(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, map[string]any{"results": results, "start": start, "limit": limit, "size": len(results), "_links": links})
 }
+
+func init() {
+	extra = append(extra, func(s *Server) {
+		s.mux.HandleFunc("GET /wiki/rest/api/content/{id}/restriction/byOperation", s.restrictions)
+	})
+}
+
+// restrictions answers a page's or blog post's read and update
+// restrictions, v1 style: per operation, the users and groups.
+func (s *Server) restrictions(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND deleted_rev IS NULL`, r.PathValue("id"))
+	if !ok {
+		writeV1Error(w, http.StatusNotFound, "No content with id "+r.PathValue("id"))
+		return
+	}
+	out := map[string]any{}
+	for _, op := range []string{"read", "update"} {
+		users, groups := []any{}, []any{}
+		if !s.query(w, `SELECT principal_type, principal_id FROM restrictions WHERE container_id = ? AND operation = ? AND deleted_rev IS NULL ORDER BY 1, 2`,
+			[]any{id, op}, func(rows *sql.Rows) error {
+				var ptype, pid string
+				if err := rows.Scan(&ptype, &pid); err != nil {
+					return err
+				}
+				if ptype == "user" {
+					users = append(users, map[string]any{"type": "known", "accountId": pid})
+				} else {
+					name, _ := s.one(`SELECT name FROM groups WHERE id = ?`, pid)
+					groups = append(groups, map[string]any{"type": "group", "id": pid, "name": name})
+				}
+				return nil
+			}) {
+			return
+		}
+		out[op] = map[string]any{"operation": op, "restrictions": map[string]any{
+			"user":  map[string]any{"results": users, "start": 0, "limit": len(users), "size": len(users)},
+			"group": map[string]any{"results": groups, "start": 0, "limit": len(groups), "size": len(groups)}}}
+	}
+	writeJSON(w, out)
+}
