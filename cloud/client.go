@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -174,6 +175,45 @@ func (c *Client) Put(ctx context.Context, path string, body, out any) error {
 	return decode(resp, out)
 }
 
+// Upload sends a file as multipart/form-data (field "file", with
+// minorEdit and comment), as v1 attachment uploads want. The form is built
+// afresh from open for every attempt, so a retry never replays a consumed
+// stream. An upload is not idempotent: it is retried only when the server
+// refused it (429, 503); callers check whether a failed upload happened
+// before sending it again.
+func (c *Client) Upload(ctx context.Context, method, path, filename, comment string, open func() (io.ReadCloser, error), out any) error {
+	form := func() (io.ReadCloser, int64, string, error) {
+		src, err := open()
+		if err != nil {
+			return nil, 0, "", err
+		}
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		go func() {
+			defer src.Close()
+			mw.WriteField("minorEdit", "true")
+			if comment != "" {
+				mw.WriteField("comment", comment)
+			}
+			part, err := mw.CreateFormFile("file", filename)
+			if err == nil {
+				_, err = io.Copy(part, src)
+			}
+			if err == nil {
+				err = mw.Close()
+			}
+			pw.CloseWithError(err)
+		}()
+		return pr, -1, mw.FormDataContentType(), nil
+	}
+	resp, err := c.sendFrom(ctx, method, false, c.resolve(path, nil), form, http.Header{"X-Atlassian-Token": {"no-check"}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return decode(resp, out)
+}
+
 // Download opens the bytes an attachment's downloadLink names (relative to
 // the site's /wiki), retried like any GET. The caller closes it.
 func (c *Client) Download(ctx context.Context, link string) (io.ReadCloser, error) {
@@ -237,15 +277,33 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte,
 }
 
 func (c *Client) send(ctx context.Context, method string, idempotent bool, u *url.URL, body []byte, contentType string) (*http.Response, error) {
+	var open func() (io.ReadCloser, int64, string, error)
+	if body != nil {
+		open = func() (io.ReadCloser, int64, string, error) {
+			return io.NopCloser(strings.NewReader(string(body))), int64(len(body)), contentType, nil
+		}
+	}
+	return c.sendFrom(ctx, method, idempotent, u, open, nil)
+}
+
+// sendFrom sends a request whose body open makes afresh for every attempt,
+// so a retry never replays a consumed stream.
+func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u *url.URL, open func() (io.ReadCloser, int64, string, error), header http.Header) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 		if err != nil {
 			return nil, err
 		}
-		if body != nil {
-			req.Body = io.NopCloser(strings.NewReader(string(body)))
-			req.ContentLength = int64(len(body))
+		if open != nil {
+			body, size, contentType, err := open()
+			if err != nil {
+				return nil, err
+			}
+			req.Body, req.ContentLength = body, size
 			req.Header.Set("Content-Type", contentType)
+		}
+		for k, vs := range header {
+			req.Header[k] = vs
 		}
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", "ferry")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,7 +33,7 @@ type Provenance struct {
 }
 
 // notWrittenToCloud is why events of other kinds are left out, for now.
-const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (spaces, pages and blog posts with their history, and labels are)"
+const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (spaces, pages and blog posts with their history, attachments and labels are)"
 
 // RunCloud imports the archive at path into a Confluence Cloud site through
 // its REST API: spaces, pages and blog posts with every version (whose
@@ -69,7 +70,7 @@ func RunCloud(ctx context.Context, path string, c *cloud.Client, journal string,
 	}
 	defer j.db.Close()
 	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{},
-		pending: map[string]*model.Content{}, recovered: map[string]bool{},
+		pending: map[string]*model.Content{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{}, NotCopied: map[string]int64{},
 			Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}}}
 	if h.ParentID != "" {
@@ -130,18 +131,19 @@ func cloudPreflight(ctx context.Context, c *cloud.Client) error {
 }
 
 type cloudImport struct {
-	ctx       context.Context
-	c         *cloud.Client
-	j         *journal
-	f         *archive.File
-	site      string
-	archiveID string
-	o         Options
-	report    *Report
-	skipKeys  map[string]bool           // upper-cased space keys left out
-	pending   map[string]*model.Content // created content waiting for its first version
-	recovered map[string]bool           // kinds and spaces scanned for provenance
-	last      int64                     // seq of the last event applied
+	ctx         context.Context
+	c           *cloud.Client
+	j           *journal
+	f           *archive.File
+	site        string
+	archiveID   string
+	o           Options
+	report      *Report
+	skipKeys    map[string]bool              // upper-cased space keys left out
+	pending     map[string]*model.Content    // created content waiting for its first version
+	recovered   map[string]bool              // kinds and spaces scanned for provenance
+	attachments map[string]*model.Attachment // created attachments, for their versions
+	last        int64                        // seq of the last event applied
 }
 
 // preflight finds space keys the destination already uses (compared
@@ -277,6 +279,13 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 		if t == model.PageVersion || t == model.BlogpostVersion {
 			return ci.version(t, ev, p, counts)
 		}
+	case *model.Attachment:
+		if t == model.AttachmentCreated {
+			ci.attachments[p.ID] = p
+			return nil
+		}
+	case *model.AttachmentVersion:
+		return ci.attachmentVersion(p, counts)
 	case *model.Label:
 		if t != model.LabelAdded {
 			break
@@ -359,6 +368,9 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 		if err := ci.j.record(ci.site, "content", v.ContentID, id); err != nil {
 			return err
 		}
+		if err := ci.j.record(ci.site, "content-kind", v.ContentID, kind); err != nil {
+			return err
+		}
 		if found == "" {
 			return nil // version 1 was written with the page
 		}
@@ -390,6 +402,68 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 		return err
 	}
 	counts.Updated++
+	return nil
+}
+
+// cloudUploadLimit is the largest request body Confluence Cloud takes.
+const cloudUploadLimit = 2 << 30
+
+// attachmentVersion uploads one version of an attachment, from its blob,
+// when the destination has the one before it and not this one.
+func (ci *cloudImport) attachmentVersion(v *model.AttachmentVersion, counts *Counts) error {
+	a := ci.attachments[v.AttachmentID]
+	if a == nil {
+		counts.Skipped++
+		ci.report.Skipped["attachment version whose attachment was not seen in this archive"]++
+		return nil
+	}
+	container, ok := ci.j.lookup(ci.site, "content", a.ContainerID)
+	kind, _ := ci.j.lookup(ci.site, "content-kind", a.ContainerID)
+	if !ok || kind == "" {
+		counts.Skipped++
+		ci.report.Skipped["on content that was not written"]++
+		return nil
+	}
+	if v.Size > cloudUploadLimit {
+		counts.NotCopied++
+		ci.report.NotCopied[fmt.Sprintf("attachment version over Confluence Cloud's 2 GB upload limit (%s version %d, %d bytes)", a.Filename, v.Number, v.Size)]++
+		return nil
+	}
+	have := func() (int, error) {
+		var list struct {
+			Results []struct{ Version struct{ Number int } }
+		}
+		err := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+container+"/attachments", url.Values{"filename": {a.Filename}}, &list)
+		if err != nil || len(list.Results) == 0 {
+			return 0, err
+		}
+		return list.Results[0].Version.Number, nil
+	}
+	n, err := have()
+	switch {
+	case err != nil:
+		return err
+	case n >= v.Number:
+		counts.Unchanged++
+		return nil
+	case n != v.Number-1:
+		return fmt.Errorf("attachment %s is at version %d at the destination, so version %d cannot follow", a.Filename, n, v.Number)
+	}
+	comment := fmt.Sprintf("ferry: version %d by %s at %s", v.Number, v.Author, v.At.UTC().Format(time.RFC3339))
+	if v.Comment != "" {
+		comment += ": " + v.Comment
+	}
+	open := func() (io.ReadCloser, error) { return ci.f.OpenBlob(v.Blob) }
+	err = writeChecked(func() error {
+		return ci.c.Upload(ci.ctx, "PUT", "/wiki/rest/api/content/"+container+"/child/attachment", a.Filename, comment, open, nil)
+	}, func() (bool, error) {
+		n, err := have()
+		return n >= v.Number, err
+	})
+	if err != nil {
+		return err
+	}
+	counts.Created++
 	return nil
 }
 

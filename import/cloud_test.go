@@ -87,6 +87,15 @@ func TestCloudImport(t *testing.T) {
 	if got, want := countRows(t, dest, `SELECT count(*) FROM labels`), countRows(t, src, `SELECT count(*) FROM labels l JOIN content c ON c.id = l.container_id WHERE l.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want {
 		t.Errorf("%d labels at the destination, %d at the source", got, want)
 	}
+	wantAtt := countRows(t, src, `SELECT count(*) FROM attachment_versions v JOIN attachments a ON a.id = v.attachment_id JOIN content c ON c.id = a.container_id
+		WHERE a.deleted_rev IS NULL AND c.deleted_rev IS NULL`)
+	if got := countRows(t, dest, `SELECT count(*) FROM attachment_versions`); got != wantAtt || wantAtt == 0 {
+		t.Errorf("%d attachment versions at the destination, %d at the source", got, wantAtt)
+	}
+	if got, want := countRows(t, dest, `SELECT count(DISTINCT blob) FROM attachment_versions`), countRows(t, src, `SELECT count(DISTINCT v.blob) FROM attachment_versions v
+		JOIN attachments a ON a.id = v.attachment_id JOIN content c ON c.id = a.container_id WHERE a.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want {
+		t.Errorf("%d distinct attachment contents at the destination, %d at the source", got, want)
+	}
 	if rep.Kinds["page"].Created == 0 || rep.Kinds["user"].NotCopied == 0 {
 		t.Errorf("report %+v %+v", rep.Kinds["page"], rep.Kinds["user"])
 	}

@@ -6,6 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
+
+	"ferry/embedded"
+	"ferry/model"
 )
 
 // Attachments of pages and blog posts, their versions, and their bytes.
@@ -32,8 +36,8 @@ func (s *Server) attachments(kind string) http.HandlerFunc {
 		if !s.query(w, `SELECT a.rowid, c.rowid, a.filename, a.media_type, a.created_at, v.number, v.size, v.comment, v.at, coalesce(v.author, '')
 			FROM attachments a JOIN content c ON c.id = a.container_id
 			JOIN attachment_versions v ON v.attachment_id = a.id AND v.number = (SELECT max(number) FROM attachment_versions WHERE attachment_id = a.id)
-			WHERE c.rowid = ? AND c.type = ? AND a.deleted_rev IS NULL AND a.rowid > ? ORDER BY a.rowid LIMIT ?`,
-			[]any{r.PathValue("id"), kind, after, limit}, func(rows *sql.Rows) error {
+			WHERE c.rowid = ? AND c.type = ? AND a.deleted_rev IS NULL AND a.rowid > ? AND (? = '' OR a.filename = ?) ORDER BY a.rowid LIMIT ?`,
+			[]any{r.PathValue("id"), kind, after, r.URL.Query().Get("filename"), r.URL.Query().Get("filename"), limit}, func(rows *sql.Rows) error {
 				var id, container, filename, mediaType, created, comment, at, author string
 				var number int
 				var size int64
@@ -113,4 +117,88 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 	io.Copy(w, body)
+}
+
+func init() {
+	extra = append(extra, func(s *Server) {
+		s.mux.HandleFunc("PUT /wiki/rest/api/content/{id}/child/attachment", s.upload)
+		s.mux.HandleFunc("POST /wiki/rest/api/content/{id}/child/attachment", s.upload)
+	})
+}
+
+// upload takes a v1 multipart upload: a new attachment, or a new version
+// of the attachment of that file name.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("X-Atlassian-Token") != "no-check" {
+		writeV1Error(w, http.StatusForbidden, "XSRF check failed: send X-Atlassian-Token: no-check")
+		return
+	}
+	container, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND deleted_rev IS NULL`, r.PathValue("id"))
+	if !ok {
+		writeV1Error(w, http.StatusNotFound, "No content with id "+r.PathValue("id"))
+		return
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeV1Error(w, http.StatusBadRequest, "want multipart/form-data: "+err.Error())
+		return
+	}
+	comment := ""
+	var result map[string]any
+	var attID string
+	var number int
+	var fileSize int64
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			writeV1Error(w, http.StatusBadRequest, "bad multipart body: "+err.Error())
+			return
+		}
+		switch part.FormName() {
+		case "comment":
+			b, _ := io.ReadAll(io.LimitReader(part, 1<<16))
+			comment = string(b)
+		case "file":
+			filename := part.FileName()
+			mediaType := part.Header.Get("Content-Type")
+			err := s.update(r, func(tx *embedded.Tx) error {
+				digest, size, err := tx.PutBlobFrom(part)
+				if err != nil {
+					return err
+				}
+				id, exists := s.one(`SELECT id FROM attachments WHERE container_id = ? AND filename = ? AND deleted_rev IS NULL`, container, filename)
+				if !exists {
+					if id, err = tx.NewID("cloud-attachment-"); err != nil {
+						return err
+					}
+					if err := tx.CreateAttachment(model.Attachment{ID: id, ContainerID: container, Filename: filename, MediaType: mediaType, CreatedAt: time.Now().UTC()}); err != nil {
+						return err
+					}
+				}
+				last, _ := s.one(`SELECT coalesce(max(number), 0) FROM attachment_versions WHERE attachment_id = ?`, id)
+				n, _ := strconv.Atoi(last)
+				if err := tx.AddAttachmentVersion(model.AttachmentVersion{AttachmentID: id, Number: n + 1, Blob: digest, Size: size,
+					MediaType: mediaType, Comment: comment, At: time.Now().UTC()}); err != nil {
+					return err
+				}
+				attID, number, fileSize = id, n+1, size
+				return nil
+			})
+			if err != nil {
+				writeV1Error(w, http.StatusInternalServerError, "upload failed")
+				return
+			}
+			row, _ := s.one(`SELECT rowid FROM attachments WHERE id = ?`, attID)
+			result = map[string]any{"id": "att" + row, "type": "attachment", "status": "current", "title": filename,
+				"version": map[string]any{"number": number}, "extensions": map[string]any{"fileSize": fileSize, "mediaType": mediaType}}
+		}
+	}
+	if result == nil {
+		writeV1Error(w, http.StatusBadRequest, "no file part")
+		return
+	}
+	writeJSON(w, map[string]any{"results": []any{result}, "size": 1})
 }
