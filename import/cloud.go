@@ -33,7 +33,7 @@ type Provenance struct {
 }
 
 // notWrittenToCloud is why events of other kinds are left out, for now.
-const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (spaces, pages and blog posts with their history, attachments and labels are)"
+const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (spaces, pages and blog posts with their history, footer comments, attachments and labels are)"
 
 // RunCloud imports the archive at path into a Confluence Cloud site through
 // its REST API: spaces, pages and blog posts with every version (whose
@@ -70,7 +70,7 @@ func RunCloud(ctx context.Context, path string, c *cloud.Client, journal string,
 	}
 	defer j.db.Close()
 	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{},
-		pending: map[string]*model.Content{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{},
+		pending: map[string]*model.Content{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{}, NotCopied: map[string]int64{},
 			Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}}}
 	if h.ParentID != "" {
@@ -143,6 +143,7 @@ type cloudImport struct {
 	pending     map[string]*model.Content    // created content waiting for its first version
 	recovered   map[string]bool              // kinds and spaces scanned for provenance
 	attachments map[string]*model.Attachment // created attachments, for their versions
+	comments    map[string]*model.Comment    // created comments, for their versions
 	last        int64                        // seq of the last event applied
 }
 
@@ -276,8 +277,16 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 			return nil
 		}
 	case *model.Version:
-		if t == model.PageVersion || t == model.BlogpostVersion {
+		switch t {
+		case model.PageVersion, model.BlogpostVersion:
 			return ci.version(t, ev, p, counts)
+		case model.CommentVersion:
+			return ci.commentVersion(p, counts)
+		}
+	case *model.Comment:
+		if t == model.CommentCreated {
+			ci.comments[p.ID] = p
+			return nil
 		}
 	case *model.Attachment:
 		if t == model.AttachmentCreated {
@@ -403,6 +412,174 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 	}
 	counts.Updated++
 	return nil
+}
+
+// commentVersion writes one version of a footer comment: the first
+// creates it (unless a ferry.source property shows an earlier run did),
+// later ones update it. Inline comments are not written yet.
+func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
+	cm := ci.comments[v.ContentID]
+	id, ok := ci.j.lookup(ci.site, "comment", v.ContentID)
+	if !ok {
+		if cm == nil {
+			counts.Skipped++
+			ci.report.Skipped["comment version whose comment was not seen in this archive"]++
+			return nil
+		}
+		if cm.Location != "footer" {
+			counts.NotCopied++
+			ci.report.NotCopied["inline comments are not written to Confluence Cloud by this version of ferry"]++
+			return nil
+		}
+		container, ok := ci.j.lookup(ci.site, "content", cm.ContainerID)
+		kind, known := ci.j.lookup(ci.site, "content-kind", cm.ContainerID)
+		if !ok || !known {
+			counts.Skipped++
+			ci.report.Skipped["on content that was not written"]++
+			return nil
+		}
+		if err := ci.recoverComments(kind, container); err != nil {
+			return err
+		}
+		if id, ok = ci.j.lookup(ci.site, "comment", v.ContentID); !ok {
+			body := map[string]any{"body": map[string]any{"representation": representation(v), "value": v.Body}}
+			switch {
+			case cm.ParentID != "":
+				parent, ok := ci.j.lookup(ci.site, "comment", cm.ParentID)
+				if !ok {
+					counts.Skipped++
+					ci.report.Skipped["a reply to a comment that was not written"]++
+					return nil
+				}
+				body["parentCommentId"] = parent
+			case kind == "blogposts":
+				body["blogPostId"] = container
+			default:
+				body["pageId"] = container
+			}
+			var created struct{ ID string }
+			err := writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/api/v2/footer-comments", body, &created) }, func() (bool, error) {
+				// Lost answer? A comment without a ferry.source property,
+				// written since the scan, is this one.
+				orphan, err := ci.orphanComment(kind, container)
+				created.ID = orphan
+				return orphan != "", err
+			})
+			if err != nil {
+				return err
+			}
+			id = created.ID
+			prov := Provenance{SourceSite: ci.site, SourceID: v.ContentID, ArchiveID: ci.archiveID, Author: cm.Author, CreatedAt: cm.CreatedAt}
+			err = writeChecked(func() error {
+				return ci.c.Post(ci.ctx, "/wiki/api/v2/comments/"+id+"/properties", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
+			}, func() (bool, error) {
+				var props struct{ Results []json.RawMessage }
+				err := ci.c.Get(ci.ctx, "/wiki/api/v2/comments/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props)
+				return len(props.Results) > 0, err
+			})
+			if err != nil {
+				return err
+			}
+			if err := ci.j.record(ci.site, "comment", v.ContentID, id); err != nil {
+				return err
+			}
+			counts.Created++
+			return nil
+		}
+	}
+	var current struct {
+		Version struct{ Number int }
+	}
+	if err := ci.c.Get(ci.ctx, "/wiki/api/v2/footer-comments/"+id, nil, &current); err != nil {
+		return err
+	}
+	switch {
+	case current.Version.Number >= v.Number:
+		counts.Unchanged++
+		return nil
+	case current.Version.Number != v.Number-1:
+		return fmt.Errorf("comment %s is at version %d at the destination, so version %d cannot follow", v.ContentID, current.Version.Number, v.Number)
+	}
+	message := fmt.Sprintf("ferry: version %d by %s at %s", v.Number, v.Author, v.At.UTC().Format(time.RFC3339))
+	body := map[string]any{"body": map[string]any{"representation": representation(v), "value": v.Body}, "version": map[string]any{"number": v.Number, "message": message}}
+	if err := ci.c.Put(ci.ctx, "/wiki/api/v2/footer-comments/"+id, body, nil); err != nil {
+		var ae *cloud.APIError
+		if errors.As(err, &ae) && ae.Status == 409 {
+			if gerr := ci.c.Get(ci.ctx, "/wiki/api/v2/footer-comments/"+id, nil, &current); gerr == nil && current.Version.Number >= v.Number {
+				counts.Unchanged++
+				return nil
+			}
+		}
+		return err
+	}
+	counts.Updated++
+	return nil
+}
+
+// walkComments lists every footer comment of a page or blog post, replies
+// included, with its ferry.source property if it has one.
+func (ci *cloudImport) walkComments(kind, container string, each func(id string, prov *Provenance) error) error {
+	var queue []string
+	collect := func(r json.RawMessage) error {
+		var c struct{ ID string }
+		json.Unmarshal(r, &c)
+		queue = append(queue, c.ID)
+		return nil
+	}
+	if err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind+"/"+container+"/footer-comments", url.Values{"limit": {"250"}}, collect); err != nil {
+		return err
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		var props struct {
+			Results []struct{ Value Provenance }
+		}
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/comments/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props); err != nil {
+			return err
+		}
+		var prov *Provenance
+		if len(props.Results) > 0 {
+			prov = &props.Results[0].Value
+		}
+		if err := each(id, prov); err != nil {
+			return err
+		}
+		if err := ci.c.List(ci.ctx, "/wiki/api/v2/footer-comments/"+id+"/children", url.Values{"limit": {"250"}}, collect); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recoverComments scans a page's comments once for ferry.source
+// properties, recording them in the journal.
+func (ci *cloudImport) recoverComments(kind, container string) error {
+	if ci.recovered["comments/"+container] {
+		return nil
+	}
+	ci.recovered["comments/"+container] = true
+	return ci.walkComments(kind, container, func(id string, prov *Provenance) error {
+		if prov != nil && prov.SourceSite == ci.site && prov.SourceID != "" {
+			if _, known := ci.j.lookup(ci.site, "comment", prov.SourceID); !known {
+				return ci.j.record(ci.site, "comment", prov.SourceID, id)
+			}
+		}
+		return nil
+	})
+}
+
+// orphanComment finds a comment of the page without a ferry.source
+// property: one whose creation answer was lost.
+func (ci *cloudImport) orphanComment(kind, container string) (string, error) {
+	found := ""
+	err := ci.walkComments(kind, container, func(id string, prov *Provenance) error {
+		if prov == nil && found == "" {
+			found = id
+		}
+		return nil
+	})
+	return found, err
 }
 
 // cloudUploadLimit is the largest request body Confluence Cloud takes.
@@ -539,6 +716,9 @@ func (ci *cloudImport) recover(kind, space string) error {
 			if p.Value.SourceSite == ci.site && p.Value.SourceID != "" {
 				if _, known := ci.j.lookup(ci.site, "content", p.Value.SourceID); !known {
 					if err := ci.j.record(ci.site, "content", p.Value.SourceID, id); err != nil {
+						return err
+					}
+					if err := ci.j.record(ci.site, "content-kind", p.Value.SourceID, kind); err != nil {
 						return err
 					}
 				}

@@ -96,6 +96,14 @@ func TestCloudImport(t *testing.T) {
 		JOIN attachments a ON a.id = v.attachment_id JOIN content c ON c.id = a.container_id WHERE a.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want {
 		t.Errorf("%d distinct attachment contents at the destination, %d at the source", got, want)
 	}
+	if got, want := countRows(t, dest, `SELECT count(*) FROM comment_versions`), countRows(t, src, `SELECT count(*) FROM comment_versions v
+		JOIN comments cm ON cm.id = v.comment_id JOIN content c ON c.id = cm.container_id WHERE cm.location = 'footer' AND cm.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want || want == 0 {
+		t.Errorf("%d comment versions at the destination, %d footer comment versions at the source", got, want)
+	}
+	if got, want := countRows(t, dest, `SELECT count(*) FROM comments WHERE parent_id IS NOT NULL`), countRows(t, src, `SELECT count(*) FROM comments cm
+		JOIN content c ON c.id = cm.container_id WHERE cm.location = 'footer' AND cm.parent_id IS NOT NULL AND cm.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want {
+		t.Errorf("%d replies at the destination, %d at the source", got, want)
+	}
 	if rep.Kinds["page"].Created == 0 || rep.Kinds["user"].NotCopied == 0 {
 		t.Errorf("report %+v %+v", rep.Kinds["page"], rep.Kinds["user"])
 	}
@@ -114,6 +122,9 @@ func TestCloudImport(t *testing.T) {
 	}
 	if got := countRows(t, dest, `SELECT count(*) FROM content`); got != wantContent || rep.Kinds["page"].Created != 0 || rep.Kinds["page"].Unchanged == 0 {
 		t.Errorf("a re-run without the journal: %d pages (want %d), %+v", got, wantContent, rep.Kinds["page"])
+	}
+	if rep.Kinds["comment"].Created != 0 || rep.Kinds["attachment"].Created != 0 {
+		t.Errorf("a re-run without the journal wrote comments %+v or attachments %+v", rep.Kinds["comment"], rep.Kinds["attachment"])
 	}
 }
 

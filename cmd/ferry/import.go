@@ -51,7 +51,7 @@ SITE is PATH.db or local:PATH for an embedded site, created if missing, or
 https://NAME.atlassian.net (or a 'ferry sandbox' URL) for Confluence Cloud,
 with credentials from FERRY_EMAIL and FERRY_API_TOKEN (or FERRY_TOKEN), or
 --credentials FILE. Into Cloud, this version writes spaces, and pages and
-blog posts with every version (messages name the original author and time), attachments and labels;
+blog posts with every version (messages name the original author and time), footer comments, attachments and labels;
 labels too; every page carries a ferry.source property and a journal file records
 progress, so re-runs and resumed runs write nothing twice. Other kinds are
 reported as not written.`,
