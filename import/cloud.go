@@ -33,7 +33,7 @@ type Provenance struct {
 }
 
 // notWrittenToCloud is why events of other kinds are left out, for now.
-const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (spaces, pages and blog posts with their history, footer comments, attachments and labels are)"
+const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (it writes spaces, permissions, groups, memberships, pages and blog posts with their history, footer comments, attachments and labels)"
 
 // RunCloud imports the archive at path into a Confluence Cloud site through
 // its REST API: spaces, pages and blog posts with every version (whose
@@ -271,6 +271,20 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 		}
 		counts.Created++
 		return ci.j.record(ci.site, "space", p.ID, created.ID.String())
+	case *model.User:
+		return ci.user(p, counts)
+	case *model.Group:
+		if t == model.GroupCreated {
+			return ci.group(p, counts)
+		}
+	case *model.Membership:
+		if t == model.MembershipAdded {
+			return ci.membership(p, counts)
+		}
+	case *model.SpacePermission:
+		if t == model.SpacePermissionGranted {
+			return ci.permission(ev.Space, p, counts)
+		}
 	case *model.Content:
 		if t == model.PageCreated || t == model.BlogpostCreated {
 			ci.pending[p.ID] = p
@@ -411,6 +425,145 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 		return err
 	}
 	counts.Updated++
+	return nil
+}
+
+// user links an account: Atlassian accounts are the same on every site,
+// but Confluence Cloud cannot create one through the API, so an account
+// the destination does not know is reported (inviting it adds to the bill).
+func (ci *cloudImport) user(u *model.User, counts *Counts) error {
+	if _, ok := ci.j.lookup(ci.site, "user", u.AccountID); ok {
+		counts.Unchanged++
+		return nil
+	}
+	var found struct {
+		Results []struct{ AccountID string }
+	}
+	if err := ci.c.PostRepeatable(ci.ctx, "/wiki/api/v2/users-bulk", map[string]any{"accountIds": []string{u.AccountID}}, &found); err != nil {
+		return err
+	}
+	if len(found.Results) == 0 {
+		counts.NotCopied++
+		ci.report.NotCopied["no account at the destination: Confluence Cloud cannot create accounts through its API; invite these users (each adds to the bill)"]++
+		ci.report.NewBillable++
+		return nil
+	}
+	counts.Merged++
+	ci.report.Linked = append(ci.report.Linked, u.AccountID)
+	return ci.j.record(ci.site, "user", u.AccountID, u.AccountID)
+}
+
+// group finds or creates a group: a destination group of the same name is
+// merged with --merge-groups; otherwise the copy is "NAME (copied)".
+func (ci *cloudImport) group(g *model.Group, counts *Counts) error {
+	if _, ok := ci.j.lookup(ci.site, "group", g.ID); ok {
+		counts.Unchanged++
+		return nil
+	}
+	byName := func(name string) (string, error) {
+		var found struct{ ID string }
+		err := ci.c.Get(ci.ctx, "/wiki/rest/api/group/by-name", url.Values{"name": {name}}, &found)
+		var ae *cloud.APIError
+		if errors.As(err, &ae) && ae.Status == 404 {
+			return "", nil
+		}
+		return found.ID, err
+	}
+	name := g.Name
+	existing, err := byName(name)
+	if err != nil {
+		return err
+	}
+	if existing != "" && ci.o.MergeGroups {
+		ci.report.Merges = append(ci.report.Merges, GroupMerge{Group: g.Name})
+		counts.Merged++
+		return ci.j.record(ci.site, "group", g.ID, existing)
+	}
+	if existing != "" {
+		name = g.Name + " (copied)"
+		if existing, err = byName(name); err != nil {
+			return err
+		}
+		if existing != "" { // an earlier run's copy
+			counts.Unchanged++
+			return ci.j.record(ci.site, "group", g.ID, existing)
+		}
+	}
+	var created struct{ ID string }
+	err = writeChecked(func() error {
+		return ci.c.Post(ci.ctx, "/wiki/rest/api/group", map[string]string{"name": name}, &created)
+	}, func() (bool, error) {
+		id, err := byName(name)
+		created.ID = id
+		return id != "", err
+	})
+	if err != nil {
+		return err
+	}
+	counts.Created++
+	return ci.j.record(ci.site, "group", g.ID, created.ID)
+}
+
+func (ci *cloudImport) membership(m *model.Membership, counts *Counts) error {
+	group, gok := ci.j.lookup(ci.site, "group", m.GroupID)
+	_, uok := ci.j.lookup(ci.site, "user", m.AccountID)
+	if !gok || !uok {
+		counts.Skipped++
+		ci.report.Skipped["membership of a group or user not at the destination"]++
+		return nil
+	}
+	// Adding a member again changes nothing: safe to repeat.
+	if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/group/userByGroupId?groupId="+url.QueryEscape(group), map[string]string{"accountId": m.AccountID}, nil); err != nil {
+		return err
+	}
+	counts.Created++
+	return nil
+}
+
+// permission grants a space permission unless the space already has it.
+func (ci *cloudImport) permission(spaceKey string, p *model.SpacePermission, counts *Counts) error {
+	space, ok := ci.j.lookup(ci.site, "space", p.SpaceID)
+	principal, pok := "", false
+	switch p.PrincipalType {
+	case "user":
+		principal, pok = ci.j.lookup(ci.site, "user", p.PrincipalID)
+	case "group":
+		principal, pok = ci.j.lookup(ci.site, "group", p.PrincipalID)
+	}
+	if !ok || !pok {
+		counts.Skipped++
+		ci.report.Skipped["space permission for a space, user or group not at the destination, or for anonymous users"]++
+		return nil
+	}
+	key, target, _ := strings.Cut(p.Operation, ":")
+	has := func() (bool, error) {
+		found := false
+		err := ci.c.List(ci.ctx, "/wiki/api/v2/spaces/"+space+"/permissions", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+			var q struct {
+				Principal struct{ Type, ID string }
+				Operation struct{ Key, TargetType string }
+			}
+			json.Unmarshal(r, &q)
+			if q.Principal.Type == p.PrincipalType && q.Principal.ID == principal && q.Operation.Key == key && q.Operation.TargetType == target {
+				found = true
+			}
+			return nil
+		})
+		return found, err
+	}
+	if done, err := has(); err != nil {
+		return err
+	} else if done {
+		counts.Unchanged++
+		return nil
+	}
+	body := map[string]any{"subject": map[string]string{"type": p.PrincipalType, "identifier": principal}, "operation": map[string]string{"key": key, "target": target}}
+	if err := writeChecked(func() error {
+		return ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(spaceKey)+"/permission", body, nil)
+	}, has); err != nil {
+		return err
+	}
+	counts.Created++
 	return nil
 }
 

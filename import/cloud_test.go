@@ -13,6 +13,7 @@ import (
 	"ferry/embedded"
 	"ferry/export"
 	"ferry/generate"
+	"ferry/model"
 	"ferry/sandbox"
 )
 
@@ -65,6 +66,33 @@ func TestCloudImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	dest, c := cloudDest(t, 0.1)
+	// Atlassian accounts are the same on every site: half the source's
+	// users already have access to the destination.
+	rows, err := src.DB().Query(`SELECT account_id, display_name FROM users ORDER BY account_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accounts []model.User
+	for i := 0; rows.Next(); i++ {
+		var u model.User
+		rows.Scan(&u.AccountID, &u.DisplayName)
+		if i%2 == 0 {
+			u.Status, u.AccountType = "active", "atlassian"
+			accounts = append(accounts, u)
+		}
+	}
+	rows.Close()
+	err = dest.Update(ctx, time.Now(), "", func(tx *embedded.Tx) error {
+		for _, u := range accounts {
+			if err := tx.PutUser(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	journal := filepath.Join(dir, "journal.db")
 	rep, err := RunCloud(ctx, arch, c, journal, Options{})
 	if err != nil {
@@ -103,6 +131,33 @@ func TestCloudImport(t *testing.T) {
 	if got, want := countRows(t, dest, `SELECT count(*) FROM comments WHERE parent_id IS NOT NULL`), countRows(t, src, `SELECT count(*) FROM comments cm
 		JOIN content c ON c.id = cm.container_id WHERE cm.location = 'footer' AND cm.parent_id IS NOT NULL AND cm.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want {
 		t.Errorf("%d replies at the destination, %d at the source", got, want)
+	}
+	srcUsers := countRows(t, src, `SELECT count(*) FROM users`)
+	if rep.Kinds["user"].Merged != int64(len(accounts)) || rep.NewBillable != int64(srcUsers-len(accounts)) {
+		t.Errorf("users linked %d (want %d), without an account %d (want %d)", rep.Kinds["user"].Merged, len(accounts), rep.NewBillable, srcUsers-len(accounts))
+	}
+	if got, want := countRows(t, dest, `SELECT count(*) FROM groups`), countRows(t, src, `SELECT count(*) FROM groups WHERE deleted_rev IS NULL`); got != want || want == 0 {
+		t.Errorf("%d groups at the destination, %d at the source", got, want)
+	}
+	linked := map[string]bool{}
+	for _, u := range accounts {
+		linked[u.AccountID] = true
+	}
+	wantMembers := 0
+	mrows, _ := src.DB().Query(`SELECT account_id FROM memberships WHERE deleted_rev IS NULL`)
+	for mrows.Next() {
+		var a string
+		mrows.Scan(&a)
+		if linked[a] {
+			wantMembers++
+		}
+	}
+	mrows.Close()
+	if got := countRows(t, dest, `SELECT count(*) FROM memberships`); got != wantMembers || wantMembers == 0 {
+		t.Errorf("%d memberships at the destination, %d of linked users at the source", got, wantMembers)
+	}
+	if got := countRows(t, dest, `SELECT count(*) FROM space_permissions WHERE principal_type = 'group'`); got != countRows(t, src, `SELECT count(*) FROM space_permissions WHERE principal_type = 'group' AND deleted_rev IS NULL`) || got == 0 {
+		t.Errorf("%d group permissions at the destination", got)
 	}
 	if rep.Kinds["page"].Created == 0 || rep.Kinds["user"].NotCopied == 0 {
 		t.Errorf("report %+v %+v", rep.Kinds["page"], rep.Kinds["user"])

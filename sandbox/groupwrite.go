@@ -1,0 +1,133 @@
+package sandbox
+
+import (
+	"net/http"
+
+	"ferry/embedded"
+	"ferry/model"
+)
+
+// Groups, memberships and space permissions written through v1.
+
+func init() {
+	extra = append(extra, func(s *Server) {
+		s.mux.HandleFunc("POST /wiki/rest/api/group", s.createGroup)
+		s.mux.HandleFunc("GET /wiki/rest/api/group/by-name", s.groupByName)
+		s.mux.HandleFunc("POST /wiki/rest/api/group/userByGroupId", s.addMember)
+		s.mux.HandleFunc("POST /wiki/rest/api/space/{key}/permission", s.grantPermission)
+	})
+}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if !readBody(w, r, &req) {
+		return
+	}
+	if req.Name == "" {
+		writeV1Error(w, http.StatusBadRequest, "a group needs a name")
+		return
+	}
+	if _, taken := s.one(`SELECT id FROM groups WHERE lower(name) = lower(?) AND deleted_rev IS NULL`, req.Name); taken {
+		writeV1Error(w, http.StatusBadRequest, "A group with name "+req.Name+" already exists")
+		return
+	}
+	var id string
+	err := s.update(r, func(tx *embedded.Tx) error {
+		var err error
+		if id, err = tx.NewID("cloud-group-"); err != nil {
+			return err
+		}
+		return tx.CreateGroup(model.Group{ID: id, Name: req.Name})
+	})
+	if err != nil {
+		writeV1Error(w, http.StatusInternalServerError, "create group failed")
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
+	writeJSON(w, map[string]any{"type": "group", "name": req.Name, "id": id})
+}
+
+func (s *Server) groupByName(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.one(`SELECT id FROM groups WHERE lower(name) = lower(?) AND deleted_rev IS NULL`, r.URL.Query().Get("name"))
+	if !ok {
+		writeV1Error(w, http.StatusNotFound, "No group named "+r.URL.Query().Get("name"))
+		return
+	}
+	name, _ := s.one(`SELECT name FROM groups WHERE id = ?`, id)
+	writeJSON(w, map[string]any{"type": "group", "name": name, "id": id})
+}
+
+// addMember adds a site user to a group; adding a member again changes
+// nothing.
+func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		AccountID string `json:"accountId"`
+	}
+	if !readBody(w, r, &req) {
+		return
+	}
+	group := r.URL.Query().Get("groupId")
+	if _, ok := s.one(`SELECT id FROM groups WHERE id = ? AND deleted_rev IS NULL`, group); !ok {
+		writeV1Error(w, http.StatusNotFound, "No group with id "+group)
+		return
+	}
+	if _, ok := s.one(`SELECT account_id FROM users WHERE account_id = ?`, req.AccountID); !ok {
+		writeV1Error(w, http.StatusNotFound, "No user with account id "+req.AccountID+" on this site")
+		return
+	}
+	if _, member := s.one(`SELECT account_id FROM memberships WHERE group_id = ? AND account_id = ? AND deleted_rev IS NULL`, group, req.AccountID); !member {
+		if err := s.update(r, func(tx *embedded.Tx) error {
+			return tx.AddMembership(model.Membership{GroupID: group, AccountID: req.AccountID})
+		}); err != nil {
+			writeV1Error(w, http.StatusInternalServerError, "add member failed")
+			return
+		}
+	}
+	w.WriteHeader(http.StatusCreated)
+}
+
+func (s *Server) grantPermission(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Subject struct {
+			Type       string `json:"type"`
+			Identifier string `json:"identifier"`
+		} `json:"subject"`
+		Operation struct {
+			Key    string `json:"key"`
+			Target string `json:"target"`
+		} `json:"operation"`
+	}
+	if !readBody(w, r, &req) {
+		return
+	}
+	space, ok := s.one(`SELECT id FROM spaces WHERE key = ? AND deleted_rev IS NULL`, r.PathValue("key"))
+	if !ok {
+		writeV1Error(w, http.StatusNotFound, "No space with key "+r.PathValue("key"))
+		return
+	}
+	if req.Subject.Type != "user" && req.Subject.Type != "group" || req.Operation.Key == "" || req.Operation.Target == "" {
+		writeV1Error(w, http.StatusBadRequest, "subject type must be user or group, and operation needs a key and a target")
+		return
+	}
+	op := req.Operation.Key + ":" + req.Operation.Target
+	if _, dup := s.one(`SELECT id FROM space_permissions WHERE space_id = ? AND principal_type = ? AND principal_id = ? AND operation = ? AND deleted_rev IS NULL`,
+		space, req.Subject.Type, req.Subject.Identifier, op); dup {
+		writeV1Error(w, http.StatusBadRequest, "Permission already exists")
+		return
+	}
+	var id string
+	err := s.update(r, func(tx *embedded.Tx) error {
+		var err error
+		if id, err = tx.NewID("cloud-permission-"); err != nil {
+			return err
+		}
+		return tx.GrantPermission(model.SpacePermission{ID: id, SpaceID: space, PrincipalType: req.Subject.Type, PrincipalID: req.Subject.Identifier, Operation: op})
+	})
+	if err != nil {
+		writeV1Error(w, http.StatusInternalServerError, "grant failed")
+		return
+	}
+	writeJSON(w, map[string]any{"id": numericID(id), "subject": req.Subject, "operation": req.Operation, "_links": map[string]any{}})
+}
