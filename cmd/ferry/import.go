@@ -50,11 +50,14 @@ whole archive, before the destination is opened.
 SITE is PATH.db or local:PATH for an embedded site, created if missing, or
 https://NAME.atlassian.net (or a 'ferry sandbox' URL) for Confluence Cloud,
 with credentials from FERRY_EMAIL and FERRY_API_TOKEN (or FERRY_TOKEN), or
---credentials FILE. Into Cloud, this version writes spaces, and pages and
-blog posts with every version (messages name the original author and time), footer comments, attachments and labels;
-labels too; every page carries a ferry.source property and a journal file records
-progress, so re-runs and resumed runs write nothing twice. Other kinds are
-reported as not written.`,
+--credentials FILE. Into Cloud, this version links users by account id
+(reporting those the destination has no account for), creates groups (or
+merges them with --merge-groups), adds memberships and space permissions,
+and writes spaces, pages and blog posts with every version (messages name
+the original author and time), footer comments, attachments and labels.
+Spaces, pages and comments carry a ferry.source property, and a journal
+file (--journal) records progress, so re-runs and resumed runs write nothing
+twice. Restrictions, inline comments, properties and likes are reported as not written.`,
 		Example: `  ferry import site.ferry --to copy.db --dry-run
   ferry import site.ferry --to copy.db --on-conflict rename --merge-groups
   ferry import week2.ferry --to copy.db`,
