@@ -396,26 +396,8 @@ func contentStatus(s string) string {
 // whole history.
 func (b *builder) buildContent() error {
 	for _, class := range []string{"Page", "BlogPost"} {
-		// Current versions: objects that are their own original.
-		if _, err := b.ix.db.ExecContext(b.ctx, `CREATE TABLE IF NOT EXISTS tree (id TEXT PRIMARY KEY, parent TEXT, depth INT)`); err != nil {
+		if err := b.fillTree(class); err != nil {
 			return err
-		}
-		b.ix.db.ExecContext(b.ctx, `DELETE FROM tree`)
-		if _, err := b.ix.db.ExecContext(b.ctx, `INSERT INTO tree SELECT o.id, json_extract(o.data, '$.r.parent.i'), 0
-			FROM objects o JOIN versions v ON v.id = o.id AND v.class = o.class WHERE o.class = ? AND v.orig = o.id`, class); err != nil {
-			return err
-		}
-		// Depth by parent chains within the export; a missing parent is the
-		// space root. Bounded, so a cycle cannot loop forever.
-		for i := 0; i < 1000; i++ {
-			res, err := b.ix.db.ExecContext(b.ctx, `UPDATE tree SET depth = (SELECT p.depth + 1 FROM tree p WHERE p.id = tree.parent)
-				WHERE parent IN (SELECT id FROM tree) AND depth != (SELECT p.depth + 1 FROM tree p WHERE p.id = tree.parent)`)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				break
-			}
 		}
 		kind := map[string]string{"Page": "page", "BlogPost": "blogpost"}[class]
 		err := b.ix.each(b.ctx, `SELECT o.data FROM tree t JOIN objects o ON o.id = t.id AND o.class = ? ORDER BY t.depth, o.id`, func(o *Object) error {
@@ -506,12 +488,18 @@ func (b *builder) contentItem(o *Object, class, kind string) error {
 	})
 }
 
-func (b *builder) buildComments() error {
-	if _, err := b.ix.db.ExecContext(b.ctx, `DELETE FROM tree`); err != nil {
-		return err
+// fillTree puts the current objects of a class (those that are their own
+// original) in the tree table with their depth along parent chains within
+// the export; a missing parent is the root. Bounded, so a cycle cannot loop
+// forever.
+func (b *builder) fillTree(class string) error {
+	for _, q := range []string{`CREATE TABLE IF NOT EXISTS tree (id TEXT PRIMARY KEY, parent TEXT, depth INT)`, `DELETE FROM tree`} {
+		if _, err := b.ix.db.ExecContext(b.ctx, q); err != nil {
+			return err
+		}
 	}
 	if _, err := b.ix.db.ExecContext(b.ctx, `INSERT INTO tree SELECT o.id, json_extract(o.data, '$.r.parent.i'), 0
-		FROM objects o JOIN versions v ON v.id = o.id AND v.class = o.class WHERE o.class = 'Comment' AND v.orig = o.id`); err != nil {
+		FROM objects o JOIN versions v ON v.id = o.id AND v.class = o.class WHERE o.class = ? AND v.orig = o.id`, class); err != nil {
 		return err
 	}
 	for i := 0; i < 1000; i++ {
@@ -523,6 +511,13 @@ func (b *builder) buildComments() error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			break
 		}
+	}
+	return nil
+}
+
+func (b *builder) buildComments() error {
+	if err := b.fillTree("Comment"); err != nil {
+		return err
 	}
 	return b.ix.each(b.ctx, `SELECT o.data FROM tree t JOIN objects o ON o.id = t.id AND o.class = 'Comment' ORDER BY t.depth, o.id`, func(o *Object) error {
 		container := containerOf(o)

@@ -398,26 +398,32 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 			return nil // version 1 was written with the page
 		}
 	}
+	body := map[string]any{"id": id, "status": "current", "title": v.Title, "body": map[string]any{"representation": representation(v), "value": v.Body},
+		"version": map[string]any{"number": v.Number, "message": message}}
+	return ci.nextVersion("/wiki/api/v2/"+kind+"/"+id, "content "+v.ContentID, v.Number, body, counts)
+}
+
+// nextVersion writes version n of the page, blog post or comment at path
+// when the destination has version n-1; it counts a version already there
+// as unchanged, a retried update included (Confluence answers it 409).
+func (ci *cloudImport) nextVersion(path, what string, n int, body map[string]any, counts *Counts) error {
 	var current struct {
 		Version struct{ Number int }
 	}
-	if err := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id, nil, &current); err != nil {
+	if err := ci.c.Get(ci.ctx, path, nil, &current); err != nil {
 		return err
 	}
 	switch {
-	case current.Version.Number >= v.Number:
+	case current.Version.Number >= n:
 		counts.Unchanged++
 		return nil
-	case current.Version.Number != v.Number-1:
-		return fmt.Errorf("content %s is at version %d at the destination, so version %d cannot follow", v.ContentID, current.Version.Number, v.Number)
+	case current.Version.Number != n-1:
+		return fmt.Errorf("%s is at version %d at the destination, so version %d cannot follow", what, current.Version.Number, n)
 	}
-	body := map[string]any{"id": id, "status": "current", "title": v.Title, "body": map[string]any{"representation": representation(v), "value": v.Body},
-		"version": map[string]any{"number": v.Number, "message": message}}
-	if err := ci.c.Put(ci.ctx, "/wiki/api/v2/"+kind+"/"+id, body, nil); err != nil {
-		// A retried update the server had applied answers 409: check.
+	if err := ci.c.Put(ci.ctx, path, body, nil); err != nil {
 		var ae *cloud.APIError
 		if errors.As(err, &ae) && ae.Status == 409 {
-			if gerr := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id, nil, &current); gerr == nil && current.Version.Number >= v.Number {
+			if gerr := ci.c.Get(ci.ctx, path, nil, &current); gerr == nil && current.Version.Number >= n {
 				counts.Unchanged++
 				return nil
 			}
@@ -640,33 +646,9 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 			return nil
 		}
 	}
-	var current struct {
-		Version struct{ Number int }
-	}
-	if err := ci.c.Get(ci.ctx, "/wiki/api/v2/footer-comments/"+id, nil, &current); err != nil {
-		return err
-	}
-	switch {
-	case current.Version.Number >= v.Number:
-		counts.Unchanged++
-		return nil
-	case current.Version.Number != v.Number-1:
-		return fmt.Errorf("comment %s is at version %d at the destination, so version %d cannot follow", v.ContentID, current.Version.Number, v.Number)
-	}
 	message := fmt.Sprintf("ferry: version %d by %s at %s", v.Number, v.Author, v.At.UTC().Format(time.RFC3339))
 	body := map[string]any{"body": map[string]any{"representation": representation(v), "value": v.Body}, "version": map[string]any{"number": v.Number, "message": message}}
-	if err := ci.c.Put(ci.ctx, "/wiki/api/v2/footer-comments/"+id, body, nil); err != nil {
-		var ae *cloud.APIError
-		if errors.As(err, &ae) && ae.Status == 409 {
-			if gerr := ci.c.Get(ci.ctx, "/wiki/api/v2/footer-comments/"+id, nil, &current); gerr == nil && current.Version.Number >= v.Number {
-				counts.Unchanged++
-				return nil
-			}
-		}
-		return err
-	}
-	counts.Updated++
-	return nil
+	return ci.nextVersion("/wiki/api/v2/footer-comments/"+id, "comment "+v.ContentID, v.Number, body, counts)
 }
 
 // walkComments lists every footer comment of a page or blog post, replies

@@ -65,11 +65,7 @@ func (s *Server) groupByID(w http.ResponseWriter, r *http.Request) {
 
 // groupMembers pages through a group's members, v1 style (start, limit).
 func (s *Server) groupMembers(w http.ResponseWriter, r *http.Request) {
-	start, _ := strconv.Atoi(r.URL.Query().Get("start"))
-	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
-	if err != nil || limit < 1 || limit > 200 {
-		limit = 200
-	}
+	start, limit := v1ListArgs(r)
 	var results []any
 	if !s.query(w, `SELECT m.account_id, u.display_name FROM memberships m JOIN users u ON u.account_id = m.account_id
 		WHERE m.group_id = ? AND m.deleted_rev IS NULL ORDER BY m.account_id LIMIT ? OFFSET ?`,
@@ -83,23 +79,12 @@ func (s *Server) groupMembers(w http.ResponseWriter, r *http.Request) {
 		}) {
 		return
 	}
-	links := map[string]any{}
-	if len(results) == limit {
-		links["next"] = fmt.Sprintf("%s?start=%d&limit=%d", r.URL.Path, start+limit, limit)
-	}
-	if results == nil {
-		results = []any{}
-	}
-	writeJSON(w, map[string]any{"results": results, "start": start, "limit": limit, "size": len(results), "_links": links})
+	writeV1Page(w, r, results, start, limit)
 }
 
 // groupList pages through every group, v1 style.
 func (s *Server) groupList(w http.ResponseWriter, r *http.Request) {
-	start, _ := strconv.Atoi(r.URL.Query().Get("start"))
-	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
-	if err != nil || limit < 1 || limit > 200 {
-		limit = 200
-	}
+	start, limit := v1ListArgs(r)
 	var results []any
 	if !s.query(w, `SELECT id, name FROM groups WHERE deleted_rev IS NULL ORDER BY id LIMIT ? OFFSET ?`, []any{limit, start}, func(rows *sql.Rows) error {
 		var id, name string
@@ -111,14 +96,7 @@ func (s *Server) groupList(w http.ResponseWriter, r *http.Request) {
 	}) {
 		return
 	}
-	links := map[string]any{}
-	if len(results) == limit {
-		links["next"] = fmt.Sprintf("%s?start=%d&limit=%d", r.URL.Path, start+limit, limit)
-	}
-	if results == nil {
-		results = []any{}
-	}
-	writeJSON(w, map[string]any{"results": results, "start": start, "limit": limit, "size": len(results), "_links": links})
+	writeV1Page(w, r, results, start, limit)
 }
 
 func init() {
@@ -159,4 +137,27 @@ func (s *Server) restrictions(w http.ResponseWriter, r *http.Request) {
 			"group": map[string]any{"results": groups, "start": 0, "limit": len(groups), "size": len(groups)}}}
 	}
 	writeJSON(w, out)
+}
+
+// v1ListArgs reads v1 paging: start, and limit (at most 200).
+func v1ListArgs(r *http.Request) (start, limit int) {
+	start, _ = strconv.Atoi(r.URL.Query().Get("start"))
+	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil || limit < 1 || limit > 200 {
+		limit = 200
+	}
+	return max(start, 0), limit
+}
+
+// writeV1Page answers one page of a v1 list, with a next link when it is
+// full.
+func writeV1Page(w http.ResponseWriter, r *http.Request, results []any, start, limit int) {
+	links := map[string]any{}
+	if len(results) == limit {
+		links["next"] = fmt.Sprintf("%s?start=%d&limit=%d", r.URL.Path, start+limit, limit)
+	}
+	if results == nil {
+		results = []any{}
+	}
+	writeJSON(w, map[string]any{"results": results, "start": start, "limit": limit, "size": len(results), "_links": links})
 }
