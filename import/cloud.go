@@ -33,7 +33,7 @@ type Provenance struct {
 }
 
 // notWrittenToCloud is why events of other kinds are left out, for now.
-const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (it writes spaces, permissions, groups, memberships, pages and blog posts with their history, footer comments, attachments and labels)"
+const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (it writes spaces, permissions, groups, memberships, pages and blog posts with their history, footer comments, attachments, labels and restrictions)"
 
 // RunCloud imports the archive at path into a Confluence Cloud site through
 // its REST API: spaces, pages and blog posts with every version (whose
@@ -284,6 +284,10 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 	case *model.SpacePermission:
 		if t == model.SpacePermissionGranted {
 			return ci.permission(ev.Space, p, counts)
+		}
+	case *model.Restriction:
+		if t == model.RestrictionAdded {
+			return ci.restriction(p, counts)
 		}
 	case *model.Content:
 		if t == model.PageCreated || t == model.BlogpostCreated {
@@ -567,6 +571,29 @@ func (ci *cloudImport) permission(spaceKey string, p *model.SpacePermission, cou
 	if err := writeChecked(func() error {
 		return ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(spaceKey)+"/permission", body, nil)
 	}, has); err != nil {
+		return err
+	}
+	counts.Created++
+	return nil
+}
+
+// restriction adds a read or update restriction (v1); a PUT of one that
+// is there changes nothing, so it is safe to repeat.
+func (ci *cloudImport) restriction(r *model.Restriction, counts *Counts) error {
+	container, ok := ci.j.lookup(ci.site, "content", r.ContainerID)
+	principal, pok := ci.j.lookup(ci.site, r.PrincipalType, r.PrincipalID)
+	if !ok || !pok || (r.PrincipalType != "user" && r.PrincipalType != "group") {
+		counts.Skipped++
+		ci.report.Skipped["restriction on content, or for a user or group, not at the destination"]++
+		return nil
+	}
+	path := "/wiki/rest/api/content/" + container + "/restriction/byOperation/" + url.PathEscape(r.Operation)
+	if r.PrincipalType == "user" {
+		path += "/user?accountId=" + url.QueryEscape(principal)
+	} else {
+		path += "/byGroupId/" + url.PathEscape(principal)
+	}
+	if err := ci.c.Put(ci.ctx, path, nil, nil); err != nil {
 		return err
 	}
 	counts.Created++

@@ -159,6 +159,10 @@ func TestCloudImport(t *testing.T) {
 	if got := countRows(t, dest, `SELECT count(*) FROM space_permissions WHERE principal_type = 'group'`); got != countRows(t, src, `SELECT count(*) FROM space_permissions WHERE principal_type = 'group' AND deleted_rev IS NULL`) || got == 0 {
 		t.Errorf("%d group permissions at the destination", got)
 	}
+	if got := countRows(t, dest, `SELECT count(*) FROM restrictions WHERE principal_type = 'group'`); got != countRows(t, src, `SELECT count(*) FROM restrictions r
+		JOIN content c ON c.id = r.container_id WHERE r.principal_type = 'group' AND r.deleted_rev IS NULL AND c.deleted_rev IS NULL`) || got == 0 {
+		t.Errorf("%d group restrictions at the destination", got)
+	}
 	if rep.Kinds["page"].Created == 0 || rep.Kinds["user"].NotCopied == 0 {
 		t.Errorf("report %+v %+v", rep.Kinds["page"], rep.Kinds["user"])
 	}

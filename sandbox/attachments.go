@@ -193,12 +193,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 			}
 			row, _ := s.one(`SELECT rowid FROM attachments WHERE id = ?`, attID)
 			result = map[string]any{"id": "att" + row, "type": "attachment", "status": "current", "title": filename,
-				"version": map[string]any{"number": number}, "extensions": map[string]any{"fileSize": fileSize, "mediaType": mediaType}}
+				"version": map[string]any{"number": number, "minorEdit": true, "when": time.Now().UTC().Format(time.RFC3339), "_links": map[string]any{}, "_expandable": map[string]any{}},
+				"_links":  map[string]any{}, "_expandable": map[string]any{}, "extensions": map[string]any{"fileSize": fileSize, "mediaType": mediaType}}
 		}
 	}
 	if result == nil {
 		writeV1Error(w, http.StatusBadRequest, "no file part")
 		return
 	}
-	writeJSON(w, map[string]any{"results": []any{result}, "size": 1})
+	writeJSON(w, map[string]any{"results": []any{result}, "start": 0, "limit": 1, "size": 1, "_links": map[string]any{}})
 }

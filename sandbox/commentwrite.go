@@ -80,8 +80,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	row, _ := s.one(`SELECT rowid FROM comments WHERE id = ?`, id)
-	w.WriteHeader(http.StatusCreated)
-	writeJSON(w, map[string]any{"id": row, "status": "current", "title": "Re: comment", "version": map[string]any{"number": 1}})
+	writeJSONStatus(w, http.StatusCreated, map[string]any{"id": row, "status": "current", "title": "Re: comment", "version": map[string]any{"number": 1}})
 }
 
 func (s *Server) updateComment(w http.ResponseWriter, r *http.Request) {

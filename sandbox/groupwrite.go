@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"net/http"
+	"strconv"
 
 	"ferry/embedded"
 	"ferry/model"
@@ -45,8 +46,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, http.StatusInternalServerError, "create group failed")
 		return
 	}
-	w.WriteHeader(http.StatusCreated)
-	writeJSON(w, map[string]any{"type": "group", "name": req.Name, "id": id})
+	writeJSONStatus(w, http.StatusCreated, map[string]any{"type": "group", "name": req.Name, "id": id})
 }
 
 func (s *Server) groupByName(w http.ResponseWriter, r *http.Request) {
@@ -129,5 +129,52 @@ func (s *Server) grantPermission(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, http.StatusInternalServerError, "grant failed")
 		return
 	}
-	writeJSON(w, map[string]any{"id": numericID(id), "subject": req.Subject, "operation": req.Operation, "_links": map[string]any{}})
+	n, _ := strconv.ParseInt(numericID(id), 10, 64)
+	writeJSON(w, map[string]any{"id": n, "subject": req.Subject, "operation": req.Operation, "_links": map[string]any{}})
+}
+
+func init() {
+	extra = append(extra, func(s *Server) {
+		s.mux.HandleFunc("PUT /wiki/rest/api/content/{id}/restriction/byOperation/{op}/user", s.restrictUser)
+		s.mux.HandleFunc("PUT /wiki/rest/api/content/{id}/restriction/byOperation/{op}/byGroupId/{groupId}", s.restrictGroup)
+	})
+}
+
+func (s *Server) restrictUser(w http.ResponseWriter, r *http.Request) {
+	s.restrict(w, r, "user", r.URL.Query().Get("accountId"))
+}
+
+func (s *Server) restrictGroup(w http.ResponseWriter, r *http.Request) {
+	s.restrict(w, r, "group", r.PathValue("groupId"))
+}
+
+// restrict adds a read or update restriction; adding one that is there
+// changes nothing.
+func (s *Server) restrict(w http.ResponseWriter, r *http.Request, principalType, principal string) {
+	op := r.PathValue("op")
+	container, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND deleted_rev IS NULL`, r.PathValue("id"))
+	switch {
+	case !ok:
+		writeV1Error(w, http.StatusNotFound, "No content with id "+r.PathValue("id"))
+		return
+	case op != "read" && op != "update":
+		writeV1Error(w, http.StatusBadRequest, "operationKey must be read or update")
+		return
+	}
+	table := map[string]string{"user": `SELECT account_id FROM users WHERE account_id = ?`, "group": `SELECT id FROM groups WHERE id = ? AND deleted_rev IS NULL`}[principalType]
+	if _, exists := s.one(table, principal); !exists {
+		writeV1Error(w, http.StatusNotFound, "No "+principalType+" "+principal)
+		return
+	}
+	if _, dup := s.one(`SELECT principal_id FROM restrictions WHERE container_id = ? AND operation = ? AND principal_type = ? AND principal_id = ? AND deleted_rev IS NULL`,
+		container, op, principalType, principal); !dup {
+		err := s.update(r, func(tx *embedded.Tx) error {
+			return tx.AddRestriction(model.Restriction{ContainerID: container, Operation: op, PrincipalType: principalType, PrincipalID: principal})
+		})
+		if err != nil {
+			writeV1Error(w, http.StatusInternalServerError, "restrict failed")
+			return
+		}
+	}
+	w.WriteHeader(http.StatusOK)
 }

@@ -137,8 +137,11 @@ func writeError(w http.ResponseWriter, status int, code, title string) {
 	json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"status": status, "code": code, "title": title, "detail": nil}}})
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
 

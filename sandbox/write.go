@@ -91,7 +91,8 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request) {
 	}
 	row, _ := s.one(`SELECT rowid FROM spaces WHERE id = ?`, id)
 	n, _ := strconv.ParseInt(row, 10, 64)
-	writeJSON(w, map[string]any{"id": n, "key": req.Key, "name": req.Name, "type": "global", "status": "current"})
+	writeJSON(w, map[string]any{"id": n, "key": req.Key, "name": req.Name, "type": "global", "status": "current",
+		"_expandable": map[string]any{}, "_links": map[string]any{}})
 }
 
 // writeV1Error answers in the v1 error shape.
