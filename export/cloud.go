@@ -129,7 +129,7 @@ func cloudTime(s string) time.Time {
 }
 
 // notReadFromCloud is what the Cloud source leaves out, for now.
-var notReadFromCloud = []string{"ContentProperty", "Like", "SpacePermission (anonymous and role grants)"}
+var notReadFromCloud = []string{"Like", "SpacePermission (anonymous and role grants)"}
 
 func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string, emit func(*model.Change) error) (string, error) {
 	if since != "" {
@@ -389,6 +389,9 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		if err := s.restrictions(ctx, c.ID, sp.Key, content.CreatedAt, emit); err != nil {
 			return err
 		}
+		if err := s.properties(ctx, kind, c.ID, sp.Key, content.CreatedAt, emit); err != nil {
+			return err
+		}
 		err = s.comments(ctx, kind, c.ID, func(cm *cloudComment, parent string) error {
 			return s.emitComment(ctx, cm, c.ID, parent, sp.Key, emit)
 		})
@@ -566,6 +569,26 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 		}
 		mv := &model.Version{ContentID: c.ID, Number: v.Number, Body: at.Body.Storage.Value, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}
 		return emit(&model.Change{Type: model.CommentVersion, ID: c.ID, Parent: container, Space: space, At: mv.At, Actor: v.AuthorID, Payload: mv})
+	})
+}
+
+// properties emits a page's or blog post's content properties, except the
+// provenance ferry itself writes.
+func (s *CloudSource) properties(ctx context.Context, kind, id, space string, at time.Time, emit func(*model.Change) error) error {
+	return s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/properties", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+		var p struct {
+			Key     string
+			Value   json.RawMessage
+			Version struct{ Number int }
+		}
+		if err := json.Unmarshal(r, &p); err != nil {
+			return err
+		}
+		if p.Key == "ferry.source" {
+			return nil
+		}
+		prop := &model.Property{ContainerID: id, Key: p.Key, Value: p.Value, Version: max(p.Version.Number, 1)}
+		return emit(&model.Change{Type: model.PropertySet, ID: id + ":" + p.Key, Parent: id, Space: space, At: at, Payload: prop})
 	})
 }
 

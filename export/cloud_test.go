@@ -39,6 +39,8 @@ func versionsOf(t *testing.T, path string) []string {
 			if p.PrincipalType != "anonymous" { // Cloud's v2 names no anonymous principal
 				out = append(out, fmt.Sprintf("%s %s %s %s %s", c.Type, c.Space, p.PrincipalType, p.PrincipalID, p.Operation))
 			}
+		case *model.Property:
+			out = append(out, fmt.Sprintf("%s %s %s %s", c.Type, c.Space, p.Key, p.Value))
 		case *model.Restriction:
 			out = append(out, fmt.Sprintf("%s %s %s %s %s", c.Type, c.Space, p.Operation, p.PrincipalType, p.PrincipalID))
 		case *model.Group:

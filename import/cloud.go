@@ -33,7 +33,7 @@ type Provenance struct {
 }
 
 // notWrittenToCloud is why events of other kinds are left out, for now.
-const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (it writes spaces, permissions, groups, memberships, pages and blog posts with their history, footer comments, attachments, labels and restrictions)"
+const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (it writes spaces, permissions, groups, memberships, pages and blog posts with their history, footer comments, attachments, labels, restrictions and content properties)"
 
 // RunCloud imports the archive at path into a Confluence Cloud site through
 // its REST API: spaces, pages and blog posts with every version (whose
@@ -288,6 +288,10 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 	case *model.Restriction:
 		if t == model.RestrictionAdded {
 			return ci.restriction(p, counts)
+		}
+	case *model.Property:
+		if t == model.PropertySet {
+			return ci.property(p, counts)
 		}
 	case *model.Content:
 		if t == model.PageCreated || t == model.BlogpostCreated {
@@ -575,6 +579,61 @@ func (ci *cloudImport) permission(spaceKey string, p *model.SpacePermission, cou
 	}
 	counts.Created++
 	return nil
+}
+
+// property sets a content property unless the destination has one of that
+// key (the same value: unchanged; another: left alone and reported).
+func (ci *cloudImport) property(p *model.Property, counts *Counts) error {
+	container, ok := ci.j.lookup(ci.site, "content", p.ContainerID)
+	kind, kok := ci.j.lookup(ci.site, "content-kind", p.ContainerID)
+	if !ok || !kok || p.Key == ProvenanceKey {
+		counts.Skipped++
+		ci.report.Skipped["property of content not at the destination"]++
+		return nil
+	}
+	path := "/wiki/api/v2/" + kind + "/" + container + "/properties"
+	existing := func() (json.RawMessage, bool, error) {
+		var props struct {
+			Results []struct{ Value json.RawMessage }
+		}
+		err := ci.c.Get(ci.ctx, path, url.Values{"key": {p.Key}}, &props)
+		if err != nil || len(props.Results) == 0 {
+			return nil, false, err
+		}
+		return props.Results[0].Value, true, nil
+	}
+	value, found, err := existing()
+	switch {
+	case err != nil:
+		return err
+	case found && jsonEqual(value, p.Value):
+		counts.Unchanged++
+		return nil
+	case found:
+		counts.Skipped++
+		ci.report.Skipped["content property the destination has with another value (never overwritten)"]++
+		return nil
+	}
+	err = writeChecked(func() error { return ci.c.Post(ci.ctx, path, map[string]any{"key": p.Key, "value": p.Value}, nil) }, func() (bool, error) {
+		_, found, err := existing()
+		return found, err
+	})
+	if err != nil {
+		return err
+	}
+	counts.Created++
+	return nil
+}
+
+// jsonEqual compares two JSON texts by value.
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return string(a) == string(b)
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return string(xa) == string(ya)
 }
 
 // restriction adds a read or update restriction (v1); a PUT of one that

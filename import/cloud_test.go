@@ -163,6 +163,10 @@ func TestCloudImport(t *testing.T) {
 		JOIN content c ON c.id = r.container_id WHERE r.principal_type = 'group' AND r.deleted_rev IS NULL AND c.deleted_rev IS NULL`) || got == 0 {
 		t.Errorf("%d group restrictions at the destination", got)
 	}
+	if got, want := countRows(t, dest, `SELECT count(*) FROM properties WHERE key != 'ferry.source'`), countRows(t, src, `SELECT count(*) FROM properties p
+		JOIN content c ON c.id = p.container_id WHERE p.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want || want == 0 {
+		t.Errorf("%d content properties at the destination, %d at the source", got, want)
+	}
 	if rep.Kinds["page"].Created == 0 || rep.Kinds["user"].NotCopied == 0 {
 		t.Errorf("report %+v %+v", rep.Kinds["page"], rep.Kinds["user"])
 	}
