@@ -33,7 +33,7 @@ type Provenance struct {
 }
 
 // notWrittenToCloud is why events of other kinds are left out, for now.
-const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (it writes spaces, permissions, groups, memberships, pages and blog posts with their history, footer comments, attachments, labels, restrictions and content properties)"
+const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (it writes spaces, permissions, groups, memberships, pages and blog posts with their history, comments, attachments, labels, restrictions and content properties)"
 
 // RunCloud imports the archive at path into a Confluence Cloud site through
 // its REST API: spaces, pages and blog posts with every version (whose
@@ -659,9 +659,9 @@ func (ci *cloudImport) restriction(r *model.Restriction, counts *Counts) error {
 	return nil
 }
 
-// commentVersion writes one version of a footer comment: the first
-// creates it (unless a ferry.source property shows an earlier run did),
-// later ones update it. Inline comments are not written yet.
+// commentVersion writes one version of a footer or inline comment: the
+// first creates it (unless a ferry.source property shows an earlier run
+// did), later ones update it.
 func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 	cm := ci.comments[v.ContentID]
 	id, ok := ci.j.lookup(ci.site, "comment", v.ContentID)
@@ -669,11 +669,6 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 		if cm == nil {
 			counts.Skipped++
 			ci.report.Skipped["comment version whose comment was not seen in this archive"]++
-			return nil
-		}
-		if cm.Location != "footer" {
-			counts.NotCopied++
-			ci.report.NotCopied["inline comments are not written to Confluence Cloud by this version of ferry"]++
 			return nil
 		}
 		container, ok := ci.j.lookup(ci.site, "content", cm.ContainerID)
@@ -702,8 +697,12 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 			default:
 				body["pageId"] = container
 			}
+			if cm.Location == "inline" && cm.ParentID == "" && cm.Anchor != nil {
+				body["inlineCommentProperties"] = map[string]any{"textSelection": cm.Anchor.Selection,
+					"textSelectionMatchCount": cm.Anchor.MatchIndex + 1, "textSelectionMatchIndex": cm.Anchor.MatchIndex}
+			}
 			var created struct{ ID string }
-			err := writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/api/v2/footer-comments", body, &created) }, func() (bool, error) {
+			err := writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/api/v2/"+commentPath(cm), body, &created) }, func() (bool, error) {
 				// Lost answer? A comment without a ferry.source property,
 				// written since the scan, is this one.
 				orphan, err := ci.orphanComment(kind, container)
@@ -728,31 +727,55 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 			if err := ci.j.record(ci.site, "comment", v.ContentID, id); err != nil {
 				return err
 			}
+			if err := ci.j.record(ci.site, "comment-location", v.ContentID, cm.Location); err != nil {
+				return err
+			}
 			counts.Created++
 			return nil
 		}
 	}
 	message := fmt.Sprintf("ferry: version %d by %s at %s", v.Number, v.Author, v.At.UTC().Format(time.RFC3339))
 	body := map[string]any{"body": map[string]any{"representation": representation(v), "value": v.Body}, "version": map[string]any{"number": v.Number, "message": message}}
-	return ci.nextVersion("/wiki/api/v2/footer-comments/"+id, "comment "+v.ContentID, v.Number, body, counts)
+	path := "/wiki/api/v2/footer-comments/" + id
+	if cm != nil {
+		path = "/wiki/api/v2/" + commentPath(cm) + "/" + id
+	} else if loc, ok := ci.j.lookup(ci.site, "comment-location", v.ContentID); ok {
+		path = "/wiki/api/v2/" + loc + "-comments/" + id
+	}
+	return ci.nextVersion(path, "comment "+v.ContentID, v.Number, body, counts)
 }
 
-// walkComments lists every footer comment of a page or blog post, replies
-// included, with its ferry.source property if it has one.
-func (ci *cloudImport) walkComments(kind, container string, each func(id string, prov *Provenance) error) error {
-	var queue []string
-	collect := func(r json.RawMessage) error {
-		var c struct{ ID string }
-		json.Unmarshal(r, &c)
-		queue = append(queue, c.ID)
-		return nil
+// commentPath is the v2 collection of a comment: footer-comments or
+// inline-comments.
+func commentPath(cm *model.Comment) string {
+	if cm.Location == "inline" {
+		return "inline-comments"
 	}
-	if err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind+"/"+container+"/footer-comments", url.Values{"limit": {"250"}}, collect); err != nil {
-		return err
+	return "footer-comments"
+}
+
+// walkComments lists every footer and inline comment of a page or blog
+// post, replies included, with its ferry.source property if it has one.
+func (ci *cloudImport) walkComments(kind, container string, each func(id string, prov *Provenance) error) error {
+	type item struct{ id, loc string }
+	var queue []item
+	collect := func(loc string) func(json.RawMessage) error {
+		return func(r json.RawMessage) error {
+			var c struct{ ID string }
+			json.Unmarshal(r, &c)
+			queue = append(queue, item{c.ID, loc})
+			return nil
+		}
+	}
+	for _, loc := range []string{"footer", "inline"} {
+		if err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind+"/"+container+"/"+loc+"-comments", url.Values{"limit": {"250"}}, collect(loc)); err != nil {
+			return err
+		}
 	}
 	for len(queue) > 0 {
-		id := queue[0]
+		it := queue[0]
 		queue = queue[1:]
+		id := it.id
 		var props struct {
 			Results []struct{ Value Provenance }
 		}
@@ -766,7 +789,7 @@ func (ci *cloudImport) walkComments(kind, container string, each func(id string,
 		if err := each(id, prov); err != nil {
 			return err
 		}
-		if err := ci.c.List(ci.ctx, "/wiki/api/v2/footer-comments/"+id+"/children", url.Values{"limit": {"250"}}, collect); err != nil {
+		if err := ci.c.List(ci.ctx, "/wiki/api/v2/"+it.loc+"-comments/"+id+"/children", url.Values{"limit": {"250"}}, collect(it.loc)); err != nil {
 			return err
 		}
 	}

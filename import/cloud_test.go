@@ -58,7 +58,7 @@ func TestCloudImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if err := generate.Site(ctx, src, generate.Options{Users: 15, Spaces: 2, Pages: 25, AttachmentBytes: 1 << 14, Seed: 4}); err != nil {
+	if err := generate.Site(ctx, src, generate.Options{Users: 15, Spaces: 2, Pages: 40, AttachmentBytes: 1 << 14, Seed: 4}); err != nil {
 		t.Fatal(err)
 	}
 	arch := filepath.Join(dir, "a.ferry")
@@ -125,11 +125,15 @@ func TestCloudImport(t *testing.T) {
 		t.Errorf("%d distinct attachment contents at the destination, %d at the source", got, want)
 	}
 	if got, want := countRows(t, dest, `SELECT count(*) FROM comment_versions`), countRows(t, src, `SELECT count(*) FROM comment_versions v
-		JOIN comments cm ON cm.id = v.comment_id JOIN content c ON c.id = cm.container_id WHERE cm.location = 'footer' AND cm.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want || want == 0 {
-		t.Errorf("%d comment versions at the destination, %d footer comment versions at the source", got, want)
+		JOIN comments cm ON cm.id = v.comment_id JOIN content c ON c.id = cm.container_id WHERE cm.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want || want == 0 {
+		t.Errorf("%d comment versions at the destination, %d at the source", got, want)
+	}
+	if got, want := countRows(t, dest, `SELECT count(*) FROM comments WHERE location = 'inline' AND anchor LIKE '%selection%'`), countRows(t, src, `SELECT count(*) FROM comments cm
+		JOIN content c ON c.id = cm.container_id WHERE cm.location = 'inline' AND cm.parent_id IS NULL AND cm.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got < want || want == 0 {
+		t.Errorf("%d inline comments with anchors at the destination, %d at the source", got, want)
 	}
 	if got, want := countRows(t, dest, `SELECT count(*) FROM comments WHERE parent_id IS NOT NULL`), countRows(t, src, `SELECT count(*) FROM comments cm
-		JOIN content c ON c.id = cm.container_id WHERE cm.location = 'footer' AND cm.parent_id IS NOT NULL AND cm.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want {
+		JOIN content c ON c.id = cm.container_id WHERE cm.parent_id IS NOT NULL AND cm.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want {
 		t.Errorf("%d replies at the destination, %d at the source", got, want)
 	}
 	srcUsers := countRows(t, src, `SELECT count(*) FROM users`)

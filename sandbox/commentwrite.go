@@ -20,8 +20,10 @@ const commentPropsTable = `CREATE TABLE IF NOT EXISTS sandbox_comment_properties
 func init() {
 	extra = append(extra, func(s *Server) {
 		s.site.DB().Exec(commentPropsTable)
-		s.mux.HandleFunc("POST /wiki/api/v2/footer-comments", s.createComment)
-		s.mux.HandleFunc("PUT /wiki/api/v2/footer-comments/{id}", s.updateComment)
+		for _, loc := range []string{"footer", "inline"} {
+			s.mux.HandleFunc("POST /wiki/api/v2/"+loc+"-comments", s.createComment(loc))
+			s.mux.HandleFunc("PUT /wiki/api/v2/"+loc+"-comments/{id}", s.updateComment)
+		}
 		s.mux.HandleFunc("POST /wiki/api/v2/comments/{id}/properties", s.createCommentProperty)
 		s.mux.HandleFunc("GET /wiki/api/v2/comments/{id}/properties", s.commentProperties)
 	})
@@ -39,48 +41,59 @@ type commentWrite struct {
 		Number  int    `json:"number"`
 		Message string `json:"message"`
 	} `json:"version"`
+	Inline struct {
+		TextSelection           string `json:"textSelection"`
+		TextSelectionMatchCount int    `json:"textSelectionMatchCount"`
+		TextSelectionMatchIndex int    `json:"textSelectionMatchIndex"`
+	} `json:"inlineCommentProperties"`
 }
 
-func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
-	var req commentWrite
-	if !readBody(w, r, &req) {
-		return
-	}
-	var container, parent string
-	var ok bool
-	switch {
-	case req.ParentCommentID != "":
-		parent, ok = s.one(`SELECT id FROM comments WHERE rowid = ? AND deleted_rev IS NULL`, req.ParentCommentID)
-		if ok {
-			container, ok = s.one(`SELECT container_id FROM comments WHERE id = ?`, parent)
+func (s *Server) createComment(loc string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req commentWrite
+		if !readBody(w, r, &req) {
+			return
 		}
-	case req.PageID != "":
-		container, ok = s.one(`SELECT id FROM content WHERE rowid = ? AND type = 'page' AND deleted_rev IS NULL`, req.PageID)
-	case req.BlogPostID != "":
-		container, ok = s.one(`SELECT id FROM content WHERE rowid = ? AND type = 'blogpost' AND deleted_rev IS NULL`, req.BlogPostID)
-	}
-	if !ok {
-		writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "give an existing pageId, blogPostId or parentCommentId")
-		return
-	}
-	var id string
-	err := s.update(r, func(tx *embedded.Tx) error {
-		var err error
-		if id, err = tx.NewID("cloud-comment-"); err != nil {
-			return err
+		var container, parent string
+		var ok bool
+		switch {
+		case req.ParentCommentID != "":
+			parent, ok = s.one(`SELECT id FROM comments WHERE rowid = ? AND deleted_rev IS NULL`, req.ParentCommentID)
+			if ok {
+				container, ok = s.one(`SELECT container_id FROM comments WHERE id = ?`, parent)
+			}
+		case req.PageID != "":
+			container, ok = s.one(`SELECT id FROM content WHERE rowid = ? AND type = 'page' AND deleted_rev IS NULL`, req.PageID)
+		case req.BlogPostID != "":
+			container, ok = s.one(`SELECT id FROM content WHERE rowid = ? AND type = 'blogpost' AND deleted_rev IS NULL`, req.BlogPostID)
 		}
-		now := time.Now().UTC()
-		if err := tx.CreateComment(model.Comment{ID: id, ContainerID: container, ParentID: parent, Location: "footer", Status: "current", CreatedAt: now}); err != nil {
-			return err
+		if !ok {
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "give an existing pageId, blogPostId or parentCommentId")
+			return
 		}
-		return tx.AddCommentVersion(model.Version{ContentID: id, Number: 1, Body: req.Body.Value, At: now})
-	})
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "create failed")
-		return
+		var id string
+		err := s.update(r, func(tx *embedded.Tx) error {
+			var err error
+			if id, err = tx.NewID("cloud-comment-"); err != nil {
+				return err
+			}
+			now := time.Now().UTC()
+			cm := model.Comment{ID: id, ContainerID: container, ParentID: parent, Location: loc, Status: "current", CreatedAt: now}
+			if loc == "inline" && parent == "" {
+				cm.Anchor = &model.InlineAnchor{Selection: req.Inline.TextSelection, MatchIndex: req.Inline.TextSelectionMatchIndex, MarkerRef: "ferry-" + id}
+			}
+			if err := tx.CreateComment(cm); err != nil {
+				return err
+			}
+			return tx.AddCommentVersion(model.Version{ContentID: id, Number: 1, Body: req.Body.Value, At: now})
+		})
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "create failed")
+			return
+		}
+		row, _ := s.one(`SELECT rowid FROM comments WHERE id = ?`, id)
+		writeJSONStatus(w, http.StatusCreated, map[string]any{"id": row, "status": "current", "title": "Re: comment", "version": map[string]any{"number": 1}})
 	}
-	row, _ := s.one(`SELECT rowid FROM comments WHERE id = ?`, id)
-	writeJSONStatus(w, http.StatusCreated, map[string]any{"id": row, "status": "current", "title": "Re: comment", "version": map[string]any{"number": 1}})
 }
 
 func (s *Server) updateComment(w http.ResponseWriter, r *http.Request) {

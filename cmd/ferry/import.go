@@ -54,11 +54,11 @@ with credentials from FERRY_EMAIL and FERRY_API_TOKEN (or FERRY_TOKEN), or
 (reporting those the destination has no account for), creates groups (or
 merges them with --merge-groups), adds memberships and space permissions,
 and writes spaces, pages and blog posts with every version (messages name
-the original author and time), footer comments, attachments, labels,
+the original author and time), footer and inline comments, attachments, labels,
 restrictions and content properties.
 Spaces, pages and comments carry a ferry.source property, and a journal
 file (--journal) records progress, so re-runs and resumed runs write nothing
-twice. Inline comments and likes are reported as not written.`,
+twice. Likes are reported as not written (Cloud cannot like on behalf of a user).`,
 		Example: `  ferry import site.ferry --to copy.db --dry-run
   ferry import site.ferry --to copy.db --on-conflict rename --merge-groups
   ferry import week2.ferry --to copy.db`,
