@@ -36,6 +36,10 @@ type Server struct {
 	// ReadOnly makes the caller an account that may read but not create
 	// spaces or content: writes answer 403, as Confluence does.
 	ReadOnly bool
+	// Latency is added to every answer.
+	Latency time.Duration
+	// MaxPage caps a list's page size below the API's 250.
+	MaxPage int
 
 	wmu      sync.Mutex // one write at a time, as SQLite wants
 	mu       sync.Mutex
@@ -77,14 +81,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "Rate limit exceeded")
 		return
 	}
+	if s.Latency > 0 {
+		time.Sleep(s.Latency)
+	}
 	if s.FailRate > 0 && s.random() < s.FailRate {
-		if s.random() < 0.5 {
+		switch roll := s.random(); {
+		case roll < 0.2:
+			// A connection reset: the client sees no answer at all.
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					if tc, ok := conn.(interface{ SetLinger(int) error }); ok {
+						tc.SetLinger(0)
+					}
+					conn.Close()
+					return
+				}
+			}
+			fallthrough
+		case roll < 0.6:
 			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "Service Unavailable")
-		} else {
+		default:
 			writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "Internal Server Error")
 		}
 		return
+	}
+	if s.MaxPage > 0 {
+		if n, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil && n > s.MaxPage {
+			q := r.URL.Query()
+			q.Set("limit", strconv.Itoa(s.MaxPage))
+			r.URL.RawQuery = q.Encode()
+		}
 	}
 	if s.ReadOnly && r.Method != http.MethodGet && !strings.HasSuffix(r.URL.Path, "/users-bulk") {
 		writeError(w, http.StatusForbidden, "FORBIDDEN", "You do not have permission to perform this operation")

@@ -22,6 +22,8 @@ func newSandboxCmd() *cobra.Command {
 	var site, listen string
 	var failRate, rateLimit float64
 	var readOnly bool
+	var latency time.Duration
+	var maxPage int
 	cmd := &cobra.Command{
 		Use:   "sandbox --site SITE.db --listen 127.0.0.1:PORT [--fail-rate F] [--rate-limit R]",
 		Short: "Serve an embedded site through the Confluence Cloud REST API, for tests and rehearsals",
@@ -32,7 +34,8 @@ http://ADDRESS' can be tried without a Confluence.
 
 Requests must carry credentials (basic or bearer). When FERRY_SANDBOX_TOKEN
 is set, only that token is accepted. --fail-rate answers that fraction of
-requests with 500 or 503; --rate-limit answers 429 with Retry-After beyond
+requests with 500 or 503 or a reset connection; --latency slows every
+answer; --max-page caps page sizes; --rate-limit answers 429 with Retry-After beyond
 that many requests a second. It serves until interrupted. A SITE that does
 not exist is created empty, to stand in for a destination.`,
 		Example: `  ferry sandbox --site source.db --listen 127.0.0.1:8080
@@ -55,6 +58,7 @@ not exist is created empty, to stand in for a destination.`,
 			defer s.Close()
 			h := sandbox.New(s)
 			h.Token, h.FailRate, h.RateLimit, h.ReadOnly = os.Getenv("FERRY_SANDBOX_TOKEN"), failRate, rateLimit, readOnly
+			h.Latency, h.MaxPage = latency, maxPage
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--listen: %w", err)
@@ -68,6 +72,7 @@ not exist is created empty, to stand in for a destination.`,
 				defer cancel()
 				srv.Shutdown(shut)
 			}()
+			stderrf("ferry sandbox: this is not Confluence, only a stand-in for rehearsals and tests\n")
 			stderrf("serving %s at http://%s/wiki/api/v2 (Ctrl-C stops)\n", s.Path(), ln.Addr())
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
@@ -79,6 +84,8 @@ not exist is created empty, to stand in for a destination.`,
 	cmd.Flags().StringVar(&listen, "listen", "", "address and port, e.g. 127.0.0.1:8080")
 	cmd.Flags().Float64Var(&failRate, "fail-rate", 0, "fraction of requests answered with 500 or 503")
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 0, "requests per second served before answering 429 (0: no limit)")
+	cmd.Flags().DurationVar(&latency, "latency", 0, "added to every answer, e.g. 50ms")
+	cmd.Flags().IntVar(&maxPage, "max-page", 0, "largest page a list answers, below the API's 250 (0: no cap)")
 	cmd.Flags().BoolVar(&readOnly, "read-only", false, "serve the caller as an account without admin rights: writes answer 403 (to rehearse a failed preflight)")
 	return cmd
 }
