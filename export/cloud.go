@@ -652,6 +652,7 @@ func parentsFirst(items []cloudContent) []cloudContent {
 		}
 	}
 	out := make([]cloudContent, 0, len(items))
+	done := map[string]bool{}
 	for len(roots) > 0 {
 		i := roots[0]
 		roots = roots[1:]
@@ -661,12 +662,12 @@ func parentsFirst(items []cloudContent) []cloudContent {
 			}
 		}
 		out = append(out, items[i])
+		done[items[i].ID] = true
 		roots = append(roots, children[items[i].ID]...)
-		delete(byID, items[i].ID)
 	}
 	// Pages in a parent cycle were never reached: they go to the root.
 	for _, c := range items {
-		if _, left := byID[c.ID]; left {
+		if !done[c.ID] {
 			c.ParentID = ""
 			out = append(out, c)
 		}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,4 +150,18 @@ func diff(a, b []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Pages come after their parents, keep them, and a cycle or a missing
+// parent puts a page at the root rather than losing it.
+func TestParentsFirst(t *testing.T) {
+	got := parentsFirst([]cloudContent{{ID: "c", ParentID: "b"}, {ID: "b", ParentID: "a"}, {ID: "a"}, {ID: "x", ParentID: "missing"},
+		{ID: "p", ParentID: "q"}, {ID: "q", ParentID: "p"}})
+	var order []string
+	for _, c := range got {
+		order = append(order, c.ID+"<"+c.ParentID)
+	}
+	if want := "a< x< b<a c<b p< q<"; strings.Join(order, " ") != want {
+		t.Errorf("order %v, want %s", order, want)
+	}
 }

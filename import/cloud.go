@@ -30,6 +30,10 @@ type Provenance struct {
 	ArchiveID  string    `json:"archive_id"`
 	Author     string    `json:"original_author,omitempty"`
 	CreatedAt  time.Time `json:"original_created_at"`
+	// Groups, on spaces: the destination group of every source group the
+	// import had matched when it created the space. Cloud groups carry no
+	// properties, so this is how a run without its journal finds them.
+	Groups map[string]string `json:"groups,omitempty"`
 }
 
 // notWrittenToCloud is why events of other kinds are left out, for now.
@@ -178,6 +182,13 @@ func (ci *cloudImport) preflight() error {
 				if err := ci.j.record(ci.site, "space", sp.ID, found.Results[0].ID); err != nil {
 					return err
 				}
+				for source, dest := range prop.Value.Groups {
+					if _, known := ci.j.lookup(ci.site, "group", source); !known {
+						if err := ci.j.record(ci.site, "group", source, dest); err != nil {
+							return err
+						}
+					}
+				}
 				continue
 			}
 			msg := fmt.Sprintf("space %s: the destination has a space with key %s", sp.Key, found.Results[0].Key)
@@ -259,7 +270,7 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 		if err != nil {
 			return err
 		}
-		prov := Provenance{SourceSite: ci.site, SourceID: p.ID, ArchiveID: ci.archiveID, Author: p.Author, CreatedAt: p.CreatedAt}
+		prov := Provenance{SourceSite: ci.site, SourceID: p.ID, ArchiveID: ci.archiveID, Author: p.Author, CreatedAt: p.CreatedAt, Groups: ci.j.all(ci.site, "group")}
 		err = writeChecked(func() error {
 			return ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(p.Key)+"/property", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
 		}, func() (bool, error) {
@@ -1046,6 +1057,22 @@ func (j *journal) lookup(site, kind, id string) (string, bool) {
 	var v string
 	err := j.db.QueryRow(`SELECT cloud_id FROM ids WHERE source_site = ? AND kind = ? AND source_id = ?`, site, kind, id).Scan(&v)
 	return v, err == nil
+}
+
+// all returns every mapping of a kind.
+func (j *journal) all(site, kind string) map[string]string {
+	out := map[string]string{}
+	rows, err := j.db.Query(`SELECT source_id, cloud_id FROM ids WHERE source_site = ? AND kind = ?`, site, kind)
+	if err != nil {
+		return out
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, b string
+		rows.Scan(&a, &b)
+		out[a] = b
+	}
+	return out
 }
 
 func (j *journal) record(site, kind, id, cloudID string) error {

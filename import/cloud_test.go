@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -9,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"ferry/archive"
 	"ferry/cloud"
+	"ferry/compare"
 	"ferry/embedded"
 	"ferry/export"
 	"ferry/generate"
@@ -265,5 +268,134 @@ func TestCloudImportPreflight(t *testing.T) {
 	}
 	if n := countRows(t, dest, `SELECT count(*) FROM spaces`); n != 0 {
 		t.Errorf("a failed preflight wrote %d spaces", n)
+	}
+}
+
+// A site served by one sandbox, exported over HTTP and imported over HTTP
+// into a site served by another, both failing a tenth of the requests; the
+// import is stopped midway, then run again, and again without its journal.
+// The copy equals the source, but for what the API cannot copy.
+func TestCloudRoundTripOverHTTP(t *testing.T) {
+	dir := t.TempDir()
+	srcPath, destPath := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")
+	src, err := embedded.Create(srcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := generate.Site(ctx, src, generate.Options{Users: 15, Spaces: 2, Pages: 30, AttachmentBytes: 1 << 14, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	serve := func(site *embedded.Site) *cloud.Client {
+		h := sandbox.New(site)
+		h.FailRate = 0.1
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		c, _ := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+		c.MaxWait, c.Retries = 20*time.Millisecond, 30
+		c.Sleep = func(_ context.Context, d time.Duration) error { time.Sleep(d); return nil }
+		return c
+	}
+	a := serve(src)
+	from, err := export.OpenCloud(ctx, a.Base(), cloud.Credentials{Bearer: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from.Client = a
+	arch := filepath.Join(dir, "a.ferry")
+	if _, err := export.Run(ctx, from, arch, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	dest, err := embedded.Create(destPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dest.Close()
+	// The same Atlassian accounts exist at the destination.
+	var users []model.User
+	rows, _ := src.DB().Query(`SELECT account_id, coalesce(email, ''), display_name, status, account_type FROM users`)
+	for rows.Next() {
+		var u model.User
+		rows.Scan(&u.AccountID, &u.Email, &u.DisplayName, &u.Status, &u.AccountType)
+		users = append(users, u)
+	}
+	rows.Close()
+	dest.Update(ctx, time.Now(), "", func(tx *embedded.Tx) error {
+		for _, u := range users {
+			if err := tx.PutUser(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	b := serve(dest)
+	journal := filepath.Join(dir, "j.db")
+	stop := errors.New("killed")
+	half := int64(0)
+	if f, err := archive.Open(arch); err == nil {
+		half = f.Manifest().Events.Count / 2
+		f.Close()
+	}
+	_, err = RunCloud(ctx, arch, b, journal, Options{BeforeEvent: func(seq int64) error {
+		if seq == half {
+			return stop
+		}
+		return nil
+	}})
+	if !errors.Is(err, stop) {
+		t.Fatalf("the stopped run: %v", err)
+	}
+	if _, err := RunCloud(ctx, arch, b, journal, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(journal)
+	if _, err := RunCloud(ctx, arch, b, journal, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := compare.Load(ctx, srcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := compare.Load(ctx, destPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, diffs := compare.Diff(compare.Normalize(ca), compare.Normalize(cb))
+	for _, d := range diffs {
+		switch {
+		case d.Kind == "like": // Cloud's API cannot like on a user's behalf
+		case d.Kind == "property" && strings.HasSuffix(d.Key, " ferry.source"): // provenance
+		case d.Kind == "space_permission" && strings.Contains(d.Key, "anonymous"): // v2 names no anonymous principal
+		case d.Kind == "space" && strings.HasPrefix(d.What, "differs"):
+			// Cloud creates a space with a key, a name and a description:
+			// its logo, categories, settings, look and feel, templates and
+			// homepage are not written through the API.
+		case d.Kind == "page" || d.Kind == "blogpost" || d.Kind == "comment" || d.Kind == "attachment":
+			// Written through the API, content is the caller's, dated now,
+			// current (compare keys comments by their time and author): the
+			// original author and time are in the version messages and
+			// ferry.source; the counts, tree and history are checked below.
+		default:
+			t.Errorf("%+v", d)
+		}
+	}
+	// No duplicates and nothing lost: the same entities, tree and history.
+	for _, q := range []string{
+		`SELECT count(*) FROM groups WHERE deleted_rev IS NULL`,
+		`SELECT count(*) FROM content WHERE deleted_rev IS NULL`,
+		`SELECT count(*) FROM content_versions v JOIN content c ON c.id = v.content_id WHERE c.deleted_rev IS NULL`,
+		`SELECT count(*) FROM comments WHERE deleted_rev IS NULL`,
+		`SELECT count(*) FROM attachment_versions v JOIN attachments a ON a.id = v.attachment_id WHERE a.deleted_rev IS NULL`,
+		`SELECT group_concat(title || '>' || coalesce(parent, ''), '|') FROM (SELECT v.title, (SELECT pv.title FROM content p JOIN content_versions pv ON pv.content_id = p.id
+			AND pv.number = (SELECT max(number) FROM content_versions WHERE content_id = p.id) WHERE p.id = c.parent_id) AS parent
+			FROM content c JOIN content_versions v ON v.content_id = c.id AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id)
+			WHERE c.deleted_rev IS NULL ORDER BY 1, 2)`,
+	} {
+		var x, y string
+		src.DB().QueryRow(q).Scan(&x)
+		dest.DB().QueryRow(q).Scan(&y)
+		if x != y {
+			t.Errorf("%s\n source %.200s\n   copy %.200s", q, x, y)
+		}
 	}
 }
