@@ -42,6 +42,7 @@ bench: build
 	$(GO) test ./import -run '^$$' -bench ImportVsRaw -benchtime 3x | tee bench/out/import.txt
 	FERRY_BENCH_PAGES=$${FERRY_BENCH_PAGES:-140000} $(GO) test ./inspect -run '^$$' -bench InspectVsReadJSON -benchtime 2x -timeout 60m | tee bench/out/inspect.txt
 	$(GO) test ./confluencexml -run '^$$' -bench Convert -benchtime 1x -timeout 60m | tee bench/out/xml.txt
+	$(GO) test ./export -run '^$$' -bench CloudExportRateLimited -benchtime 1x | tee bench/out/cloud.txt
 	./scripts/bench-sites.sh $(BIN) | tee bench/out/sites.txt
 
 demo: build

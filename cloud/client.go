@@ -102,6 +102,11 @@ type Client struct {
 	MaxWait time.Duration
 	// Sleep waits; tests replace it.
 	Sleep func(context.Context, time.Duration) error
+
+	// Pacing learnt from X-RateLimit-* headers: when the server says how
+	// many requests are left until its window resets, requests are spread
+	// over what is left of the window instead of running into 429s.
+	paceUntil time.Time
 }
 
 // New makes a client for the site at base (for example
@@ -313,7 +318,15 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 		case c.creds.APIToken != "":
 			req.SetBasicAuth(c.creds.Email, c.creds.APIToken)
 		}
+		if d := time.Until(c.paceUntil); d > 0 {
+			if err := c.Sleep(ctx, d); err != nil {
+				return nil, err
+			}
+		}
 		resp, err := c.http.Do(req)
+		if err == nil {
+			c.pace(resp.Header)
+		}
 		var wait time.Duration
 		switch {
 		case err != nil:
@@ -348,6 +361,25 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 		if err := c.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// pace reads the rate limit headers of an answer and, when few requests
+// are left in the window, sets when the next may go.
+func (c *Client) pace(h http.Header) {
+	remaining, err1 := strconv.ParseFloat(h.Get("X-RateLimit-Remaining"), 64)
+	reset, err2 := time.Parse(time.RFC3339Nano, h.Get("X-RateLimit-Reset"))
+	if err1 != nil || err2 != nil {
+		return
+	}
+	left := time.Until(reset)
+	switch {
+	case left <= 0:
+		c.paceUntil = time.Time{}
+	case remaining < 1:
+		c.paceUntil = reset
+	default:
+		c.paceUntil = time.Now().Add(min(left/time.Duration(remaining+1), c.MaxWait))
 	}
 }
 

@@ -43,6 +43,8 @@ type Server struct {
 
 	wmu      sync.Mutex // one write at a time, as SQLite wants
 	mu       sync.Mutex
+	served   int64
+	refused  int64
 	window   time.Time
 	inWindow float64
 	rng      *rand.Rand
@@ -75,7 +77,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
 		return
 	}
-	if wait, ok := s.admit(); !ok {
+	wait, ok, remaining := s.admit()
+	if s.RateLimit > 0 {
+		// As Confluence does: the limit, what is left of it, and when it
+		// resets, on every answer.
+		w.Header().Set("X-RateLimit-Limit", strconv.FormatFloat(s.RateLimit, 'f', -1, 64))
+		w.Header().Set("X-RateLimit-Remaining", strconv.FormatFloat(remaining, 'f', 0, 64))
+		w.Header().Set("X-RateLimit-Reset", s.windowEnd().Format(time.RFC3339Nano))
+	}
+	if !ok {
+		s.mu.Lock()
+		s.refused++
+		s.mu.Unlock()
 		w.Header().Set("Retry-After", strconv.Itoa(wait))
 		w.Header().Set("X-RateLimit-NearLimit", "true")
 		writeError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "Rate limit exceeded")
@@ -127,21 +140,35 @@ func (s *Server) random() float64 {
 }
 
 // admit counts the request against the rate limit, one-second windows.
-func (s *Server) admit() (retryAfter int, ok bool) {
-	if s.RateLimit <= 0 {
-		return 0, true
-	}
+func (s *Server) admit() (retryAfter int, ok bool, remaining float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.served++
+	if s.RateLimit <= 0 {
+		return 0, true, 0
+	}
 	now := time.Now()
 	if now.Sub(s.window) >= time.Second {
 		s.window, s.inWindow = now, 0
 	}
 	if s.inWindow >= s.RateLimit {
-		return 1, false
+		return 1, false, 0
 	}
 	s.inWindow++
-	return 0, true
+	return 0, true, s.RateLimit - s.inWindow
+}
+
+func (s *Server) windowEnd() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.window.Add(time.Second)
+}
+
+// Stats says how many requests arrived and how many were refused with 429.
+func (s *Server) Stats() (requests, refused int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.served, s.refused
 }
 
 func (s *Server) authorized(r *http.Request) bool {

@@ -1,0 +1,60 @@
+package export
+
+import (
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"ferry/cloud"
+	"ferry/embedded"
+	"ferry/generate"
+	"ferry/sandbox"
+)
+
+// BenchmarkCloudExportRateLimited exports a site through a sandbox that
+// serves at most R requests a second (FERRY_BENCH_RATE, default 100). The
+// goal: the export sustains at least 90% of R (rate-use ≥ 0.9) without a
+// storm of 429s. It reports requests per exported event and events per
+// second.
+func BenchmarkCloudExportRateLimited(b *testing.B) {
+	rate := 100.0
+	if s := os.Getenv("FERRY_BENCH_RATE"); s != "" {
+		rate, _ = strconv.ParseFloat(s, 64)
+	}
+	dir := b.TempDir()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer site.Close()
+	if err := generate.Site(ctx, site, generate.Options{Users: 20, Spaces: 2, Pages: 40, AttachmentBytes: 1 << 16, Seed: 3}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		h := sandbox.New(site)
+		h.RateLimit = rate
+		srv := httptest.NewServer(h)
+		src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Bearer: "token"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		sum, err := Run(ctx, src, filepath.Join(dir, "c.ferry"), Options{})
+		elapsed := time.Since(start).Seconds()
+		srv.Close()
+		src.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		requests, refused := h.Stats()
+		b.ReportMetric(float64(requests-refused)/elapsed/rate, "rate-use")
+		b.ReportMetric(float64(refused), "429s")
+		b.ReportMetric(float64(requests)/float64(sum.Events), "requests/event")
+		b.ReportMetric(float64(sum.Events)/elapsed, "events/s")
+	}
+	b.ReportMetric(0, "ns/op")
+}
