@@ -106,17 +106,9 @@ func (s *Server) updateComment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
 		return
 	}
-	current, _ := s.one(`SELECT max(number) FROM comment_versions WHERE comment_id = ?`, id)
-	n, _ := strconv.Atoi(current)
-	if req.Version.Number != n+1 {
-		writeError(w, http.StatusConflict, "CONFLICT", "Version must be incremented by 1: the current version is "+current)
-		return
-	}
-	err := s.update(r, func(tx *embedded.Tx) error {
+	if !s.addVersion(w, r, `SELECT max(number) FROM comment_versions WHERE comment_id = ?`, id, req.Version.Number, func(tx *embedded.Tx) error {
 		return tx.AddCommentVersion(model.Version{ContentID: id, Number: req.Version.Number, Body: req.Body.Value, At: time.Now().UTC()})
-	})
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "update failed")
+	}) {
 		return
 	}
 	writeJSON(w, map[string]any{"id": r.PathValue("id"), "status": "current", "version": map[string]any{"number": req.Version.Number}})

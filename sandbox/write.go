@@ -184,22 +184,30 @@ func (s *Server) updateContent(kind string) http.HandlerFunc {
 			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
 			return
 		}
-		current, _ := s.one(`SELECT max(number) FROM content_versions WHERE content_id = ?`, id)
-		n, _ := strconv.Atoi(current)
-		if req.Version.Number != n+1 {
-			writeError(w, http.StatusConflict, "CONFLICT", "Version must be incremented by 1: the current version is "+current)
-			return
-		}
-		err := s.update(r, func(tx *embedded.Tx) error {
+		if !s.addVersion(w, r, `SELECT max(number) FROM content_versions WHERE content_id = ?`, id, req.Version.Number, func(tx *embedded.Tx) error {
 			return tx.AddVersion(model.Version{ContentID: id, Number: req.Version.Number, Title: req.Title, Body: req.Body.Value,
 				At: time.Now().UTC(), Message: req.Version.Message})
-		})
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "update failed")
+		}) {
 			return
 		}
 		s.writeContent(w, kind, r.PathValue("id"))
 	}
+}
+
+// addVersion writes version n of something whose current version the
+// query finds, when n follows it, as Confluence requires (409 otherwise);
+// it answers the error itself and says whether it wrote.
+func (s *Server) addVersion(w http.ResponseWriter, r *http.Request, currentQuery, id string, n int, add func(*embedded.Tx) error) bool {
+	current, _ := s.one(currentQuery, id)
+	if c, _ := strconv.Atoi(current); n != c+1 {
+		writeError(w, http.StatusConflict, "CONFLICT", "Version must be incremented by 1: the current version is "+current)
+		return false
+	}
+	if err := s.update(r, add); err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "update failed")
+		return false
+	}
+	return true
 }
 
 func propertyID(container, key string) int64 {
