@@ -93,6 +93,9 @@ func RunCloud(ctx context.Context, path string, c *cloud.Client, journal string,
 	if err := ci.preflight(); err != nil {
 		return ci.report, err
 	}
+	if err := ci.billReview(); err != nil {
+		return ci.report, err
+	}
 	if o.DryRun {
 		return ci.report, nil
 	}
@@ -149,6 +152,55 @@ type cloudImport struct {
 	attachments map[string]*model.Attachment // created attachments, for their versions
 	comments    map[string]*model.Comment    // created comments, for their versions
 	last        int64                        // seq of the last event applied
+}
+
+// billReview finds, before any write, which of the archive's users have
+// an account at the destination (they are linked) and which do not
+// (inviting them grows the bill), asking 100 at a time.
+func (ci *cloudImport) billReview() error {
+	var batch []string
+	check := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		var found struct {
+			Results []struct{ AccountID string }
+		}
+		if err := ci.c.PostRepeatable(ci.ctx, "/wiki/api/v2/users-bulk", map[string]any{"accountIds": batch}, &found); err != nil {
+			return fmt.Errorf("preflight: %w", err)
+		}
+		known := map[string]bool{}
+		for _, u := range found.Results {
+			known[u.AccountID] = true
+		}
+		for _, id := range batch {
+			if known[id] {
+				ci.report.Linked = append(ci.report.Linked, id)
+			} else {
+				ci.report.NewBillable++
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	it := ci.f.Events()
+	defer it.Close()
+	for it.Next() {
+		if ev := it.Event(); ev.Type == string(model.UserCreated) {
+			if _, known := ci.j.lookup(ci.site, "user", ev.ID); known {
+				continue
+			}
+			if batch = append(batch, ev.ID); len(batch) == 100 {
+				if err := check(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	return check()
 }
 
 // preflight finds space keys the destination already uses (compared
@@ -470,11 +522,9 @@ func (ci *cloudImport) user(u *model.User, counts *Counts) error {
 	if len(found.Results) == 0 {
 		counts.NotCopied++
 		ci.report.NotCopied["no account at the destination: Confluence Cloud cannot create accounts through its API; invite these users (each adds to the bill)"]++
-		ci.report.NewBillable++
 		return nil
 	}
 	counts.Merged++
-	ci.report.Linked = append(ci.report.Linked, u.AccountID)
 	return ci.j.record(ci.site, "user", u.AccountID, u.AccountID)
 }
 

@@ -97,6 +97,14 @@ func TestCloudImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	journal := filepath.Join(dir, "journal.db")
+	// A dry run reviews the bill and writes nothing.
+	dry, err := RunCloud(ctx, arch, c, journal, Options{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, dest, `SELECT count(*) FROM spaces`); n != 0 || len(dry.Linked) != len(accounts) {
+		t.Fatalf("dry run: %d spaces written, %d users linked (want 0 and %d)", n, len(dry.Linked), len(accounts))
+	}
 	rep, err := RunCloud(ctx, arch, c, journal, Options{})
 	if err != nil {
 		t.Fatal(err)

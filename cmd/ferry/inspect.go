@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"ferry/archive"
+	"ferry/cloud"
 	importer "ferry/import"
 	"ferry/inspect"
 
@@ -105,6 +106,7 @@ two full archives (or sites), entity by entity.`,
 	f.StringVar(&o.against, "against", "", "plan an import into this site without writing to it")
 	f.StringVar(&o.report, "report", "", "write a self-contained HTML report (with the --against review when given)")
 	o.keys.addIdentity(f)
+	o.keys.addCredentials(f)
 	return cmd
 }
 
@@ -348,7 +350,7 @@ func printSummary(path string, s *inspect.Summary) {
 func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 	var review *inspect.Review
 	if o.against != "" {
-		rep, err := planAgainst(ctx, o.against, paths[0], o.readOpts)
+		rep, err := planAgainst(ctx, o.against, paths[0], o.readOpts, &o.keys)
 		if err != nil {
 			return err
 		}
@@ -391,9 +393,22 @@ func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 }
 
 // planAgainst runs the import planner against a site without writing.
-func planAgainst(ctx context.Context, against, path string, readOpts []archive.ReadOption) (*importer.Report, error) {
+func planAgainst(ctx context.Context, against, path string, readOpts []archive.ReadOption, keys *keyFlags) (*importer.Report, error) {
 	if err := importer.Verify(path, importer.Options{Read: readOpts}); err != nil {
 		return nil, err
+	}
+	if strings.HasPrefix(against, "http://") || strings.HasPrefix(against, "https://") {
+		// Confluence Cloud: the preflight and bill review of an import,
+		// reading only (its conflicts stop nothing here).
+		creds, err := keys.credentials()
+		if err != nil {
+			return nil, fmt.Errorf("--against %s: %w", against, err)
+		}
+		c, err := cloud.New(against, creds)
+		if err != nil {
+			return nil, fmt.Errorf("--against: %w", err)
+		}
+		return importer.RunCloud(ctx, path, c, importer.DefaultJournal(against), importer.Options{DryRun: true, Verified: true, OnConflict: importer.Skip, Read: readOpts})
 	}
 	site := strings.TrimPrefix(against, "local:")
 	if _, err := os.Stat(site); err != nil {
@@ -410,7 +425,7 @@ func planAgainst(ctx context.Context, against, path string, readOpts []archive.R
 // inspectAgainst plans an import into a site with a dry run and shows it
 // as a review.
 func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
-	rep, err := planAgainst(ctx, o.against, path, o.readOpts)
+	rep, err := planAgainst(ctx, o.against, path, o.readOpts, &o.keys)
 	if err != nil {
 		return err
 	}
@@ -422,9 +437,16 @@ func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
 	for _, c := range rep.Conflicts {
 		printf("    %s\n", c)
 	}
+	users := rep.Kinds["user"]
+	if users == nil { // Confluence Cloud: the preflight's bill review
+		printf("  users with an account at the destination: %d\n", len(rep.Linked))
+		printf("  users without one: %d (Confluence Cloud cannot create accounts through its API; inviting them grows the bill by %d)\n",
+			rep.NewBillable, rep.NewBillable)
+		return nil
+	}
 	printf("  users linked to existing accounts by email: %d\n", len(rep.Linked))
 	printf("  new accounts: %d, of which %d join groups: the destination's bill grows by %d users where those groups give product access\n",
-		rep.Kinds["user"].Created, rep.NewBillable, rep.NewBillable)
+		users.Created, rep.NewBillable, rep.NewBillable)
 	if len(rep.Merges) == 0 {
 		printf("  no group merges (import merges same-named groups only with --merge-groups)\n")
 	}
