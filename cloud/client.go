@@ -219,6 +219,16 @@ func (c *Client) Upload(ctx context.Context, method, path, filename, comment str
 	return decode(resp, out)
 }
 
+// Delete sends a DELETE; it is retried, being idempotent.
+func (c *Client) Delete(ctx context.Context, path string) error {
+	resp, err := c.do(ctx, http.MethodDelete, c.resolve(path, nil), nil, "")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
 // Download opens the bytes an attachment's downloadLink names (relative to
 // the site's /wiki), retried like any GET. The caller closes it.
 func (c *Client) Download(ctx context.Context, link string) (io.ReadCloser, error) {

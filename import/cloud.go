@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,6 +104,9 @@ func RunCloud(ctx context.Context, path string, c *cloud.Client, journal string,
 	if err := ci.apply(from); err != nil {
 		return ci.report, err
 	}
+	if err := ci.applyStatuses(); err != nil {
+		return ci.report, err
+	}
 	ci.report.Seconds = time.Since(start).Seconds()
 	return ci.report, j.checkpoint(h.ArchiveID, ci.last, true)
 }
@@ -152,6 +156,33 @@ type cloudImport struct {
 	attachments map[string]*model.Attachment // created attachments, for their versions
 	comments    map[string]*model.Comment    // created comments, for their versions
 	last        int64                        // seq of the last event applied
+}
+
+// applyStatuses trashes and archives what the source had trashed or
+// archived (both are safe to repeat). A page restored at the source stays
+// as the destination has it.
+func (ci *cloudImport) applyStatuses() error {
+	for source, status := range ci.j.all(ci.site, "status") {
+		id, ok := ci.j.lookup(ci.site, "content", source)
+		kind, kok := ci.j.lookup(ci.site, "content-kind", source)
+		if !ok || !kok {
+			continue
+		}
+		switch {
+		case status == "trashed":
+			err := ci.c.Delete(ci.ctx, "/wiki/api/v2/"+kind+"/"+id)
+			var ae *cloud.APIError
+			if err != nil && !(errors.As(err, &ae) && ae.Status == 404) {
+				return err
+			}
+		case status == "archived" && kind == "pages":
+			n, _ := strconv.ParseInt(id, 10, 64)
+			if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/content/archive", map[string]any{"pages": []map[string]int64{{"id": n}}}, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // billReview finds, before any write, which of the archive's users have
@@ -359,8 +390,16 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 	case *model.Content:
 		if t == model.PageCreated || t == model.BlogpostCreated {
 			ci.pending[p.ID] = p
+			if p.Status == "trashed" || p.Status == "archived" {
+				return ci.j.record(ci.site, "status", p.ID, p.Status)
+			}
 			return nil
 		}
+	case *model.StatusChange:
+		// Applied at the end, once every version is written: Cloud does
+		// not update trashed content.
+		counts.Updated++
+		return ci.j.record(ci.site, "status", p.ID, p.Status)
 	case *model.Version:
 		switch t {
 		case model.PageVersion, model.BlogpostVersion:

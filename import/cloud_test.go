@@ -393,6 +393,8 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 		`SELECT count(*) FROM content WHERE deleted_rev IS NULL`,
 		`SELECT count(*) FROM content_versions v JOIN content c ON c.id = v.content_id WHERE c.deleted_rev IS NULL`,
 		`SELECT count(*) FROM comments WHERE deleted_rev IS NULL`,
+		`SELECT group_concat(t, '|') FROM (SELECT v.title || ':' || c.status AS t FROM content c JOIN content_versions v ON v.content_id = c.id
+			AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id) WHERE c.deleted_rev IS NULL ORDER BY 1)`,
 		`SELECT count(*) FROM attachment_versions v JOIN attachments a ON a.id = v.attachment_id WHERE a.deleted_rev IS NULL`,
 		`SELECT group_concat(title || '>' || coalesce(parent, ''), '|') FROM (SELECT v.title, (SELECT pv.title FROM content p JOIN content_versions pv ON pv.content_id = p.id
 			AND pv.number = (SELECT max(number) FROM content_versions WHERE content_id = p.id) WHERE p.id = c.parent_id) AS parent

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -372,6 +373,13 @@ func TestWritesConformToPublishedSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := c.Get(ctx, "/wiki/rest/api/content/"+page.ID+"/restriction/byOperation", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.ParseInt(page.ID, 10, 64)
+	if err := c.PostRepeatable(ctx, "/wiki/rest/api/content/archive", map[string]any{"pages": []map[string]int64{{"id": n}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, "/wiki/api/v2/pages/"+page.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, b := range chk.bad {

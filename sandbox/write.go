@@ -354,3 +354,62 @@ func (s *Server) addLabels(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, map[string]any{"results": results, "start": 0, "limit": len(results), "size": len(results)})
 }
+
+func init() {
+	extra = append(extra, func(s *Server) {
+		s.mux.HandleFunc("DELETE /wiki/api/v2/pages/{id}", s.trash("page"))
+		s.mux.HandleFunc("DELETE /wiki/api/v2/blogposts/{id}", s.trash("blogpost"))
+		s.mux.HandleFunc("POST /wiki/rest/api/content/archive", s.archivePages)
+	})
+}
+
+// trash moves a page or blog post to the trash, as DELETE without purge
+// does; trashing it again changes nothing.
+func (s *Server) trash(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND type = ? AND deleted_rev IS NULL`, r.PathValue("id"), kind)
+		if !ok {
+			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+			return
+		}
+		if err := s.update(r, func(tx *embedded.Tx) error { return tx.SetContentStatus(id, "trashed") }); err != nil {
+			writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "trash failed")
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// archivePages archives pages (v1; Confluence does it as a long task).
+func (s *Server) archivePages(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Pages []struct {
+			ID int64 `json:"id"`
+		} `json:"pages"`
+	}
+	if !readBody(w, r, &req) {
+		return
+	}
+	var ids []string
+	for _, p := range req.Pages {
+		id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND type = 'page' AND deleted_rev IS NULL`, p.ID)
+		if !ok {
+			writeV1Error(w, http.StatusBadRequest, "No page with id "+strconv.FormatInt(p.ID, 10))
+			return
+		}
+		ids = append(ids, id)
+	}
+	err := s.update(r, func(tx *embedded.Tx) error {
+		for _, id := range ids {
+			if err := tx.SetContentStatus(id, "archived"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		writeV1Error(w, http.StatusInternalServerError, "archive failed")
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
