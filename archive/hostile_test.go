@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"math/rand"
 	"strconv"
 	"strings"
@@ -27,28 +26,7 @@ func readAll(data []byte) error {
 		return err
 	}
 	defer f.Close()
-	it := f.Events()
-	for it.Next() {
-	}
-	it.Close()
-	if err := it.Err(); err != nil {
-		return err
-	}
-	for _, m := range f.Members() {
-		if m.Kind != KindBlob {
-			continue
-		}
-		r, err := f.OpenBlob(m.Digest)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, r)
-		r.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return readMembers(f)
 }
 
 // smallArchive is the archive the corruption tests damage.

@@ -94,9 +94,6 @@ func RunCloud(ctx context.Context, path string, c *cloud.Client, journal string,
 	if err := ci.preflight(); err != nil {
 		return ci.report, err
 	}
-	if err := ci.billReview(); err != nil {
-		return ci.report, err
-	}
 	if o.DryRun {
 		return ci.report, nil
 	}
@@ -187,60 +184,63 @@ func (ci *cloudImport) applyStatuses() error {
 
 // billReview finds, before any write, which of the archive's users have
 // an account at the destination (they are linked) and which do not
-// (inviting them grows the bill), asking 100 at a time.
-func (ci *cloudImport) billReview() error {
-	var batch []string
-	check := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		var found struct {
-			Results []struct{ AccountID string }
-		}
-		if err := ci.c.PostRepeatable(ci.ctx, "/wiki/api/v2/users-bulk", map[string]any{"accountIds": batch}, &found); err != nil {
-			return fmt.Errorf("preflight: %w", err)
-		}
-		known := map[string]bool{}
-		for _, u := range found.Results {
-			known[u.AccountID] = true
-		}
-		for _, id := range batch {
-			if known[id] {
-				ci.report.Linked = append(ci.report.Linked, id)
-			} else {
-				ci.report.NewBillable++
-			}
-		}
-		batch = batch[:0]
-		return nil
-	}
-	it := ci.f.Events()
-	defer it.Close()
-	for it.Next() {
-		if ev := it.Event(); ev.Type == string(model.UserCreated) {
-			if _, known := ci.j.lookup(ci.site, "user", ev.ID); known {
-				continue
-			}
-			if batch = append(batch, ev.ID); len(batch) == 100 {
-				if err := check(); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if err := it.Err(); err != nil {
-		return err
-	}
-	return check()
+// (inviting them grows the bill), asking 100 at a time. add takes a user
+// event; flush asks about what is left.
+type billReview struct {
+	ci    *cloudImport
+	batch []string
 }
 
-// preflight finds space keys the destination already uses (compared
-// case-insensitively), before anything is written.
+func (b *billReview) add(accountID string) error {
+	if _, known := b.ci.j.lookup(b.ci.site, "user", accountID); known {
+		return nil
+	}
+	if b.batch = append(b.batch, accountID); len(b.batch) == 100 {
+		return b.flush()
+	}
+	return nil
+}
+
+func (b *billReview) flush() error {
+	if len(b.batch) == 0 {
+		return nil
+	}
+	var found struct {
+		Results []struct{ AccountID string }
+	}
+	if err := b.ci.c.PostRepeatable(b.ci.ctx, "/wiki/api/v2/users-bulk", map[string]any{"accountIds": b.batch}, &found); err != nil {
+		return fmt.Errorf("preflight: %w", err)
+	}
+	known := map[string]bool{}
+	for _, u := range found.Results {
+		known[u.AccountID] = true
+	}
+	for _, id := range b.batch {
+		if known[id] {
+			b.ci.report.Linked = append(b.ci.report.Linked, id)
+		} else {
+			b.ci.report.NewBillable++
+		}
+	}
+	b.batch = b.batch[:0]
+	return nil
+}
+
+// preflight finds, in one pass over the archive and before anything is
+// written, space keys the destination already uses (compared
+// case-insensitively) and the users it has no account for.
 func (ci *cloudImport) preflight() error {
+	bill := &billReview{ci: ci}
 	it := ci.f.Events()
 	defer it.Close()
 	for it.Next() {
 		ev := it.Event()
+		if ev.Type == string(model.UserCreated) {
+			if err := bill.add(ev.ID); err != nil {
+				return err
+			}
+			continue
+		}
 		if ev.Type != string(model.SpaceCreated) {
 			continue
 		}
@@ -280,6 +280,9 @@ func (ci *cloudImport) preflight() error {
 		}
 	}
 	if err := it.Err(); err != nil {
+		return err
+	}
+	if err := bill.flush(); err != nil {
 		return err
 	}
 	if len(ci.report.Conflicts) > 0 && ci.o.OnConflict == Fail {

@@ -68,27 +68,11 @@ func attachmentRow(id string) string {
 }
 
 func (s *Server) attachmentVersions(w http.ResponseWriter, r *http.Request) {
-	limit, after, ok := listArgs(w, r)
-	if !ok {
-		return
-	}
-	var results []any
-	last := ""
-	if !s.query(w, `SELECT v.number, v.at, v.comment, coalesce(v.author, '') FROM attachment_versions v JOIN attachments a ON a.id = v.attachment_id
-		WHERE a.rowid = ? AND a.deleted_rev IS NULL AND v.number > ? ORDER BY v.number LIMIT ?`,
-		[]any{attachmentRow(r.PathValue("id")), after, limit}, func(rows *sql.Rows) error {
-			var number int
-			var at, comment, author string
-			if err := rows.Scan(&number, &at, &comment, &author); err != nil {
-				return err
-			}
-			results = append(results, map[string]any{"number": number, "createdAt": cloudTime(at), "message": comment, "minorEdit": false, "authorId": author})
-			last = strconv.Itoa(number)
-			return nil
-		}) {
-		return
-	}
-	writePage(w, r, results, last, limit)
+	s.listRows(w, r, func(after int64, limit int) (string, []any) {
+		return `SELECT v.number, v.at, v.comment, 0, coalesce(v.author, '') FROM attachment_versions v JOIN attachments a ON a.id = v.attachment_id
+			WHERE a.rowid = ? AND a.deleted_rev IS NULL AND v.number > ? ORDER BY v.number LIMIT ?`,
+			[]any{attachmentRow(r.PathValue("id")), after, limit}
+	}, versionRow)
 }
 
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {

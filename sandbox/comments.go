@@ -104,69 +104,35 @@ func commentJSON(rows *sql.Rows, containerKey string, withBody bool) (map[string
 func (s *Server) comments(kind, loc string) http.HandlerFunc {
 	key := map[string]string{"page": "pageId", "blogpost": "blogPostId"}[kind]
 	return func(w http.ResponseWriter, r *http.Request) {
-		limit, after, ok := listArgs(w, r)
-		if !ok {
-			return
-		}
-		var results []any
-		last := ""
-		if !s.query(w, `SELECT `+commentColumns+latestComment+`WHERE cm.location = ? AND cm.parent_id IS NULL AND cm.deleted_rev IS NULL
-			AND cm.container_id = (SELECT id FROM content WHERE rowid = ? AND type = ?) AND cm.rowid > ? ORDER BY cm.rowid LIMIT ?`,
-			[]any{loc, r.PathValue("id"), kind, after, limit}, func(rows *sql.Rows) error {
-				v, id, err := commentJSON(rows, key, r.URL.Query().Get("body-format") == "storage")
-				results, last = append(results, v), id
-				return err
-			}) {
-			return
-		}
-		writePage(w, r, results, last, limit)
+		s.listRows(w, r, func(after int64, limit int) (string, []any) {
+			return `SELECT ` + commentColumns + latestComment + `WHERE cm.location = ? AND cm.parent_id IS NULL AND cm.deleted_rev IS NULL
+				AND cm.container_id = (SELECT id FROM content WHERE rowid = ? AND type = ?) AND cm.rowid > ? ORDER BY cm.rowid LIMIT ?`,
+				[]any{loc, r.PathValue("id"), kind, after, limit}
+		}, func(rows *sql.Rows) (any, string, error) {
+			return commentJSON(rows, key, r.URL.Query().Get("body-format") == "storage")
+		})
 	}
 }
 
 func (s *Server) commentChildren(loc string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		limit, after, ok := listArgs(w, r)
-		if !ok {
-			return
-		}
-		var results []any
-		last := ""
-		if !s.query(w, `SELECT `+commentColumns+latestComment+`WHERE cm.deleted_rev IS NULL
-		AND cm.parent_id = (SELECT id FROM comments WHERE rowid = ? AND location = ?) AND cm.rowid > ? ORDER BY cm.rowid LIMIT ?`,
-			[]any{r.PathValue("id"), loc, after, limit}, func(rows *sql.Rows) error {
-				v, id, err := commentJSON(rows, "parent", r.URL.Query().Get("body-format") == "storage")
-				results, last = append(results, v), id
-				return err
-			}) {
-			return
-		}
-		writePage(w, r, results, last, limit)
+		s.listRows(w, r, func(after int64, limit int) (string, []any) {
+			return `SELECT ` + commentColumns + latestComment + `WHERE cm.deleted_rev IS NULL
+				AND cm.parent_id = (SELECT id FROM comments WHERE rowid = ? AND location = ?) AND cm.rowid > ? ORDER BY cm.rowid LIMIT ?`,
+				[]any{r.PathValue("id"), loc, after, limit}
+		}, func(rows *sql.Rows) (any, string, error) {
+			return commentJSON(rows, "parent", r.URL.Query().Get("body-format") == "storage")
+		})
 	}
 }
 
 func (s *Server) commentVersions(loc string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		limit, after, ok := listArgs(w, r)
-		if !ok {
-			return
-		}
-		var results []any
-		last := ""
-		if !s.query(w, `SELECT v.number, v.at, coalesce(v.author, '') FROM comment_versions v JOIN comments cm ON cm.id = v.comment_id
-		WHERE cm.rowid = ? AND cm.location = ? AND cm.deleted_rev IS NULL AND v.number > ? ORDER BY v.number LIMIT ?`,
-			[]any{r.PathValue("id"), loc, after, limit}, func(rows *sql.Rows) error {
-				var number int
-				var at, author string
-				if err := rows.Scan(&number, &at, &author); err != nil {
-					return err
-				}
-				results = append(results, map[string]any{"number": number, "createdAt": cloudTime(at), "message": "", "minorEdit": false, "authorId": author})
-				last = strconv.Itoa(number)
-				return nil
-			}) {
-			return
-		}
-		writePage(w, r, results, last, limit)
+		s.listRows(w, r, func(after int64, limit int) (string, []any) {
+			return `SELECT v.number, v.at, '', 0, coalesce(v.author, '') FROM comment_versions v JOIN comments cm ON cm.id = v.comment_id
+				WHERE cm.rowid = ? AND cm.location = ? AND cm.deleted_rev IS NULL AND v.number > ? ORDER BY v.number LIMIT ?`,
+				[]any{r.PathValue("id"), loc, after, limit}
+		}, versionRow)
 	}
 }
 

@@ -216,6 +216,39 @@ func writePage(w http.ResponseWriter, r *http.Request, results []any, last strin
 	writeJSON(w, map[string]any{"results": results, "_links": links})
 }
 
+// listRows answers one page of a cursor-paged list: build makes the query
+// for the rows after the cursor, and row turns each into a result and the
+// cursor that follows it.
+func (s *Server) listRows(w http.ResponseWriter, r *http.Request, build func(after int64, limit int) (string, []any), row func(*sql.Rows) (any, string, error)) {
+	limit, after, ok := listArgs(w, r)
+	if !ok {
+		return
+	}
+	q, args := build(after, limit)
+	var results []any
+	last := ""
+	if !s.query(w, q, args, func(rows *sql.Rows) error {
+		v, cursor, err := row(rows)
+		results, last = append(results, v), cursor
+		return err
+	}) {
+		return
+	}
+	writePage(w, r, results, last, limit)
+}
+
+// versionRow renders a version of a list of versions (number, time,
+// message, minor edit, author); its number is the cursor.
+func versionRow(rows *sql.Rows) (any, string, error) {
+	var number int
+	var at, message, author string
+	var minor bool
+	if err := rows.Scan(&number, &at, &message, &minor, &author); err != nil {
+		return nil, "", err
+	}
+	return map[string]any{"number": number, "createdAt": cloudTime(at), "message": message, "minorEdit": minor, "authorId": author}, strconv.Itoa(number), nil
+}
+
 // listArgs reads limit (default 25, at most 250) and the cursor, the last
 // id of the previous page.
 func listArgs(w http.ResponseWriter, r *http.Request) (limit int, after int64, ok bool) {
@@ -424,28 +457,11 @@ func (s *Server) contentOne(kind string) http.HandlerFunc {
 
 func (s *Server) versions(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		limit, after, ok := listArgs(w, r)
-		if !ok {
-			return
-		}
-		var results []any
-		last := ""
-		if !s.query(w, `SELECT v.number, v.at, v.message, v.minor_edit, coalesce(v.author, '') FROM content_versions v
-			JOIN content c ON c.id = v.content_id WHERE c.rowid = ? AND c.type = ? AND c.deleted_rev IS NULL AND v.number > ?
-			ORDER BY v.number LIMIT ?`, []any{r.PathValue("id"), kind, after, limit}, func(rows *sql.Rows) error {
-			var number int
-			var at, msg, author string
-			var minor bool
-			if err := rows.Scan(&number, &at, &msg, &minor, &author); err != nil {
-				return err
-			}
-			results = append(results, map[string]any{"number": number, "createdAt": cloudTime(at), "message": msg, "minorEdit": minor, "authorId": author})
-			last = strconv.Itoa(number)
-			return nil
-		}) {
-			return
-		}
-		writePage(w, r, results, last, limit)
+		s.listRows(w, r, func(after int64, limit int) (string, []any) {
+			return `SELECT v.number, v.at, v.message, v.minor_edit, coalesce(v.author, '') FROM content_versions v
+				JOIN content c ON c.id = v.content_id WHERE c.rowid = ? AND c.type = ? AND c.deleted_rev IS NULL AND v.number > ?
+				ORDER BY v.number LIMIT ?`, []any{r.PathValue("id"), kind, after, limit}
+		}, versionRow)
 	}
 }
 
