@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ferry/embedded"
+	"ferry/internal/shared"
 )
 
 var ctx = context.Background()
@@ -70,7 +71,7 @@ func skippedByClass(rep *Report) map[string]int64 {
 	return out
 }
 
-const fixtures = "../../shared/fixtures/confluence-xml"
+var fixtures = shared.Path("fixtures/confluence-xml")
 
 // The real exports: what each holds, read from its entities.xml by hand
 // (the comments say how), against what the conversion makes of it.

@@ -20,6 +20,7 @@ import (
 	"ferry/cloud"
 	"ferry/embedded"
 	"ferry/generate"
+	"ferry/internal/shared"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -29,9 +30,9 @@ import (
 
 var ctx = context.Background()
 
-const (
-	specV2 = "../../shared/reference/confluence/openapi-v2.v3.json"
-	specV1 = "../../shared/reference/confluence/swagger-v1.v3.json"
+var (
+	specV2 = shared.Path("reference/confluence/openapi-v2.v3.json")
+	specV1 = shared.Path("reference/confluence/swagger-v1.v3.json")
 )
 
 // checker is a transport that checks every request and answer against the
