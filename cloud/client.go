@@ -22,6 +22,11 @@ import (
 	"time"
 )
 
+// Statuses lists every status of pages and of blog posts, for a v2 list
+// (/pages, /blogposts) that must not miss any: by default Cloud leaves
+// trashed content out.
+var Statuses = map[string][]string{"pages": {"current", "archived", "trashed"}, "blogposts": {"current", "trashed"}}
+
 // Credentials authenticate requests: an account email with an API token
 // (HTTP basic), or an OAuth bearer token. They are never printed.
 type Credentials struct {

@@ -25,10 +25,16 @@ import (
 // every version's bytes. What this version does not read yet is recorded as
 // source.skipped events, so inspect shows it.
 type CloudSource struct {
-	Client *cloud.Client
-	site   string
-	tmp    string // downloaded attachment versions, by digest, until export takes them
+	Client   *cloud.Client
+	site     string
+	tmp      string // downloaded attachment versions and the record, by digest, until export takes them
+	previous func(digest string) (io.ReadCloser, error)
+	rec      *recorder
 }
+
+// UsePrevious lets an incremental export read the previous archive's
+// record of the site (see record.go).
+func (s *CloudSource) UsePrevious(open func(digest string) (io.ReadCloser, error)) { s.previous = open }
 
 // OpenCloud checks that the credentials work before anything is written.
 func OpenCloud(ctx context.Context, base string, creds cloud.Credentials) (*CloudSource, error) {
@@ -112,6 +118,7 @@ type cloudContent struct {
 	Version                                                   struct{ Number int }
 }
 
+
 type cloudVersion struct {
 	Number    int
 	CreatedAt string
@@ -132,16 +139,32 @@ func cloudTime(s string) time.Time {
 var notReadFromCloud = []string{"Like", "SpacePermission (anonymous and role grants)"}
 
 func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string, emit func(*model.Change) error) (string, error) {
+	var prev io.Reader
 	if since != "" {
-		return "", fmt.Errorf("incremental exports from Confluence Cloud are not available in this version of ferry: export in full; import links what an earlier archive copied")
+		if !archive.IsDigest(since) || s.previous == nil {
+			return "", fmt.Errorf("the previous archive holds no record of the Cloud site to continue from: export in full")
+		}
+		r, err := s.previous(since)
+		if err != nil {
+			return "", fmt.Errorf("the previous archive's record of the Cloud site: %w", err)
+		}
+		defer r.Close()
+		prev = r
 	}
+	rec, err := newRecorder(ctx, s.tmp, prev)
+	if err != nil {
+		return "", err
+	}
+	defer rec.close()
+	s.rec = rec
+	emit = rec.filter(emit)
 	want := map[string]bool{}
 	for _, k := range spaces {
 		want[strings.ToUpper(k)] = true
 	}
 	// Pass 1: the spaces, and who wrote what, so users come first.
 	var all []cloudSpace
-	err := s.Client.List(ctx, "/wiki/api/v2/spaces", url.Values{"limit": {"250"}, "description-format": {"plain"}}, func(r json.RawMessage) error {
+	err = s.Client.List(ctx, "/wiki/api/v2/spaces", url.Values{"limit": {"250"}, "description-format": {"plain"}}, func(r json.RawMessage) error {
 		var sp cloudSpace
 		if err := json.Unmarshal(r, &sp); err != nil {
 			return err
@@ -169,6 +192,15 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 			first = t
 		}
 	}
+	// Accounts exported before stay in the record even when nothing
+	// refers to them any more.
+	known, err := rec.previousIDs("user")
+	if err != nil {
+		return "", err
+	}
+	for _, id := range known {
+		authors[id] = true
+	}
 	groups := map[string]bool{}
 	for _, sp := range all {
 		note(sp.AuthorID, sp.CreatedAt)
@@ -187,11 +219,18 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 		for _, kind := range []string{"pages", "blogposts"} {
 			err := s.content(ctx, kind, sp.ID, func(c *cloudContent) error {
 				note(c.AuthorID, c.CreatedAt)
-				if err := s.versions(ctx, kind, c.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil }); err != nil {
+				// Versions an earlier export wrote named their authors then.
+				newVersions := func(path, entity, id string, listed int) error {
+					if done, err := rec.exported(entity, id); err != nil || (done >= listed && listed > 0) {
+						return err
+					}
+					return s.versions(ctx, path, id, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil })
+				}
+				if err := newVersions(kind, strings.TrimSuffix(kind, "s"), c.ID, c.Version.Number); err != nil {
 					return err
 				}
 				err := s.comments(ctx, kind, c.ID, func(cm *cloudComment, _ string) error {
-					return s.versions(ctx, cm.loc+"-comments", cm.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil })
+					return newVersions(cm.loc+"-comments", "comment", cm.ID, cm.Version.Number)
 				})
 				if err != nil {
 					return err
@@ -206,7 +245,7 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 					return err
 				}
 				return s.attachments(ctx, kind, c.ID, func(a *cloudAttachment) error {
-					return s.versions(ctx, "attachments", a.ID, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil })
+					return newVersions("attachments", "attachment", a.ID, a.Version.Number)
 				})
 			})
 			if err != nil {
@@ -277,11 +316,14 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 			return "", err
 		}
 	}
-	return "", nil
+	if err := rec.remove(emit); err != nil {
+		return "", err
+	}
+	return rec.finish()
 }
 
 func (s *CloudSource) content(ctx context.Context, kind, spaceID string, each func(*cloudContent) error) error {
-	return s.Client.List(ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {spaceID}, "limit": {"250"}}, func(r json.RawMessage) error {
+	return s.Client.List(ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {spaceID}, "limit": {"250"}, "status": cloud.Statuses[kind]}, func(r json.RawMessage) error {
 		var c cloudContent
 		if err := json.Unmarshal(r, &c); err != nil {
 			return err
@@ -365,21 +407,23 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		if err := emit(&model.Change{Type: created, ID: c.ID, Parent: c.ParentID, Space: sp.Key, At: content.CreatedAt, Actor: c.AuthorID, Payload: content}); err != nil {
 			return err
 		}
-		err := s.versions(ctx, kind, c.ID, func(v *cloudVersion) error {
-			var at struct {
-				Title string
-				Body  struct {
-					Storage struct{ Value string }
+		done, err := s.rec.exported(typ, c.ID)
+		if err != nil {
+			return err
+		}
+		newest := done
+		if done < c.Version.Number || c.Version.Number == 0 {
+			err = s.versions(ctx, kind, c.ID, func(v *cloudVersion) error {
+				newest = max(newest, v.Number)
+				if v.Number <= done {
+					return nil
 				}
-			}
-			q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(v.Number)}}
-			if err := s.Client.Get(ctx, "/wiki/api/v2/"+kind+"/"+c.ID, q, &at); err != nil {
-				return err
-			}
-			mv := &model.Version{ContentID: c.ID, Number: v.Number, Title: at.Title, Body: at.Body.Storage.Value, Author: v.AuthorID,
-				At: cloudTime(v.CreatedAt), Message: v.Message, MinorEdit: v.MinorEdit}
-			return emit(&model.Change{Type: version, ID: c.ID, Parent: c.ParentID, Space: sp.Key, At: mv.At, Actor: v.AuthorID, Payload: mv})
-		})
+				return s.version(ctx, kind, c, sp.Key, version, v, emit)
+			})
+		}
+		if err == nil {
+			err = s.rec.sawVersions(typ, c.ID, newest)
+		}
 		if err != nil {
 			return err
 		}
@@ -408,9 +452,29 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 	return nil
 }
 
+// version emits one version of a page or blog post with its body.
+func (s *CloudSource) version(ctx context.Context, kind string, c cloudContent, space string, typ model.EventType, v *cloudVersion, emit func(*model.Change) error) error {
+	var at struct {
+		Title string
+		Body  struct {
+			Storage struct{ Value string }
+		}
+	}
+	q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(v.Number)}}
+	if err := s.Client.Get(ctx, "/wiki/api/v2/"+kind+"/"+c.ID, q, &at); err != nil {
+		return err
+	}
+	mv := &model.Version{ContentID: c.ID, Number: v.Number, Title: at.Title, Body: at.Body.Storage.Value, Author: v.AuthorID,
+		At: cloudTime(v.CreatedAt), Message: v.Message, MinorEdit: v.MinorEdit}
+	return emit(&model.Change{Type: typ, ID: c.ID, Parent: c.ParentID, Space: space, At: mv.At, Actor: v.AuthorID, Payload: mv})
+}
+
 type cloudAttachment struct {
 	ID, Title, MediaType, CreatedAt, DownloadLink string
-	Version                                       struct{ AuthorID string }
+	Version                                       struct {
+		AuthorID string
+		Number   int
+	}
 }
 
 func (s *CloudSource) attachments(ctx context.Context, kind, id string, each func(*cloudAttachment) error) error {
@@ -427,14 +491,25 @@ func (s *CloudSource) attachments(ctx context.Context, kind, id string, each fun
 // it downloads first: events name blobs by their SHA-256.
 func (s *CloudSource) emitAttachment(ctx context.Context, a *cloudAttachment, container, space string, emit func(*model.Change) error) error {
 	att := &model.Attachment{ID: a.ID, ContainerID: container, Filename: a.Title, MediaType: a.MediaType, Author: a.Version.AuthorID, CreatedAt: cloudTime(a.CreatedAt)}
-	created := false
-	return s.versions(ctx, "attachments", a.ID, func(v *cloudVersion) error {
+	if same, err := s.rec.unchanged("attachment", a.ID, a.Version.Number); same || err != nil {
+		return err
+	}
+	done, err := s.rec.exported("attachment", a.ID)
+	if err != nil {
+		return err
+	}
+	created, newest := false, done
+	err = s.versions(ctx, "attachments", a.ID, func(v *cloudVersion) error {
 		if !created {
 			created = true
 			att.Author = v.AuthorID
 			if err := emit(&model.Change{Type: model.AttachmentCreated, ID: a.ID, Parent: container, Space: space, At: att.CreatedAt, Actor: v.AuthorID, Payload: att}); err != nil {
 				return err
 			}
+		}
+		newest = max(newest, v.Number)
+		if v.Number <= done {
+			return nil // exported before: not downloaded again
 		}
 		link, _, _ := strings.Cut(a.DownloadLink, "?")
 		digest, size, err := s.fetch(ctx, link+"?version="+fmt.Sprint(v.Number)+"&api=v2")
@@ -445,6 +520,10 @@ func (s *CloudSource) emitAttachment(ctx context.Context, a *cloudAttachment, co
 			Comment: v.Message, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}
 		return emit(&model.Change{Type: model.AttachmentVersionAdded, ID: a.ID, Parent: container, Space: space, At: av.At, Actor: v.AuthorID, Payload: av})
 	})
+	if err != nil {
+		return err
+	}
+	return s.rec.sawVersions("attachment", a.ID, newest)
 }
 
 type cloudPermission struct {
@@ -497,6 +576,7 @@ func (s *CloudSource) groups(ctx context.Context, ids []string, at time.Time, em
 
 type cloudComment struct {
 	ID, Status string
+	Version    struct{ Number int }
 	Properties struct {
 		InlineMarkerRef, InlineOriginalSelection string
 	}
@@ -541,8 +621,15 @@ func (s *CloudSource) comments(ctx context.Context, kind, id string, each func(c
 }
 
 func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, container, parent, space string, emit func(*model.Change) error) error {
-	created := false
-	return s.versions(ctx, c.loc+"-comments", c.ID, func(v *cloudVersion) error {
+	if same, err := s.rec.unchanged("comment", c.ID, c.Version.Number); same || err != nil {
+		return err
+	}
+	done, err := s.rec.exported("comment", c.ID)
+	if err != nil {
+		return err
+	}
+	created, newest := false, done
+	err = s.versions(ctx, c.loc+"-comments", c.ID, func(v *cloudVersion) error {
 		if !created {
 			created = true
 			status := c.Status
@@ -558,6 +645,10 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 				return err
 			}
 		}
+		newest = max(newest, v.Number)
+		if v.Number <= done {
+			return nil
+		}
 		var at struct {
 			Body struct {
 				Storage struct{ Value string }
@@ -570,6 +661,10 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 		mv := &model.Version{ContentID: c.ID, Number: v.Number, Body: at.Body.Storage.Value, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}
 		return emit(&model.Change{Type: model.CommentVersion, ID: c.ID, Parent: container, Space: space, At: mv.At, Actor: v.AuthorID, Payload: mv})
 	})
+	if err != nil {
+		return err
+	}
+	return s.rec.sawVersions("comment", c.ID, newest)
 }
 
 // properties emits a page's or blog post's content properties, except the

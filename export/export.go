@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -87,7 +88,24 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 	if est, ok := src.(Estimator); ok && o.Progress != nil {
 		e.prog.Estimate, _ = est.Estimate(ctx, since)
 	}
+	_, recorder := src.(Recorder)
+	if recorder && o.Since != "" {
+		prev, err := archive.Open(o.Since)
+		if err != nil {
+			return nil, fmt.Errorf("--since %s: %w", o.Since, err)
+		}
+		defer prev.Close()
+		src.(Recorder).UsePrevious(func(digest string) (io.ReadCloser, error) {
+			if prev.Header().Encryption != nil {
+				return nil, fmt.Errorf("--since %s is encrypted: an increment needs to read its record of the site; export in full", o.Since)
+			}
+			return prev.OpenBlob(digest)
+		})
+	}
 	mark, err := src.Changes(ctx, since, o.Spaces, e.emit)
+	if err == nil && recorder {
+		err = e.copyBlob(mark) // the record the next increment starts from
+	}
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}

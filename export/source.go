@@ -34,6 +34,14 @@ type Source interface {
 	OpenBlob(ctx context.Context, digest string) (io.ReadCloser, error)
 }
 
+// Recorder is a source without a change feed (Confluence Cloud). Its
+// watermark is the digest of a record of what it saw, which export stores
+// as a blob of the archive; an incremental export lets it read the previous
+// archive's record through open.
+type Recorder interface {
+	UsePrevious(open func(digest string) (io.ReadCloser, error))
+}
+
 // SourceInfo describes a source.
 type SourceInfo struct {
 	Kind     string // embedded, cloud, xml

@@ -1043,7 +1043,7 @@ func (ci *cloudImport) recover(kind, space string) error {
 	}
 	ci.recovered[kind+"/"+space] = true
 	var ids []string
-	err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {space}, "limit": {"250"}}, func(r json.RawMessage) error {
+	err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {space}, "limit": {"250"}, "status": cloud.Statuses[kind]}, func(r json.RawMessage) error {
 		var c struct{ ID string }
 		json.Unmarshal(r, &c)
 		ids = append(ids, c.ID)
@@ -1080,7 +1080,7 @@ func (ci *cloudImport) recover(kind, space string) error {
 // an empty sourceID, same-titled content without the property.
 func (ci *cloudImport) findByProvenance(kind, space, title, sourceID string) (string, error) {
 	var hits []string
-	err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {space}, "title": {title}}, func(r json.RawMessage) error {
+	err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {space}, "title": {title}, "status": cloud.Statuses[kind]}, func(r json.RawMessage) error {
 		var c struct{ ID string }
 		json.Unmarshal(r, &c)
 		hits = append(hits, c.ID)

@@ -115,4 +115,11 @@ An incremental archive holds only what changed after its parent's watermark
 (creations, new versions, moves, status changes, updates, removals) in the
 same order. A full archive followed by its increments describes the site's
 final state.
+
+A source without a change feed (Confluence Cloud) keeps, as one blob of each
+archive, a record of every entity it read (ids, group names, and
+fingerprints of what an update could change; no bodies or emails); the
+watermark names that blob. An
+increment reads the site again, compares it with the record, and does not
+fetch versions or attachment bytes the record says were exported.
 `

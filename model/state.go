@@ -52,6 +52,10 @@ func (s *State) Apply(c *Change) error {
 		e.state = &changed
 	case *Deleted:
 		delete(s.entities, subject)
+	case *Group:
+		g := *p
+		g.OldName = "" // what a rename came from is the event's, not the group's
+		s.entities[subject] = &entry{state: &g, versions: map[int]any{}}
 	default:
 		if e == nil {
 			s.entities[subject] = &entry{state: p, versions: map[int]any{}}

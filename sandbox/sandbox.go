@@ -409,6 +409,15 @@ func (s *Server) contentList(kind string) http.HandlerFunc {
 				args = append(args, id)
 			}
 		}
+		// Cloud leaves trashed content out unless asked for it.
+		want := r.URL.Query()["status"]
+		if len(want) == 0 {
+			want = map[string][]string{"page": {"current", "archived"}, "blogpost": {"current"}}[kind]
+		}
+		q += ` AND c.status IN (` + strings.TrimSuffix(strings.Repeat("?,", len(want)), ",") + `)`
+		for _, st := range want {
+			args = append(args, st)
+		}
 		if title := r.URL.Query().Get("title"); title != "" {
 			q += ` AND v.title = ?`
 			args = append(args, title)
