@@ -68,6 +68,12 @@ func (t *Tx) UserExists(accountID string) (bool, error) {
 	return ok, err
 }
 
+// AppInstalled reports whether an app with this key is installed.
+func (t *Tx) AppInstalled(key string) (bool, error) {
+	_, ok, err := t.one(`SELECT key FROM apps WHERE key = ?`, key)
+	return ok, err
+}
+
 // GroupByName finds a live group by name.
 func (t *Tx) GroupByName(name string) (string, bool, error) {
 	return t.one(`SELECT id FROM groups WHERE name = ? AND deleted_rev IS NULL ORDER BY id LIMIT 1`, name)

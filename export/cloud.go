@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -279,6 +280,10 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 	if err := s.groups(ctx, groupIDs, first, emit); err != nil {
 		return "", err
 	}
+	unlisted, err := s.apps(ctx, first, emit)
+	if err != nil {
+		return "", err
+	}
 	// Pass 2: each space, its page tree parents first, its blog posts.
 	for _, sp := range all {
 		space := &model.Space{ID: sp.ID, Key: sp.Key, Name: sp.Name, Type: sp.Type, Status: sp.Status, Description: sp.Description.Plain.Value,
@@ -313,6 +318,12 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 	for _, class := range notReadFromCloud {
 		skipped := &model.Skipped{Class: class, Reason: "not read from Confluence Cloud by this version of ferry (count unknown)"}
 		if err := emit(&model.Change{Type: model.SourceSkipped, ID: class, At: last, Payload: skipped}); err != nil {
+			return "", err
+		}
+	}
+	if unlisted != "" {
+		skipped := &model.Skipped{Class: "App", Reason: unlisted}
+		if err := emit(&model.Change{Type: model.SourceSkipped, ID: "App", At: last, Payload: skipped}); err != nil {
 			return "", err
 		}
 	}
@@ -352,6 +363,27 @@ func (s *CloudSource) versions(ctx context.Context, kind, id string, each func(*
 		}
 	}
 	return nil
+}
+
+// apps emits the apps users installed. Only site admins may list them;
+// for anyone else it returns why, for the archive to say they could not
+// be listed (so the destination's preflight cannot compare them).
+func (s *CloudSource) apps(ctx context.Context, at time.Time, emit func(*model.Change) error) (unlisted string, err error) {
+	apps, err := s.Client.Apps(ctx)
+	var apiErr *cloud.APIError
+	if errors.As(err, &apiErr) && (apiErr.Status == 401 || apiErr.Status == 403 || apiErr.Status == 404) {
+		return "the installed apps could not be listed (" + err.Error() + "): export as a site admin, or compare the sites' apps by hand", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, a := range apps {
+		app := &model.App{Key: a.Key, Name: a.Name, Vendor: a.Vendor, Version: a.Version}
+		if err := emit(&model.Change{Type: model.AppInstalled, ID: a.Key, At: at, Payload: app}); err != nil {
+			return "", err
+		}
+	}
+	return "", nil
 }
 
 // users reads the accounts that wrote content, 100 at a time.

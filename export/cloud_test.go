@@ -46,6 +46,8 @@ func versionsOf(t *testing.T, path string) []string {
 			out = append(out, fmt.Sprintf("%s %s %s %s %s", c.Type, c.Space, p.Operation, p.PrincipalType, p.PrincipalID))
 		case *model.Group:
 			out = append(out, fmt.Sprintf("%s %s", c.Type, p.Name))
+		case *model.App:
+			out = append(out, fmt.Sprintf("%s %s %s %s %s", c.Type, p.Key, p.Name, p.Vendor, p.Version))
 		case *model.Membership:
 			out = append(out, fmt.Sprintf("%s %s", c.Type, c.ID))
 		case *model.AttachmentVersion:
@@ -267,5 +269,52 @@ func TestCloudIncrementsEqualAFreshFullExport(t *testing.T) {
 	}
 	if len(bad) > 0 {
 		t.Fatalf("full + increments differ from a fresh full export:\n%s", strings.Join(bad[:min(len(bad), 10)], "\n"))
+	}
+}
+
+// Only site admins may list apps: exported by anyone else, the archive
+// says the apps could not be listed, rather than that there are none.
+func TestCloudExportByNonAdminSaysAppsUnlisted(t *testing.T) {
+	dir := t.TempDir()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	if err := generate.Site(ctx, site, generate.Options{Users: 5, Spaces: 1, Pages: 3, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	h := sandbox.New(site)
+	h.ReadOnly = true
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "reader@example.com", APIToken: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	out := filepath.Join(dir, "a.ferry")
+	if _, err := Run(ctx, src, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := archive.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var reason string
+	err = replayer.Each(f, nil, func(_ int64, c *model.Change) error {
+		switch p := c.Payload.(type) {
+		case *model.App:
+			t.Errorf("app %s listed for a non-admin", p.Key)
+		case *model.Skipped:
+			if p.Class == "App" {
+				reason = p.Reason
+			}
+		}
+		return nil
+	})
+	if err != nil || !strings.Contains(reason, "could not be listed") || !strings.Contains(reason, "403") {
+		t.Fatalf("skipped apps: %q, %v", reason, err)
 	}
 }

@@ -77,7 +77,7 @@ func RunCloud(ctx context.Context, path string, c *cloud.Client, journal string,
 	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{},
 		pending: map[string]*model.Content{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{}, NotCopied: map[string]int64{},
-			Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}}}
+			Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
 	if h.ParentID != "" {
 		if _, done := j.progress(h.ParentID); !done {
 			return nil, fmt.Errorf("archive %s continues archive %s, which this journal (%s) has not imported: import that archive first", h.ArchiveID, h.ParentID, journal)
@@ -231,10 +231,19 @@ func (b *billReview) flush() error {
 // case-insensitively) and the users it has no account for.
 func (ci *cloudImport) preflight() error {
 	bill := &billReview{ci: ci}
+	var apps []*model.App
 	it := ci.f.Events()
 	defer it.Close()
 	for it.Next() {
 		ev := it.Event()
+		if ev.Type == string(model.AppInstalled) {
+			var a model.App
+			if err := json.Unmarshal(ev.Payload, &a); err != nil {
+				return err
+			}
+			apps = append(apps, &a)
+			continue
+		}
 		if ev.Type == string(model.UserCreated) {
 			if err := bill.add(ev.ID); err != nil {
 				return err
@@ -284,6 +293,24 @@ func (ci *cloudImport) preflight() error {
 	}
 	if err := bill.flush(); err != nil {
 		return err
+	}
+	if len(apps) > 0 {
+		installed, err := ci.c.Apps(ci.ctx)
+		if err != nil {
+			return fmt.Errorf("preflight: listing the destination's apps, to find those the source has and it lacks: %w; nothing was imported", err)
+		}
+		have := map[string]bool{}
+		for _, a := range installed {
+			have[a.Key] = true
+		}
+		for _, a := range apps {
+			if !have[a.Key] {
+				ci.report.MissingApps = append(ci.report.MissingApps, appName(a))
+			}
+		}
+		if err := checkApps(ci.report, ci.o); err != nil {
+			return err
+		}
 	}
 	if len(ci.report.Conflicts) > 0 && ci.o.OnConflict == Fail {
 		return fmt.Errorf("%d conflict(s), nothing was imported (choose --on-conflict skip):\n  %s", len(ci.report.Conflicts), strings.Join(ci.report.Conflicts, "\n  "))

@@ -98,14 +98,14 @@ func TestCloudImport(t *testing.T) {
 	}
 	journal := filepath.Join(dir, "journal.db")
 	// A dry run reviews the bill and writes nothing.
-	dry, err := RunCloud(ctx, arch, c, journal, Options{DryRun: true})
+	dry, err := RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := countRows(t, dest, `SELECT count(*) FROM spaces`); n != 0 || len(dry.Linked) != len(accounts) {
 		t.Fatalf("dry run: %d spaces written, %d users linked (want 0 and %d)", n, len(dry.Linked), len(accounts))
 	}
-	rep, err := RunCloud(ctx, arch, c, journal, Options{})
+	rep, err := RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,14 +187,14 @@ func TestCloudImport(t *testing.T) {
 	}
 
 	// Again: nothing is written, the journal says it is done.
-	rep, err = RunCloud(ctx, arch, c, journal, Options{})
+	rep, err = RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true})
 	if err != nil || rep.Kinds["page"].Created != 0 {
 		t.Fatalf("re-run: %v %+v", err, rep.Kinds["page"])
 	}
 	// Without the journal: the provenance properties say what exists, so
 	// the spaces are not conflicts and no page is written twice.
 	os.Remove(journal)
-	rep, err = RunCloud(ctx, arch, c, journal, Options{})
+	rep, err = RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,14 +228,14 @@ func TestCloudImportConflicts(t *testing.T) {
 	if err := c.Post(ctx, "/wiki/rest/api/space", map[string]any{"key": key, "name": "theirs"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err = RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{})
+	_, err = RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{AllowMissingApps: true})
 	if err == nil || !strings.Contains(err.Error(), key) {
 		t.Fatalf("conflict: %v", err)
 	}
 	if n := countRows(t, dest, `SELECT count(*) FROM content`); n != 0 {
 		t.Fatalf("a refused import wrote %d pages", n)
 	}
-	rep, err := RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{OnConflict: Skip})
+	rep, err := RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{AllowMissingApps: true, OnConflict: Skip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,8 @@ func TestCloudImportConflicts(t *testing.T) {
 }
 
 // An account that may not create spaces or administer the site fails the
-// preflight, which names what is missing, and nothing is written.
+// preflight, which names what is missing, and nothing is written; so does
+// a destination that lacks apps the source has.
 func TestCloudImportPreflight(t *testing.T) {
 	dir := t.TempDir()
 	src, err := embedded.Create(filepath.Join(dir, "src.db"))
@@ -270,12 +271,51 @@ func TestCloudImportPreflight(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	c, _ := cloud.New(srv.URL, cloud.Credentials{Bearer: "token"})
-	_, err = RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{})
+	_, err = RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{AllowMissingApps: true})
 	if err == nil || !strings.Contains(err.Error(), "create_space") || !strings.Contains(err.Error(), "nothing was imported") {
 		t.Fatalf("preflight: %v", err)
 	}
 	if n := countRows(t, dest, `SELECT count(*) FROM spaces`); n != 0 {
 		t.Errorf("a failed preflight wrote %d spaces", n)
+	}
+	// An admin at a site that lacks the source's apps: the preflight names
+	// each missing app and writes nothing; once they are installed, the
+	// import goes ahead.
+	h.ReadOnly = false
+	_, err = RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{})
+	var apps []model.App
+	rows, _ := src.DB().Query(`SELECT key, name, vendor, version FROM apps ORDER BY key`)
+	for rows.Next() {
+		var a model.App
+		rows.Scan(&a.Key, &a.Name, &a.Vendor, &a.Version)
+		apps = append(apps, a)
+	}
+	rows.Close()
+	if err == nil || len(apps) == 0 {
+		t.Fatalf("apps missing at the destination: %v (%d apps at the source)", err, len(apps))
+	}
+	for _, a := range apps {
+		if !strings.Contains(err.Error(), a.Key) || !strings.Contains(err.Error(), a.Name) {
+			t.Errorf("the preflight does not name app %s: %v", a.Key, err)
+		}
+	}
+	if n := countRows(t, dest, `SELECT (SELECT count(*) FROM spaces) + (SELECT count(*) FROM groups) + (SELECT count(*) FROM content)`); n != 0 {
+		t.Errorf("a failed preflight wrote %d rows", n)
+	}
+	err = dest.Update(ctx, time.Now(), "", func(tx *embedded.Tx) error {
+		for _, a := range apps {
+			if err := tx.InstallApp(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{})
+	if err != nil || len(rep.MissingApps) != 0 || countRows(t, dest, `SELECT count(*) FROM spaces`) != 1 {
+		t.Fatalf("with the apps installed: %v, missing %v", err, rep.MissingApps)
 	}
 }
 
@@ -344,7 +384,7 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 		half = f.Manifest().Events.Count / 2
 		f.Close()
 	}
-	_, err = RunCloud(ctx, arch, b, journal, Options{BeforeEvent: func(seq int64) error {
+	_, err = RunCloud(ctx, arch, b, journal, Options{AllowMissingApps: true, BeforeEvent: func(seq int64) error {
 		if seq == half {
 			return stop
 		}
@@ -353,11 +393,11 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 	if !errors.Is(err, stop) {
 		t.Fatalf("the stopped run: %v", err)
 	}
-	if _, err := RunCloud(ctx, arch, b, journal, Options{}); err != nil {
+	if _, err := RunCloud(ctx, arch, b, journal, Options{AllowMissingApps: true}); err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(journal)
-	if _, err := RunCloud(ctx, arch, b, journal, Options{}); err != nil {
+	if _, err := RunCloud(ctx, arch, b, journal, Options{AllowMissingApps: true}); err != nil {
 		t.Fatal(err)
 	}
 	ca, err := compare.Load(ctx, srcPath)

@@ -33,6 +33,7 @@ type Tx interface {
 
 	UserByEmail(email string) (string, bool, error)
 	UserExists(accountID string) (bool, error)
+	AppInstalled(key string) (bool, error)
 	GroupByName(name string) (string, bool, error)
 	GroupMembers(groupID string) ([]string, error)
 	SpaceByKey(key string) (id, storedKey string, ok bool, err error)

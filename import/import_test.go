@@ -93,7 +93,7 @@ func assertEqual(t testing.TB, a, b string) {
 func TestRoundTripCompareEqual(t *testing.T) {
 	fx := newFixture(t, 1, 300)
 	dest := newDest(t, "copy.db")
-	rep := run(t, fx.archive, dest, Options{})
+	rep := run(t, fx.archive, dest, Options{AllowMissingApps: true})
 	if tot := rep.Totals(); tot.Created == 0 || rep.Kinds["app"].NotCopied == 0 {
 		t.Fatalf("report %+v", tot)
 	}
@@ -104,9 +104,9 @@ func TestRoundTripCompareEqual(t *testing.T) {
 func TestRerunChangesNothing(t *testing.T) {
 	fx := newFixture(t, 2, 150)
 	dest := newDest(t, "copy.db")
-	first := run(t, fx.archive, dest, Options{})
+	first := run(t, fx.archive, dest, Options{AllowMissingApps: true})
 	rev, _ := dest.Site.Rev(ctx)
-	again := run(t, fx.archive, dest, Options{})
+	again := run(t, fx.archive, dest, Options{AllowMissingApps: true})
 	tot := again.Totals()
 	if tot.Created != 0 || tot.Updated != 0 || tot.Deleted != 0 || tot.Unchanged != first.Events {
 		t.Fatalf("re-run: %+v, want 0 created, 0 updated, %d unchanged", tot, first.Events)
@@ -125,14 +125,14 @@ func TestCrashAnywhereThenResume(t *testing.T) {
 	fx := newFixture(t, 3, 200)
 	rng := rand.New(rand.NewSource(1))
 	total := int64(0)
-	run(t, fx.archive, newDest(t, "probe.db"), Options{Progress: func(r *Report) { total = r.Events }})
+	run(t, fx.archive, newDest(t, "probe.db"), Options{AllowMissingApps: true, Progress: func(r *Report) { total = r.Events }})
 	resumed := 0
 	for trial := 0; trial < 12; trial++ {
 		dest := newDest(t, fmt.Sprintf("crash%d.db", trial))
 		crashes := 1 + rng.Intn(3)
 		for c := 0; c < crashes; c++ {
 			at := 1 + rng.Int63n(total)
-			_, err := Run(ctx, fx.archive, dest, Options{BatchEvents: 50 + rng.Intn(400), BeforeEvent: func(seq int64) error {
+			_, err := Run(ctx, fx.archive, dest, Options{AllowMissingApps: true, BatchEvents: 50 + rng.Intn(400), BeforeEvent: func(seq int64) error {
 				if seq == at {
 					return errCrash
 				}
@@ -145,7 +145,7 @@ func TestCrashAnywhereThenResume(t *testing.T) {
 		var seq int64
 		var done bool
 		dest.Site.DB().QueryRow(`SELECT seq, done FROM imports`).Scan(&seq, &done)
-		rep := run(t, fx.archive, dest, Options{})
+		rep := run(t, fx.archive, dest, Options{AllowMissingApps: true})
 		if seq > 0 && !done {
 			resumed++ // a partial import, picked up from its checkpoint
 			if rep.ResumedFrom != seq {
@@ -162,7 +162,7 @@ func TestCrashAnywhereThenResume(t *testing.T) {
 func TestIncrementsEqualTheEvolvedSource(t *testing.T) {
 	fx := newFixture(t, 4, 200)
 	dest := newDest(t, "copy.db")
-	run(t, fx.archive, dest, Options{})
+	run(t, fx.archive, dest, Options{AllowMissingApps: true})
 	prev := fx.archive
 	for i, seed := range []int64{31, 32} {
 		if err := generate.Evolve(ctx, fx.source, 250, seed); err != nil {
@@ -170,7 +170,7 @@ func TestIncrementsEqualTheEvolvedSource(t *testing.T) {
 		}
 		inc := filepath.Join(fx.dir, fmt.Sprintf("inc%d.ferry", i))
 		fx.export(t, inc, prev)
-		rep := run(t, inc, dest, Options{})
+		rep := run(t, inc, dest, Options{AllowMissingApps: true})
 		if rep.Totals().Created == 0 {
 			t.Fatalf("increment %d created nothing: %+v", i, rep.Totals())
 		}
@@ -185,7 +185,7 @@ func TestIncrementWithoutParentIsRefused(t *testing.T) {
 	inc := filepath.Join(fx.dir, "inc.ferry")
 	fx.export(t, inc, fx.archive)
 	dest := newDest(t, "copy.db")
-	_, err := Run(ctx, inc, dest, Options{})
+	_, err := Run(ctx, inc, dest, Options{AllowMissingApps: true})
 	if err == nil || !strings.Contains(err.Error(), "which was not imported into this site") {
 		t.Fatalf("err = %v", err)
 	}
@@ -199,7 +199,7 @@ func TestDryRunCountsEqualTheRealRun(t *testing.T) {
 	dest := newDest(t, "copy.db")
 	seedOverlap(t, dest.Site)
 	rev, _ := dest.Site.Rev(ctx)
-	opts := Options{OnConflict: Rename, MergeGroups: true}
+	opts := Options{AllowMissingApps: true, OnConflict: Rename, MergeGroups: true}
 	dry := opts
 	dry.DryRun = true
 	planned := run(t, fx.archive, dest, dry)
@@ -224,7 +224,7 @@ func TestDamagedArchiveIsRefusedBeforeAnyWrite(t *testing.T) {
 	damaged := filepath.Join(fx.dir, "damaged.ferry")
 	os.WriteFile(damaged, data, 0o644)
 	dest := newDest(t, "copy.db")
-	_, err := Run(ctx, damaged, dest, Options{})
+	_, err := Run(ctx, damaged, dest, Options{AllowMissingApps: true})
 	if err == nil || !strings.Contains(err.Error(), "damaged, nothing was imported") {
 		t.Fatalf("err = %v", err)
 	}
@@ -283,7 +283,7 @@ func TestConflictPolicies(t *testing.T) {
 	t.Run("fail", func(t *testing.T) {
 		dest := prepare(t)
 		rev, _ := dest.Site.Rev(ctx)
-		_, err := Run(ctx, fx.archive, dest, Options{OnConflict: Fail})
+		_, err := Run(ctx, fx.archive, dest, Options{AllowMissingApps: true, OnConflict: Fail})
 		if err == nil || !strings.Contains(err.Error(), "space SPA") || !strings.Contains(err.Error(), "nothing was imported") {
 			t.Fatalf("err = %v", err)
 		}
@@ -293,7 +293,7 @@ func TestConflictPolicies(t *testing.T) {
 	})
 	t.Run("skip", func(t *testing.T) {
 		dest := prepare(t)
-		rep := run(t, fx.archive, dest, Options{OnConflict: Skip})
+		rep := run(t, fx.archive, dest, Options{AllowMissingApps: true, OnConflict: Skip})
 		if rep.Kinds["space"].Skipped != 1 || rep.Kinds["page"].Skipped == 0 || rep.Kinds["space"].Created != 4 {
 			t.Fatalf("space %+v page %+v", *rep.Kinds["space"], *rep.Kinds["page"])
 		}
@@ -305,7 +305,7 @@ func TestConflictPolicies(t *testing.T) {
 	})
 	t.Run("rename", func(t *testing.T) {
 		dest := prepare(t)
-		run(t, fx.archive, dest, Options{OnConflict: Rename})
+		run(t, fx.archive, dest, Options{AllowMissingApps: true, OnConflict: Rename})
 		var key, name string
 		dest.Site.DB().QueryRow(`SELECT key, name FROM spaces WHERE key = 'SPA1'`).Scan(&key, &name)
 		if key != "SPA1" || !strings.HasSuffix(name, "(copied)") {
@@ -321,7 +321,7 @@ func TestConflictPolicies(t *testing.T) {
 	})
 	t.Run("users and groups", func(t *testing.T) {
 		dest := prepare(t)
-		rep := run(t, fx.archive, dest, Options{OnConflict: Rename})
+		rep := run(t, fx.archive, dest, Options{AllowMissingApps: true, OnConflict: Rename})
 		if rep.Kinds["user"].Merged == 0 {
 			t.Error("the user with a case-different email was not linked")
 		}
@@ -336,7 +336,7 @@ func TestConflictPolicies(t *testing.T) {
 			t.Error(`without --merge-groups the source group is not "engineering (copied)"`)
 		}
 		merging := prepare(t)
-		rep = run(t, fx.archive, merging, Options{OnConflict: Rename, MergeGroups: true})
+		rep = run(t, fx.archive, merging, Options{AllowMissingApps: true, OnConflict: Rename, MergeGroups: true})
 		if len(rep.Merges) != 1 || rep.Merges[0].Group != "engineering" || len(rep.Merges[0].SourceMembersGain) == 0 || len(rep.Merges[0].DestinationMembersGain) != 1 {
 			t.Fatalf("merges %+v", rep.Merges)
 		}
@@ -357,7 +357,7 @@ func TestSpacesAndMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	dest := newDest(t, "copy.db")
-	rep := run(t, fx.archive, dest, Options{Spaces: []string{"spb"}, Map: m})
+	rep := run(t, fx.archive, dest, Options{AllowMissingApps: true, Spaces: []string{"spb"}, Map: m})
 	var keys []string
 	rows, _ := dest.Site.DB().Query(`SELECT key FROM spaces ORDER BY key`)
 	for rows.Next() {
@@ -369,7 +369,7 @@ func TestSpacesAndMap(t *testing.T) {
 	if fmt.Sprint(keys) != "[TEAMB]" || rep.Skipped["not in --spaces"] == 0 {
 		t.Fatalf("spaces %v, skipped %v", keys, rep.Skipped)
 	}
-	if _, err := Run(ctx, fx.archive, newDest(t, "x.db"), Options{Spaces: []string{"NOPE"}}); err == nil {
+	if _, err := Run(ctx, fx.archive, newDest(t, "x.db"), Options{AllowMissingApps: true, Spaces: []string{"NOPE"}}); err == nil {
 		t.Error("an unknown space key in --spaces was accepted")
 	}
 	for _, bad := range []string{"user,a", "planet,x,y", "user,,x"} {
@@ -416,13 +416,13 @@ func TestMergedDuplicatesShareRelations(t *testing.T) {
 	fx := &fixture{dir: dir, source: src, archive: filepath.Join(dir, "0.ferry")}
 	fx.export(t, fx.archive, "")
 	dest := newDest(t, "d.db")
-	run(t, fx.archive, dest, Options{})
+	run(t, fx.archive, dest, Options{AllowMissingApps: true})
 	prev := fx.archive
 	for i, u := range []string{"b", "a"} {
 		update(func(tx *embedded.Tx) error { return tx.RemoveMembership(model.Membership{GroupID: "g", AccountID: u}) })
 		next := filepath.Join(dir, fmt.Sprintf("%d.ferry", i+1))
 		fx.export(t, next, prev)
-		run(t, next, dest, Options{})
+		run(t, next, dest, Options{AllowMissingApps: true})
 		var members int
 		dest.Site.DB().QueryRow(`SELECT count(*) FROM memberships WHERE deleted_rev IS NULL`).Scan(&members)
 		if want := 1 - i; members != want {
@@ -431,4 +431,53 @@ func TestMergedDuplicatesShareRelations(t *testing.T) {
 		assertEqual(t, src.Path(), dest.Site.Path())
 		prev = next
 	}
+}
+
+// Apps installed at the source and missing at the destination stop the
+// import before anything is written, each named; once they are installed,
+// or with AllowMissingApps, it proceeds.
+func TestMissingAppsStopTheImport(t *testing.T) {
+	fx := newFixture(t, 1, 60)
+	dest := newDest(t, "copy.db")
+	rep, refused := Run(ctx, fx.archive, dest, Options{})
+	if refused == nil || !strings.Contains(refused.Error(), "--allow-missing-apps") || rep == nil || len(rep.MissingApps) == 0 {
+		t.Fatalf("err %v, report %+v", refused, rep)
+	}
+	var apps []model.App
+	rows, err := fx.source.DB().Query(`SELECT key, name, vendor, version FROM apps`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var a model.App
+		rows.Scan(&a.Key, &a.Name, &a.Vendor, &a.Version)
+		apps = append(apps, a)
+		if !strings.Contains(refused.Error(), a.Key) {
+			t.Errorf("the error does not name app %s: %v", a.Key, refused)
+		}
+	}
+	rows.Close()
+	var written int
+	dest.Site.DB().QueryRow(`SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM spaces) + (SELECT count(*) FROM content)`).Scan(&written)
+	if written != 0 || len(apps) != len(rep.MissingApps) {
+		t.Fatalf("%d rows written; %d apps at the source, %d reported missing", written, len(apps), len(rep.MissingApps))
+	}
+	// Installed at the destination, all but one: that one is still missing.
+	err = dest.Site.Update(ctx, time.Now(), "", func(tx *embedded.Tx) error {
+		for _, a := range apps[1:] {
+			if err := tx.InstallApp(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Run(ctx, fx.archive, dest, Options{DryRun: true})
+	if err == nil || len(rep.MissingApps) != 1 || !strings.Contains(rep.MissingApps[0], apps[0].Key) {
+		t.Fatalf("with %d of %d apps installed: err %v, missing %v", len(apps)-1, len(apps), err, rep.MissingApps)
+	}
+	run(t, fx.archive, dest, Options{AllowMissingApps: true})
+	assertEqual(t, fx.source.Path(), dest.Site.Path())
 }

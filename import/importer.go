@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -39,7 +40,7 @@ func Run(ctx context.Context, path string, dest Destination, o Options) (*Report
 	im := &importer{f: f, o: o, srcSite: h.Source.SiteID, archiveID: h.ArchiveID, parentID: h.ParentID,
 		spaces: map[string]*spaceDecision{}, homepages: map[string]string{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{},
-			NotCopied: map[string]int64{}, Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}}}
+			NotCopied: map[string]int64{}, Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
 	var state embedded.ImportState
 	err = dest.Update(ctx, func(tx Tx) error {
 		if h.ParentID != "" {
@@ -71,6 +72,9 @@ func Run(ctx context.Context, path string, dest Destination, o Options) (*Report
 		}
 		im.report.Seconds = time.Since(start).Seconds()
 		return im.report, nil
+	}
+	if err := checkApps(im.report, o); err != nil {
+		return im.report, err
 	}
 	if o.OnConflict == Fail && len(im.failures) > 0 {
 		return im.report, fmt.Errorf("%d conflict(s), nothing was imported (choose --on-conflict skip or rename, or --map):\n  %s",
@@ -185,7 +189,7 @@ func (im *importer) plan(ctx context.Context, tx Tx) error {
 	// references of events in the selected spaces.
 	needs := func(t model.EventType) bool {
 		switch t.Kind() {
-		case "user", "group", "membership", "space", "space_permission", "restriction":
+		case "user", "group", "membership", "space", "space_permission", "restriction", "app":
 			return true
 		}
 		return len(selected) > 0
@@ -205,6 +209,12 @@ func (im *importer) plan(ctx context.Context, tx Tx) error {
 			if c.Type == model.GroupCreated {
 				groupNames[p.ID] = p.Name
 			}
+		case *model.App:
+			installed, err := tx.AppInstalled(p.Key)
+			if err != nil || installed {
+				return err
+			}
+			im.report.MissingApps = append(im.report.MissingApps, appName(p))
 		case *model.Membership:
 			members[p.GroupID] = append(members[p.GroupID], p.AccountID)
 		case *model.SpacePermission:
@@ -377,4 +387,29 @@ func (im *importer) planGroups(tx Tx, names map[string]string, members map[strin
 		im.report.Merges = append(im.report.Merges, merge)
 	}
 	return nil
+}
+
+// appName names an app for a report: name, key and vendor.
+func appName(a *model.App) string {
+	s := a.Key
+	if a.Name != "" && a.Name != a.Key {
+		s = a.Name + " (" + a.Key + ")"
+	}
+	if a.Vendor != "" {
+		s += " by " + a.Vendor
+	}
+	return s
+}
+
+// checkApps refuses an import while apps installed at the source are
+// missing at the destination, unless o allows it: their data is never
+// copied, and macros and links into it break until they are installed.
+func checkApps(r *Report, o Options) error {
+	sort.Strings(r.MissingApps)
+	r.MissingApps = slices.Compact(r.MissingApps)
+	if len(r.MissingApps) == 0 || o.AllowMissingApps {
+		return nil
+	}
+	return fmt.Errorf("%d app(s) installed at the source are missing at the destination, nothing was imported: install them there first, or copy anyway with --allow-missing-apps (their data is not copied, and macros using them will not work):\n  %s",
+		len(r.MissingApps), strings.Join(r.MissingApps, "\n  "))
 }

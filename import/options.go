@@ -50,6 +50,9 @@ type Options struct {
 	// Read holds how to read the archive: the age identities of an
 	// encrypted one.
 	Read []archive.ReadOption
+	// AllowMissingApps copies even when apps installed at the source are
+	// missing at the destination (they are listed either way).
+	AllowMissingApps bool
 	// Trusted, when not nil, is the trust list: the archive must be signed
 	// by one of these keys, or nothing is imported.
 	Trusted []ed25519.PublicKey
@@ -164,6 +167,10 @@ type Report struct {
 	Merges      []GroupMerge       `json:"group_merges"`
 	Linked      []string           `json:"users_linked"` // source users linked to existing accounts
 	Duplicates  []string           `json:"duplicate_emails"`
+	// MissingApps are apps installed at the source and not at the
+	// destination: their data is not copied, and macros and links into it
+	// break until they are installed.
+	MissingApps []string `json:"missing_apps"`
 	// NewBillable counts accounts the import creates that join a group at
 	// the destination: what the destination's bill grows by, where groups
 	// give product access.

@@ -152,7 +152,7 @@ func TestInspectPredictsImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dest.Close()
-	rep, err := importer.Run(ctx, path, &importer.EmbeddedDestination{Site: dest}, importer.Options{})
+	rep, err := importer.Run(ctx, path, &importer.EmbeddedDestination{Site: dest}, importer.Options{AllowMissingApps: true})
 	if err != nil {
 		t.Fatal(err)
 	}

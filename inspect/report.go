@@ -20,6 +20,7 @@ type Review struct {
 	Linked      int
 	NewAccounts int64
 	NewBillable int64
+	MissingApps []string // installed at the source, not at the destination
 }
 
 // bar is one bar of a chart.
@@ -156,7 +157,9 @@ figcaption { font-weight: 600; margin: .8em 0 .3em; } .warn { color: #a33; }
 <tr><th>users linked to existing accounts by email</th><td class="n">{{.Linked}}</td></tr>
 <tr><th>new accounts</th><td class="n">{{.NewAccounts}}</td></tr>
 <tr><th>new accounts joining groups (bill growth)</th><td class="n" id="bill-growth">{{.NewBillable}}</td></tr>
+<tr><th>apps missing at the destination</th><td class="n" id="missing-apps">{{len .MissingApps}}</td></tr>
 </table>
+{{range .MissingApps}}<p class="warn">App missing at the destination (its data is not copied; macros using it will not work): {{.}}</p>{{end}}
 {{range .Conflicts}}<p>{{.}}</p>{{end}}{{range .Merges}}<p>{{.}}</p>{{end}}{{end}}
 <p><small>Written by ferry inspect. This page is self-contained: no scripts, no external assets.</small></p>
 </body></html>

@@ -16,7 +16,7 @@ import (
 
 type importOptions struct {
 	to, onConflict, mapFile, format string
-	mergeGroups, dryRun             bool
+	mergeGroups, dryRun, allowApps             bool
 	spaces                          []string
 	keys                            keyFlags
 	journal                         string
@@ -42,6 +42,11 @@ destination in archive order. It never overwrites what the destination holds:
 with kind user, group or space). Re-running an import changes nothing; an
 interrupted one resumes where it stopped. An incremental archive imports only
 where its parent was imported. --dry-run does everything and writes nothing.
+
+Apps installed at the source and missing at the destination stop the import
+before any write, listed by name: app data is never copied, and macros and
+links into it break until the app is installed. --allow-missing-apps copies
+anyway.
 
 --trust KEY.pub,... refuses an archive that is not signed by one of those
 keys; --identity FILE decrypts an encrypted one. Both are checked, with the
@@ -84,6 +89,7 @@ twice. Likes are reported as not written (Cloud cannot like on behalf of a user)
 	f.StringVar(&o.mapFile, "map", "", "CSV file of kind,source,destination mappings (kind: user, group, space)")
 	f.StringSliceVar(&o.spaces, "spaces", nil, "import only these space keys (and the users and groups they need)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "plan and count everything, write nothing")
+	f.BoolVar(&o.allowApps, "allow-missing-apps", false, "copy even when apps installed at the source are missing at the destination")
 	f.StringVar(&o.format, "format", "text", "report format: text or json")
 	o.keys.addTrust(f)
 	o.keys.addIdentity(f)
@@ -96,7 +102,7 @@ func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, po
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("archive: %w", err)
 	}
-	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, Verified: true}
+	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, Verified: true, AllowMissingApps: o.allowApps}
 	var err error
 	if opts.Read, err = o.keys.readOptions(); err != nil {
 		return err
@@ -189,6 +195,9 @@ func printImportReport(r *importer.Report) {
 	}
 	for _, d := range r.Duplicates {
 		printf("duplicate email: %s\n", d)
+	}
+	for _, a := range r.MissingApps {
+		printf("app missing at the destination (its data is not copied; macros using it will not work): %s\n", a)
 	}
 	if n := len(r.Linked); n > 0 {
 		printf("%d source user(s) linked to existing destination accounts by email (see --format json for the list)\n", n)

@@ -28,7 +28,7 @@ func TestKillNineThenResume(t *testing.T) {
 		copyDB := filepath.Join(dir, "copy"+string(rune('a'+trial))+".db")
 		kills := 0
 		for attempt := 0; attempt < 8; attempt++ {
-			cmd := exec.Command(ferryBin, "import", archive, "--to", copyDB)
+			cmd := exec.Command(ferryBin, "import", archive, "--to", copyDB, "--allow-missing-apps")
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +46,7 @@ func TestKillNineThenResume(t *testing.T) {
 				kills++
 			}
 		}
-		out, stderr, code := ferry(t, nil, "import", archive, "--to", copyDB)
+		out, stderr, code := ferry(t, nil, "import", archive, "--to", copyDB, "--allow-missing-apps")
 		if code != 0 || !strings.Contains(out, "imported") {
 			t.Fatalf("final import: exit %d\n%s%s", code, out, stderr)
 		}
@@ -81,17 +81,17 @@ func TestImportAndCompareCLI(t *testing.T) {
 	site, archive, copyDB := filepath.Join(dir, "site.db"), filepath.Join(dir, "site.ferry"), filepath.Join(dir, "copy.db")
 	ferry(t, nil, "generate", "--out", site, "--users", "20", "--spaces", "2", "--pages", "60")
 	ferry(t, nil, "export", "--from", site, "--out", archive)
-	out, _, code := ferry(t, nil, "import", archive, "--to", copyDB, "--dry-run")
+	out, _, code := ferry(t, nil, "import", archive, "--to", copyDB, "--allow-missing-apps", "--dry-run")
 	if code != 0 || !strings.Contains(out, "nothing was written") {
 		t.Fatalf("dry run: exit %d\n%s", code, out)
 	}
 	if _, _, code := ferry(t, nil, "compare", site, copyDB); code != 1 {
 		t.Fatalf("compare after a dry run: exit %d, want 1 (nothing was copied)", code)
 	}
-	if out, stderr, code := ferry(t, nil, "import", archive, "--to", copyDB); code != 0 {
+	if out, stderr, code := ferry(t, nil, "import", archive, "--to", copyDB, "--allow-missing-apps"); code != 0 {
 		t.Fatalf("import: exit %d\n%s%s", code, out, stderr)
 	}
-	out, _, code = ferry(t, nil, "import", archive, "--to", copyDB)
+	out, _, code = ferry(t, nil, "import", archive, "--to", copyDB, "--allow-missing-apps")
 	if code != 0 || !strings.Contains(out, "total                     0        0        0") {
 		t.Fatalf("re-run: exit %d\n%s", code, out)
 	}

@@ -354,7 +354,7 @@ func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 		if err != nil {
 			return err
 		}
-		review = &inspect.Review{Site: o.against, Conflicts: rep.Conflicts, Linked: len(rep.Linked), NewBillable: rep.NewBillable}
+		review = &inspect.Review{Site: o.against, Conflicts: rep.Conflicts, Linked: len(rep.Linked), NewBillable: rep.NewBillable, MissingApps: rep.MissingApps}
 		if c := rep.Kinds["user"]; c != nil {
 			review.NewAccounts = c.Created
 		}
@@ -408,7 +408,7 @@ func planAgainst(ctx context.Context, against, path string, readOpts []archive.R
 		if err != nil {
 			return nil, fmt.Errorf("--against: %w", err)
 		}
-		return importer.RunCloud(ctx, path, c, importer.DefaultJournal(against), importer.Options{DryRun: true, Verified: true, OnConflict: importer.Skip, Read: readOpts})
+		return importer.RunCloud(ctx, path, c, importer.DefaultJournal(against), importer.Options{DryRun: true, Verified: true, OnConflict: importer.Skip, Read: readOpts, AllowMissingApps: true})
 	}
 	site := strings.TrimPrefix(against, "local:")
 	if _, err := os.Stat(site); err != nil {
@@ -419,7 +419,7 @@ func planAgainst(ctx context.Context, against, path string, readOpts []archive.R
 		return nil, err
 	}
 	defer closer.Close()
-	return importer.Run(ctx, path, dest, importer.Options{DryRun: true, Verified: true, OnConflict: importer.Rename, Read: readOpts})
+	return importer.Run(ctx, path, dest, importer.Options{DryRun: true, Verified: true, OnConflict: importer.Rename, Read: readOpts, AllowMissingApps: true})
 }
 
 // inspectAgainst plans an import into a site with a dry run and shows it
@@ -436,6 +436,10 @@ func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
 	printf("  space key conflicts: %d\n", len(rep.Conflicts))
 	for _, c := range rep.Conflicts {
 		printf("    %s\n", c)
+	}
+	printf("  apps installed at the source and missing at the destination: %d (import stops unless --allow-missing-apps)\n", len(rep.MissingApps))
+	for _, a := range rep.MissingApps {
+		printf("    %s\n", a)
 	}
 	users := rep.Kinds["user"]
 	if users == nil { // Confluence Cloud: the preflight's bill review

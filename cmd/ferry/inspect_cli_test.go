@@ -47,7 +47,7 @@ func TestInspectCLI(t *testing.T) {
 	}
 	// Against a copy that already has everything: nothing new, no bill growth.
 	copyDB := filepath.Join(dir, "copy.db")
-	ferry(t, nil, "import", archive, "--to", copyDB)
+	ferry(t, nil, "import", archive, "--to", copyDB, "--allow-missing-apps")
 	out, stderr, code = ferry(t, nil, "inspect", archive, "--against", copyDB)
 	if code != 0 || !strings.Contains(out, "nothing was written") {
 		t.Fatalf("--against: exit %d\n%s%s", code, out, stderr)

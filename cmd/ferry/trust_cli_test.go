@@ -128,7 +128,7 @@ func TestSignedArchives(t *testing.T) {
 	if _, err := os.Stat(copyDB); err == nil {
 		t.Fatal("a refused import created the destination")
 	}
-	must(t, 0, "import", signed, "--to", copyDB, "--trust", src+".pub")
+	must(t, 0, "import", signed, "--to", copyDB, "--allow-missing-apps", "--trust", src+".pub")
 	must(t, 0, "compare", site, copyDB)
 }
 
@@ -204,7 +204,7 @@ func TestEncryptedArchives(t *testing.T) {
 	if sum.Events == 0 {
 		t.Errorf("inspect with the key: %s", out)
 	}
-	must(t, 0, "import", sealed, "--to", copyDB, "--identity", rev)
+	must(t, 0, "import", sealed, "--to", copyDB, "--allow-missing-apps", "--identity", rev)
 	must(t, 0, "compare", sealed, copyDB, "--identity", rev)
 	must(t, 0, "compare", site, copyDB)
 }
