@@ -449,6 +449,10 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 		}
 	case *model.AttachmentVersion:
 		return ci.attachmentVersion(p, counts)
+	case *model.Like:
+		counts.NotCopied++
+		ci.report.NotCopied["like: "+model.RuleFor(t).Reason]++
+		return nil
 	case *model.Label:
 		if t != model.LabelAdded {
 			break

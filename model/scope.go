@@ -41,7 +41,7 @@ var Scope = []ScopeRule{
 	{Kind: "label", Copy: Copied, Reason: "copied."},
 	{Kind: "restriction", Copy: Conditional, Condition: "granted to a group that will not exist at the destination", Reason: "a restriction naming a missing group cannot be applied; copy users and groups first."},
 	{Kind: "property", Copy: Copied, Reason: "copied."},
-	{Kind: "like", Copy: Copied, Reason: "copied."},
+	{Kind: "like", Copy: Conditional, Condition: "the destination is Confluence Cloud", Reason: "copied into embedded sites; Confluence Cloud's API cannot like on a user's behalf, so likes are not written there (they are counted)."},
 	{Kind: "source", Copy: NotCopied, Reason: "held by the source but not copied: a class of objects ferry does not map, or an object it cannot copy; each event says which and why."},
 }
 
