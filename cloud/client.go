@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -110,8 +111,14 @@ type Client struct {
 
 	// Pacing learnt from X-RateLimit-* headers: when the server says how
 	// many requests are left until its window resets, requests are spread
-	// over what is left of the window instead of running into 429s.
-	paceUntil time.Time
+	// over what is left of the window instead of running into 429s. Each
+	// request takes the next slot, so concurrent ones are spread too.
+	mu       sync.Mutex
+	nextSlot time.Time     // when the next request may go
+	interval time.Duration // between requests, while the server says so
+	hold     time.Time     // none may go before: the window is used up
+	// gate bounds the requests in flight, adapting to the server.
+	gate *gate
 }
 
 // New makes a client for the site at base (for example
@@ -121,7 +128,8 @@ func New(base string, creds Credentials) (*Client, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("%q is not a site URL: want https://NAME.atlassian.net", base)
 	}
-	return &Client{base: u, creds: creds, http: &http.Client{Timeout: 2 * time.Minute}, Retries: 8, MaxWait: time.Minute, Sleep: sleep}, nil
+	return &Client{base: u, creds: creds, http: &http.Client{Timeout: 2 * time.Minute}, Retries: 8, MaxWait: time.Minute, Sleep: sleep,
+		gate: newGate(MaxInFlight)}, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -333,12 +341,15 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 		case c.creds.APIToken != "":
 			req.SetBasicAuth(c.creds.Email, c.creds.APIToken)
 		}
-		if d := time.Until(c.paceUntil); d > 0 {
-			if err := c.Sleep(ctx, d); err != nil {
-				return nil, err
-			}
+		if err := c.waitSlot(ctx); err != nil {
+			return nil, err
+		}
+		epoch, err := c.gate.acquire(ctx)
+		if err != nil {
+			return nil, err
 		}
 		resp, err := c.http.Do(req)
+		c.gate.release(epoch, err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable))
 		if err == nil {
 			c.pace(resp.Header)
 		}
@@ -379,6 +390,33 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 	}
 }
 
+// waitSlot waits for the request's slot, and then while the window is
+// used up: a request that took its slot before the server said so waits
+// too.
+func (c *Client) waitSlot(ctx context.Context) error {
+	c.mu.Lock()
+	slot := time.Now()
+	if c.nextSlot.After(slot) {
+		slot = c.nextSlot
+	}
+	c.nextSlot = slot.Add(c.interval)
+	c.mu.Unlock()
+	for {
+		if d := time.Until(slot); d > 0 {
+			if err := c.Sleep(ctx, d); err != nil {
+				return err
+			}
+		}
+		c.mu.Lock()
+		hold := c.hold
+		c.mu.Unlock()
+		if !hold.After(time.Now()) {
+			return nil
+		}
+		slot = hold
+	}
+}
+
 // pace reads the rate limit headers of an answer and, when few requests
 // are left in the window, sets when the next may go.
 func (c *Client) pace(h http.Header) {
@@ -388,13 +426,19 @@ func (c *Client) pace(h http.Header) {
 		return
 	}
 	left := time.Until(reset)
+	// Requests already on their way will use up some of what is left.
+	c.gate.mu.Lock()
+	remaining -= float64(c.gate.inFlight)
+	c.gate.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	switch {
 	case left <= 0:
-		c.paceUntil = time.Time{}
+		c.nextSlot, c.interval = time.Time{}, 0
 	case remaining < 1:
-		c.paceUntil = reset
+		c.nextSlot, c.interval, c.hold = reset, 0, reset
 	default:
-		c.paceUntil = time.Now().Add(min(left/time.Duration(remaining+1), c.MaxWait))
+		c.interval = min(left/time.Duration(remaining+1), c.MaxWait)
 	}
 }
 

@@ -132,3 +132,50 @@ func TestErrors(t *testing.T) {
 		t.Errorf("credentials print their token: %s", s)
 	}
 }
+
+// Requests sent at once are bounded by what the server takes: against a
+// server that refuses a fourth concurrent request, the client raises its
+// bound past one, halves it at each refusal, and every request succeeds
+// with few refusals.
+func TestConcurrencyAdaptsToTheServer(t *testing.T) {
+	var inFlight, peak, refused, served atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		if n > 3 {
+			refused.Add(1)
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+		served.Add(1)
+		w.Write([]byte(`{}`))
+	})
+	c, _ := testClient(t, h)
+	c.Sleep = func(_ context.Context, d time.Duration) error { time.Sleep(d); return nil }
+	c.Retries = 50
+	errs := make(chan error, 400)
+	for g := 0; g < 16; g++ {
+		go func() {
+			for i := 0; i < 25; i++ {
+				errs <- c.Get(ctx, "/wiki/api/v2/spaces", nil, nil)
+			}
+		}()
+	}
+	for i := 0; i < 400; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	limit, clientPeak := c.InFlight()
+	if served.Load() != 400 || clientPeak < 2 || limit > MaxInFlight {
+		t.Fatalf("served %d, client peak %d, bound %.1f", served.Load(), clientPeak, limit)
+	}
+	if r := refused.Load(); r*5 > served.Load() {
+		t.Errorf("%d refusals for 400 requests: the bound does not adapt", r)
+	}
+	t.Logf("bound %.1f, peak in flight %d (server saw %d), %d refusals", limit, clientPeak, peak.Load(), refused.Load())
+}

@@ -344,6 +344,15 @@ func (s *CloudSource) content(ctx context.Context, kind, spaceID string, each fu
 }
 
 func (s *CloudSource) versions(ctx context.Context, kind, id string, each func(*cloudVersion) error) error {
+	vs, err := s.versionList(ctx, kind, id)
+	for i := 0; err == nil && i < len(vs); i++ {
+		err = each(&vs[i])
+	}
+	return err
+}
+
+// versionList lists an entity's versions in version order.
+func (s *CloudSource) versionList(ctx context.Context, kind, id string) ([]cloudVersion, error) {
 	var vs []cloudVersion
 	err := s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/versions", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
 		var v cloudVersion
@@ -353,16 +362,20 @@ func (s *CloudSource) versions(ctx context.Context, kind, id string, each func(*
 		vs = append(vs, v)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
 	sort.Slice(vs, func(i, j int) bool { return vs[i].Number < vs[j].Number })
-	for i := range vs {
-		if err := each(&vs[i]); err != nil {
-			return err
+	return vs, err
+}
+
+// after returns the versions numbered above done, and the highest number.
+func after(vs []cloudVersion, done int) ([]cloudVersion, int) {
+	var todo []cloudVersion
+	for _, v := range vs {
+		if v.Number > done {
+			todo = append(todo, v)
 		}
+		done = max(done, v.Number)
 	}
-	return nil
+	return todo, done
 }
 
 // apps emits the apps users installed. Only site admins may list them;
@@ -445,13 +458,16 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		}
 		newest := done
 		if done < c.Version.Number || c.Version.Number == 0 {
-			err = s.versions(ctx, kind, c.ID, func(v *cloudVersion) error {
-				newest = max(newest, v.Number)
-				if v.Number <= done {
-					return nil
-				}
-				return s.version(ctx, kind, c, sp.Key, version, v, emit)
-			})
+			var vs, todo []cloudVersion
+			vs, err = s.versionList(ctx, kind, c.ID)
+			todo, newest = after(vs, done)
+			if err == nil {
+				err = inOrder(ctx, len(todo), func(ctx context.Context, i int) (*model.Version, error) {
+					return s.version(ctx, kind, c.ID, &todo[i])
+				}, func(_ int, mv *model.Version) error {
+					return emit(&model.Change{Type: version, ID: c.ID, Parent: c.ParentID, Space: sp.Key, At: mv.At, Actor: mv.Author, Payload: mv})
+				})
+			}
 		}
 		if err == nil {
 			err = s.rec.sawVersions(typ, c.ID, newest)
@@ -484,8 +500,8 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 	return nil
 }
 
-// version emits one version of a page or blog post with its body.
-func (s *CloudSource) version(ctx context.Context, kind string, c cloudContent, space string, typ model.EventType, v *cloudVersion, emit func(*model.Change) error) error {
+// version reads one version of a page or blog post with its body.
+func (s *CloudSource) version(ctx context.Context, kind, id string, v *cloudVersion) (*model.Version, error) {
 	var at struct {
 		Title string
 		Body  struct {
@@ -493,12 +509,11 @@ func (s *CloudSource) version(ctx context.Context, kind string, c cloudContent, 
 		}
 	}
 	q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(v.Number)}}
-	if err := s.Client.Get(ctx, "/wiki/api/v2/"+kind+"/"+c.ID, q, &at); err != nil {
-		return err
+	if err := s.Client.Get(ctx, "/wiki/api/v2/"+kind+"/"+id, q, &at); err != nil {
+		return nil, err
 	}
-	mv := &model.Version{ContentID: c.ID, Number: v.Number, Title: at.Title, Body: at.Body.Storage.Value, Author: v.AuthorID,
-		At: cloudTime(v.CreatedAt), Message: v.Message, MinorEdit: v.MinorEdit}
-	return emit(&model.Change{Type: typ, ID: c.ID, Parent: c.ParentID, Space: space, At: mv.At, Actor: v.AuthorID, Payload: mv})
+	return &model.Version{ContentID: id, Number: v.Number, Title: at.Title, Body: at.Body.Storage.Value, Author: v.AuthorID,
+		At: cloudTime(v.CreatedAt), Message: v.Message, MinorEdit: v.MinorEdit}, nil
 }
 
 type cloudAttachment struct {
@@ -530,27 +545,27 @@ func (s *CloudSource) emitAttachment(ctx context.Context, a *cloudAttachment, co
 	if err != nil {
 		return err
 	}
-	created, newest := false, done
-	err = s.versions(ctx, "attachments", a.ID, func(v *cloudVersion) error {
-		if !created {
-			created = true
-			att.Author = v.AuthorID
-			if err := emit(&model.Change{Type: model.AttachmentCreated, ID: a.ID, Parent: container, Space: space, At: att.CreatedAt, Actor: v.AuthorID, Payload: att}); err != nil {
-				return err
-			}
-		}
-		newest = max(newest, v.Number)
-		if v.Number <= done {
-			return nil // exported before: not downloaded again
-		}
-		link, _, _ := strings.Cut(a.DownloadLink, "?")
+	vs, err := s.versionList(ctx, "attachments", a.ID)
+	if err != nil || len(vs) == 0 {
+		return err
+	}
+	todo, newest := after(vs, done)
+	att.Author = vs[0].AuthorID
+	if err := emit(&model.Change{Type: model.AttachmentCreated, ID: a.ID, Parent: container, Space: space, At: att.CreatedAt, Actor: att.Author, Payload: att}); err != nil {
+		return err
+	}
+	// Versions exported before are not downloaded again.
+	link, _, _ := strings.Cut(a.DownloadLink, "?")
+	err = inOrder(ctx, len(todo), func(ctx context.Context, i int) (*model.AttachmentVersion, error) {
+		v := &todo[i]
 		digest, size, err := s.fetch(ctx, link+"?version="+fmt.Sprint(v.Number)+"&api=v2")
 		if err != nil {
-			return err
+			return nil, err
 		}
-		av := &model.AttachmentVersion{AttachmentID: a.ID, Number: v.Number, Blob: digest, Size: size, MediaType: a.MediaType,
-			Comment: v.Message, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}
-		return emit(&model.Change{Type: model.AttachmentVersionAdded, ID: a.ID, Parent: container, Space: space, At: av.At, Actor: v.AuthorID, Payload: av})
+		return &model.AttachmentVersion{AttachmentID: a.ID, Number: v.Number, Blob: digest, Size: size, MediaType: a.MediaType,
+			Comment: v.Message, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}, nil
+	}, func(_ int, av *model.AttachmentVersion) error {
+		return emit(&model.Change{Type: model.AttachmentVersionAdded, ID: a.ID, Parent: container, Space: space, At: av.At, Actor: av.Author, Payload: av})
 	})
 	if err != nil {
 		return err
@@ -660,27 +675,25 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 	if err != nil {
 		return err
 	}
-	created, newest := false, done
-	err = s.versions(ctx, c.loc+"-comments", c.ID, func(v *cloudVersion) error {
-		if !created {
-			created = true
-			status := c.Status
-			if status == "" {
-				status = "current"
-			}
-			cm := &model.Comment{ID: c.ID, ContainerID: container, ParentID: parent, Location: c.loc, Status: status,
-				Author: v.AuthorID, CreatedAt: cloudTime(v.CreatedAt)}
-			if c.loc == "inline" && parent == "" {
-				cm.Anchor = &model.InlineAnchor{Selection: c.Properties.InlineOriginalSelection, MarkerRef: c.Properties.InlineMarkerRef}
-			}
-			if err := emit(&model.Change{Type: model.CommentCreated, ID: c.ID, Parent: container, Space: space, At: cm.CreatedAt, Actor: v.AuthorID, Payload: cm}); err != nil {
-				return err
-			}
-		}
-		newest = max(newest, v.Number)
-		if v.Number <= done {
-			return nil
-		}
+	vs, err := s.versionList(ctx, c.loc+"-comments", c.ID)
+	if err != nil || len(vs) == 0 {
+		return err
+	}
+	todo, newest := after(vs, done)
+	status := c.Status
+	if status == "" {
+		status = "current"
+	}
+	cm := &model.Comment{ID: c.ID, ContainerID: container, ParentID: parent, Location: c.loc, Status: status,
+		Author: vs[0].AuthorID, CreatedAt: cloudTime(vs[0].CreatedAt)}
+	if c.loc == "inline" && parent == "" {
+		cm.Anchor = &model.InlineAnchor{Selection: c.Properties.InlineOriginalSelection, MarkerRef: c.Properties.InlineMarkerRef}
+	}
+	if err := emit(&model.Change{Type: model.CommentCreated, ID: c.ID, Parent: container, Space: space, At: cm.CreatedAt, Actor: cm.Author, Payload: cm}); err != nil {
+		return err
+	}
+	err = inOrder(ctx, len(todo), func(ctx context.Context, i int) (*model.Version, error) {
+		v := &todo[i]
 		var at struct {
 			Body struct {
 				Storage struct{ Value string }
@@ -688,10 +701,11 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 		}
 		q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(v.Number)}}
 		if err := s.Client.Get(ctx, "/wiki/api/v2/"+c.loc+"-comments/"+c.ID, q, &at); err != nil {
-			return err
+			return nil, err
 		}
-		mv := &model.Version{ContentID: c.ID, Number: v.Number, Body: at.Body.Storage.Value, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}
-		return emit(&model.Change{Type: model.CommentVersion, ID: c.ID, Parent: container, Space: space, At: mv.At, Actor: v.AuthorID, Payload: mv})
+		return &model.Version{ContentID: c.ID, Number: v.Number, Body: at.Body.Storage.Value, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}, nil
+	}, func(_ int, mv *model.Version) error {
+		return emit(&model.Change{Type: model.CommentVersion, ID: c.ID, Parent: container, Space: space, At: mv.At, Actor: mv.Author, Payload: mv})
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,16 +101,16 @@ func TestCloudExportThroughSandbox(t *testing.T) {
 		}
 		// Waits are real but short, as if time ran faster: the client
 		// honours Retry-After up to MaxWait.
-		waited := time.Duration(0)
+		var waited atomic.Int64
 		src.Client.MaxWait, src.Client.Retries = 50*time.Millisecond, 60
-		src.Client.Sleep = func(_ context.Context, d time.Duration) error { waited += d; time.Sleep(d); return nil }
+		src.Client.Sleep = func(_ context.Context, d time.Duration) error { waited.Add(int64(d)); time.Sleep(d); return nil }
 		out := filepath.Join(dir, fmt.Sprintf("cloud-%v.ferry", faults.fail))
 		sum, err := Run(ctx, src, out, Options{Created: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ArchiveID: "00000000-0000-4000-8000-00000000000c"})
 		srv.Close()
 		if err != nil {
 			t.Fatalf("faults %+v: %v", faults, err)
 		}
-		if faults.fail > 0 && waited == 0 {
+		if faults.fail > 0 && waited.Load() == 0 {
 			t.Error("the faulty server never made the client wait")
 		}
 		digests = append(digests, sum.Digest)
