@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,10 +37,13 @@ type Provenance struct {
 	// import had matched when it created the space. Cloud groups carry no
 	// properties, so this is how a run without its journal finds them.
 	Groups map[string]string `json:"groups,omitempty"`
+	// CreatedGroups, on spaces: the source groups of those the import
+	// created (not merged into), which later archives may change.
+	CreatedGroups []string `json:"created_groups,omitempty"`
 }
 
 // notWrittenToCloud is why events of other kinds are left out, for now.
-const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (it writes spaces, permissions, groups, memberships, pages and blog posts with their history, comments, attachments, labels, restrictions and content properties)"
+const notWrittenToCloud = "not written to Confluence Cloud by this version of ferry (it writes spaces, permissions, groups, memberships, pages and blog posts with their history, moves and status, comments, attachments, labels, restrictions and content properties, and their removals)"
 
 // RunCloud imports the archive at path into a Confluence Cloud site through
 // its REST API: spaces, pages and blog posts with every version (whose
@@ -274,10 +279,18 @@ func (ci *cloudImport) preflight() error {
 				if err := ci.j.record(ci.site, "space", sp.ID, found.Results[0].ID); err != nil {
 					return err
 				}
+				if err := ci.j.record(ci.site, "space-key", sp.ID, found.Results[0].Key); err != nil {
+					return err
+				}
 				for source, dest := range prop.Value.Groups {
 					if _, known := ci.j.lookup(ci.site, "group", source); !known {
 						if err := ci.j.record(ci.site, "group", source, dest); err != nil {
 							return err
+						}
+						if slices.Contains(prop.Value.CreatedGroups, source) {
+							if err := ci.j.record(ci.site, "group-owned", source, dest); err != nil {
+								return err
+							}
 						}
 					}
 				}
@@ -363,6 +376,9 @@ func (ci *cloudImport) apply(from int64) error {
 func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, counts *Counts) error {
 	switch p := payload.(type) {
 	case *model.Space:
+		if t == model.SpaceUpdated {
+			return ci.updateSpace(p, counts)
+		}
 		if t != model.SpaceCreated {
 			break
 		}
@@ -383,7 +399,7 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 		if err != nil {
 			return err
 		}
-		prov := Provenance{SourceSite: ci.site, SourceID: p.ID, ArchiveID: ci.archiveID, Author: p.Author, CreatedAt: p.CreatedAt, Groups: ci.j.all(ci.site, "group")}
+		prov := Provenance{SourceSite: ci.site, SourceID: p.ID, ArchiveID: ci.archiveID, Author: p.Author, CreatedAt: p.CreatedAt, Groups: ci.j.all(ci.site, "group"), CreatedGroups: slices.Sorted(maps.Keys(ci.j.all(ci.site, "group-owned")))}
 		err = writeChecked(func() error {
 			return ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(p.Key)+"/property", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
 		}, func() (bool, error) {
@@ -394,12 +410,20 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 			return err
 		}
 		counts.Created++
+		if err := ci.j.record(ci.site, "space-key", p.ID, p.Key); err != nil {
+			return err
+		}
 		return ci.j.record(ci.site, "space", p.ID, created.ID.String())
 	case *model.User:
 		return ci.user(p, counts)
 	case *model.Group:
 		if t == model.GroupCreated {
 			return ci.group(p, counts)
+		}
+		if t == model.GroupRenamed {
+			counts.Skipped++
+			ci.report.Skipped[fmt.Sprintf("group renamed at the source from %q to %q: Confluence Cloud's API cannot rename groups; rename it by hand", p.OldName, p.Name)]++
+			return nil
 		}
 	case *model.Membership:
 		if t == model.MembershipAdded {
@@ -445,8 +469,14 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 	case *model.Attachment:
 		if t == model.AttachmentCreated {
 			ci.attachments[p.ID] = p
-			return nil
+			// Later archives add versions to it, and may delete it.
+			meta, _ := json.Marshal(p)
+			return ci.j.record(ci.site, "attachment", p.ID, string(meta))
 		}
+	case *model.Move:
+		return ci.move(p, counts)
+	case *model.Deleted:
+		return ci.remove(t, p.ID, counts)
 	case *model.AttachmentVersion:
 		return ci.attachmentVersion(p, counts)
 	case *model.Like:
@@ -634,6 +664,9 @@ func (ci *cloudImport) group(g *model.Group, counts *Counts) error {
 		}
 		if existing != "" { // an earlier run's copy
 			counts.Unchanged++
+			if err := ci.j.record(ci.site, "group-owned", g.ID, existing); err != nil {
+				return err
+			}
 			return ci.j.record(ci.site, "group", g.ID, existing)
 		}
 	}
@@ -649,6 +682,9 @@ func (ci *cloudImport) group(g *model.Group, counts *Counts) error {
 		return err
 	}
 	counts.Created++
+	if err := ci.j.record(ci.site, "group-owned", g.ID, created.ID); err != nil {
+		return err
+	}
 	return ci.j.record(ci.site, "group", g.ID, created.ID)
 }
 
@@ -698,6 +734,10 @@ func (ci *cloudImport) permission(spaceKey string, p *model.SpacePermission, cou
 			return nil
 		})
 		return found, err
+	}
+	// Recorded, so that a later archive can revoke it.
+	if err := ci.j.record(ci.site, "space_permission", p.ID, strings.Join([]string{spaceKey, space, p.PrincipalType, principal, key, target}, "\x00")); err != nil {
+		return err
 	}
 	if done, err := has(); err != nil {
 		return err
@@ -967,6 +1007,10 @@ const cloudUploadLimit = 2 << 30
 // when the destination has the one before it and not this one.
 func (ci *cloudImport) attachmentVersion(v *model.AttachmentVersion, counts *Counts) error {
 	a := ci.attachments[v.AttachmentID]
+	if meta, ok := ci.j.lookup(ci.site, "attachment", v.AttachmentID); a == nil && ok {
+		a = &model.Attachment{}
+		json.Unmarshal([]byte(meta), a)
+	}
 	if a == nil {
 		counts.Skipped++
 		ci.report.Skipped["attachment version whose attachment was not seen in this archive"]++

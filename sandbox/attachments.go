@@ -60,11 +60,15 @@ func (s *Server) attachments(kind string) http.HandlerFunc {
 }
 
 // attachmentRow reads a Cloud attachment id ("att" and a rowid).
+// Some calls (v2 DELETE) take the number alone.
 func attachmentRow(id string) string {
 	if len(id) > 3 && id[:3] == "att" {
-		return id[3:]
+		id = id[3:]
 	}
-	return "-1"
+	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+		return "-1"
+	}
+	return id
 }
 
 func (s *Server) attachmentVersions(w http.ResponseWriter, r *http.Request) {

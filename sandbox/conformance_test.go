@@ -392,11 +392,59 @@ func TestWritesConformToPublishedSpec(t *testing.T) {
 	if err := c.Get(ctx, "/wiki/rest/api/content/"+page.ID+"/restriction/byOperation", nil, nil); err != nil {
 		t.Fatal(err)
 	}
+	// What an incremental import changes and removes.
+	var child struct{ ID string }
+	if err := c.Post(ctx, "/wiki/api/v2/pages", map[string]any{"spaceId": space.ID.String(), "status": "current", "title": "Child", "body": body}, &child); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(ctx, "/wiki/rest/api/content/"+child.ID+"/move/append/"+page.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(ctx, "/wiki/rest/api/content/"+child.ID+"/move/after/"+page.ID, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(ctx, "/wiki/rest/api/space/ENG", map[string]any{"name": "Engineering, renamed",
+		"description": map[string]any{"plain": map[string]any{"value": "new", "representation": "plain"}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var props struct{ Results []struct{ ID json.RawMessage } }
+	if err := c.Get(ctx, "/wiki/api/v2/pages/"+page.ID+"/properties", url.Values{"key": {"ferry.source"}}, &props); err != nil || len(props.Results) != 1 {
+		t.Fatalf("properties %+v: %v", props, err)
+	}
+	var atts struct{ Results []struct{ ID string } }
+	if err := c.Get(ctx, "/wiki/api/v2/pages/"+page.ID+"/attachments", nil, &atts); err != nil || len(atts.Results) != 1 {
+		t.Fatalf("attachments %+v: %v", atts, err)
+	}
+	var perms struct{ Results []struct{ ID string } }
+	if err := c.Get(ctx, "/wiki/api/v2/spaces/"+space.ID.String()+"/permissions", nil, &perms); err != nil || len(perms.Results) == 0 {
+		t.Fatalf("permissions %+v: %v", perms, err)
+	}
+	for _, path := range []string{
+		"/wiki/api/v2/pages/" + page.ID + "/properties/" + strings.Trim(string(props.Results[0].ID), `"`),
+		"/wiki/rest/api/content/" + page.ID + "/label?name=plan",
+		"/wiki/rest/api/content/" + page.ID + "/restriction/byOperation/read/byGroupId/" + group.ID,
+		"/wiki/api/v2/attachments/" + strings.TrimPrefix(atts.Results[0].ID, "att"),
+		"/wiki/rest/api/space/ENG/permission/" + perms.Results[0].ID,
+		"/wiki/rest/api/group/by-id?id=" + group.ID,
+		"/wiki/api/v2/pages/" + child.ID,
+		"/wiki/api/v2/pages/" + child.ID + "?purge=true",
+	} {
+		if err := c.Delete(ctx, path); err != nil {
+			t.Errorf("DELETE %s: %v", path, err)
+		}
+	}
+	// Removing what is gone answers 404, which an import takes as done.
+	if err := c.Delete(ctx, "/wiki/rest/api/content/"+page.ID+"/label?name=plan"); !errorsAs(err, &ae) || ae.Status != 404 {
+		t.Errorf("removing a label twice: %v", err)
+	}
 	n, _ := strconv.ParseInt(page.ID, 10, 64)
 	if err := c.PostRepeatable(ctx, "/wiki/rest/api/content/archive", map[string]any{"pages": []map[string]int64{{"id": n}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Delete(ctx, "/wiki/api/v2/pages/"+page.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, "/wiki/rest/api/space/ENG"); err != nil {
 		t.Fatal(err)
 	}
 	for _, b := range chk.bad {

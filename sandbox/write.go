@@ -372,8 +372,21 @@ func (s *Server) trash(kind string) http.HandlerFunc {
 			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
 			return
 		}
-		if err := s.update(r, func(tx *embedded.Tx) error { return tx.SetContentStatus(id, "trashed") }); err != nil {
-			writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "trash failed")
+		// As Cloud does: a DELETE trashes; purge=true deletes for good what
+		// is in the trash.
+		purge := r.URL.Query().Get("purge") == "true"
+		if status, _ := s.one(`SELECT status FROM content WHERE id = ?`, id); purge && status != "trashed" {
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "only trashed content can be purged")
+			return
+		}
+		err := s.update(r, func(tx *embedded.Tx) error {
+			if purge {
+				return tx.DeleteContent(id)
+			}
+			return tx.SetContentStatus(id, "trashed")
+		})
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", err.Error())
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
