@@ -43,8 +43,14 @@ func OpenCloud(ctx context.Context, base string, creds cloud.Credentials) (*Clou
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Get(ctx, "/wiki/api/v2/spaces", url.Values{"limit": {"1"}}, nil); err != nil {
-		return nil, fmt.Errorf("preflight: %w", err)
+	// A reader sees only what it may read: its export would miss, without
+	// saying so, the spaces and pages it may not, and the apps.
+	err = c.CheckRights(ctx, cloud.Right{Operation: "administer application", Why: "read every space, page, restriction and app (site admin)"})
+	if err == nil {
+		err = c.Get(ctx, "/wiki/api/v2/spaces", url.Values{"limit": {"1"}}, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("preflight: %w; nothing was exported", err)
 	}
 	u, _ := url.Parse(base)
 	tmp, err := os.MkdirTemp("", "ferry-cloud-")

@@ -117,28 +117,10 @@ func RunCloud(ctx context.Context, path string, c *cloud.Client, journal string,
 // that the account may create spaces and administer the site, and says
 // exactly which right is missing.
 func cloudPreflight(ctx context.Context, c *cloud.Client) error {
-	var me struct {
-		AccountID, DisplayName string
-		Operations             []struct{ Operation, TargetType string }
-	}
-	if err := c.Get(ctx, "/wiki/rest/api/user/current", url.Values{"expand": {"operations"}}, &me); err != nil {
+	err := c.CheckRights(ctx, cloud.Right{Operation: "create_space application", Why: "create the archive's spaces"},
+		cloud.Right{Operation: "administer application", Why: "administer the site (site admin), which copying permissions and groups needs"})
+	if err != nil {
 		return err
-	}
-	has := map[string]bool{}
-	for _, op := range me.Operations {
-		has[op.Operation+" "+op.TargetType] = true
-	}
-	var missing []string
-	for _, need := range []struct{ op, why string }{
-		{"create_space application", "create the archive's spaces"},
-		{"administer application", "administer the site (site admin), which copying permissions and groups needs"},
-	} {
-		if !has[need.op] {
-			missing = append(missing, fmt.Sprintf("%q (to %s)", need.op, need.why))
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("the account %s (%s) lacks %s: ask an organization admin to grant it", me.DisplayName, me.AccountID, strings.Join(missing, " and "))
 	}
 	return c.Get(ctx, "/wiki/api/v2/spaces", url.Values{"limit": {"1"}}, nil)
 }
