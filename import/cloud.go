@@ -139,6 +139,8 @@ type cloudImport struct {
 	recovered   map[string]bool              // kinds and spaces scanned for provenance
 	attachments map[string]*model.Attachment // created attachments, for their versions
 	comments    map[string]*model.Comment    // created comments, for their versions
+	labelsOf    string                       // the content whose labels are in labels
+	labels      map[string]bool
 	last        int64                        // seq of the last event applied
 }
 
@@ -475,6 +477,12 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 			ci.report.Skipped["on content that was not written"]++
 			return nil
 		}
+		if has, err := ci.hasLabel(p.ContainerID, id, p.Name); err != nil || has {
+			if has {
+				counts.Unchanged++
+			}
+			return err
+		}
 		// Adding a label that is there changes nothing: safe to repeat.
 		if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/content/"+id+"/label", []map[string]string{{"prefix": p.Prefix, "name": p.Name}}, nil); err != nil {
 			return err
@@ -485,6 +493,30 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 	counts.NotCopied++
 	ci.report.NotCopied[notWrittenToCloud]++
 	return nil
+}
+
+// hasLabel reports whether content at the destination has a label. An
+// archive's labels on one page come together, so the page's labels are
+// read once for all of them.
+func (ci *cloudImport) hasLabel(source, dest, name string) (bool, error) {
+	if ci.labelsOf != dest {
+		kind, _ := ci.j.lookup(ci.site, "content-kind", source)
+		if kind == "" {
+			kind = "pages"
+		}
+		labels := map[string]bool{}
+		err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind+"/"+dest+"/labels", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+			var l struct{ Name string }
+			json.Unmarshal(r, &l)
+			labels[l.Name] = true
+			return nil
+		})
+		if err != nil {
+			return false, err
+		}
+		ci.labelsOf, ci.labels = dest, labels
+	}
+	return ci.labels[name], nil
 }
 
 // version writes one version of a page or blog post: the first creates it

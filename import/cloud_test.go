@@ -320,7 +320,8 @@ func TestCloudImportPreflight(t *testing.T) {
 }
 
 // A site served by one sandbox, exported over HTTP and imported over HTTP
-// into a site served by another, both failing a tenth of the requests; the
+// into a site served by another, both failing a tenth of the requests and
+// limiting their rate; the
 // import is stopped midway, then run again, and again without its journal.
 // The copy equals the source, but for what the API cannot copy.
 func TestCloudRoundTripOverHTTP(t *testing.T) {
@@ -334,9 +335,11 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 	if err := generate.Site(ctx, src, generate.Options{Users: 15, Spaces: 2, Pages: 30, AttachmentBytes: 1 << 14, Seed: 4}); err != nil {
 		t.Fatal(err)
 	}
+	var servers []*sandbox.Server
 	serve := func(site *embedded.Site) *cloud.Client {
 		h := sandbox.New(site)
-		h.FailRate = 0.1
+		servers = append(servers, h)
+		h.FailRate, h.RateLimit, h.Unannounced = 0.1, 400, true // faults, and bursts of 429s without warning
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
 		c, _ := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
@@ -411,6 +414,11 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 		t.Errorf("the increment: %+v, skipped %v", tot, rep.Skipped)
 	}
 	checkCloudCopy(t, srcPath, destPath, src, dest)
+	for i, h := range servers {
+		if _, refused := h.Stats(); refused == 0 {
+			t.Errorf("sandbox %d never answered 429: the rate limit was not exercised", i)
+		}
+	}
 }
 
 // sameAccounts gives the destination the source's accounts: Cloud cannot

@@ -40,6 +40,9 @@ type Server struct {
 	Latency time.Duration
 	// MaxPage caps a list's page size below the API's 250.
 	MaxPage int
+	// Unannounced leaves out the X-RateLimit headers, so 429s come
+	// without warning, as some of Cloud's do.
+	Unannounced bool
 
 	wmu      sync.Mutex // one write at a time, as SQLite wants
 	mu       sync.Mutex
@@ -78,7 +81,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wait, ok, remaining := s.admit()
-	if s.RateLimit > 0 {
+	if s.RateLimit > 0 && !s.Unannounced {
 		// As Confluence does: the limit, what is left of it, and when it
 		// resets, on every answer.
 		w.Header().Set("X-RateLimit-Limit", strconv.FormatFloat(s.RateLimit, 'f', -1, 64))
