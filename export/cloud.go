@@ -125,7 +125,6 @@ type cloudContent struct {
 	Version                                                   struct{ Number int }
 }
 
-
 type cloudVersion struct {
 	Number    int
 	CreatedAt string

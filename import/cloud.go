@@ -141,7 +141,7 @@ type cloudImport struct {
 	comments    map[string]*model.Comment    // created comments, for their versions
 	labelsOf    string                       // the content whose labels are in labels
 	labels      map[string]bool
-	last        int64                        // seq of the last event applied
+	last        int64 // seq of the last event applied
 }
 
 // applyStatuses trashes and archives what the source had trashed or

@@ -407,7 +407,9 @@ func TestWritesConformToPublishedSpec(t *testing.T) {
 		"description": map[string]any{"plain": map[string]any{"value": "new", "representation": "plain"}}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	var props struct{ Results []struct{ ID json.RawMessage } }
+	var props struct {
+		Results []struct{ ID json.RawMessage }
+	}
 	if err := c.Get(ctx, "/wiki/api/v2/pages/"+page.ID+"/properties", url.Values{"key": {"ferry.source"}}, &props); err != nil || len(props.Results) != 1 {
 		t.Fatalf("properties %+v: %v", props, err)
 	}

@@ -22,7 +22,7 @@ for pages in "$small" $((small * 10)); do
 	rss[export$pages]=$peak
 	awk -v p="$pages" -v e="$events" -v s="$secs" -v m="$peak" 'BEGIN { printf "%-7s %-8d %9d %9.2f %10.0f %9.0f\n", "export", p, e, s, e/s, m/1048576 }'
 	rm -f "$dir/s.db"
-	json=$("$ferry" import "$dir/s.ferry" --to "$dir/copy.db" --format json --progress never)
+	json=$("$ferry" import "$dir/s.ferry" --to "$dir/copy.db" --allow-missing-apps --format json --progress never)
 	secs=$(field seconds "$json"); peak=$(field peak_rss_bytes "$json")
 	rss[import$pages]=$peak
 	awk -v p="$pages" -v e="$events" -v s="$secs" -v m="$peak" 'BEGIN { printf "%-7s %-8d %9d %9.2f %10.0f %9.0f\n", "import", p, e, s, e/s, m/1048576 }'

@@ -16,7 +16,7 @@ import (
 
 type importOptions struct {
 	to, onConflict, mapFile, format string
-	mergeGroups, dryRun, allowApps             bool
+	mergeGroups, dryRun, allowApps  bool
 	spaces                          []string
 	keys                            keyFlags
 	journal                         string
