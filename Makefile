@@ -7,9 +7,9 @@ LDFLAGS   := -X main.version=$(VERSION)
 # How long each fuzz target runs in `make test` (longer: make fuzz FUZZTIME=10m).
 FUZZTIME  ?= 15s
 # Fuzz targets as package:Function.
-FUZZ_TARGETS := ./archive:FuzzReader ./confluencexml:FuzzParse
+FUZZ_TARGETS := ./archive:FuzzReader ./confluencexml:FuzzParse ./cloud:FuzzAnswers
 
-.PHONY: build test unit fuzz test-long bench demo lint clean
+.PHONY: build test unit fuzz test-long bench torture demo lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ferry
@@ -44,6 +44,11 @@ bench: build
 	$(GO) test ./confluencexml -run '^$$' -bench Convert -benchtime 1x -timeout 60m | tee bench/out/xml.txt
 	$(GO) test ./export -run '^$$' -bench CloudExportRateLimited -benchtime 1x | tee bench/out/cloud.txt
 	./scripts/bench-sites.sh $(BIN) | tee bench/out/sites.txt
+
+# Crashes, corruption, faults, a full disk and fuzzing, at full strength
+# (TORTURE_FLAGS=--short for the version CI runs; see go run ./cmd/torture -h).
+torture: build
+	$(GO) run ./cmd/torture --ferry $(BIN) $(TORTURE_FLAGS)
 
 demo: build
 	$(BIN) demo --dir demo

@@ -103,6 +103,9 @@ func RunCloud(ctx context.Context, path string, c *cloud.Client, journal string,
 		return ci.report, nil
 	}
 	ci.report.ResumedFrom = from
+	// A run after another (resumed, re-run without its journal, or an
+	// increment) may find what a killed run wrote and could not record.
+	ci.rerun = from > 0 || len(ci.j.all(ci.site, "space")) > 0
 	if err := ci.apply(from); err != nil {
 		return ci.report, err
 	}
@@ -139,6 +142,7 @@ type cloudImport struct {
 	recovered   map[string]bool              // kinds and spaces scanned for provenance
 	attachments map[string]*model.Attachment // created attachments, for their versions
 	comments    map[string]*model.Comment    // created comments, for their versions
+	rerun       bool                         // a run may have written before this one
 	labelsOf    string                       // the content whose labels are in labels
 	labels      map[string]bool
 	last        int64 // seq of the last event applied
@@ -215,6 +219,41 @@ func (b *billReview) flush() error {
 	return nil
 }
 
+// adoptSpace takes a space a run killed between creating it and labelling
+// it left without its ferry.source property: one this journal says it
+// was about to create, or, without the journal, one of the same key and
+// name that holds no page yet. propErr is how reading its property failed.
+func (ci *cloudImport) adoptSpace(sp *model.Space, id, key string, propErr error) (bool, error) {
+	if !notFound(propErr) {
+		return false, nil // it has a property: another site's, or unreadable
+	}
+	intent, _ := ci.j.lookup(ci.site, "space-intent", sp.ID)
+	if !strings.EqualFold(intent, key) {
+		var found struct {
+			ID, Name string
+		}
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces/"+id, nil, &found); err != nil || found.Name != sp.Name {
+			return false, err
+		}
+		var pages struct{ Results []json.RawMessage }
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/pages", url.Values{"space-id": {id}, "limit": {"1"}, "status": cloud.Statuses["pages"]}, &pages); err != nil || len(pages.Results) > 0 {
+			return false, err
+		}
+	}
+	if ci.o.DryRun {
+		return true, nil // it would be taken; a dry run writes nothing
+	}
+	prov := Provenance{SourceSite: ci.site, SourceID: sp.ID, ArchiveID: ci.archiveID, Author: sp.Author, CreatedAt: sp.CreatedAt, Groups: ci.j.all(ci.site, "group"),
+		CreatedGroups: slices.Sorted(maps.Keys(ci.j.all(ci.site, "group-owned")))}
+	if err := ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(key)+"/property", map[string]any{"key": ProvenanceKey, "value": prov}, nil); err != nil {
+		return false, err
+	}
+	if err := ci.j.record(ci.site, "space-key", sp.ID, key); err != nil {
+		return false, err
+	}
+	return true, ci.j.record(ci.site, "space", sp.ID, id)
+}
+
 // preflight finds, in one pass over the archive and before anything is
 // written, space keys the destination already uses (compared
 // case-insensitively) and the users it has no account for.
@@ -277,6 +316,12 @@ func (ci *cloudImport) preflight() error {
 							}
 						}
 					}
+				}
+				continue
+			}
+			if adopted, err := ci.adoptSpace(&sp, found.Results[0].ID, found.Results[0].Key, err); err != nil || adopted {
+				if err != nil {
+					return err
 				}
 				continue
 			}
@@ -371,6 +416,11 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 			return nil
 		}
 		body := map[string]any{"key": p.Key, "name": p.Name, "description": map[string]any{"plain": map[string]any{"value": p.Description, "representation": "plain"}}}
+		// Noted before the write: a run killed between creating the space
+		// and labelling it leaves a space the next run must recognise.
+		if err := ci.j.record(ci.site, "space-intent", p.ID, p.Key); err != nil {
+			return err
+		}
 		var created struct{ ID json.Number }
 		err := writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/rest/api/space", body, &created) }, func() (bool, error) {
 			var found struct{ Results []struct{ ID string } }
@@ -428,6 +478,10 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 	case *model.Content:
 		if t == model.PageCreated || t == model.BlogpostCreated {
 			ci.pending[p.ID] = p
+			// Kept until its first version creates it, across a crash.
+			if err := ci.j.record(ci.site, "content-meta", p.ID, string(ev.Payload)); err != nil {
+				return err
+			}
 			if p.Status == "trashed" || p.Status == "archived" {
 				return ci.j.record(ci.site, "status", p.ID, p.Status)
 			}
@@ -448,7 +502,7 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 	case *model.Comment:
 		if t == model.CommentCreated {
 			ci.comments[p.ID] = p
-			return nil
+			return ci.j.record(ci.site, "comment-meta", p.ID, string(ev.Payload))
 		}
 	case *model.Attachment:
 		if t == model.AttachmentCreated {
@@ -534,6 +588,10 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 	id, ok := ci.j.lookup(ci.site, "content", v.ContentID)
 	if !ok {
 		c := ci.pending[v.ContentID]
+		if meta, ok := ci.j.lookup(ci.site, "content-meta", v.ContentID); c == nil && ok {
+			c = &model.Content{}
+			json.Unmarshal([]byte(meta), c)
+		}
 		if c == nil {
 			return fmt.Errorf("content %s: its creation was not seen (an increment of content copied elsewhere?)", v.ContentID)
 		}
@@ -547,6 +605,20 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 			return err
 		}
 		found, _ := ci.j.lookup(ci.site, "content", v.ContentID)
+		if found == "" && ci.rerun {
+			// Created by a run killed before it could label it?
+			orphan, err := ci.findByProvenance(kind, space, v.Title, "")
+			if err != nil {
+				return err
+			}
+			if orphan != "" {
+				prov := Provenance{SourceSite: ci.site, SourceID: v.ContentID, ArchiveID: ci.archiveID, Author: c.Author, CreatedAt: c.CreatedAt}
+				if err := ci.setProvenance(kind, orphan, prov); err != nil {
+					return err
+				}
+				found = orphan
+			}
+		}
 		if found != "" {
 			id = found
 		} else {
@@ -852,6 +924,10 @@ func (ci *cloudImport) restriction(r *model.Restriction, counts *Counts) error {
 // did), later ones update it.
 func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 	cm := ci.comments[v.ContentID]
+	if meta, ok := ci.j.lookup(ci.site, "comment-meta", v.ContentID); cm == nil && ok {
+		cm = &model.Comment{}
+		json.Unmarshal([]byte(meta), cm)
+	}
 	id, ok := ci.j.lookup(ci.site, "comment", v.ContentID)
 	if !ok {
 		if cm == nil {
@@ -868,6 +944,11 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 		}
 		if err := ci.recoverComments(kind, container); err != nil {
 			return err
+		}
+		if _, known := ci.j.lookup(ci.site, "comment", v.ContentID); !known && ci.rerun {
+			if err := ci.adoptComment(kind, container, cm, v.ContentID); err != nil {
+				return err
+			}
 		}
 		if id, ok = ci.j.lookup(ci.site, "comment", v.ContentID); !ok {
 			body := map[string]any{"body": map[string]any{"representation": representation(v), "value": v.Body}}
@@ -999,6 +1080,30 @@ func (ci *cloudImport) recoverComments(kind, container string) error {
 		}
 		return nil
 	})
+}
+
+// adoptComment takes a comment that a run killed between writing it and
+// labelling it left without a ferry.source property, and labels it.
+func (ci *cloudImport) adoptComment(kind, container string, cm *model.Comment, sourceID string) error {
+	orphan, err := ci.orphanComment(kind, container)
+	if err != nil || orphan == "" {
+		return err
+	}
+	prov := Provenance{SourceSite: ci.site, SourceID: sourceID, ArchiveID: ci.archiveID, Author: cm.Author, CreatedAt: cm.CreatedAt}
+	err = writeChecked(func() error {
+		return ci.c.Post(ci.ctx, "/wiki/api/v2/comments/"+orphan+"/properties", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
+	}, func() (bool, error) {
+		var props struct{ Results []json.RawMessage }
+		err := ci.c.Get(ci.ctx, "/wiki/api/v2/comments/"+orphan+"/properties", url.Values{"key": {ProvenanceKey}}, &props)
+		return len(props.Results) > 0, err
+	})
+	if err != nil {
+		return err
+	}
+	if err := ci.j.record(ci.site, "comment", sourceID, orphan); err != nil {
+		return err
+	}
+	return ci.j.record(ci.site, "comment-location", sourceID, cm.Location)
 }
 
 // orphanComment finds a comment of the page without a ferry.source

@@ -40,6 +40,8 @@ type Server struct {
 	Latency time.Duration
 	// MaxPage caps a list's page size below the API's 250.
 	MaxPage int
+	// Spikes is the fraction of answers delayed by SpikeDelay.
+	Spikes float64
 	// Unannounced leaves out the X-RateLimit headers, so 429s come
 	// without warning, as some of Cloud's do.
 	Unannounced bool
@@ -52,6 +54,9 @@ type Server struct {
 	inWindow float64
 	rng      *rand.Rand
 }
+
+// SpikeDelay is how long a latency spike holds an answer.
+const SpikeDelay = 250 * time.Millisecond
 
 // New serves site.
 func New(site *embedded.Site) *Server {
@@ -99,6 +104,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.Latency > 0 {
 		time.Sleep(s.Latency)
+	}
+	if s.Spikes > 0 && s.random() < s.Spikes {
+		time.Sleep(SpikeDelay)
 	}
 	if s.FailRate > 0 && s.random() < s.FailRate {
 		switch roll := s.random(); {

@@ -21,7 +21,8 @@ import (
 func newSandboxCmd() *cobra.Command {
 	var site, listen string
 	var failRate, rateLimit float64
-	var readOnly bool
+	var readOnly, hideRate bool
+	var spikes float64
 	var latency time.Duration
 	var maxPage int
 	cmd := &cobra.Command{
@@ -58,7 +59,7 @@ not exist is created empty, to stand in for a destination.`,
 			defer s.Close()
 			h := sandbox.New(s)
 			h.Token, h.FailRate, h.RateLimit, h.ReadOnly = os.Getenv("FERRY_SANDBOX_TOKEN"), failRate, rateLimit, readOnly
-			h.Latency, h.MaxPage = latency, maxPage
+			h.Latency, h.MaxPage, h.Unannounced, h.Spikes = latency, maxPage, hideRate, spikes
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--listen: %w", err)
@@ -85,6 +86,8 @@ not exist is created empty, to stand in for a destination.`,
 	cmd.Flags().Float64Var(&failRate, "fail-rate", 0, "fraction of requests answered with 500 or 503")
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 0, "requests per second served before answering 429 (0: no limit)")
 	cmd.Flags().DurationVar(&latency, "latency", 0, "added to every answer, e.g. 50ms")
+	cmd.Flags().BoolVar(&hideRate, "hide-rate-headers", false, "send no X-RateLimit headers, so 429s come without warning")
+	cmd.Flags().Float64Var(&spikes, "spikes", 0, "fraction of answers delayed by a latency spike of a quarter second")
 	cmd.Flags().IntVar(&maxPage, "max-page", 0, "largest page a list answers, below the API's 250 (0: no cap)")
 	cmd.Flags().BoolVar(&readOnly, "read-only", false, "serve the caller as an account without admin rights: writes answer 403 (to rehearse a failed preflight)")
 	return cmd
