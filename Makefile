@@ -9,7 +9,7 @@ FUZZTIME  ?= 15s
 # Fuzz targets as package:Function.
 FUZZ_TARGETS := ./archive:FuzzReader ./confluencexml:FuzzParse ./cloud:FuzzAnswers
 
-.PHONY: build test unit fuzz test-long bench torture demo lint clean
+.PHONY: build test unit fuzz test-long bench bench-long torture demo lint clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ferry
@@ -31,18 +31,28 @@ fuzz:
 test-long:
 	$(GO) test -count=1 ./...
 
-# Speed as ratios against zstd alone on the same bytes, measured in the same
-# run; peak memory while writing a 2 GB archive (FERRY_BENCH_GB to change);
-# import against raw SQLite inserts; export and import throughput and peak
-# memory at two site sizes (FERRY_BENCH_PAGES).
+# End to end at three site sizes (FERRY_BENCH_SIZES pages; the largest has
+# over a million page versions and 2 GB of attachments), each step against
+# a baseline measured in the same run on the same data, written to
+# bench/results.md and bench/results.json; then the micro-benchmarks:
+# archive reading and writing against zstd alone, and a Cloud export
+# against a rate-limited sandbox.
+FERRY_BENCH_SIZES ?= 4000,40000,400000
 bench: build
+	$(GO) run ./cmd/bench --ferry $(BIN) --sizes $(FERRY_BENCH_SIZES) --attachment-bytes-per-page 5250 --out bench/results.md
 	@mkdir -p bench/out
 	$(GO) test ./archive -run '^$$' -bench 'Events|Blobs|Open' -benchtime 4x | tee bench/out/archive.txt
+	$(GO) test ./export -run '^$$' -bench CloudExportRateLimited -benchtime 1x | tee bench/out/cloud.txt
+
+# The long ones: peak memory while writing a 2 GB archive (FERRY_BENCH_GB),
+# import against raw inserts, inspect at a million events, a 500 MB XML
+# export, and export and import memory at two site sizes.
+bench-long: build
+	@mkdir -p bench/out
 	$(GO) test ./archive -run '^$$' -bench 'WritePeakMemory' -benchtime 1x -timeout 60m | tee bench/out/peak-memory.txt
 	$(GO) test ./import -run '^$$' -bench ImportVsRaw -benchtime 3x | tee bench/out/import.txt
 	FERRY_BENCH_PAGES=$${FERRY_BENCH_PAGES:-140000} $(GO) test ./inspect -run '^$$' -bench InspectVsReadJSON -benchtime 2x -timeout 60m | tee bench/out/inspect.txt
 	$(GO) test ./confluencexml -run '^$$' -bench Convert -benchtime 1x -timeout 60m | tee bench/out/xml.txt
-	$(GO) test ./export -run '^$$' -bench CloudExportRateLimited -benchtime 1x | tee bench/out/cloud.txt
 	./scripts/bench-sites.sh $(BIN) | tee bench/out/sites.txt
 
 # Crashes, corruption, faults, a full disk and fuzzing, at full strength

@@ -55,6 +55,24 @@ func BenchmarkImportVsRawInserts(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
+// BenchmarkRawInserts times only the baseline: the rows of
+// FERRY_BENCH_ARCHIVE (or of a generated site) inserted raw, for make
+// bench, which times ferry import of the same archive itself.
+func BenchmarkRawInserts(b *testing.B) {
+	path := os.Getenv("FERRY_BENCH_ARCHIVE")
+	if path == "" {
+		path = newFixture(b, 1, 3000).archive
+	}
+	var t time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		rawInsert(b, path, filepath.Join(b.TempDir(), "raw.db"))
+		t += time.Since(start)
+	}
+	b.ReportMetric(t.Seconds()/float64(b.N), "raw-s")
+	b.ReportMetric(0, "ns/op")
+}
+
 // rawInsert writes an archive's rows into a new site as they are.
 func rawInsert(b *testing.B, path, out string) {
 	site, err := embedded.Create(out)

@@ -1,0 +1,357 @@
+package main
+
+import (
+	"archive/tar"
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"ferry/archive"
+)
+
+// The audit queries of the inspect step; inspect's own benchmark asks the
+// same ones of read_json.
+var auditQueries = []string{
+	`SELECT entity, copied, count(*) FROM scope GROUP BY ALL`,
+	`SELECT space, sum(bytes) AS bytes FROM events GROUP BY 1 ORDER BY 2 DESC LIMIT 5`,
+	`SELECT space_key, status, count(*), sum(body_bytes) FROM pages GROUP BY ALL`,
+}
+
+type bench struct {
+	ferry, dir string
+	pages      int
+	bytes      int64
+}
+
+type outcome struct {
+	stdout, stderr string
+	seconds        float64
+	peakMiB        float64
+}
+
+// runCmd runs a command and measures its time and peak RSS.
+func runCmd(bin string, args ...string) (outcome, int, error) {
+	cmd := exec.Command(bin, args...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	o := outcome{stdout: out.String(), stderr: errb.String(), seconds: time.Since(start).Seconds()}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			o.peakMiB = float64(ru.Maxrss) / 1024 // KiB on Linux
+		}
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		return o, -1, err
+	}
+	return o, code, nil
+}
+
+func (b *bench) ferryStep(name string, args ...string) (outcome, error) {
+	o, code, err := runCmd(b.ferry, args...)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("ferry %s: exit %d: %s", strings.Join(args, " "), code, strings.TrimSpace(o.stderr))
+	}
+	fmt.Printf("  %-22s %8.2fs %8.0f MiB\n", name, o.seconds, o.peakMiB)
+	return o, err
+}
+
+func (b *bench) run() (*size, error) {
+	p := func(name string) string { return filepath.Join(b.dir, name) }
+	sz := &size{Pages: b.pages, AttachmentBytes: b.bytes}
+	add := func(s step) { sz.Steps = append(sz.Steps, s) }
+	pages := strconv.Itoa(b.pages)
+	o, err := b.ferryStep("generate", "generate", "--out", p("site.db"), "--users", strconv.Itoa(b.pages/20+20), "--spaces", strconv.Itoa(b.pages/500+4),
+		"--pages", pages, "--attachment-bytes", strconv.FormatInt(b.bytes, 10), "--seed", "1", "--progress", "never")
+	if err != nil {
+		return nil, err
+	}
+	add(step{Name: "generate", Seconds: o.seconds, PeakMiB: o.peakMiB})
+
+	// Export, against zstd alone on the same bytes.
+	o, err = b.ferryStep("export", "export", "--from", p("site.db"), "--out", p("site.ferry"), "--format", "json", "--progress", "never")
+	if err != nil {
+		return nil, err
+	}
+	var ex struct {
+		Events    int64 `json:"events"`
+		BlobBytes int64 `json:"blob_bytes"`
+		Bytes     int64 `json:"archive_bytes"`
+	}
+	json.Unmarshal([]byte(o.stdout), &ex)
+	sz.Events, sz.ArchiveBytes = ex.Events, ex.Bytes
+	exportStep := step{Name: "export", Seconds: o.seconds, PeakMiB: o.peakMiB, Events: ex.Events}
+	dump := p("dump.tar")
+	if err := writeDump(p("site.ferry"), dump); err != nil {
+		return nil, fmt.Errorf("the NDJSON and blob dump: %w", err)
+	}
+	zw, zsize, err := zstdFile(dump, p("dump.tar.zst"))
+	if err != nil {
+		return nil, err
+	}
+	zr, err := unzstdFile(p("dump.tar.zst"))
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(dump)
+	os.Remove(p("dump.tar.zst"))
+	sz.TarZstdBytes, sz.SizeRatio = zsize, float64(ex.Bytes)/float64(zsize)
+	exportStep.Baseline, exportStep.BaseSec, exportStep.Ratio = "zstd alone compressing the same events (NDJSON) and blobs", zw, zw/o.seconds
+	exportStep.Note = "ferry also reads the site, orders the events, hashes every member and writes Parquet"
+	add(exportStep)
+
+	o, err = b.ferryStep("verify", "verify", p("site.ferry"))
+	if err != nil {
+		return nil, err
+	}
+	add(step{Name: "verify", Seconds: o.seconds, PeakMiB: o.peakMiB, Events: ex.Events, Baseline: "zstd alone decompressing the same bytes", BaseSec: zr, Ratio: zr / o.seconds,
+		Note: "verify also checks every member's SHA-256 and the archive's framing"})
+
+	// Inspect: the summary and three audit queries, as a reviewer runs them.
+	var secs, peak float64
+	for _, args := range append([][]string{{"inspect", p("site.ferry")}}, sqlArgs(p("site.ferry"))...) {
+		o, err := b.ferryStep("inspect", args...)
+		if err != nil {
+			return nil, err
+		}
+		secs, peak = secs+o.seconds, max(peak, o.peakMiB)
+	}
+	inspectStep := step{Name: "inspect (summary + 3 queries)", Seconds: secs, PeakMiB: peak, Events: ex.Events}
+	if m, err := goBench("./inspect", "InspectVsReadJSON", p("site.ferry")); err == nil {
+		inspectStep.Baseline, inspectStep.BaseSec, inspectStep.Ratio = "DuckDB read_json over the same events as zstd NDJSON, same queries", m["read_json-s"], m["ratio"]
+		inspectStep.Note = fmt.Sprintf("ratio measured in one process: inspect %.2fs vs read_json %.2fs; the CLI time is four processes", m["inspect-s"], m["read_json-s"])
+	} else {
+		inspectStep.Note = "baseline failed: " + err.Error()
+	}
+	add(inspectStep)
+	if versions, err := b.scalar(p("site.ferry"), `SELECT count(*) FROM events WHERE type = 'page.version'`); err == nil {
+		sz.PageVersions = versions
+	}
+
+	// Import into an empty site, against raw batched inserts of the same rows.
+	o, err = b.ferryStep("import", "import", p("site.ferry"), "--to", p("copy.db"), "--allow-missing-apps", "--format", "json", "--progress", "never")
+	if err != nil {
+		return nil, err
+	}
+	importStep := step{Name: "import", Seconds: o.seconds, PeakMiB: o.peakMiB, Events: ex.Events}
+	if m, err := goBench("./import", "RawInserts", p("site.ferry")); err == nil {
+		importStep.Baseline, importStep.BaseSec, importStep.Ratio = "the same rows inserted raw in batched SQLite transactions", m["raw-s"], m["raw-s"]/o.seconds
+	} else {
+		importStep.Note = "baseline failed: " + err.Error()
+	}
+	add(importStep)
+
+	// A week of edits, exported and imported as an increment.
+	changes := strconv.Itoa(max(100, b.pages/20))
+	if o, err = b.ferryStep("evolve", "generate", "--evolve", p("site.db"), "--changes", changes, "--seed", "2"); err != nil {
+		return nil, err
+	}
+	add(step{Name: "evolve (" + changes + " changes)", Seconds: o.seconds, PeakMiB: o.peakMiB})
+	o, err = b.ferryStep("export --since", "export", "--from", p("site.db"), "--out", p("inc.ferry"), "--since", p("site.ferry"), "--format", "json", "--progress", "never")
+	if err != nil {
+		return nil, err
+	}
+	var inc struct {
+		Events int64 `json:"events"`
+	}
+	json.Unmarshal([]byte(o.stdout), &inc)
+	add(step{Name: "incremental export", Seconds: o.seconds, PeakMiB: o.peakMiB, Events: inc.Events})
+	if o, err = b.ferryStep("import increment", "import", p("inc.ferry"), "--to", p("copy.db"), "--progress", "never"); err != nil {
+		return nil, err
+	}
+	add(step{Name: "incremental import", Seconds: o.seconds, PeakMiB: o.peakMiB, Events: inc.Events})
+	if o, err = b.ferryStep("compare", "compare", p("site.db"), p("copy.db")); err != nil {
+		return nil, fmt.Errorf("the copy differs from the source: %w", err)
+	}
+	add(step{Name: "compare (source and copy)", Seconds: o.seconds, PeakMiB: o.peakMiB})
+	return sz, nil
+}
+
+func sqlArgs(arch string) [][]string {
+	var out [][]string
+	for _, q := range auditQueries {
+		out = append(out, []string{"inspect", arch, "--sql", q, "--format", "csv"})
+	}
+	return out
+}
+
+func (b *bench) scalar(arch, q string) (int64, error) {
+	o, code, err := runCmd(b.ferry, "inspect", arch, "--sql", q, "--format", "csv")
+	if err != nil || code != 0 {
+		return 0, fmt.Errorf("%v %s", err, o.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(o.stdout), "\n")
+	return strconv.ParseInt(strings.TrimSpace(lines[len(lines)-1]), 10, 64)
+}
+
+var metric = regexp.MustCompile(`([0-9.e+-]+) ([A-Za-z_/-]+)`)
+
+// goBench runs one of the packages' Go benchmarks on the archive and
+// returns its reported metrics.
+func goBench(pkg, name, arch string) (map[string]float64, error) {
+	cmd := exec.Command("go", "test", pkg, "-run", "^$", "-bench", "^Benchmark"+name+"$", "-benchtime", "1x", "-timeout", "120m")
+	cmd.Env = append(os.Environ(), "FERRY_BENCH_ARCHIVE="+arch)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("go test %s -bench %s: %v: %s", pkg, name, err, lastLine(string(out)))
+	}
+	m := map[string]float64{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "Benchmark"+name) {
+			continue
+		}
+		for _, g := range metric.FindAllStringSubmatch(line, -1) {
+			if v, err := strconv.ParseFloat(g[1], 64); err == nil {
+				m[g[2]] = v
+			}
+		}
+	}
+	return m, nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// writeDump writes what the archive holds, uncompressed, as one tar: the
+// events as NDJSON and every blob as a file. It is what the zstd and tar
+// baselines compress.
+func writeDump(arch, out string) error {
+	f, err := archive.Open(arch)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	bw := bufio.NewWriterSize(w, 1<<20)
+	tw := tar.NewWriter(bw)
+	ndjson, err := os.CreateTemp(filepath.Dir(out), "events-*.ndjson")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(ndjson.Name())
+	nb := bufio.NewWriterSize(ndjson, 1<<20)
+	enc := json.NewEncoder(nb)
+	it := f.Events()
+	for it.Next() {
+		ev := it.Event()
+		enc.Encode(map[string]any{"seq": ev.Seq, "type": ev.Type, "entity": ev.Entity, "id": ev.ID, "parent": ev.Parent,
+			"space": ev.Space, "at": ev.At, "actor": ev.Actor, "payload": json.RawMessage(ev.Payload)})
+	}
+	it.Close()
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if err := nb.Flush(); err != nil {
+		return err
+	}
+	st, _ := ndjson.Stat()
+	ndjson.Seek(0, io.SeekStart)
+	tw.WriteHeader(&tar.Header{Name: "events.ndjson", Mode: 0o644, Size: st.Size()})
+	if _, err := io.Copy(tw, ndjson); err != nil {
+		return err
+	}
+	ndjson.Close()
+	for _, m := range f.Members() {
+		if m.Kind != archive.KindBlob {
+			continue
+		}
+		r, err := f.OpenBlob(m.Digest)
+		if err != nil {
+			return err
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(out), "blob-*")
+		if err != nil {
+			r.Close()
+			return err
+		}
+		n, err := io.Copy(tmp, r)
+		r.Close()
+		if err == nil {
+			tmp.Seek(0, io.SeekStart)
+			if err = tw.WriteHeader(&tar.Header{Name: "blobs/" + m.Digest, Mode: 0o644, Size: n}); err == nil {
+				_, err = io.Copy(tw, tmp)
+			}
+		}
+		tmp.Close()
+		os.Remove(tmp.Name())
+		if err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// zstdFile compresses in to out at zstd's default level, as ferry writes
+// its members, and returns the seconds and the size.
+func zstdFile(in, out string) (float64, int64, error) {
+	r, err := os.Open(in)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer r.Close()
+	w, err := os.Create(out)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer w.Close()
+	start := time.Now()
+	zw, _ := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	if _, err := io.Copy(zw, bufio.NewReaderSize(r, 1<<20)); err != nil {
+		return 0, 0, err
+	}
+	if err := zw.Close(); err != nil {
+		return 0, 0, err
+	}
+	if err := w.Sync(); err != nil {
+		return 0, 0, err
+	}
+	secs := time.Since(start).Seconds()
+	st, err := w.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	return secs, st.Size(), nil
+}
+
+// unzstdFile decompresses a file and returns the seconds it took.
+func unzstdFile(in string) (float64, error) {
+	r, err := os.Open(in)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	start := time.Now()
+	zr, err := zstd.NewReader(bufio.NewReaderSize(r, 1<<20))
+	if err != nil {
+		return 0, err
+	}
+	defer zr.Close()
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return 0, err
+	}
+	return time.Since(start).Seconds(), nil
+}

@@ -1,0 +1,143 @@
+// Command bench measures ferry end to end on generated sites of three
+// sizes, against baselines measured in the same run on the same data, and
+// writes bench/results.md with bench/results.json beside it.
+//
+// Steps, each timed with its peak RSS: generate, export, verify, inspect
+// (the summary and three audit queries), import into an empty site,
+// evolve, an incremental export and its import, compare. Baselines: zstd
+// alone compressing and decompressing the same bytes (the events as NDJSON
+// and every blob), DuckDB read_json over the same events (inspect), the
+// same rows inserted raw in batched SQLite transactions (import), and the
+// size of tar + zstd of the NDJSON dump and the blobs (archive size).
+//
+//	go run ./cmd/bench --ferry bin/ferry [--sizes 4000,40000,400000]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// step is one timed command.
+type step struct {
+	Name     string  `json:"name"`
+	Seconds  float64 `json:"seconds"`
+	PeakMiB  float64 `json:"peak_rss_mib"`
+	Events   int64   `json:"events,omitempty"`
+	Baseline string  `json:"baseline,omitempty"`
+	BaseSec  float64 `json:"baseline_seconds,omitempty"`
+	Ratio    float64 `json:"ratio,omitempty"` // baseline time / ferry time: above 1, ferry is faster
+	Note     string  `json:"note,omitempty"`
+}
+
+// size is one site's figures.
+type size struct {
+	Pages           int     `json:"pages"`
+	PageVersions    int64   `json:"page_versions"`
+	Events          int64   `json:"events"`
+	AttachmentBytes int64   `json:"attachment_bytes"`
+	ArchiveBytes    int64   `json:"archive_bytes"`
+	TarZstdBytes    int64   `json:"tar_zstd_bytes"`
+	SizeRatio       float64 `json:"archive_vs_tar_zstd"`
+	Steps           []step  `json:"steps"`
+}
+
+type results struct {
+	When    string  `json:"when"`
+	Cores   int     `json:"cores"`
+	MemGiB  float64 `json:"memory_gib"`
+	CPU     string  `json:"cpu"`
+	Version string  `json:"ferry_version"`
+	Sizes   []*size `json:"sizes"`
+}
+
+func main() {
+	ferry := flag.String("ferry", "bin/ferry", "the ferry binary")
+	sizes := flag.String("sizes", envOr("FERRY_BENCH_SIZES", "4000,40000,400000"), "pages of each site (env FERRY_BENCH_SIZES)")
+	bytesPerPage := flag.Int64("attachment-bytes-per-page", 5250, "attachment bytes per page (400,000 pages: 2.1 GB)")
+	out := flag.String("out", "bench/results.md", "the results (JSON beside it)")
+	dir := flag.String("dir", "", "where to work (default: a temporary folder, removed after)")
+	flag.Parse()
+	if err := run(*ferry, *sizes, *bytesPerPage, *out, *dir); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(ferryBin, sizeList string, bytesPerPage int64, out, dir string) error {
+	ferryBin, err := filepath.Abs(ferryBin)
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "ferry-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	}
+	res := &results{When: time.Now().UTC().Format(time.RFC3339), Cores: runtime.NumCPU(), MemGiB: memGiB(), CPU: cpuName()}
+	v, _, _ := runCmd(ferryBin, "version")
+	res.Version = strings.TrimPrefix(strings.TrimSpace(v.stdout), "ferry ")
+	for _, s := range strings.Split(sizeList, ",") {
+		pages, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || pages <= 0 {
+			return fmt.Errorf("--sizes: %q is not a number of pages", s)
+		}
+		b := &bench{ferry: ferryBin, dir: filepath.Join(dir, s), pages: pages, bytes: int64(pages) * bytesPerPage}
+		if err := os.MkdirAll(b.dir, 0o755); err != nil {
+			return err
+		}
+		fmt.Printf("== %d pages\n", pages)
+		sz, err := b.run()
+		if err != nil {
+			return fmt.Errorf("%d pages: %w", pages, err)
+		}
+		res.Sizes = append(res.Sizes, sz)
+		os.RemoveAll(b.dir)
+		if err := write(res, out); err != nil { // after each size: a long run keeps what it measured
+			return err
+		}
+	}
+	fmt.Printf("results written to %s\n", out)
+	return nil
+}
+
+func memGiB() float64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / (1 << 20)
+		}
+	}
+	return 0
+}
+
+func cpuName() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// write saves the results as Markdown and, beside it, as JSON, each under
+// a temporary name first.
+func write(r *results, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# ferry benchmark results\n\n")
+	fmt.Fprintf(&b, "Measured %s on %d cores (%s), %.1f GiB of memory; ferry %s. Written by `make bench` (`go run ./cmd/bench`).\n\n",
+		r.When, r.Cores, r.CPU, r.MemGiB, r.Version)
+	b.WriteString("Each ratio is the baseline's time over ferry's, measured in the same run on the same data: above 1, ferry is faster. ")
+	b.WriteString("Peak RSS is the whole process's, from the kernel.\n")
+	for _, s := range r.Sizes {
+		fmt.Fprintf(&b, "\n## %d pages: %d page versions, %d events, %.0f MB of attachment bytes asked of the generator\n\n", s.Pages, s.PageVersions, s.Events, float64(s.AttachmentBytes)/1e6)
+		fmt.Fprintf(&b, "Archive: %.1f MB; tar + zstd of the events as NDJSON and the blobs: %.1f MB (archive / tar+zstd = %.3f).\n\n",
+			float64(s.ArchiveBytes)/1e6, float64(s.TarZstdBytes)/1e6, s.SizeRatio)
+		b.WriteString("| step | seconds | events/s | peak RSS MiB | baseline | baseline s | ratio |\n|---|---:|---:|---:|---|---:|---:|\n")
+		for _, st := range s.Steps {
+			rate := ""
+			if st.Events > 0 && st.Seconds > 0 {
+				rate = fmt.Sprintf("%.0f", float64(st.Events)/st.Seconds)
+			}
+			base, baseSec, ratio := st.Baseline, "", ""
+			if st.BaseSec > 0 {
+				baseSec, ratio = fmt.Sprintf("%.2f", st.BaseSec), fmt.Sprintf("%.2f", st.Ratio)
+			}
+			fmt.Fprintf(&b, "| %s | %.2f | %s | %.0f | %s | %s | %s |\n", st.Name, st.Seconds, rate, st.PeakMiB, base, baseSec, ratio)
+		}
+		for _, st := range s.Steps {
+			if st.Note != "" {
+				fmt.Fprintf(&b, "\n- %s: %s", st.Name, st.Note)
+			}
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Sizes) > 1 {
+		small, large := r.Sizes[0], r.Sizes[len(r.Sizes)-1]
+		fmt.Fprintf(&b, "\n## Memory from the smallest site to the largest (%.0f× the events)\n\n| step | peak RSS MiB, smallest | largest | growth |\n|---|---:|---:|---:|\n",
+			float64(large.Events)/float64(max(small.Events, 1)))
+		for i, st := range small.Steps {
+			if i < len(large.Steps) && st.PeakMiB > 0 {
+				l := large.Steps[i]
+				fmt.Fprintf(&b, "| %s | %.0f | %.0f | %+.0f%% |\n", l.Name, st.PeakMiB, l.PeakMiB, (l.PeakMiB/st.PeakMiB-1)*100)
+			}
+		}
+	}
+	if err := writeFile(path, []byte(b.String())); err != nil {
+		return err
+	}
+	data, _ := json.MarshalIndent(r, "", "  ")
+	return writeFile(strings.TrimSuffix(path, filepath.Ext(path))+".json", append(data, '\n'))
+}
+
+func writeFile(path string, data []byte) error {
+	tmp := path + ".partial"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
