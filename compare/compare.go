@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -99,7 +100,7 @@ func Normalize(s *model.State) Content {
 			n.comments[p.ID] = fmt.Sprintf("%s#%s#%s#%s", n.content[p.ContainerID], p.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000Z"), n.users[p.Author], digest(first))
 		}
 	}
-	out := Content{}
+	all := map[string]map[string][]string{} // kind → key → values
 	for _, it := range items {
 		if model.RuleFor(model.EventType(kindOf(it.r.Kind, it.state)+".created")).Copy == model.NotCopied {
 			continue
@@ -108,13 +109,32 @@ func Normalize(s *model.State) Content {
 		if kind == "" {
 			continue
 		}
-		if out[kind] == nil {
-			out[kind] = map[string]string{}
+		if all[kind] == nil {
+			all[kind] = map[string][]string{}
 		}
-		if _, dup := out[kind][key]; dup && kind == "user" {
+		if len(all[kind][key]) > 0 && kind == "user" {
 			continue // accounts sharing an email become one: the first, as import keeps it
 		}
-		out[kind][key] = value
+		all[kind][key] = append(all[kind][key], value)
+	}
+	// Entities that share a key (two blog posts of one title in a space)
+	// are told apart by their values, in order, so that neither the ids'
+	// order nor a lost duplicate goes unnoticed. Exact duplicates are one:
+	// the memberships of two accounts an import merged, say.
+	out := Content{}
+	for kind, keys := range all {
+		out[kind] = map[string]string{}
+		for key, values := range keys {
+			sort.Strings(values)
+			values = slices.Compact(values)
+			for i, v := range values {
+				k := key
+				if i > 0 {
+					k = fmt.Sprintf("%s (%d)", key, i+1)
+				}
+				out[kind][k] = v
+			}
+		}
 	}
 	return out
 }

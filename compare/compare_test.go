@@ -42,3 +42,30 @@ func TestIdsDoNotMatterContentDoes(t *testing.T) {
 		}
 	}
 }
+
+// Two blog posts of one title in a space: whichever order their ids put
+// them in, the same two compare equal, and losing one is a difference.
+func TestSameTitledContentIsComparedWhole(t *testing.T) {
+	posts := func(prefix string, bodies ...string) Content {
+		at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		s := model.NewState()
+		apply := func(c *model.Change) {
+			if err := s.Apply(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		apply(&model.Change{Type: model.SpaceCreated, ID: "s", Payload: &model.Space{ID: "s", Key: "ENG"}})
+		for i, body := range bodies {
+			id := prefix + string(rune('a'+i))
+			apply(&model.Change{Type: model.BlogpostCreated, ID: id, Payload: &model.Content{ID: id, Type: "blogpost", SpaceID: "s", Status: "current", CreatedAt: at}})
+			apply(&model.Change{Type: model.BlogpostVersion, ID: id, Payload: &model.Version{ContentID: id, Number: 1, Title: "News", Body: body, At: at}})
+		}
+		return Normalize(s)
+	}
+	if _, diffs := Diff(posts("x", "one", "two"), posts("y", "two", "one")); len(diffs) != 0 {
+		t.Fatalf("the same two posts in another id order: %v", diffs)
+	}
+	if _, diffs := Diff(posts("x", "one", "two"), posts("y", "two")); len(diffs) == 0 {
+		t.Fatal("a lost same-titled post went unnoticed")
+	}
+}

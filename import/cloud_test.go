@@ -343,7 +343,7 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
 		c, _ := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
-		c.MaxWait, c.Retries = 20*time.Millisecond, 30
+		c.MaxWait, c.Retries = 50*time.Millisecond, 100
 		c.Sleep = func(_ context.Context, d time.Duration) error { time.Sleep(d); return nil }
 		return c
 	}
