@@ -222,6 +222,44 @@ func (t *Tx) PutBlobFrom(r io.Reader) (string, int64, error) {
 	return digest, size, err
 }
 
+// PutBlobAs stores the bytes read from r under the digest the caller
+// expects, in chunks, without holding them, and fails if they hash to
+// another (the transaction then writes nothing). Bytes stored before are
+// not read again. Unlike PutBlobFrom, no chunk is written twice.
+func (t *Tx) PutBlobAs(digest string, r io.Reader) (int64, error) {
+	res, err := t.exec(`INSERT INTO blobs(digest, size) VALUES (?, 0) ON CONFLICT DO NOTHING`, digest)
+	if err != nil {
+		return 0, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return 0, nil // already stored
+	}
+	h := sha256.New()
+	buf := make([]byte, blobChunk)
+	var size int64
+	for n := 0; ; n++ {
+		k, err := io.ReadFull(r, buf)
+		if k > 0 || n == 0 {
+			h.Write(buf[:k])
+			size += int64(k)
+			if _, err := t.exec(`INSERT INTO blob_chunks(digest, n, data) VALUES (?, ?, ?)`, digest, n, buf[:k]); err != nil {
+				return 0, err
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != digest {
+		return 0, fmt.Errorf("blob %s: its bytes hash to %s", digest, got)
+	}
+	_, err = t.exec(`UPDATE blobs SET size = ? WHERE digest = ?`, size, digest)
+	return size, err
+}
+
 // CreateSpace adds a space.
 func (t *Tx) CreateSpace(s model.Space) error {
 	return t.ins(`INSERT INTO spaces(id, key, name, type, status, description, logo, categories, homepage, settings, look_and_feel, templates, created_at, author,

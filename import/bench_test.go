@@ -141,7 +141,7 @@ func rawApply(tx *embedded.Tx, f *archive.File, payload any) error {
 			if err != nil {
 				return err
 			}
-			_, _, err = tx.PutBlobFrom(r)
+			_, err = tx.PutBlobAs(p.Blob, r)
 			r.Close()
 			if err != nil {
 				return err

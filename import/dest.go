@@ -40,7 +40,7 @@ type Tx interface {
 	FreeSpaceKey(key string) (string, error)
 	VersionExists(kind, id string, number int) (bool, error)
 	HasBlob(digest string) (bool, error)
-	PutBlobFrom(r io.Reader) (string, int64, error)
+	PutBlobAs(digest string, r io.Reader) (int64, error)
 
 	PutUser(model.User) error
 	CreateGroup(model.Group) error

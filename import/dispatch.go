@@ -408,12 +408,8 @@ func (im *importer) copyBlob(digest string) error {
 		return err
 	}
 	defer r.Close()
-	got, _, err := im.tx.PutBlobFrom(r)
-	if err != nil {
+	if _, err := im.tx.PutBlobAs(digest, r); err != nil {
 		return fmt.Errorf("blob %s: %w", digest, err)
-	}
-	if got != digest {
-		return fmt.Errorf("blob %s arrived as %s", digest, got)
 	}
 	return nil
 }
