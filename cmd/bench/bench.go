@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -40,19 +39,44 @@ type outcome struct {
 	peakMiB        float64
 }
 
-// runCmd runs a command and measures its time and peak RSS.
+// runCmd runs a command and measures its time and peak RSS. The peak is
+// the child's VmHWM, read every 20 ms: the kernel's rusage would count the
+// parent's memory too, which the child shares until it execs.
 func runCmd(bin string, args ...string) (outcome, int, error) {
 	cmd := exec.Command(bin, args...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
-	err := cmd.Run()
-	o := outcome{stdout: out.String(), stderr: errb.String(), seconds: time.Since(start).Seconds()}
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			o.peakMiB = float64(ru.Maxrss) / 1024 // KiB on Linux
-		}
+	if err := cmd.Start(); err != nil {
+		return outcome{}, -1, err
 	}
+	var peakKiB int64
+	done := make(chan struct{})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+		for {
+			if data, err := os.ReadFile(status); err == nil {
+				for _, line := range strings.Split(string(data), "\n") {
+					if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+						if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil && kb > peakKiB {
+							peakKiB = kb
+						}
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	<-polled
+	o := outcome{stdout: out.String(), stderr: errb.String(), seconds: time.Since(start).Seconds(), peakMiB: float64(peakKiB) / 1024}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
