@@ -14,6 +14,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -63,7 +64,15 @@ func main() {
 	bytesPerPage := flag.Int64("attachment-bytes-per-page", 5250, "attachment bytes per page (400,000 pages: 2.1 GB)")
 	out := flag.String("out", "bench/results.md", "the results (JSON beside it)")
 	dir := flag.String("dir", "", "where to work (default: a temporary folder, removed after)")
+	render := flag.Bool("render", false, "only rewrite the Markdown from the JSON beside it")
 	flag.Parse()
+	if *render {
+		if err := rerender(*out); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*ferry, *sizes, *bytesPerPage, *out, *dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -140,4 +149,16 @@ func cpuName() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+func rerender(out string) error {
+	data, err := os.ReadFile(strings.TrimSuffix(out, filepath.Ext(out)) + ".json")
+	if err != nil {
+		return err
+	}
+	var r results
+	if err := json.Unmarshal(data, &r); err != nil {
+		return err
+	}
+	return write(&r, out)
 }
