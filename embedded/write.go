@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -187,26 +186,10 @@ func (t *Tx) PutBlobFrom(r io.Reader) (string, int64, error) {
 	if _, err := t.exec(`INSERT INTO blobs(digest, size) VALUES (?, 0)`, tmp); err != nil {
 		return "", 0, err
 	}
-	h := sha256.New()
-	buf := make([]byte, blobChunk)
-	var size int64
-	for n := 0; ; n++ {
-		k, err := io.ReadFull(r, buf)
-		if k > 0 || n == 0 {
-			h.Write(buf[:k])
-			size += int64(k)
-			if _, err := t.exec(`INSERT INTO blob_chunks(digest, n, data) VALUES (?, ?, ?)`, tmp, n, bytes.Clone(buf[:k])); err != nil {
-				return "", 0, err
-			}
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			break
-		}
-		if err != nil {
-			return "", 0, err
-		}
+	digest, size, err := t.writeChunks(tmp, r)
+	if err != nil {
+		return "", 0, err
 	}
-	digest := hex.EncodeToString(h.Sum(nil))
 	res, err := t.exec(`INSERT INTO blobs(digest, size) VALUES (?, ?) ON CONFLICT DO NOTHING`, digest, size)
 	if err != nil {
 		return "", 0, err
@@ -234,6 +217,20 @@ func (t *Tx) PutBlobAs(digest string, r io.Reader) (int64, error) {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return 0, nil // already stored
 	}
+	got, size, err := t.writeChunks(digest, r)
+	if err != nil {
+		return 0, err
+	}
+	if got != digest {
+		return 0, fmt.Errorf("blob %s: its bytes hash to %s", digest, got)
+	}
+	_, err = t.exec(`UPDATE blobs SET size = ? WHERE digest = ?`, size, digest)
+	return size, err
+}
+
+// writeChunks stores what r holds as the chunks of the blob named key and
+// returns the bytes' SHA-256 and size.
+func (t *Tx) writeChunks(key string, r io.Reader) (string, int64, error) {
 	h := sha256.New()
 	buf := make([]byte, blobChunk)
 	var size int64
@@ -242,22 +239,18 @@ func (t *Tx) PutBlobAs(digest string, r io.Reader) (int64, error) {
 		if k > 0 || n == 0 {
 			h.Write(buf[:k])
 			size += int64(k)
-			if _, err := t.exec(`INSERT INTO blob_chunks(digest, n, data) VALUES (?, ?, ?)`, digest, n, buf[:k]); err != nil {
-				return 0, err
+			if _, err := t.exec(`INSERT INTO blob_chunks(digest, n, data) VALUES (?, ?, ?)`, key, n, buf[:k]); err != nil {
+				return "", 0, err
 			}
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
 		}
 		if err != nil {
-			return 0, err
+			return "", 0, err
 		}
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != digest {
-		return 0, fmt.Errorf("blob %s: its bytes hash to %s", digest, got)
-	}
-	_, err = t.exec(`UPDATE blobs SET size = ? WHERE digest = ?`, size, digest)
-	return size, err
+	return hex.EncodeToString(h.Sum(nil)), size, nil
 }
 
 // CreateSpace adds a space.
