@@ -982,21 +982,7 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 				return err
 			}
 			id = created.ID
-			prov := Provenance{SourceSite: ci.site, SourceID: v.ContentID, ArchiveID: ci.archiveID, Author: cm.Author, CreatedAt: cm.CreatedAt}
-			err = writeChecked(func() error {
-				return ci.c.Post(ci.ctx, "/wiki/api/v2/comments/"+id+"/properties", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
-			}, func() (bool, error) {
-				var props struct{ Results []json.RawMessage }
-				err := ci.c.Get(ci.ctx, "/wiki/api/v2/comments/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props)
-				return len(props.Results) > 0, err
-			})
-			if err != nil {
-				return err
-			}
-			if err := ci.j.record(ci.site, "comment", v.ContentID, id); err != nil {
-				return err
-			}
-			if err := ci.j.record(ci.site, "comment-location", v.ContentID, cm.Location); err != nil {
+			if err := ci.labelComment(id, cm, v.ContentID); err != nil {
 				return err
 			}
 			counts.Created++
@@ -1089,18 +1075,24 @@ func (ci *cloudImport) adoptComment(kind, container string, cm *model.Comment, s
 	if err != nil || orphan == "" {
 		return err
 	}
+	return ci.labelComment(orphan, cm, sourceID)
+}
+
+// labelComment gives a comment at the destination its ferry.source
+// property and records it in the journal.
+func (ci *cloudImport) labelComment(id string, cm *model.Comment, sourceID string) error {
 	prov := Provenance{SourceSite: ci.site, SourceID: sourceID, ArchiveID: ci.archiveID, Author: cm.Author, CreatedAt: cm.CreatedAt}
-	err = writeChecked(func() error {
-		return ci.c.Post(ci.ctx, "/wiki/api/v2/comments/"+orphan+"/properties", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
+	err := writeChecked(func() error {
+		return ci.c.Post(ci.ctx, "/wiki/api/v2/comments/"+id+"/properties", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
 	}, func() (bool, error) {
 		var props struct{ Results []json.RawMessage }
-		err := ci.c.Get(ci.ctx, "/wiki/api/v2/comments/"+orphan+"/properties", url.Values{"key": {ProvenanceKey}}, &props)
+		err := ci.c.Get(ci.ctx, "/wiki/api/v2/comments/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props)
 		return len(props.Results) > 0, err
 	})
 	if err != nil {
 		return err
 	}
-	if err := ci.j.record(ci.site, "comment", sourceID, orphan); err != nil {
+	if err := ci.j.record(ci.site, "comment", sourceID, id); err != nil {
 		return err
 	}
 	return ci.j.record(ci.site, "comment-location", sourceID, cm.Location)
