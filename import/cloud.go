@@ -144,6 +144,10 @@ type cloudImport struct {
 	comments    map[string]*model.Comment    // created comments, for their versions
 	rerun       bool                         // a run may have written before this one
 	labelsOf    string                       // the content whose labels are in labels
+	groups      []model.Group                // the groups the archive creates
+	anchor      *model.Space                 // where the group intent is kept (see groupIntent)
+	intent      map[string]string            // source group id → name it was created under
+	anchorEarly bool                         // the anchor was created before its event
 	labels      map[string]bool
 	last        int64 // seq of the last event applied
 }
@@ -278,15 +282,28 @@ func (ci *cloudImport) preflight() error {
 			}
 			continue
 		}
-		if ev.Type != string(model.SpaceCreated) {
+		if ev.Type == string(model.GroupCreated) {
+			var g model.Group
+			if err := json.Unmarshal(ev.Payload, &g); err != nil {
+				return err
+			}
+			ci.groups = append(ci.groups, g)
 			continue
 		}
-		if _, ok := ci.j.lookup(ci.site, "space", ev.ID); ok {
+		if ev.Type != string(model.SpaceCreated) {
 			continue
 		}
 		var sp model.Space
 		if err := json.Unmarshal(ev.Payload, &sp); err != nil {
 			return err
+		}
+		if ci.anchor == nil {
+			// Set now, cleared below if its key is in use: the first
+			// space this import owns.
+			ci.anchor = &sp
+		}
+		if _, ok := ci.j.lookup(ci.site, "space", ev.ID); ok {
+			continue
 		}
 		var found struct {
 			Results []struct{ ID, Key string }
@@ -328,6 +345,9 @@ func (ci *cloudImport) preflight() error {
 			msg := fmt.Sprintf("space %s: the destination has a space with key %s", sp.Key, found.Results[0].Key)
 			ci.report.Conflicts = append(ci.report.Conflicts, msg)
 			ci.skipKeys[strings.ToUpper(sp.Key)] = true
+			if ci.anchor != nil && ci.anchor.ID == sp.ID {
+				ci.anchor = nil
+			}
 		}
 	}
 	if err := it.Err(); err != nil {
@@ -402,6 +422,42 @@ func (ci *cloudImport) apply(from int64) error {
 	return it.Err()
 }
 
+// createSpace creates a space and labels it with its provenance.
+func (ci *cloudImport) createSpace(p *model.Space) error {
+	body := map[string]any{"key": p.Key, "name": p.Name, "description": map[string]any{"plain": map[string]any{"value": p.Description, "representation": "plain"}}}
+	// Noted before the write: a run killed between creating the space
+	// and labelling it leaves a space the next run must recognise.
+	if err := ci.j.record(ci.site, "space-intent", p.ID, p.Key); err != nil {
+		return err
+	}
+	var created struct{ ID json.Number }
+	err := writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/rest/api/space", body, &created) }, func() (bool, error) {
+		var found struct{ Results []struct{ ID string } }
+		err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces", url.Values{"keys": {p.Key}}, &found)
+		if len(found.Results) > 0 {
+			created.ID = json.Number(found.Results[0].ID)
+		}
+		return len(found.Results) > 0, err
+	})
+	if err != nil {
+		return err
+	}
+	prov := Provenance{SourceSite: ci.site, SourceID: p.ID, ArchiveID: ci.archiveID, Author: p.Author, CreatedAt: p.CreatedAt, Groups: ci.j.all(ci.site, "group"), CreatedGroups: slices.Sorted(maps.Keys(ci.j.all(ci.site, "group-owned")))}
+	err = writeChecked(func() error {
+		return ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(p.Key)+"/property", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
+	}, func() (bool, error) {
+		err := ci.c.Get(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(p.Key)+"/property/"+ProvenanceKey, nil, nil)
+		return err == nil, nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := ci.j.record(ci.site, "space-key", p.ID, p.Key); err != nil {
+		return err
+	}
+	return ci.j.record(ci.site, "space", p.ID, created.ID.String())
+}
+
 func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, counts *Counts) error {
 	switch p := payload.(type) {
 	case *model.Space:
@@ -412,42 +468,16 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 			break
 		}
 		if _, ok := ci.j.lookup(ci.site, "space", p.ID); ok {
-			counts.Unchanged++
+			if !ci.anchorEarly || ci.anchor.ID != p.ID {
+				counts.Unchanged++ // (the anchor, created early, was counted then)
+			}
 			return nil
 		}
-		body := map[string]any{"key": p.Key, "name": p.Name, "description": map[string]any{"plain": map[string]any{"value": p.Description, "representation": "plain"}}}
-		// Noted before the write: a run killed between creating the space
-		// and labelling it leaves a space the next run must recognise.
-		if err := ci.j.record(ci.site, "space-intent", p.ID, p.Key); err != nil {
-			return err
-		}
-		var created struct{ ID json.Number }
-		err := writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/rest/api/space", body, &created) }, func() (bool, error) {
-			var found struct{ Results []struct{ ID string } }
-			err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces", url.Values{"keys": {p.Key}}, &found)
-			if len(found.Results) > 0 {
-				created.ID = json.Number(found.Results[0].ID)
-			}
-			return len(found.Results) > 0, err
-		})
-		if err != nil {
-			return err
-		}
-		prov := Provenance{SourceSite: ci.site, SourceID: p.ID, ArchiveID: ci.archiveID, Author: p.Author, CreatedAt: p.CreatedAt, Groups: ci.j.all(ci.site, "group"), CreatedGroups: slices.Sorted(maps.Keys(ci.j.all(ci.site, "group-owned")))}
-		err = writeChecked(func() error {
-			return ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(p.Key)+"/property", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
-		}, func() (bool, error) {
-			err := ci.c.Get(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(p.Key)+"/property/"+ProvenanceKey, nil, nil)
-			return err == nil, nil
-		})
-		if err != nil {
+		if err := ci.createSpace(p); err != nil {
 			return err
 		}
 		counts.Created++
-		if err := ci.j.record(ci.site, "space-key", p.ID, p.Key); err != nil {
-			return err
-		}
-		return ci.j.record(ci.site, "space", p.ID, created.ID.String())
+		return nil
 	case *model.User:
 		return ci.user(p, counts)
 	case *model.Group:
@@ -724,17 +754,8 @@ func (ci *cloudImport) group(g *model.Group, counts *Counts) error {
 		counts.Unchanged++
 		return nil
 	}
-	byName := func(name string) (string, error) {
-		var found struct{ ID string }
-		err := ci.c.Get(ci.ctx, "/wiki/rest/api/group/by-name", url.Values{"name": {name}}, &found)
-		var ae *cloud.APIError
-		if errors.As(err, &ae) && ae.Status == 404 {
-			return "", nil
-		}
-		return found.ID, err
-	}
 	name := g.Name
-	existing, err := byName(name)
+	existing, err := ci.groupByName(name)
 	if err != nil {
 		return err
 	}
@@ -744,8 +765,18 @@ func (ci *cloudImport) group(g *model.Group, counts *Counts) error {
 		return ci.j.record(ci.site, "group", g.ID, existing)
 	}
 	if existing != "" {
+		if owned, err := ci.intended(g); err != nil || owned {
+			if err != nil {
+				return err
+			}
+			counts.Unchanged++ // a killed run created it (its journal lost)
+			if err := ci.j.record(ci.site, "group-owned", g.ID, existing); err != nil {
+				return err
+			}
+			return ci.j.record(ci.site, "group", g.ID, existing)
+		}
 		name = g.Name + " (copied)"
-		if existing, err = byName(name); err != nil {
+		if existing, err = ci.groupByName(name); err != nil {
 			return err
 		}
 		if existing != "" { // an earlier run's copy
@@ -756,11 +787,16 @@ func (ci *cloudImport) group(g *model.Group, counts *Counts) error {
 			return ci.j.record(ci.site, "group", g.ID, existing)
 		}
 	}
+	if name == g.Name {
+		if err := ci.intendGroups(); err != nil {
+			return err
+		}
+	}
 	var created struct{ ID string }
 	err = writeChecked(func() error {
 		return ci.c.Post(ci.ctx, "/wiki/rest/api/group", map[string]string{"name": name}, &created)
 	}, func() (bool, error) {
-		id, err := byName(name)
+		id, err := ci.groupByName(name)
 		created.ID = id
 		return id != "", err
 	})
@@ -772,6 +808,108 @@ func (ci *cloudImport) group(g *model.Group, counts *Counts) error {
 		return err
 	}
 	return ci.j.record(ci.site, "group", g.ID, created.ID)
+}
+
+// Cloud groups carry no properties, so nothing on a group says ferry
+// created it: a re-run that lost its journal would take a group a killed
+// run created for one the destination had, and copy it again as
+// "NAME (copied)". So before creating the first group under its own name,
+// an import writes which of the archive's groups it will create so (those
+// the destination lacks then) to a property of its anchor, the first space
+// it owns, creating that space ahead of its event if need be. An archive
+// that creates no space (an increment adding only groups) has no anchor.
+func groupIntentKey(archiveID string) string { return "ferry.groups." + archiveID }
+
+type groupIntent struct {
+	SourceSite string            `json:"source_site"`
+	Groups     map[string]string `json:"groups"` // source group id → name
+}
+
+func (ci *cloudImport) intendGroups() error {
+	if ci.intent != nil || ci.anchor == nil {
+		return nil
+	}
+	key, ok := ci.j.lookup(ci.site, "space-key", ci.anchor.ID)
+	if !ok {
+		if err := ci.createSpace(ci.anchor); err != nil {
+			return fmt.Errorf("creating space %s ahead of its event, to note the groups this import creates: %w", ci.anchor.Key, err)
+		}
+		ci.report.kind(model.SpaceCreated.Kind()).Created++
+		ci.anchorEarly = true
+		key = ci.anchor.Key
+	}
+	intent, err := ci.readIntent(key)
+	if err != nil || intent != nil { // a killed run wrote it already
+		ci.intent = intent
+		return err
+	}
+	intent = map[string]string{}
+	for _, g := range ci.groups {
+		if _, known := ci.j.lookup(ci.site, "group", g.ID); known {
+			continue
+		}
+		if existing, err := ci.groupByName(g.Name); err != nil {
+			return err
+		} else if existing == "" {
+			intent[g.ID] = g.Name
+		}
+	}
+	path := "/wiki/rest/api/space/" + url.PathEscape(key) + "/property"
+	err = writeChecked(func() error {
+		return ci.c.Post(ci.ctx, path, map[string]any{"key": groupIntentKey(ci.archiveID), "value": groupIntent{SourceSite: ci.site, Groups: intent}}, nil)
+	}, func() (bool, error) {
+		found, err := ci.readIntent(key)
+		return found != nil, err
+	})
+	if err != nil {
+		return err
+	}
+	ci.intent = intent
+	return nil
+}
+
+// intended says whether a run of this import created g under its own name.
+func (ci *cloudImport) intended(g *model.Group) (bool, error) {
+	if ci.intent == nil {
+		if !ci.rerun || ci.anchor == nil {
+			return false, nil
+		}
+		key, ok := ci.j.lookup(ci.site, "space-key", ci.anchor.ID)
+		if !ok {
+			return false, nil
+		}
+		intent, err := ci.readIntent(key)
+		if err != nil || intent == nil {
+			return false, err
+		}
+		ci.intent = intent
+	}
+	return ci.intent[g.ID] == g.Name, nil
+}
+
+// readIntent reads the group intent from the anchor space: nil when absent.
+func (ci *cloudImport) readIntent(spaceKey string) (map[string]string, error) {
+	var prop struct{ Value groupIntent }
+	err := ci.c.Get(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(spaceKey)+"/property/"+groupIntentKey(ci.archiveID), nil, &prop)
+	if notFound(err) || err == nil && prop.Value.SourceSite != ci.site {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if prop.Value.Groups == nil {
+		prop.Value.Groups = map[string]string{}
+	}
+	return prop.Value.Groups, nil
+}
+
+func (ci *cloudImport) groupByName(name string) (string, error) {
+	var found struct{ ID string }
+	err := ci.c.Get(ci.ctx, "/wiki/rest/api/group/by-name", url.Values{"name": {name}}, &found)
+	if notFound(err) {
+		return "", nil
+	}
+	return found.ID, err
 }
 
 func (ci *cloudImport) membership(m *model.Membership, counts *Counts) error {

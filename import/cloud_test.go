@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -521,4 +522,88 @@ func minus(a, b string) []string {
 		}
 	}
 	return out
+}
+
+// Cloud groups carry no provenance: an import killed right after creating
+// a group, run again without its journal, must take that group for its
+// own (from the intent it noted on its first space), not copy it again as
+// "NAME (copied)"; while a group the destination already had before the
+// import is still left alone and copied beside it.
+func TestCloudImportGroupsAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	src, err := embedded.Create(filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := generate.Site(ctx, src, generate.Options{Users: 12, Spaces: 2, Pages: 8, AttachmentBytes: 1 << 12, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	arch := filepath.Join(dir, "a.ferry")
+	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var groupSeqs []int64
+	var names []string
+	f, err := archive.Open(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for it := f.Events(); it.Next(); {
+		if ev := it.Event(); ev.Type == string(model.GroupCreated) {
+			groupSeqs = append(groupSeqs, ev.Seq)
+			p, _ := model.Decode(model.GroupCreated, ev.Payload)
+			names = append(names, p.(*model.Group).Name)
+		}
+	}
+	f.Close()
+	if len(groupSeqs) < 3 {
+		t.Fatalf("the generated site has %d groups; the test needs 3", len(groupSeqs))
+	}
+	// The destination has the first group's name already; the kill comes
+	// after the second group is created, and after the last.
+	for _, stopAt := range []int64{groupSeqs[1] + 1, groupSeqs[len(groupSeqs)-1] + 1} {
+		dest, c := cloudDest(t, 0)
+		if err := c.Post(ctx, "/wiki/rest/api/group", map[string]string{"name": names[0]}, nil); err != nil {
+			t.Fatal(err)
+		}
+		journal := filepath.Join(t.TempDir(), "j.db")
+		stop := errors.New("killed")
+		_, err := RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true, BeforeEvent: func(seq int64) error {
+			if seq == stopAt {
+				return stop
+			}
+			return nil
+		}})
+		if !errors.Is(err, stop) {
+			t.Fatalf("the stopped run: %v", err)
+		}
+		os.Remove(journal)
+		rep, err := RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		rows, err := dest.DB().Query(`SELECT name FROM groups WHERE deleted_rev IS NULL ORDER BY name`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			got = append(got, n)
+		}
+		rows.Close()
+		want := append([]string{names[0] + " (copied)"}, names...)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("stopped before seq %d, re-run without its journal: groups %q, want %q", stopAt, got, want)
+		}
+		if n := countRows(t, dest, `SELECT count(*) FROM spaces WHERE deleted_rev IS NULL`); n != 2 {
+			t.Errorf("stopped before seq %d: %d spaces, want 2", stopAt, n)
+		}
+		if k := rep.Kinds["space"]; k.Created+k.Unchanged != 2 {
+			t.Errorf("stopped before seq %d: the re-run's space counts %+v, want 2 in all", stopAt, k)
+		}
+	}
 }
