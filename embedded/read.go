@@ -285,8 +285,11 @@ var (
 )
 
 // pageTree orders a space's live pages parents first.
+// In the tree queries, "+parent_id IS NULL" keeps SQLite from starting
+// at the index by parent (every top-level page or comment of the whole
+// site) instead of at the space's own rows.
 const pageTree = `WITH RECURSIVE tree(id, depth) AS (
-	SELECT id, 0 FROM content WHERE space_id = ?1 AND type = 'page' AND parent_id IS NULL AND deleted_rev IS NULL
+	SELECT id, 0 FROM content WHERE space_id = ?1 AND type = 'page' AND +parent_id IS NULL AND deleted_rev IS NULL
 	UNION ALL SELECT c.id, t.depth + 1 FROM content c JOIN tree t ON c.parent_id = t.id WHERE c.deleted_rev IS NULL) `
 
 func (r *reader) pages(s spaceRef) error {
@@ -400,7 +403,7 @@ func (r *reader) journalEvents(s spaceRef, c *model.Content, ev contentEvents, a
 // commentTree orders a space's live comments, replies after their parents.
 const commentTree = `WITH RECURSIVE tree(id, depth) AS (
 	SELECT cm.id, 0 FROM comments cm JOIN content c ON c.id = cm.container_id
-		WHERE c.space_id = ?1 AND cm.parent_id IS NULL AND cm.deleted_rev IS NULL
+		WHERE c.space_id = ?1 AND +cm.parent_id IS NULL AND cm.deleted_rev IS NULL
 	UNION ALL SELECT cm.id, t.depth + 1 FROM comments cm JOIN tree t ON cm.parent_id = t.id WHERE cm.deleted_rev IS NULL) `
 
 func (r *reader) comments(s spaceRef) error {
@@ -584,13 +587,13 @@ func (r *reader) spaceRemovals(s spaceRef) error {
 		{model.LabelRemoved, `SELECT container_id || ':' || prefix || ':' || name, container_id, changed_at, changed_by FROM labels WHERE ` + inSpace + removed + ` ORDER BY 1`},
 		{model.AttachmentDeleted, `SELECT id, container_id, changed_at, changed_by FROM attachments WHERE ` + inSpace + removed + ` ORDER BY id`},
 		{model.CommentDeleted, `WITH RECURSIVE tree(id, depth) AS (
-			SELECT cm.id, 0 FROM comments cm JOIN content c ON c.id = cm.container_id WHERE c.space_id = ?1 AND cm.parent_id IS NULL
+			SELECT cm.id, 0 FROM comments cm JOIN content c ON c.id = cm.container_id WHERE c.space_id = ?1 AND +cm.parent_id IS NULL
 			UNION ALL SELECT cm.id, t.depth + 1 FROM comments cm JOIN tree t ON cm.parent_id = t.id)
 			SELECT cm.id, cm.container_id, cm.changed_at, cm.changed_by FROM tree JOIN comments cm ON cm.id = tree.id
 			WHERE 1` + removed + ` ORDER BY tree.depth DESC, cm.id`},
 		{model.BlogpostDeleted, `SELECT id, '', changed_at, changed_by FROM content WHERE space_id = ?1 AND type = 'blogpost'` + removed + ` ORDER BY id`},
 		{model.PageDeleted, `WITH RECURSIVE tree(id, depth) AS (
-			SELECT id, 0 FROM content WHERE space_id = ?1 AND type = 'page' AND parent_id IS NULL
+			SELECT id, 0 FROM content WHERE space_id = ?1 AND type = 'page' AND +parent_id IS NULL
 			UNION ALL SELECT c.id, t.depth + 1 FROM content c JOIN tree t ON c.parent_id = t.id)
 			SELECT c.id, coalesce(c.parent_id, ''), c.changed_at, c.changed_by FROM tree JOIN content c ON c.id = tree.id
 			WHERE 1` + removed + ` ORDER BY tree.depth DESC, c.id`},

@@ -210,4 +210,10 @@ CREATE TABLE imports (
 ALTER TABLE content_versions ADD COLUMN format TEXT;
 ALTER TABLE comment_versions ADD COLUMN format TEXT;
 `,
+	// 4: replies by parent. Exports walk each space's comment tree; without
+	// it SQLite built a temporary index over every comment of the site for
+	// each space, so exports grew with spaces × comments.
+	`
+CREATE INDEX comments_by_parent ON comments(parent_id);
+`,
 }
