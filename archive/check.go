@@ -39,7 +39,9 @@ func memberFromHeader(hdr *tar.Header, offset int64) (*memberInfo, error) {
 	if !IsDigest(sum) {
 		return nil, errorf(hdr.Name, offset, ErrFraming, "pax record %s is %q, want 64 lowercase hex digits", paxSHA256, sum)
 	}
-	e := MemberEntry{Name: hdr.Name, Size: hdr.Size, SHA256: sum}
+	// Cloned: a PAX value is a substring of its whole header block, which
+	// would otherwise stay in memory for as long as the member is listed.
+	e := MemberEntry{Name: strings.Clone(hdr.Name), Size: hdr.Size, SHA256: strings.Clone(sum)}
 	if k, _, _, _ := kindOf(strings.TrimSuffix(hdr.Name, sealedSuffix)); k == KindBlob {
 		cs, err := strconv.ParseInt(hdr.PAXRecords[paxContentSize], 10, 64)
 		if err != nil {

@@ -77,7 +77,8 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 	if f.manifest, err = decodeManifest(data, f.header); err != nil {
 		return nil, err
 	}
-	f.manifestRaw = data
+	// No manifestRaw: only an archive without trailers (so without a
+	// signature to check against it) opens this way.
 	prevEnd := int64(0)
 	for i, e := range f.manifest.Members {
 		if e.Offset == 0 {
@@ -92,7 +93,7 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 			return nil, errorf(e.Name, e.Offset, ErrManifest, "the manifest's first member is not the header member")
 		case e.Offset < prevEnd+blockSize || e.Offset%blockSize != 0 || e.Offset+e.Size > start:
 			return nil, errorf(e.Name, e.Offset, ErrManifest, "manifest places the member's %d bytes at byte %d, outside the space between its neighbours", e.Size, e.Offset)
-		case f.byName[e.Name] != nil:
+		case func() bool { _, dup := f.member(e.Name); return dup }():
 			return nil, errorf(e.Name, e.Offset, ErrManifest, "listed twice in the manifest")
 		case m.kind == KindManifest || m.kind == KindTrailer:
 			return nil, errorf(e.Name, e.Offset, ErrManifest, "the manifest lists %s among the members", e.Name)
@@ -102,11 +103,7 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 			return nil, errorf(e.Name, e.Offset, ErrFeature, "member is not known to format %s readers and not marked optional: upgrade ferry", Version)
 		}
 		prevEnd = e.Offset + e.Size
-		f.members = append(f.members, m)
-		f.byName[m.Name] = m
-		if m.kind == KindBlob {
-			f.blobs[m.digest] = m
-		}
+		f.add(m)
 	}
 	return f, nil
 }

@@ -156,6 +156,9 @@ func (r *Reader) readManifest() error {
 	if err := compareManifest(m, r.seen); err != nil {
 		return err
 	}
+	for i := range m.Members { // hold each name and hash once
+		m.Members[i].Name, m.Members[i].SHA256 = r.seen[i].Name, r.seen[i].SHA256
+	}
 	r.manifest, r.manifestRaw = m, data
 	return nil
 }
