@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime"
 	"reflect"
 	"testing"
 )
@@ -173,6 +174,19 @@ func BenchmarkOpen(b *testing.B) {
 				}
 				f.Close()
 			}
+			// What an open File holds per blob: the part of a reader's
+			// memory that grows with the archive.
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			f, err := mode.open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(f.Manifest().Blobs.Count), "heap-B/blob")
+			f.Close()
 		})
 	}
 }
