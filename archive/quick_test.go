@@ -6,8 +6,8 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
-	"runtime"
 	"reflect"
+	"runtime"
 	"testing"
 )
 
