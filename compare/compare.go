@@ -5,7 +5,9 @@
 // groups by name, spaces by key, pages by space and title, attachments by
 // page and file name), never by ids, which differ between sites.
 //
-// Both sides are replayed into memory: compare is for rehearsal-sized sites.
+// Both sides are replayed into memory, each version's body held only as
+// its digest and the accounts it mentions (see squeeze): what remains
+// grows with the number of entities and versions, not with their text.
 package compare
 
 import (
@@ -29,6 +31,9 @@ import (
 func Load(ctx context.Context, arg string, opts ...archive.ReadOption) (*model.State, error) {
 	state := model.NewState()
 	apply := func(c *model.Change) error {
+		if v, ok := c.Payload.(*model.Version); ok {
+			v.Body = squeeze(v.Body)
+		}
 		if err := state.Apply(c); err != nil {
 			return fmt.Errorf("%s: %w", arg, err)
 		}
@@ -97,7 +102,7 @@ func Normalize(s *model.State) Content {
 			if len(it.versions) > 0 {
 				first = it.versions[0].(*model.Version).Body
 			}
-			n.comments[p.ID] = fmt.Sprintf("%s#%s#%s#%s", n.content[p.ContainerID], p.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000Z"), n.users[p.Author], digest(first))
+			n.comments[p.ID] = fmt.Sprintf("%s#%s#%s#%s", n.content[p.ContainerID], p.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000Z"), n.users[p.Author], n.body(first))
 		}
 	}
 	all := map[string]map[string][]string{} // kind → key → values
@@ -159,15 +164,37 @@ type normalizer struct {
 
 var accountRef = regexp.MustCompile(`ri:account-id="([^"]*)"`)
 
-// body replaces account ids in a body with the users' keys.
-func (n *normalizer) body(b string) string {
-	return accountRef.ReplaceAllStringFunc(b, func(m string) string {
-		id := accountRef.FindStringSubmatch(m)[1]
-		if k, ok := n.users[id]; ok {
-			return `ri:account-id="` + k + `"`
-		}
-		return m
+// squeezed marks a body squeeze has replaced; no storage-format or wiki
+// body starts with a NUL.
+const squeezed = "\x00"
+
+// squeeze replaces a body with what comparing it needs: the hash of its
+// text with every mentioned account id taken out, then those ids in order
+// (which differ between sites and are compared through the users' keys).
+// A body of kilobytes becomes a hundred bytes or so.
+func squeeze(b string) string {
+	if strings.HasPrefix(b, squeezed) {
+		return b
+	}
+	var ids []string
+	text := accountRef.ReplaceAllStringFunc(b, func(m string) string {
+		ids = append(ids, accountRef.FindStringSubmatch(m)[1])
+		return `ri:account-id=""`
 	})
+	h := sha256.Sum256([]byte(text))
+	return squeezed + hex.EncodeToString(h[:]) + strings.Join(append([]string{""}, ids...), squeezed)
+}
+
+// body digests a body with its account ids replaced by the users' keys
+// (an id of no known user stays as it is).
+func (n *normalizer) body(b string) string {
+	parts := strings.Split(squeeze(b)[len(squeezed):], squeezed)
+	for i, id := range parts[1:] {
+		if k, ok := n.users[id]; ok {
+			parts[i+1] = k
+		}
+	}
+	return digest(strings.Join(parts, squeezed))
 }
 
 func (n *normalizer) principal(typ, id string) string {
@@ -201,14 +228,14 @@ func (n *normalizer) entry(r model.Ref, state any, versions []any) (kind, key, v
 		var vs []any
 		for _, v := range versions {
 			v := v.(*model.Version)
-			vs = append(vs, []any{v.Number, v.Title, digest(n.body(v.Body)), n.users[v.Author], v.At, v.Message, v.MinorEdit})
+			vs = append(vs, []any{v.Number, v.Title, n.body(v.Body), n.users[v.Author], v.At, v.Message, v.MinorEdit})
 		}
 		return p.Type, n.content[p.ID], jsonOf([]any{n.content[p.ParentID], p.Position, p.Status, p.CreatedAt, n.users[p.Author], vs})
 	case *model.Comment:
 		var vs []any
 		for _, v := range versions {
 			v := v.(*model.Version)
-			vs = append(vs, []any{v.Number, digest(n.body(v.Body)), n.users[v.Author], v.At})
+			vs = append(vs, []any{v.Number, n.body(v.Body), n.users[v.Author], v.At})
 		}
 		return "comment", n.comments[p.ID], jsonOf([]any{n.comments[p.ParentID], p.Location, p.Anchor, p.Status, vs})
 	case *model.Attachment:

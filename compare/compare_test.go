@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +68,35 @@ func TestSameTitledContentIsComparedWhole(t *testing.T) {
 	}
 	if _, diffs := Diff(posts("x", "one", "two"), posts("y", "two")); len(diffs) == 0 {
 		t.Fatal("a lost same-titled post went unnoticed")
+	}
+}
+
+// Load keeps bodies squeezed (a hash and the accounts they mention): a
+// squeezed side compares with a raw one exactly as two raw sides do.
+func TestSqueezedBodiesCompareAsRaw(t *testing.T) {
+	squeezedSite := func(prefix, body string) Content {
+		at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		s := model.NewState()
+		for _, c := range []*model.Change{
+			{Type: model.UserCreated, ID: prefix + "u", Payload: &model.User{AccountID: prefix + "u", Email: "ann@example.com", DisplayName: "Ann", Status: "active"}},
+			{Type: model.SpaceCreated, ID: prefix + "s", Payload: &model.Space{ID: prefix + "s", Key: "ENG", Name: "Engineering"}},
+			{Type: model.PageCreated, ID: prefix + "p", Payload: &model.Content{ID: prefix + "p", Type: "page", SpaceID: prefix + "s", Status: "current", CreatedAt: at, Author: prefix + "u"}},
+			{Type: model.PageVersion, ID: prefix + "p", Payload: &model.Version{ContentID: prefix + "p", Number: 1, Title: "Home", At: at, Author: prefix + "u",
+				Body: squeeze(`<p>` + body + ` <ac:link><ri:user ri:account-id="` + prefix + `u"/></ac:link></p>`)}},
+		} {
+			if err := s.Apply(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return Normalize(s)
+	}
+	if _, diffs := Diff(site(t, "a-", "hello"), squeezedSite("b-", "hello")); len(diffs) != 0 {
+		t.Fatalf("a squeezed copy of the same content: %v", diffs)
+	}
+	if _, diffs := Diff(site(t, "a-", "hello"), squeezedSite("b-", "hullo")); len(diffs) != 1 {
+		t.Fatalf("a squeezed copy with another body: %v", diffs)
+	}
+	if b := squeeze(`<p>` + strings.Repeat("x", 5000) + `</p>`); len(b) > 100 {
+		t.Errorf("a squeezed body of 5 kB is %d bytes", len(b))
 	}
 }
