@@ -353,6 +353,12 @@ func (ci *cloudImport) preflight() error {
 	if err := it.Err(); err != nil {
 		return err
 	}
+	if ci.anchor == nil { // an increment: a space an earlier run created
+		keys := ci.j.all(ci.site, "space-key")
+		if ids := slices.Sorted(maps.Keys(keys)); len(ids) > 0 {
+			ci.anchor = &model.Space{ID: ids[0], Key: keys[ids[0]]}
+		}
+	}
 	if err := bill.flush(); err != nil {
 		return err
 	}
@@ -817,7 +823,8 @@ func (ci *cloudImport) group(g *model.Group, counts *Counts) error {
 // an import writes which of the archive's groups it will create so (those
 // the destination lacks then) to a property of its anchor, the first space
 // it owns, creating that space ahead of its event if need be. An archive
-// that creates no space (an increment adding only groups) has no anchor.
+// that creates no space (an increment) uses a space its journal says an
+// earlier run created; without the journal, it has no anchor.
 func groupIntentKey(archiveID string) string { return "ferry.groups." + archiveID }
 
 type groupIntent struct {
