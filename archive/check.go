@@ -2,11 +2,11 @@ package archive
 
 import (
 	"archive/tar"
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"hash"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -214,7 +214,8 @@ func decodeManifest(data []byte, h *Header) (*Manifest, error) {
 		return nil, errorf(ManifestName, -1, ErrTruncated, "manifest of %d bytes is too short", len(data))
 	}
 	prefix := data[:len(data)-suffixLen]
-	if want := appendManifestChecksum(bytes.Clone(prefix)); !bytes.Equal(want, data) {
+	sum := sha256.Sum256(prefix) // (not appendManifestChecksum: no copy of a manifest of tens of megabytes)
+	if want := checksumField + hexSum(sum[:]) + "\"}\n"; string(data[len(prefix):]) != want {
 		return nil, errorf(ManifestName, -1, ErrChecksum, "manifest checksum does not match its contents")
 	}
 	var m Manifest
@@ -232,18 +233,24 @@ func decodeManifest(data []byte, h *Header) (*Manifest, error) {
 // in order, with the same sizes and hashes; and that its blob and event
 // totals add up.
 func compareManifest(m *Manifest, seen []*memberInfo) error {
+	// Names are matched pair by pair. Blobs cannot repeat (memberOrder
+	// refuses a second blob of one content), so only the few other
+	// members need a set to catch a name listed twice.
 	listed := map[string]bool{}
 	for i, e := range m.Members {
-		if listed[e.Name] {
+		mismatch := i >= len(seen) || seen[i].Name != e.Name
+		if listed[e.Name] || mismatch && slices.ContainsFunc(m.Members[:i], func(o MemberEntry) bool { return o.Name == e.Name }) {
 			return errorf(e.Name, -1, ErrManifest, "listed twice in the manifest")
 		}
-		listed[e.Name] = true
+		if i < len(seen) && seen[i].kind != KindBlob {
+			listed[e.Name] = true
+		}
 		if i >= len(seen) {
 			return errorf(e.Name, -1, ErrManifest, "listed in the manifest but not in the archive")
 		}
 		s := seen[i]
 		if s.Name != e.Name {
-			if !listed[s.Name] && !inManifest(m, s.Name) {
+			if !inManifest(m, s.Name) {
 				return errorf(s.Name, s.offset, ErrManifest, "in the archive but not in the manifest")
 			}
 			return errorf(e.Name, -1, ErrManifest, "manifest entry %d is %s, archive member %d is %s", i+1, e.Name, i+1, s.Name)
@@ -350,9 +357,26 @@ func (o *memberOrder) check(m *memberInfo) error {
 }
 
 func readSmall(r io.Reader, name string, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+	return readSized(r, name, limit, 512)
+}
+
+// readSized is readSmall for a member whose size is known: the buffer is
+// allocated once, not doubled as it fills (a manifest can be 50 MB).
+func readSized(r io.Reader, name string, limit, size int64) ([]byte, error) {
+	r = io.LimitReader(r, limit+1)
+	data := make([]byte, 0, min(max(size, 0), limit)+1) // +1: room to see the end
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if int64(len(data)) > limit {
 		return nil, errorf(name, -1, ErrTooLarge, "more than %d bytes", limit)

@@ -161,7 +161,7 @@ func (f *File) readHeader(m *memberInfo) error {
 }
 
 func (f *File) readManifest(m *memberInfo) error {
-	data, err := readSmall(f.raw(m), m.Name, maxManifestSize)
+	data, err := readSized(f.raw(m), m.Name, maxManifestSize, m.Size)
 	if err != nil {
 		return err
 	}

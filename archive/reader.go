@@ -145,7 +145,7 @@ func (r *Reader) enter(m *memberInfo) (*Member, error) {
 }
 
 func (r *Reader) readManifest() error {
-	data, err := readSmall(r.body, ManifestName, maxManifestSize)
+	data, err := readSized(r.body, ManifestName, maxManifestSize, r.cur.Size)
 	if err != nil {
 		return err
 	}
