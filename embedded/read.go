@@ -600,7 +600,23 @@ func (r *reader) spaceRemovals(s spaceRef) error {
 		{model.SpacePermissionRevoked, `SELECT id, space_id, changed_at, changed_by FROM space_permissions WHERE space_id = ?1` + removed + ` ORDER BY id`},
 		{model.SpaceDeleted, `SELECT id, '', changed_at, changed_by FROM spaces WHERE id = ?1` + removed},
 	}
+	// The tree walks run only where something was removed: they read
+	// every page or comment of the space, the gates only what was removed.
+	gates := map[model.EventType]string{
+		model.CommentDeleted: `SELECT 1 FROM comments cm INDEXED BY comments_removed JOIN content c ON c.id = cm.container_id
+			WHERE cm.deleted_rev > ?2 AND cm.created_rev <= ?2 AND c.space_id = ?1 LIMIT 1`,
+		model.PageDeleted: `SELECT 1 FROM content INDEXED BY content_removed WHERE deleted_rev > ?2 AND created_rev <= ?2 AND space_id = ?1 AND type = 'page' LIMIT 1`,
+	}
 	for _, st := range steps {
+		if gate, ok := gates[st.t]; ok {
+			found := false
+			if err := r.query(gate, func(*sql.Rows) error { found = true; return nil }, s.id, r.since); err != nil {
+				return err
+			}
+			if !found {
+				continue
+			}
+		}
 		if err := r.removal(st.t, s.key, st.q, s.id, r.since); err != nil {
 			return err
 		}

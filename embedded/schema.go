@@ -216,4 +216,12 @@ ALTER TABLE comment_versions ADD COLUMN format TEXT;
 	`
 CREATE INDEX comments_by_parent ON comments(parent_id);
 `,
+	// 5: removed pages, blog posts and comments by when. An incremental
+	// export asks each space whether anything in it was removed since the
+	// watermark before walking its trees in removal order; the walk read
+	// every page and comment of the site (50 of 99 s at 400,000 pages).
+	`
+CREATE INDEX content_removed ON content(deleted_rev) WHERE deleted_rev IS NOT NULL;
+CREATE INDEX comments_removed ON comments(deleted_rev) WHERE deleted_rev IS NOT NULL;
+`,
 }
