@@ -2,9 +2,11 @@ package archive
 
 import (
 	"archive/tar"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,14 +17,18 @@ type memberWriter struct {
 	tw      *tar.Writer
 	out     *countingWriter
 	modTime time.Time
-	entries []MemberEntry
-	seen    map[string]bool
-	err     error // sticky: after a failed write the tar stream is unusable
+	// entries holds the manifest's member entries as JSON, comma-separated,
+	// spilling to a temporary file: an archive of a million blobs would
+	// otherwise keep a million entries in memory until its manifest.
+	entries *spool
+	seen    map[string]bool // names other than blobs' (Writer writes each blob once)
+	err     error           // sticky: after a failed write the tar stream is unusable
 }
 
-func newMemberWriter(w io.Writer, modTime time.Time) *memberWriter {
+func newMemberWriter(w io.Writer, modTime time.Time, tempDir string) *memberWriter {
 	out := &countingWriter{w: w}
-	return &memberWriter{tw: tar.NewWriter(out), out: out, modTime: modTime.UTC().Truncate(time.Second), seen: map[string]bool{}}
+	return &memberWriter{tw: tar.NewWriter(out), out: out, modTime: modTime.UTC().Truncate(time.Second),
+		entries: newSpool(tempDir, 1<<20), seen: map[string]bool{}}
 }
 
 // countingWriter counts the bytes written through it: after a tar header
@@ -48,10 +54,13 @@ func (m *memberWriter) write(e MemberEntry, r io.Reader) error {
 	if err := checkName(e.Name); err != nil {
 		return err
 	}
+	kind, _, _, _ := kindOf(strings.TrimSuffix(e.Name, sealedSuffix))
 	if m.seen[e.Name] {
 		return fmt.Errorf("archive: member %s written twice", e.Name)
 	}
-	m.seen[e.Name] = true
+	if kind != KindBlob {
+		m.seen[e.Name] = true
+	}
 	pax := map[string]string{paxSHA256: e.SHA256}
 	if e.ContentSize != nil {
 		pax[paxContentSize] = strconv.FormatInt(*e.ContentSize, 10)
@@ -78,8 +87,18 @@ func (m *memberWriter) write(e MemberEntry, r io.Reader) error {
 		m.err = fmt.Errorf("write member %s: %w", e.Name, err)
 		return m.err
 	}
-	if k, _, _, _ := kindOf(e.Name); k != KindManifest && k != KindTrailer {
-		m.entries = append(m.entries, e)
+	if kind != KindManifest && kind != KindTrailer {
+		js, err := json.Marshal(e)
+		if err == nil && m.entries.Size() > 0 {
+			_, err = m.entries.Write([]byte{','})
+		}
+		if err == nil {
+			_, err = m.entries.Write(js)
+		}
+		if err != nil {
+			m.err = fmt.Errorf("note member %s for the manifest: %w", e.Name, err)
+			return m.err
+		}
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 package archive
 
 import (
+	"archive/tar"
 	"bytes"
+	"encoding/json"
 	"io"
 	"math/rand"
 	"os"
@@ -188,5 +190,47 @@ func BenchmarkOpen(b *testing.B) {
 			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(f.Manifest().Blobs.Count), "heap-B/blob")
 			f.Close()
 		})
+	}
+}
+
+// The Writer spools the manifest's member entries instead of holding
+// them; the manifest it writes is still exactly json.Marshal of the
+// manifest with its checksum, the form spec §3.4 gives.
+func TestSpooledManifestIsMarshalForm(t *testing.T) {
+	fx := makeFixture(3000, 3000, 5)
+	path := filepath.Join(t.TempDir(), "a.ferry")
+	w, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.write(t, w)
+	w.Close()
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n := len(f.Manifest().Members); int64(n) <= f.Manifest().Blobs.Count || n < 1000 {
+		t.Fatalf("the manifest lists %d members, want its %d blobs and the segments", n, f.Manifest().Blobs.Count)
+	}
+	var raw []byte
+	arch, _ := os.Open(path)
+	defer arch.Close()
+	for tr := tar.NewReader(arch); ; {
+		hdr, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no %s member: %v", ManifestName, err)
+		}
+		if hdr.Name == ManifestName {
+			raw, _ = io.ReadAll(tr)
+			break
+		}
+	}
+	js, err := json.Marshal(f.Manifest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := appendManifestChecksum(js[:len(js)-1]); !bytes.Equal(raw, want) {
+		t.Errorf("the written manifest (%d bytes) differs from json.Marshal of what it holds (%d bytes)", len(raw), len(want))
 	}
 }

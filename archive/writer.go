@@ -132,7 +132,7 @@ func NewWriter(out io.Writer, h Header, opts ...Option) (*Writer, error) {
 		h.Encryption = &Encryption{Scheme: FeatureAge, Recipients: recipientNames(w.recipients)}
 		w.header = h
 	}
-	w.mw = newMemberWriter(w.out, h.Created)
+	w.mw = newMemberWriter(w.out, h.Created, w.tempDir)
 	w.segSpool = newSpool(w.tempDir, segmentSpoolMemory)
 	w.rawSpool = newSpool(w.tempDir, blobSpoolMemory)
 	w.zSpool = newSpool(w.tempDir, blobSpoolMemory)
@@ -340,18 +340,30 @@ func (w *Writer) Close() error {
 	w.events.Digest = w.digest.sum()
 	m := &Manifest{
 		Format: w.header.Format, Version: w.header.Version, ArchiveID: w.header.ArchiveID,
-		Members: w.mw.entries, Events: w.events, Blobs: w.blobStats, Watermark: w.watermark, Redaction: w.redaction,
+		Members: []MemberEntry{}, Events: w.events, Blobs: w.blobStats, Watermark: w.watermark, Redaction: w.redaction,
 	}
 	w.manifest = m
-	data, err := encodeManifest(m)
+	manifest, err := w.spoolManifest(m)
 	if err != nil {
 		return w.fail(err)
 	}
-	sum := sha256.Sum256(data)
-	if err := w.mw.write(MemberEntry{Name: ManifestName, Size: int64(len(data)), SHA256: hexSum(sum[:])}, bytes.NewReader(data)); err != nil {
+	defer manifest.release()
+	r, err := manifest.Reader()
+	if err != nil {
+		return w.fail(err)
+	}
+	if err := w.mw.write(MemberEntry{Name: ManifestName, Size: manifest.Size(), SHA256: manifest.Digest()}, r); err != nil {
 		return w.fail(err)
 	}
 	if w.signKey != nil {
+		r, err := manifest.Reader()
+		if err != nil {
+			return w.fail(err)
+		}
+		data, err := io.ReadAll(r) // ed25519 signs the whole message
+		if err != nil {
+			return w.fail(err)
+		}
 		sig, err := sign(data, w.signKey, w.signer)
 		if err != nil {
 			return w.fail(err)
@@ -379,8 +391,46 @@ func (w *Writer) Close() error {
 	return nil
 }
 
-// Manifest returns the manifest Close wrote, or nil before that.
+// Manifest returns the manifest Close wrote, or nil before that. Its
+// Members are left out: they are in the archive, and a Writer does not
+// hold them (Open the archive to list them).
 func (w *Writer) Manifest() *Manifest { return w.manifest }
+
+// spoolManifest renders m, with the member entries the member writer
+// spooled in place of its empty Members, as the bytes json.Marshal would
+// give, ending with the checksum suffix of spec §3.4.
+func (w *Writer) spoolManifest(m *Manifest) (*spool, error) {
+	js, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	const members = `"members":[`
+	at := bytes.Index(js, []byte(members+"]"))
+	if at < 0 {
+		return nil, fmt.Errorf("archive: manifest without members: %s", js)
+	}
+	at += len(members)
+	out := newSpool(w.tempDir, 1<<20)
+	entries, err := w.mw.entries.Reader()
+	if err == nil {
+		_, err = out.Write(js[:at])
+	}
+	if err == nil {
+		_, err = io.Copy(out, entries)
+	}
+	if err == nil {
+		_, err = out.Write(js[at : len(js)-1]) // without the closing brace
+	}
+	if err == nil {
+		sum := out.sum.Sum(nil) // of every byte before the suffix
+		_, err = out.Write([]byte(checksumField + hexSum(sum) + "\"}\n"))
+	}
+	if err != nil {
+		out.release()
+		return nil, err
+	}
+	return out, nil
+}
 
 // Abort abandons the archive: a file begun by Create is removed. Calling
 // it after a successful Close does nothing.
@@ -397,6 +447,7 @@ func (w *Writer) Abort() {
 }
 
 func (w *Writer) release() {
+	w.mw.entries.release()
 	w.segSpool.release()
 	w.rawSpool.release()
 	w.zSpool.release()
@@ -416,16 +467,6 @@ func (w *Writer) fail(err error) error {
 }
 
 const checksumField = `,"manifest_checksum":"`
-
-// encodeManifest renders m as JSON ending with the checksum suffix of
-// spec §3.4: the SHA-256 of every byte before the suffix.
-func encodeManifest(m *Manifest) ([]byte, error) {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	return appendManifestChecksum(data[:len(data)-1]), nil
-}
 
 // appendManifestChecksum closes an unterminated JSON object with the checksum.
 func appendManifestChecksum(prefix []byte) []byte {
