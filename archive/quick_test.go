@@ -13,7 +13,7 @@ import (
 	"testing"
 )
 
-func writeFile(t *testing.T, data []byte) string {
+func writeFile(t testing.TB, data []byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "a.ferry")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -157,13 +157,7 @@ func TestOpenQuickDetectsChangedBytes(t *testing.T) {
 // its tar headers with opening it by its manifest.
 func BenchmarkOpen(b *testing.B) {
 	fx := makeFixture(20000, 20000, 2)
-	path := filepath.Join(b.TempDir(), "a.ferry")
-	w, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	fx.write(b, w)
-	w.Close()
+	path := writeFile(b, fx.bytes(b))
 	for _, mode := range []struct {
 		name string
 		open func(string, ...ReadOption) (*File, error)
@@ -198,13 +192,7 @@ func BenchmarkOpen(b *testing.B) {
 // manifest with its checksum, the form spec §3.4 gives.
 func TestSpooledManifestIsMarshalForm(t *testing.T) {
 	fx := makeFixture(3000, 3000, 5)
-	path := filepath.Join(t.TempDir(), "a.ferry")
-	w, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fx.write(t, w)
-	w.Close()
+	path := writeFile(t, fx.bytes(t))
 	f, err := Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -42,6 +42,25 @@ func cloudDest(t *testing.T, failRate float64) (*embedded.Site, *cloud.Client) {
 	return site, c
 }
 
+// exportedSite generates a source site in dir and exports it: the site
+// (closed when the test ends) and its archive.
+func exportedSite(t *testing.T, dir string, o generate.Options) (*embedded.Site, string) {
+	t.Helper()
+	src, err := embedded.Create(filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	if err := generate.Site(ctx, src, o); err != nil {
+		t.Fatal(err)
+	}
+	arch := filepath.Join(dir, "a.ferry")
+	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return src, arch
+}
+
 func countRows(t *testing.T, site *embedded.Site, q string) int {
 	t.Helper()
 	var n int
@@ -57,18 +76,7 @@ func countRows(t *testing.T, site *embedded.Site, q string) int {
 // writes nothing, with its journal or without it.
 func TestCloudImport(t *testing.T) {
 	dir := t.TempDir()
-	src, err := embedded.Create(filepath.Join(dir, "src.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	if err := generate.Site(ctx, src, generate.Options{Users: 15, Spaces: 2, Pages: 40, AttachmentBytes: 1 << 14, Seed: 4}); err != nil {
-		t.Fatal(err)
-	}
-	arch := filepath.Join(dir, "a.ferry")
-	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	src, arch := exportedSite(t, dir, generate.Options{Users: 15, Spaces: 2, Pages: 40, AttachmentBytes: 1 << 14, Seed: 4})
 	dest, c := cloudDest(t, 0.1)
 	// Atlassian accounts are the same on every site: half the source's
 	// users already have access to the destination.
@@ -211,25 +219,14 @@ func TestCloudImport(t *testing.T) {
 // written (compared case-insensitively), or leave the space out.
 func TestCloudImportConflicts(t *testing.T) {
 	dir := t.TempDir()
-	src, err := embedded.Create(filepath.Join(dir, "src.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	if err := generate.Site(ctx, src, generate.Options{Users: 10, Spaces: 2, Pages: 10, AttachmentBytes: 1 << 12, Seed: 6}); err != nil {
-		t.Fatal(err)
-	}
-	arch := filepath.Join(dir, "a.ferry")
-	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	src, arch := exportedSite(t, dir, generate.Options{Users: 10, Spaces: 2, Pages: 10, AttachmentBytes: 1 << 12, Seed: 6})
 	var key string
 	src.DB().QueryRow(`SELECT key FROM spaces ORDER BY key LIMIT 1`).Scan(&key)
 	dest, c := cloudDest(t, 0)
 	if err := c.Post(ctx, "/wiki/rest/api/space", map[string]any{"key": key, "name": "theirs"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err = RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{AllowMissingApps: true})
+	_, err := RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{AllowMissingApps: true})
 	if err == nil || !strings.Contains(err.Error(), key) {
 		t.Fatalf("conflict: %v", err)
 	}
@@ -250,18 +247,7 @@ func TestCloudImportConflicts(t *testing.T) {
 // a destination that lacks apps the source has.
 func TestCloudImportPreflight(t *testing.T) {
 	dir := t.TempDir()
-	src, err := embedded.Create(filepath.Join(dir, "src.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	if err := generate.Site(ctx, src, generate.Options{Users: 5, Spaces: 1, Pages: 3, AttachmentBytes: 1 << 10, Seed: 2}); err != nil {
-		t.Fatal(err)
-	}
-	arch := filepath.Join(dir, "a.ferry")
-	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	src, arch := exportedSite(t, dir, generate.Options{Users: 5, Spaces: 1, Pages: 3, AttachmentBytes: 1 << 10, Seed: 2})
 	dest, err := embedded.Create(filepath.Join(dir, "dest.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -531,18 +517,7 @@ func minus(a, b string) []string {
 // import is still left alone and copied beside it.
 func TestCloudImportGroupsAfterKill(t *testing.T) {
 	dir := t.TempDir()
-	src, err := embedded.Create(filepath.Join(dir, "src.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	if err := generate.Site(ctx, src, generate.Options{Users: 12, Spaces: 2, Pages: 8, AttachmentBytes: 1 << 12, Seed: 9}); err != nil {
-		t.Fatal(err)
-	}
-	arch := filepath.Join(dir, "a.ferry")
-	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	_, arch := exportedSite(t, dir, generate.Options{Users: 12, Spaces: 2, Pages: 8, AttachmentBytes: 1 << 12, Seed: 9})
 	var groupSeqs []int64
 	var names []string
 	f, err := archive.Open(arch)
