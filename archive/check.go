@@ -215,7 +215,7 @@ func decodeManifest(data []byte, h *Header) (*Manifest, error) {
 	}
 	prefix := data[:len(data)-suffixLen]
 	sum := sha256.Sum256(prefix) // (not appendManifestChecksum: no copy of a manifest of tens of megabytes)
-	if want := checksumField + hexSum(sum[:]) + "\"}\n"; string(data[len(prefix):]) != want {
+	if string(data[len(prefix):]) != checksumSuffix(sum[:]) {
 		return nil, errorf(ManifestName, -1, ErrChecksum, "manifest checksum does not match its contents")
 	}
 	var m Manifest

@@ -423,7 +423,7 @@ func (w *Writer) spoolManifest(m *Manifest) (*spool, error) {
 	}
 	if err == nil {
 		sum := out.sum.Sum(nil) // of every byte before the suffix
-		_, err = out.Write([]byte(checksumField + hexSum(sum) + "\"}\n"))
+		_, err = out.Write([]byte(checksumSuffix(sum)))
 	}
 	if err != nil {
 		out.release()
@@ -468,10 +468,12 @@ func (w *Writer) fail(err error) error {
 
 const checksumField = `,"manifest_checksum":"`
 
+// checksumSuffix closes an unterminated manifest JSON object whose bytes
+// hash to sum (spec §3.4).
+func checksumSuffix(sum []byte) string { return checksumField + hexSum(sum) + "\"}\n" }
+
 // appendManifestChecksum closes an unterminated JSON object with the checksum.
 func appendManifestChecksum(prefix []byte) []byte {
 	sum := sha256.Sum256(prefix)
-	out := append(prefix, checksumField...)
-	out = append(out, hexSum(sum[:])...)
-	return append(out, "\"}\n"...)
+	return append(prefix, checksumSuffix(sum[:])...)
 }
