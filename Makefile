@@ -7,7 +7,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 # How long each fuzz target runs in `make test` (longer: make fuzz FUZZTIME=10m).
 FUZZTIME  ?= 15s
 # Fuzz targets as package:Function.
-FUZZ_TARGETS := ./archive:FuzzReader ./confluencexml:FuzzParse ./cloud:FuzzAnswers
+FUZZ_TARGETS := ./archive:FuzzReader ./archive:FuzzManifest ./confluencexml:FuzzParse ./cloud:FuzzAnswers
 
 .PHONY: build test unit fuzz test-long bench bench-long torture demo lint clean
 

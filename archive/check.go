@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"hash"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -207,114 +206,13 @@ func decodeHeader(data []byte) (*Header, error) {
 	return &h, nil
 }
 
-// decodeManifest checks the manifest's own checksum (spec §3.4), then parses it.
-func decodeManifest(data []byte, h *Header) (*Manifest, error) {
-	const suffixLen = len(checksumField) + 64 + 3
-	if len(data) < suffixLen+2 {
-		return nil, errorf(ManifestName, -1, ErrTruncated, "manifest of %d bytes is too short", len(data))
-	}
-	prefix := data[:len(data)-suffixLen]
-	sum := sha256.Sum256(prefix) // (not appendManifestChecksum: no copy of a manifest of tens of megabytes)
-	if string(data[len(prefix):]) != checksumSuffix(sum[:]) {
-		return nil, errorf(ManifestName, -1, ErrChecksum, "manifest checksum does not match its contents")
-	}
-	var m Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, errorf(ManifestName, -1, ErrCorrupt, "manifest is not JSON: %v", err)
-	}
-	if m.Format != h.Format || m.Version != h.Version || m.ArchiveID != h.ArchiveID {
-		return nil, errorf(ManifestName, -1, ErrManifest, "manifest names %s %s archive %s, header names %s %s archive %s",
-			m.Format, m.Version, m.ArchiveID, h.Format, h.Version, h.ArchiveID)
-	}
-	return &m, nil
-}
-
-// compareManifest checks that the manifest lists exactly the members seen,
-// in order, with the same sizes and hashes; and that its blob and event
-// totals add up.
-func compareManifest(m *Manifest, seen []*memberInfo) error {
-	// Names are matched pair by pair. Blobs cannot repeat (memberOrder
-	// refuses a second blob of one content), so only the few other
-	// members need a set to catch a name listed twice.
-	listed := map[string]bool{}
-	for i, e := range m.Members {
-		mismatch := i >= len(seen) || seen[i].Name != e.Name
-		if listed[e.Name] || mismatch && slices.ContainsFunc(m.Members[:i], func(o MemberEntry) bool { return o.Name == e.Name }) {
-			return errorf(e.Name, -1, ErrManifest, "listed twice in the manifest")
-		}
-		if i < len(seen) && seen[i].kind != KindBlob {
-			listed[e.Name] = true
-		}
-		if i >= len(seen) {
-			return errorf(e.Name, -1, ErrManifest, "listed in the manifest but not in the archive")
-		}
-		s := seen[i]
-		if s.Name != e.Name {
-			if !inManifest(m, s.Name) {
-				return errorf(s.Name, s.offset, ErrManifest, "in the archive but not in the manifest")
-			}
-			return errorf(e.Name, -1, ErrManifest, "manifest entry %d is %s, archive member %d is %s", i+1, e.Name, i+1, s.Name)
-		}
-		if s.Size != e.Size || s.SHA256 != e.SHA256 {
-			return errorf(e.Name, s.offset, ErrManifest, "archive has %d bytes with sha256 %s, manifest says %d bytes with sha256 %s", s.Size, s.SHA256, e.Size, e.SHA256)
-		}
-		if e.Offset != 0 && e.Offset != s.offset {
-			return errorf(e.Name, s.offset, ErrManifest, "manifest says the member's data starts at byte %d, it starts at %d", e.Offset, s.offset)
-		}
-		if s.kind == KindBlob && (e.ContentSize == nil || *e.ContentSize != *s.ContentSize) {
-			return errorf(e.Name, s.offset, ErrManifest, "manifest content size differs from the member's (%d)", *s.ContentSize)
-		}
-		if s.kind == KindUnknown && !e.Optional {
-			return errorf(e.Name, s.offset, ErrFeature, "member is not known to format %s readers and not marked optional: upgrade ferry", Version)
-		}
-	}
-	if len(seen) > len(m.Members) {
-		s := seen[len(m.Members)]
-		return errorf(s.Name, s.offset, ErrManifest, "in the archive but not in the manifest")
-	}
-	var blobs, content, stored int64
-	for _, s := range seen {
-		if s.kind == KindBlob {
-			blobs++
-			content += *s.ContentSize
-			stored += s.Size
-		}
-	}
-	if blobs != m.Blobs.Count || content != m.Blobs.ContentBytes || stored != m.Blobs.StoredBytes {
-		return errorf(ManifestName, -1, ErrManifest, "blob totals (%d blobs, %d bytes, %d stored) differ from the members' (%d, %d, %d)",
-			m.Blobs.Count, m.Blobs.ContentBytes, m.Blobs.StoredBytes, blobs, content, stored)
-	}
-	var rows int64
-	for _, e := range m.Members {
-		rows += e.Rows
-	}
-	var byType int64
-	for _, n := range m.Events.ByType {
-		byType += n
-	}
-	if rows != m.Events.Count || byType != m.Events.Count {
-		return errorf(ManifestName, -1, ErrManifest, "event count %d differs from the segments' rows (%d) or the counts by type (%d)", m.Events.Count, rows, byType)
-	}
-	return nil
-}
-
-func inManifest(m *Manifest, name string) bool {
-	for _, e := range m.Members {
-		if e.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // memberOrder checks where a member may stand (spec §3): the header first,
 // segments in ordinal order, the manifest last but for trailers, one blob
-// per content.
+// per content (checked by indexBlobs, once all are seen).
 type memberOrder struct {
 	count        int
 	lastSegment  int
 	manifestSeen bool
-	blobs        map[string]bool
 	sealed       bool // the header requires age: segments and blobs are sealed
 }
 
@@ -344,14 +242,6 @@ func (o *memberOrder) check(m *memberInfo) error {
 			return errorf(m.Name, m.offset, ErrFraming, "segment %d follows segment %d", m.ordinal, o.lastSegment)
 		}
 		o.lastSegment = m.ordinal
-	case KindBlob:
-		if o.blobs == nil {
-			o.blobs = map[string]bool{}
-		}
-		if o.blobs[m.digest] {
-			return errorf(m.Name, m.offset, ErrFraming, "blob %s stored twice", m.digest)
-		}
-		o.blobs[m.digest] = true
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"archive/tar"
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -24,9 +25,9 @@ type File struct {
 	header      *Header
 	manifest    *Manifest
 	manifestRaw []byte
-	members     []*memberInfo // in archive order, without manifest and trailers
+	members     []memberRec // in archive order, without manifest and trailers
 	byName      map[string]*memberInfo
-	blobs       map[string]*memberInfo
+	blobs       blobIndex
 	trailers    []*memberInfo
 	dec         *zstd.Decoder
 	cfg         readConfig
@@ -55,7 +56,7 @@ func Open(path string, opts ...ReadOption) (*File, error) {
 // NewFile reads an archive of size bytes from ra. Opening an encrypted
 // archive needs no identity (WithIdentities); reading its members does.
 func NewFile(ra io.ReaderAt, size int64, opts ...ReadOption) (*File, error) {
-	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, blobs: map[string]*memberInfo{}, dec: newDecoder(), cfg: readOptions(opts)}
+	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, dec: newDecoder(), cfg: readOptions(opts)}
 	if err := f.index(); err != nil {
 		return nil, err
 	}
@@ -127,6 +128,10 @@ func (f *File) index() error {
 	if manifest == nil {
 		return errorf("", f.size, ErrTruncated, "archive ends without %s", ManifestName)
 	}
+	var dup int
+	if f.blobs, dup = indexBlobs(f.members); dup >= 0 {
+		return duplicateBlob(&f.members[dup])
+	}
 	return f.readManifest(manifest)
 }
 
@@ -161,28 +166,30 @@ func (f *File) readHeader(m *memberInfo) error {
 }
 
 func (f *File) readManifest(m *memberInfo) error {
-	data, err := readSized(f.raw(m), m.Name, maxManifestSize, m.Size)
+	var raw *bytes.Buffer
+	if len(f.trailers) > 0 { // a signature, checked against these bytes
+		raw = bytes.NewBuffer(make([]byte, 0, m.Size))
+	}
+	if err := checkManifestSums(f.raw(m), m.Size, writerOrNil(raw)); err != nil {
+		return err
+	}
+	mf, err := checkManifest(io.NewSectionReader(f.ra, m.offset, m.Size), f.header, f.members)
 	if err != nil {
 		return err
 	}
-	if f.manifest, err = decodeManifest(data, f.header); err != nil {
-		return err
-	}
-	if len(f.trailers) > 0 { // a signature, checked against these bytes
-		f.manifestRaw = data
-	}
-	if err := compareManifest(f.manifest, f.members); err != nil {
-		return err
-	}
-	// Segments take their row counts and seq ranges from the manifest; the
-	// manifest's entries share the members' strings, so that a blob's name
-	// and hash are held once (at 200,000 blobs, tens of megabytes).
-	for i := range f.manifest.Members {
-		e, m := &f.manifest.Members[i], f.members[i]
-		m.Rows, m.FirstSeq, m.LastSeq, m.Optional = e.Rows, e.FirstSeq, e.LastSeq, e.Optional
-		e.Name, e.SHA256, e.ContentSize = m.Name, m.SHA256, m.ContentSize
+	f.manifest = mf
+	if raw != nil {
+		f.manifestRaw = raw.Bytes()
 	}
 	return nil
+}
+
+// writerOrNil returns b as an io.Writer, or nil when b is nil.
+func writerOrNil(b *bytes.Buffer) io.Writer {
+	if b == nil {
+		return nil
+	}
+	return b
 }
 
 // raw returns a reader of m's stored bytes that fails at their end unless
@@ -191,15 +198,21 @@ func (f *File) raw(m *memberInfo) *checkedReader {
 	return newCheckedReader(io.NewSectionReader(f.ra, m.offset, m.Size), m)
 }
 
-// add lists a member. Blobs are found by digest, not also by name: they
-// are most of an archive's members.
+// add lists a member. Blobs are indexed by digest once all are listed.
 func (f *File) add(m *memberInfo) {
-	f.members = append(f.members, m)
-	if m.kind == KindBlob {
-		f.blobs[m.digest] = m
-	} else {
+	f.members = append(f.members, recOf(m))
+	if m.kind != KindBlob {
 		f.byName[m.Name] = m
 	}
+}
+
+// blob finds a blob by its content digest.
+func (f *File) blob(digest string) (*memberInfo, bool) {
+	i, ok := f.blobs.find(f.members, digest)
+	if !ok {
+		return nil, false
+	}
+	return f.members[i].member(), true
 }
 
 // member finds a member by name.
@@ -208,8 +221,8 @@ func (f *File) member(name string) (*memberInfo, bool) {
 		return m, true
 	}
 	if k, digest, _, _ := kindOf(strings.TrimSuffix(name, sealedSuffix)); k == KindBlob {
-		if m, ok := f.blobs[digest]; ok && m.Name == name {
-			return m, true
+		if i, ok := f.blobs.find(f.members, digest); ok && f.members[i].is(name) {
+			return f.members[i].member(), true
 		}
 	}
 	return nil, false
@@ -224,7 +237,10 @@ func (f *File) Manifest() *Manifest { return f.manifest }
 // Members lists the members in archive order, without the manifest.
 func (f *File) Members() []*Member {
 	out := make([]*Member, 0, len(f.members)+len(f.trailers))
-	for _, m := range append(f.members[:len(f.members):len(f.members)], f.trailers...) {
+	for i := range f.members {
+		out = append(out, publicMember(f.members[i].member()))
+	}
+	for _, m := range f.trailers {
 		out = append(out, publicMember(m))
 	}
 	return out
@@ -241,7 +257,7 @@ func (f *File) OpenMember(name string) (io.Reader, error) {
 }
 
 // HasBlob reports whether the archive holds a blob with this content digest.
-func (f *File) HasBlob(digest string) bool { _, ok := f.blobs[digest]; return ok }
+func (f *File) HasBlob(digest string) bool { _, ok := f.blobs.find(f.members, digest); return ok }
 
 // OpenBlob returns a reader of a blob's content, which fails at the end
 // unless the content hashes to digest. (The content hash, with the zstd
@@ -251,7 +267,7 @@ func (f *File) HasBlob(digest string) bool { _, ok := f.blobs[digest]; return ok
 // reader, even after an error, before the next OpenBlob; concurrent
 // readers must each use their own File.
 func (f *File) OpenBlob(digest string) (io.ReadCloser, error) {
-	m, ok := f.blobs[digest]
+	m, ok := f.blob(digest)
 	if !ok {
 		return nil, fmt.Errorf("archive: no blob %s", digest)
 	}
@@ -386,8 +402,8 @@ func (f *File) Segments() []*Member {
 
 func (f *File) segments() []*memberInfo {
 	var segs []*memberInfo
-	for _, m := range f.members {
-		if m.kind == KindSegment {
+	for i := range f.members {
+		if m := f.members[i].info; m != nil && m.kind == KindSegment {
 			segs = append(segs, m)
 		}
 	}

@@ -45,7 +45,7 @@ func OpenQuick(path string, opts ...ReadOption) (*File, error) {
 var errNoQuickOpen = fmt.Errorf("archive: the manifest does not locate the members")
 
 func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) {
-	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, blobs: map[string]*memberInfo{}, dec: newDecoder(), cfg: readOptions(opts)}
+	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, dec: newDecoder(), cfg: readOptions(opts)}
 	// The header member comes first.
 	sr := newHeaderReader(ra, size)
 	hdr, err := tar.NewReader(sr).Next()
@@ -70,95 +70,120 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 	if err := f.readHeader(first); err != nil {
 		return nil, err
 	}
-	data, start, err := findManifest(ra, size)
+	start, dataSize, err := findManifest(ra, size)
 	if err != nil {
 		return nil, err
 	}
-	if f.manifest, err = decodeManifest(data, f.header); err != nil {
+	data := func() io.Reader { return io.NewSectionReader(ra, start+blockSize, dataSize) }
+	if err := checkManifestSums(data(), dataSize, nil); err != nil {
 		return nil, err
 	}
 	// No manifestRaw: only an archive without trailers (so without a
 	// signature to check against it) opens this way.
-	prevEnd := int64(0)
-	for i, e := range f.manifest.Members {
+	var (
+		prevEnd int64
+		kept    []MemberEntry
+	)
+	entry := func(e *MemberEntry) error {
 		if e.Offset == 0 {
-			return nil, errNoQuickOpen
+			return errNoQuickOpen
 		}
-		m, err := checkMember(e, e.Offset)
+		m, err := checkMember(*e, e.Offset)
 		if err != nil {
-			return nil, err
+			return err
 		}
+		i := len(f.members)
 		switch {
 		case i == 0 && (m.kind != KindHeader || e.Offset != first.offset || e.SHA256 != first.SHA256):
-			return nil, errorf(e.Name, e.Offset, ErrManifest, "the manifest's first member is not the header member")
+			return errorf(e.Name, e.Offset, ErrManifest, "the manifest's first member is not the header member")
 		case e.Offset < prevEnd+blockSize || e.Offset%blockSize != 0 || e.Offset+e.Size > start:
-			return nil, errorf(e.Name, e.Offset, ErrManifest, "manifest places the member's %d bytes at byte %d, outside the space between its neighbours", e.Size, e.Offset)
-		case func() bool { _, dup := f.member(e.Name); return dup }():
-			return nil, errorf(e.Name, e.Offset, ErrManifest, "listed twice in the manifest")
+			return errorf(e.Name, e.Offset, ErrManifest, "manifest places the member's %d bytes at byte %d, outside the space between its neighbours", e.Size, e.Offset)
+		case f.byName[e.Name] != nil:
+			return errorf(e.Name, e.Offset, ErrManifest, "listed twice in the manifest")
 		case m.kind == KindManifest || m.kind == KindTrailer:
-			return nil, errorf(e.Name, e.Offset, ErrManifest, "the manifest lists %s among the members", e.Name)
+			return errorf(e.Name, e.Offset, ErrManifest, "the manifest lists %s among the members", e.Name)
 		case (m.kind == KindSegment || m.kind == KindBlob) && m.sealed != f.header.Encrypted():
-			return nil, errorf(e.Name, e.Offset, ErrFraming, "encrypted and plain members do not match the header")
+			return errorf(e.Name, e.Offset, ErrFraming, "encrypted and plain members do not match the header")
 		case m.kind == KindUnknown && !e.Optional:
-			return nil, errorf(e.Name, e.Offset, ErrFeature, "member is not known to format %s readers and not marked optional: upgrade ferry", Version)
+			return errorf(e.Name, e.Offset, ErrFeature, "member is not known to format %s readers and not marked optional: upgrade ferry", Version)
 		}
 		prevEnd = e.Offset + e.Size
 		f.add(m)
+		if m.kind != KindBlob {
+			kept = append(kept, m.MemberEntry)
+		}
+		return nil
+	}
+	if f.manifest, err = decodeManifest(data(), f.header, entry); err != nil {
+		return nil, err
+	}
+	f.manifest.Members = kept
+	var dup int
+	if f.blobs, dup = indexBlobs(f.members); dup >= 0 {
+		s := f.members[dup].member()
+		return nil, errorf(s.Name, s.offset, ErrManifest, "listed twice in the manifest")
 	}
 	return f, nil
 }
 
-// findManifest finds the manifest's data at the end of an archive: the
-// archive ends with two zero blocks after the manifest's padded data, and
-// the manifest (JSON, so without NUL bytes) follows its own tar header, the
-// nearest block before it that holds a NUL. It returns the data and where
-// the manifest's header block starts.
-func findManifest(ra io.ReaderAt, size int64) ([]byte, int64, error) {
+// findManifest finds the manifest at the end of an archive: the archive
+// ends with two zero blocks after the manifest's padded data, and the
+// manifest (JSON, so without NUL bytes) follows its own tar header, the
+// nearest block before it that holds a NUL. It returns where the
+// manifest's header block starts and the size of its data. The search
+// reads backwards a window at a time, so memory does not grow with the
+// manifest.
+func findManifest(ra io.ReaderAt, size int64) (start, dataSize int64, err error) {
 	end := size - 2*blockSize // the end-of-archive blocks
 	if end < 2*blockSize || size%blockSize != 0 {
-		return nil, 0, errNoQuickOpen
+		return 0, 0, errNoQuickOpen
 	}
 	tail := make([]byte, 2*blockSize)
 	if _, err := ra.ReadAt(tail, end); err != nil {
-		return nil, 0, errorf("", end, ErrTruncated, "read the end of the archive: %v", err)
+		return 0, 0, errorf("", end, ErrTruncated, "read the end of the archive: %v", err)
 	}
 	if i := firstNonZero(tail); i >= 0 {
-		return nil, 0, errorf("", end+int64(i), ErrFraming, "non-zero end-of-archive block")
+		return 0, 0, errorf("", end+int64(i), ErrFraming, "non-zero end-of-archive block")
 	}
-	for window := int64(64 << 10); ; window *= 2 {
-		from := max(0, end-window)
-		from -= from % blockSize
-		buf := make([]byte, end-from)
-		if _, err := ra.ReadAt(buf, from); err != nil {
-			return nil, 0, errorf(ManifestName, from, ErrTruncated, "read the end of the archive: %v", err)
+	// The last data block ends with the manifest's '\n' and zero padding.
+	last := tail[:blockSize]
+	if _, err := ra.ReadAt(last, end-blockSize); err != nil {
+		return 0, 0, errorf(ManifestName, end-blockSize, ErrTruncated, "read the end of the archive: %v", err)
+	}
+	n := bytes.LastIndexFunc(last, func(r rune) bool { return r != 0 })
+	if n < 0 || last[n] != '\n' {
+		return 0, 0, errNoQuickOpen
+	}
+	dataEnd := end - blockSize + int64(n) + 1
+	const window = 1 << 20
+	buf := make([]byte, window)
+	for to := end - blockSize; to > 0; {
+		from := max(0, to-window)
+		blk := buf[:to-from]
+		if _, err := ra.ReadAt(blk, from); err != nil {
+			return 0, 0, errorf(ManifestName, from, ErrTruncated, "read the end of the archive: %v", err)
 		}
-		// The last data block ends with the manifest's '\n' and zero padding.
-		last := buf[len(buf)-blockSize:]
-		n := bytes.LastIndexFunc(last, func(r rune) bool { return r != 0 })
-		if n < 0 || last[n] != '\n' {
-			return nil, 0, errNoQuickOpen
-		}
-		dataEnd := end - blockSize + int64(n) + 1
-		for b := int64(len(buf)) - 2*blockSize; b >= 0; b -= blockSize {
-			blk := buf[b : b+blockSize]
-			if bytes.IndexByte(blk, 0) < 0 {
+		for b := len(blk) - blockSize; b >= 0; b -= blockSize {
+			if bytes.IndexByte(blk[b:b+blockSize], 0) < 0 {
 				continue // manifest data
 			}
-			start := from + b
-			if at, err := checkHeaderBlock(blk); err != nil {
-				return nil, 0, &Error{Member: ManifestName, Offset: start + int64(at), Err: err}
+			start := from + int64(b)
+			if at, err := checkHeaderBlock(blk[b : b+blockSize]); err != nil {
+				return 0, 0, &Error{Member: ManifestName, Offset: start + int64(at), Err: err}
 			}
-			hdr, err := tar.NewReader(bytes.NewReader(blk)).Next()
+			hdr, err := tar.NewReader(bytes.NewReader(blk[b : b+blockSize])).Next()
 			if err != nil || hdr.Name != ManifestName || hdr.Typeflag != tar.TypeReg || hdr.Size != dataEnd-start-blockSize {
-				return nil, 0, errNoQuickOpen // not a manifest last: trailers, or another layout
+				return 0, 0, errNoQuickOpen // not a manifest last: trailers, or another layout
 			}
 			if hdr.Size > maxManifestSize {
-				return nil, 0, errorf(ManifestName, start, ErrTooLarge, "manifest of %d bytes exceeds the limit of %d", hdr.Size, int64(maxManifestSize))
+				return 0, 0, errorf(ManifestName, start, ErrTooLarge, "manifest of %d bytes exceeds the limit of %d", hdr.Size, int64(maxManifestSize))
 			}
-			return buf[b+blockSize : int64(len(buf))-blockSize+int64(n)+1], start, nil
+			return start, hdr.Size, nil
 		}
-		if from == 0 || window > maxManifestSize {
-			return nil, 0, errNoQuickOpen
+		if end-from > maxManifestSize+2*blockSize {
+			return 0, 0, errNoQuickOpen
 		}
+		to = from
 	}
+	return 0, 0, errNoQuickOpen
 }

@@ -20,9 +20,11 @@ type Reader struct {
 	tr          *tar.Reader
 	header      *Header
 	manifest    *Manifest
-	manifestRaw []byte
+	manifestRaw *spool // the manifest's bytes, until the end of the archive
 	signature   []byte // the signature trailer's bytes
-	seen        []*memberInfo
+	sig         *Signature
+	sigErr      error
+	seen        []memberRec
 	order       memberOrder
 	cur         *memberInfo
 	body        *checkedReader // the current member's stored bytes
@@ -107,6 +109,7 @@ func (r *Reader) Next() (*Member, error) {
 		if r.manifest == nil {
 			return nil, r.fail(errorf("", r.tap.pos, ErrTruncated, "archive ends without %s", ManifestName))
 		}
+		r.checkSignature()
 		return nil, io.EOF
 	}
 	if err != nil {
@@ -134,6 +137,7 @@ func (r *Reader) enter(m *memberInfo) (*Member, error) {
 		r.body = nil
 		next, err := r.nextMember()
 		if err == io.EOF {
+			r.checkSignature()
 			return nil, io.EOF
 		}
 		if err != nil {
@@ -144,34 +148,56 @@ func (r *Reader) enter(m *memberInfo) (*Member, error) {
 	return publicMember(m), nil
 }
 
+// readManifest checks the manifest's checksums while it is spooled (it
+// can be tens of megabytes), then decodes it from the spool against the
+// members seen.
 func (r *Reader) readManifest() error {
-	data, err := readSized(r.body, ManifestName, maxManifestSize, r.cur.Size)
+	if _, dup := indexBlobs(r.seen); dup >= 0 {
+		return duplicateBlob(&r.seen[dup])
+	}
+	sp := newSpool(r.tempDir, 1<<20)
+	if err := checkManifestSums(r.body, r.cur.Size, sp); err != nil {
+		sp.release()
+		return err
+	}
+	data, err := sp.Reader()
+	if err == nil {
+		r.manifest, err = checkManifest(data, r.header, r.seen)
+	}
 	if err != nil {
+		sp.release()
 		return err
 	}
-	m, err := decodeManifest(data, r.header)
-	if err != nil {
-		return err
-	}
-	if err := compareManifest(m, r.seen); err != nil {
-		return err
-	}
-	for i := range m.Members { // hold each name and hash once
-		m.Members[i].Name, m.Members[i].SHA256 = r.seen[i].Name, r.seen[i].SHA256
-	}
-	r.manifest, r.manifestRaw = m, data
+	r.manifestRaw = sp
 	return nil
+}
+
+// checkSignature checks a signature trailer against the manifest, at the
+// end of the archive, and lets the manifest's bytes go.
+func (r *Reader) checkSignature() {
+	if r.manifestRaw == nil {
+		return
+	}
+	defer func() { r.manifestRaw.release(); r.manifestRaw = nil }()
+	if r.signature == nil {
+		return
+	}
+	data, err := r.manifestRaw.Reader()
+	var manifest []byte
+	if err == nil {
+		manifest, err = io.ReadAll(data)
+	}
+	if err != nil {
+		r.sigErr = err
+		return
+	}
+	r.sig, r.sigErr = checkSignature(r.signature, manifest)
 }
 
 // Signature returns the archive's checked signature once Next has returned
 // io.EOF, or nil when it is not signed. An error means the signature is
 // there but does not hold.
-func (r *Reader) Signature() (*Signature, error) {
-	if r.signature == nil || r.manifestRaw == nil {
-		return nil, nil
-	}
-	return checkSignature(r.signature, r.manifestRaw)
-}
+func (r *Reader) Signature() (*Signature, error) { return r.sig, r.sigErr }
 
 // nextMember reads the next tar header, checking the framing bytes before
 // it and the rules of the member it announces.
@@ -208,7 +234,7 @@ func (r *Reader) nextMember() (*memberInfo, error) {
 	}
 	r.cur = m
 	if m.kind != KindManifest && m.kind != KindTrailer {
-		r.seen = append(r.seen, m)
+		r.seen = append(r.seen, recOf(m))
 	}
 	r.body = newCheckedReader(r.tr, m)
 	return m, nil

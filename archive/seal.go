@@ -138,8 +138,8 @@ func (h *Header) Encrypted() bool {
 // opened decrypt it: nil for an archive that is not encrypted, else an
 // ErrEncrypted error saying for whom it is encrypted.
 func (f *File) CheckIdentities() error {
-	for _, m := range f.members {
-		if m.sealed {
+	for i := range f.members {
+		if m := f.members[i].member(); m.sealed {
 			_, err := unseal(m, io.NewSectionReader(f.ra, m.offset, m.Size), f.header, &f.cfg)
 			return err
 		}

@@ -134,7 +134,7 @@ func resume(prev string, info SourceInfo, o *Options) (since string, seq int64, 
 	if prev == "" {
 		return "", 0, "", nil
 	}
-	f, err := archive.Open(prev)
+	f, err := archive.OpenQuick(prev) // only its header and manifest are read
 	if err != nil {
 		return "", 0, "", fmt.Errorf("--since %s: %w", prev, err)
 	}
