@@ -13,7 +13,6 @@ import (
 
 	"ferry/archive"
 	"ferry/cloud"
-	"ferry/compare"
 	"ferry/embedded"
 	"ferry/export"
 	"ferry/generate"
@@ -443,16 +442,7 @@ func sameAccounts(t *testing.T, src, dest *embedded.Site) {
 // for what the API cannot copy, with no duplicates and nothing lost.
 func checkCloudCopy(t *testing.T, srcPath, destPath string, src, dest *embedded.Site) {
 	t.Helper()
-	ca, err := compare.Load(ctx, srcPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cb, err := compare.Load(ctx, destPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, diffs := compare.Diff(compare.Normalize(ca), compare.Normalize(cb))
-	for _, d := range diffs {
+	for _, d := range differences(t, srcPath, destPath) {
 		switch {
 		case d.Kind == "like": // Cloud's API cannot like on a user's behalf
 		case d.Kind == "property" && strings.HasSuffix(d.Key, " ferry.source"): // provenance

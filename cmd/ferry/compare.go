@@ -50,15 +50,11 @@ func runCompare(ctx context.Context, args []string, format string, limit int, re
 	if err := checkFormat(format, "text", "json"); err != nil {
 		return err
 	}
-	var content [2]compare.Content
-	for i, arg := range args {
-		state, err := compare.Load(ctx, arg, readOpts...)
-		if err != nil {
-			return err
-		}
-		content[i] = compare.Normalize(state)
+	res, err := compare.Compare(ctx, args[0], args[1], readOpts...)
+	if err != nil {
+		return err
 	}
-	sums, diffs := compare.Diff(content[0], content[1])
+	sums, diffs := res.Kinds, res.Differences
 	if format == "json" {
 		json.NewEncoder(os.Stdout).Encode(map[string]any{"a": args[0], "b": args[1], "equal": len(diffs) == 0, "kinds": sums, "differences": diffs})
 	} else {
