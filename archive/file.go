@@ -25,9 +25,8 @@ type File struct {
 	header      *Header
 	manifest    *Manifest
 	manifestRaw []byte
-	members     []memberRec // in archive order, without manifest and trailers
+	members     *recList // in archive order, without manifest and trailers
 	byName      map[string]*memberInfo
-	blobs       blobIndex
 	trailers    []*memberInfo
 	dec         *zstd.Decoder
 	cfg         readConfig
@@ -56,8 +55,9 @@ func Open(path string, opts ...ReadOption) (*File, error) {
 // NewFile reads an archive of size bytes from ra. Opening an encrypted
 // archive needs no identity (WithIdentities); reading its members does.
 func NewFile(ra io.ReaderAt, size int64, opts ...ReadOption) (*File, error) {
-	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, dec: newDecoder(), cfg: readOptions(opts)}
+	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, members: newRecList(""), dec: newDecoder(), cfg: readOptions(opts)}
 	if err := f.index(); err != nil {
+		f.members.release()
 		return nil, err
 	}
 	return f, nil
@@ -121,16 +121,17 @@ func (f *File) index() error {
 			f.trailers = append(f.trailers, m)
 		}
 		if m.kind != KindManifest && m.kind != KindTrailer {
-			f.add(m)
+			if err := f.add(m); err != nil {
+				return err
+			}
 		}
 		prev, prevEnd = m, m.offset+m.Size
 	}
 	if manifest == nil {
 		return errorf("", f.size, ErrTruncated, "archive ends without %s", ManifestName)
 	}
-	var dup int
-	if f.blobs, dup = indexBlobs(f.members); dup >= 0 {
-		return duplicateBlob(&f.members[dup])
+	if err := checkDuplicates(f.members); err != nil {
+		return err
 	}
 	return f.readManifest(manifest)
 }
@@ -198,21 +199,21 @@ func (f *File) raw(m *memberInfo) *checkedReader {
 	return newCheckedReader(io.NewSectionReader(f.ra, m.offset, m.Size), m)
 }
 
-// add lists a member. Blobs are indexed by digest once all are listed.
-func (f *File) add(m *memberInfo) {
-	f.members = append(f.members, recOf(m))
+// add lists a member. Blobs are sorted by digest once all are listed.
+func (f *File) add(m *memberInfo) error {
 	if m.kind != KindBlob {
 		f.byName[m.Name] = m
 	}
+	return f.members.add(recOf(m))
 }
 
 // blob finds a blob by its content digest.
 func (f *File) blob(digest string) (*memberInfo, bool) {
-	i, ok := f.blobs.find(f.members, digest)
+	_, r, ok := f.members.find(digest)
 	if !ok {
 		return nil, false
 	}
-	return f.members[i].member(), true
+	return r.member(), true
 }
 
 // member finds a member by name.
@@ -221,8 +222,8 @@ func (f *File) member(name string) (*memberInfo, bool) {
 		return m, true
 	}
 	if k, digest, _, _ := kindOf(strings.TrimSuffix(name, sealedSuffix)); k == KindBlob {
-		if i, ok := f.blobs.find(f.members, digest); ok && f.members[i].is(name) {
-			return f.members[i].member(), true
+		if _, r, ok := f.members.find(digest); ok && r.is(name) {
+			return r.member(), true
 		}
 	}
 	return nil, false
@@ -236,9 +237,13 @@ func (f *File) Manifest() *Manifest { return f.manifest }
 
 // Members lists the members in archive order, without the manifest.
 func (f *File) Members() []*Member {
-	out := make([]*Member, 0, len(f.members)+len(f.trailers))
-	for i := range f.members {
-		out = append(out, publicMember(f.members[i].member()))
+	out := make([]*Member, 0, f.members.len()+len(f.trailers))
+	for i := range f.members.len() {
+		r, err := f.members.at(i)
+		if err != nil {
+			break // (only if the temporary file cannot be read)
+		}
+		out = append(out, publicMember(r.member()))
 	}
 	for _, m := range f.trailers {
 		out = append(out, publicMember(m))
@@ -257,7 +262,7 @@ func (f *File) OpenMember(name string) (io.Reader, error) {
 }
 
 // HasBlob reports whether the archive holds a blob with this content digest.
-func (f *File) HasBlob(digest string) bool { _, ok := f.blobs.find(f.members, digest); return ok }
+func (f *File) HasBlob(digest string) bool { _, _, ok := f.members.find(digest); return ok }
 
 // OpenBlob returns a reader of a blob's content, which fails at the end
 // unless the content hashes to digest. (The content hash, with the zstd
@@ -402,8 +407,8 @@ func (f *File) Segments() []*Member {
 
 func (f *File) segments() []*memberInfo {
 	var segs []*memberInfo
-	for i := range f.members {
-		if m := f.members[i].info; m != nil && m.kind == KindSegment {
+	for _, m := range f.members.infos {
+		if m.kind == KindSegment {
 			segs = append(segs, m)
 		}
 	}
@@ -447,6 +452,7 @@ func (f *File) OpenContent(name string) (io.Reader, error) {
 // Close closes the underlying file, if Open opened it.
 func (f *File) Close() error {
 	f.dec.Close()
+	f.members.release()
 	if f.closer != nil {
 		return f.closer.Close()
 	}

@@ -178,7 +178,7 @@ func closing(dec *json.Decoder, want json.Delim) error {
 // exactly the members seen, in order, with the same sizes and hashes; then
 // (done) that its blob and event totals add up.
 type manifestCheck struct {
-	seen   []memberRec
+	seen   *recList
 	n      int             // entries checked
 	listed map[string]bool // names of the members other than blobs listed so far
 	rows   int64
@@ -205,20 +205,30 @@ func (c *manifestCheck) entry(e *MemberEntry) error {
 	if c.listed[e.Name] {
 		return errorf(e.Name, -1, ErrManifest, "listed twice in the manifest")
 	}
-	if i >= len(c.seen) || !c.seen[i].is(e.Name) {
+	var s memberRec
+	if i < c.seen.len() {
+		var err error
+		if s, err = c.seen.at(i); err != nil {
+			return err
+		}
+	}
+	if i >= c.seen.len() || !s.is(e.Name) {
 		// Every entry before this one matched the member in its place.
-		for j := range min(i, len(c.seen)) {
-			if c.seen[j].is(e.Name) {
+		for j := range min(i, c.seen.len()) {
+			r, err := c.seen.at(j)
+			if err != nil {
+				return err
+			}
+			if r.is(e.Name) {
 				return errorf(e.Name, -1, ErrManifest, "listed twice in the manifest")
 			}
 		}
-		if i >= len(c.seen) {
+		if i >= c.seen.len() {
 			return errorf(e.Name, -1, ErrManifest, "listed in the manifest but not in the archive")
 		}
-		c.misplaced, c.misplacedEntry, c.misplacedAt = &c.seen[i], e.Name, i
+		c.misplaced, c.misplacedEntry, c.misplacedAt = &s, e.Name, i
 		return nil
 	}
-	s := &c.seen[i]
 	if !s.isBlob() {
 		if c.listed == nil {
 			c.listed = map[string]bool{}
@@ -254,21 +264,16 @@ func (c *manifestCheck) done(m *Manifest) error {
 		}
 		return errorf(c.misplacedEntry, -1, ErrManifest, "manifest entry %d is %s, archive member %d is %s", c.misplacedAt+1, c.misplacedEntry, c.misplacedAt+1, s.name())
 	}
-	if c.n < len(c.seen) {
-		s := &c.seen[c.n]
+	if c.n < c.seen.len() {
+		s, err := c.seen.at(c.n)
+		if err != nil {
+			return err
+		}
 		return errorf(s.name(), s.offset, ErrManifest, "in the archive but not in the manifest")
 	}
-	var blobs, content, stored int64
-	for i := range c.seen {
-		if s := &c.seen[i]; s.isBlob() {
-			blobs++
-			content += s.content
-			stored += s.size
-		}
-	}
-	if blobs != m.Blobs.Count || content != m.Blobs.ContentBytes || stored != m.Blobs.StoredBytes {
+	if l := c.seen; l.blobs != m.Blobs.Count || l.content != m.Blobs.ContentBytes || l.stored != m.Blobs.StoredBytes {
 		return errorf(ManifestName, -1, ErrManifest, "blob totals (%d blobs, %d bytes, %d stored) differ from the members' (%d, %d, %d)",
-			m.Blobs.Count, m.Blobs.ContentBytes, m.Blobs.StoredBytes, blobs, content, stored)
+			m.Blobs.Count, m.Blobs.ContentBytes, m.Blobs.StoredBytes, l.blobs, l.content, l.stored)
 	}
 	var byType int64
 	for _, n := range m.Events.ByType {
@@ -284,7 +289,7 @@ func (c *manifestCheck) done(m *Manifest) error {
 // the members seen. The Manifest returned lists the entries of the members
 // other than blobs, sharing their strings, and those members take their
 // rows, seq range and optional flag from it.
-func checkManifest(r io.Reader, h *Header, seen []memberRec) (*Manifest, error) {
+func checkManifest(r io.Reader, h *Header, seen *recList) (*Manifest, error) {
 	var kept []MemberEntry
 	c := &manifestCheck{seen: seen, keep: func(e *MemberEntry, m *memberInfo) {
 		m.Rows, m.FirstSeq, m.LastSeq, m.Optional = e.Rows, e.FirstSeq, e.LastSeq, e.Optional
@@ -302,8 +307,17 @@ func checkManifest(r io.Reader, h *Header, seen []memberRec) (*Manifest, error) 
 	return m, nil
 }
 
-// duplicateBlob is the error for a blob stored twice.
-func duplicateBlob(s *memberRec) error {
+// checkDuplicates sorts the blobs of l by digest, failing if one is
+// stored twice.
+func checkDuplicates(l *recList) error {
+	dup, err := l.sortKeys()
+	if err != nil || dup < 0 {
+		return err
+	}
+	s, err := l.at(dup)
+	if err != nil {
+		return err
+	}
 	m := s.member()
 	return errorf(m.Name, m.offset, ErrFraming, "blob %s stored twice", m.digest)
 }

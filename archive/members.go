@@ -2,7 +2,10 @@ package archive
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -12,7 +15,7 @@ import (
 // for as long as it is open. Blobs are most of an archive's members, so a
 // blob is kept as fixed-size values, about a hundred bytes, and its name
 // and hex strings are rebuilt when it is opened; the few other members keep
-// their memberInfo. At 200,000 blobs that is 20 MB instead of 90.
+// their memberInfo. A recList keeps records out of memory.
 type memberRec struct {
 	sum        [32]byte // SHA-256 of the stored bytes
 	digest     [32]byte // a blob's content digest
@@ -87,41 +90,146 @@ func decodeDigest(d *[32]byte, s string) bool {
 	return true
 }
 
-// blobIndex finds blobs by content digest: the positions of the blob
-// records, sorted by digest, at four bytes a blob.
-type blobIndex []int32
-
-// indexBlobs indexes the blobs among recs. It returns, as dup, the
-// position of a blob stored a second time (the later one), or -1.
-func indexBlobs(recs []memberRec) (x blobIndex, dup int) {
-	for i := range recs {
-		if recs[i].isBlob() {
-			x = append(x, int32(i))
-		}
-	}
-	slices.SortFunc(x, func(a, b int32) int {
-		if c := bytes.Compare(recs[a].digest[:], recs[b].digest[:]); c != 0 {
-			return c
-		}
-		return int(a - b)
-	})
-	for i := 1; i < len(x); i++ {
-		if recs[x[i]].digest == recs[x[i-1]].digest {
-			return x, int(x[i])
-		}
-	}
-	return x, -1
+// recList holds a reader's member records in archive order, at a fixed
+// size each: in memory up to a megabyte, then in an unlinked temporary
+// file. A reader's memory then does not grow with the number of members:
+// it keeps 16 bytes a blob to find blobs by digest (and to catch one stored
+// twice), and the memberInfo of the few members that are not blobs.
+type recList struct {
+	sp    *spool
+	n     int
+	infos []*memberInfo // the members other than blobs, in order
+	keys  []blobKey     // the blobs, sorted by sortKeys
+	// Blob totals, for the manifest's.
+	blobs, content, stored int64
+	buf                    [recSize]byte
 }
 
-// find returns the position of the blob with this hex digest.
-func (x blobIndex) find(recs []memberRec, digest string) (int, bool) {
+// blobKey finds a blob's record: the first 8 bytes of its digest, then
+// its position.
+type blobKey struct {
+	prefix uint64
+	pos    int32
+}
+
+// recSize is a record's encoded size: sum, digest, offset, size, content,
+// flags and the index of its memberInfo.
+const recSize = 32 + 32 + 8 + 8 + 8 + 1 + 4
+
+const (
+	recBlob = 1 << iota
+	recCompressed
+	recSealed
+)
+
+func newRecList(tempDir string) *recList { return &recList{sp: newSpool(tempDir, 1<<20)} }
+
+func (l *recList) len() int { return l.n }
+
+// add appends a member's record.
+func (l *recList) add(r memberRec) error {
+	b := l.buf[:]
+	copy(b[0:32], r.sum[:])
+	copy(b[32:64], r.digest[:])
+	binary.LittleEndian.PutUint64(b[64:], uint64(r.offset))
+	binary.LittleEndian.PutUint64(b[72:], uint64(r.size))
+	binary.LittleEndian.PutUint64(b[80:], uint64(r.content))
+	var flags byte
+	info := -1
+	if r.isBlob() {
+		flags |= recBlob
+		l.keys = append(l.keys, blobKey{binary.BigEndian.Uint64(r.digest[:8]), int32(l.n)})
+		l.blobs, l.content, l.stored = l.blobs+1, l.content+r.content, l.stored+r.size
+	} else {
+		info = len(l.infos)
+		l.infos = append(l.infos, r.info)
+	}
+	if r.compressed {
+		flags |= recCompressed
+	}
+	if r.sealed {
+		flags |= recSealed
+	}
+	b[88] = flags
+	binary.LittleEndian.PutUint32(b[89:], uint32(int32(info)))
+	if _, err := l.sp.Write(b); err != nil {
+		return fmt.Errorf("archive: keep the list of members: %w", err)
+	}
+	if l.sp.file != nil && l.sp.buf.Cap() > 0 {
+		l.sp.buf = bytes.Buffer{} // in the file now, for good
+	}
+	l.n++
+	return nil
+}
+
+// at returns the record of member i.
+func (l *recList) at(i int) (memberRec, error) {
+	var r memberRec
+	b := make([]byte, recSize)
+	if _, err := l.sp.ReadAt(b, int64(i)*recSize); err != nil {
+		return r, fmt.Errorf("archive: read the list of members: %w", err)
+	}
+	copy(r.sum[:], b[0:32])
+	copy(r.digest[:], b[32:64])
+	r.offset = int64(binary.LittleEndian.Uint64(b[64:]))
+	r.size = int64(binary.LittleEndian.Uint64(b[72:]))
+	r.content = int64(binary.LittleEndian.Uint64(b[80:]))
+	r.compressed, r.sealed = b[88]&recCompressed != 0, b[88]&recSealed != 0
+	if b[88]&recBlob == 0 {
+		r.info = l.infos[int32(binary.LittleEndian.Uint32(b[89:]))]
+	}
+	return r, nil
+}
+
+// sortKeys sorts the blobs by digest, once all are added, and returns the
+// position of a blob stored a second time (the later one), or -1.
+func (l *recList) sortKeys() (dup int, err error) {
+	l.keys = append([]blobKey(nil), l.keys...) // without the room append left
+	slices.SortFunc(l.keys, func(a, b blobKey) int {
+		if a.prefix != b.prefix {
+			return cmp.Compare(a.prefix, b.prefix)
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
+	for i := 1; i < len(l.keys); i++ {
+		if l.keys[i].prefix != l.keys[i-1].prefix {
+			continue
+		}
+		// The same first 8 bytes: compare with every earlier one of them.
+		r, err := l.at(int(l.keys[i].pos))
+		if err != nil {
+			return -1, err
+		}
+		for j := i - 1; j >= 0 && l.keys[j].prefix == l.keys[i].prefix; j-- {
+			o, err := l.at(int(l.keys[j].pos))
+			if err != nil {
+				return -1, err
+			}
+			if o.digest == r.digest {
+				return int(l.keys[i].pos), nil
+			}
+		}
+	}
+	return -1, nil
+}
+
+// find returns the position and record of the blob with this hex digest,
+// once the keys are sorted.
+func (l *recList) find(digest string) (int, memberRec, bool) {
 	var d [32]byte
 	if !decodeDigest(&d, digest) {
-		return 0, false
+		return 0, memberRec{}, false
 	}
-	i, ok := slices.BinarySearchFunc(x, d, func(p int32, d [32]byte) int { return bytes.Compare(recs[p].digest[:], d[:]) })
-	if !ok {
-		return 0, false
+	prefix := binary.BigEndian.Uint64(d[:8])
+	i, _ := slices.BinarySearchFunc(l.keys, prefix, func(k blobKey, p uint64) int { return cmp.Compare(k.prefix, p) })
+	for ; i < len(l.keys) && l.keys[i].prefix == prefix; i++ {
+		r, err := l.at(int(l.keys[i].pos))
+		if err == nil && r.digest == d {
+			return int(l.keys[i].pos), r, true
+		}
 	}
-	return int(x[i]), true
+	return 0, memberRec{}, false
 }
+
+// release frees the temporary file.
+func (l *recList) release() { l.sp.release() }

@@ -45,7 +45,13 @@ func OpenQuick(path string, opts ...ReadOption) (*File, error) {
 var errNoQuickOpen = fmt.Errorf("archive: the manifest does not locate the members")
 
 func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) {
-	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, dec: newDecoder(), cfg: readOptions(opts)}
+	f := &File{ra: ra, size: size, byName: map[string]*memberInfo{}, members: newRecList(""), dec: newDecoder(), cfg: readOptions(opts)}
+	ok := false
+	defer func() {
+		if !ok {
+			f.members.release()
+		}
+	}()
 	// The header member comes first.
 	sr := newHeaderReader(ra, size)
 	hdr, err := tar.NewReader(sr).Next()
@@ -92,7 +98,7 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 		if err != nil {
 			return err
 		}
-		i := len(f.members)
+		i := f.members.len()
 		switch {
 		case i == 0 && (m.kind != KindHeader || e.Offset != first.offset || e.SHA256 != first.SHA256):
 			return errorf(e.Name, e.Offset, ErrManifest, "the manifest's first member is not the header member")
@@ -108,21 +114,26 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 			return errorf(e.Name, e.Offset, ErrFeature, "member is not known to format %s readers and not marked optional: upgrade ferry", Version)
 		}
 		prevEnd = e.Offset + e.Size
-		f.add(m)
 		if m.kind != KindBlob {
 			kept = append(kept, m.MemberEntry)
 		}
-		return nil
+		return f.add(m)
 	}
 	if f.manifest, err = decodeManifest(data(), f.header, entry); err != nil {
 		return nil, err
 	}
 	f.manifest.Members = kept
-	var dup int
-	if f.blobs, dup = indexBlobs(f.members); dup >= 0 {
-		s := f.members[dup].member()
+	if dup, err := f.members.sortKeys(); err != nil {
+		return nil, err
+	} else if dup >= 0 {
+		r, err := f.members.at(dup)
+		if err != nil {
+			return nil, err
+		}
+		s := r.member()
 		return nil, errorf(s.Name, s.offset, ErrManifest, "listed twice in the manifest")
 	}
+	ok = true
 	return f, nil
 }
 

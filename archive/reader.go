@@ -24,7 +24,7 @@ type Reader struct {
 	signature   []byte // the signature trailer's bytes
 	sig         *Signature
 	sigErr      error
-	seen        []memberRec
+	seen        *recList
 	order       memberOrder
 	cur         *memberInfo
 	body        *checkedReader // the current member's stored bytes
@@ -58,6 +58,7 @@ func publicMember(m *memberInfo) *Member {
 func NewReader(r io.Reader, opts ...ReadOption) (*Reader, error) {
 	tap := &tapReader{r: r}
 	rd := &Reader{tap: tap, tr: tar.NewReader(tap), dec: newDecoder(), cfg: readOptions(opts)}
+	rd.seen = newRecList(rd.tempDir)
 	m, err := rd.nextMember()
 	if err == io.EOF {
 		return nil, errorf("", 0, ErrNotArchive, "no members")
@@ -152,8 +153,10 @@ func (r *Reader) enter(m *memberInfo) (*Member, error) {
 // can be tens of megabytes), then decodes it from the spool against the
 // members seen.
 func (r *Reader) readManifest() error {
-	if _, dup := indexBlobs(r.seen); dup >= 0 {
-		return duplicateBlob(&r.seen[dup])
+	// The members' records are not needed once the manifest is checked.
+	defer func() { r.seen.release(); r.seen = newRecList(r.tempDir) }()
+	if err := checkDuplicates(r.seen); err != nil {
+		return err
 	}
 	sp := newSpool(r.tempDir, 1<<20)
 	if err := checkManifestSums(r.body, r.cur.Size, sp); err != nil {
@@ -234,7 +237,9 @@ func (r *Reader) nextMember() (*memberInfo, error) {
 	}
 	r.cur = m
 	if m.kind != KindManifest && m.kind != KindTrailer {
-		r.seen = append(r.seen, recOf(m))
+		if err := r.seen.add(recOf(m)); err != nil {
+			return nil, r.fail(err)
+		}
 	}
 	r.body = newCheckedReader(r.tr, m)
 	return m, nil

@@ -138,8 +138,12 @@ func (h *Header) Encrypted() bool {
 // opened decrypt it: nil for an archive that is not encrypted, else an
 // ErrEncrypted error saying for whom it is encrypted.
 func (f *File) CheckIdentities() error {
-	for i := range f.members {
-		if m := f.members[i].member(); m.sealed {
+	for i := range f.members.len() {
+		r, err := f.members.at(i)
+		if err != nil {
+			return err
+		}
+		if m := r.member(); m.sealed {
 			_, err := unseal(m, io.NewSectionReader(f.ra, m.offset, m.Size), f.header, &f.cfg)
 			return err
 		}

@@ -69,6 +69,22 @@ func (s *spool) Reader() (io.Reader, error) {
 	return io.LimitReader(s.file, s.size), nil
 }
 
+// ReadAt reads spooled bytes at off, without disturbing further writes.
+func (s *spool) ReadAt(p []byte, off int64) (int, error) {
+	if s.file != nil {
+		return s.file.ReadAt(p, off)
+	}
+	b := s.buf.Bytes()
+	if off >= int64(len(b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, b[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
 // Reset empties the spool, keeping its memory buffer for reuse.
 func (s *spool) Reset() {
 	s.buf.Reset()
