@@ -246,27 +246,12 @@ func (o *memberOrder) check(m *memberInfo) error {
 	return nil
 }
 
+// readSmall reads a small member (the header, a signature) whole, up to
+// limit bytes.
 func readSmall(r io.Reader, name string, limit int64) ([]byte, error) {
-	return readSized(r, name, limit, 512)
-}
-
-// readSized is readSmall for a member whose size is known: the buffer is
-// allocated once, not doubled as it fills (a manifest can be 50 MB).
-func readSized(r io.Reader, name string, limit, size int64) ([]byte, error) {
-	r = io.LimitReader(r, limit+1)
-	data := make([]byte, 0, min(max(size, 0), limit)+1) // +1: room to see the end
-	for {
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-		n, err := r.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
 	}
 	if int64(len(data)) > limit {
 		return nil, errorf(name, -1, ErrTooLarge, "more than %d bytes", limit)
