@@ -235,20 +235,32 @@ func (f *File) Header() Header { return *f.header }
 // Manifest returns the archive's manifest.
 func (f *File) Manifest() *Manifest { return f.manifest }
 
-// Members lists the members in archive order, without the manifest.
+// Members lists the members in archive order, without the manifest. For
+// an archive of many blobs, Walk holds less.
 func (f *File) Members() []*Member {
 	out := make([]*Member, 0, f.members.len()+len(f.trailers))
+	f.Walk(func(m *Member) error { out = append(out, m); return nil })
+	return out
+}
+
+// Walk calls fn for each member in archive order, without the manifest,
+// until fn returns an error, which Walk returns.
+func (f *File) Walk(fn func(*Member) error) error {
 	for i := range f.members.len() {
 		r, err := f.members.at(i)
 		if err != nil {
-			break // (only if the temporary file cannot be read)
+			return err
 		}
-		out = append(out, publicMember(r.member()))
+		if err := fn(publicMember(r.member())); err != nil {
+			return err
+		}
 	}
 	for _, m := range f.trailers {
-		out = append(out, publicMember(m))
+		if err := fn(publicMember(m)); err != nil {
+			return err
+		}
 	}
-	return out
+	return nil
 }
 
 // OpenMember returns a reader of a member's stored bytes, which fails at the

@@ -212,13 +212,13 @@ func (r *redactor) change(c *model.Change) {
 
 // copyBlobs copies the blobs unless attachments are redacted.
 func (r *redactor) copyBlobs(f *archive.File, w *archive.Writer, sum *Summary) error {
-	for _, m := range f.Members() {
+	return f.Walk(func(m *archive.Member) error {
 		if m.Kind != archive.KindBlob {
-			continue
+			return nil
 		}
 		if r.has(Attachments) {
 			sum.Dropped++
-			continue
+			return nil
 		}
 		rd, err := f.OpenBlob(m.Digest)
 		if err != nil {
@@ -230,6 +230,6 @@ func (r *redactor) copyBlobs(f *archive.File, w *archive.Writer, sum *Summary) e
 			return err
 		}
 		sum.Blobs++
-	}
-	return nil
+		return nil
+	})
 }
