@@ -168,7 +168,7 @@ func (t *torture) fuzz() *result {
 	}
 	for _, ft := range fuzzTargets {
 		r.trials++
-		cmd := exec.Command("go", "test", ft[0], "-run", "^$", "-fuzz", "^"+ft[1]+"$", "-fuzztime", t.c.fuzztime.String())
+		cmd := exec.Command("bash", "scripts/fuzz.sh", ft[0], ft[1], t.c.fuzztime.String())
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			r.fail("%s in %s: %s (the input is saved under %s/testdata/fuzz)", ft[1], ft[0], lastLines(string(out), 12), ft[0])
