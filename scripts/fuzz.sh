@@ -20,7 +20,7 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "fuzz $fn in $pkg for $time"
 if "${GO:-go}" test "$pkg" -run '^$' -fuzz "^$fn\$" -fuzztime "$time" -fuzzminimizetime 10x >"$out" 2>&1; then
-	tail -n 2 "$out"
+	tail -n 3 "$out" # the last count of executions, and the verdict
 	exit 0
 fi
 new=$(comm -13 <(echo "$before") <(list))
