@@ -209,7 +209,7 @@ func (f *File) add(m *memberInfo) error {
 
 // blob finds a blob by its content digest.
 func (f *File) blob(digest string) (*memberInfo, bool) {
-	_, r, ok := f.members.find(digest)
+	r, ok := f.members.find(digest)
 	if !ok {
 		return nil, false
 	}
@@ -222,7 +222,7 @@ func (f *File) member(name string) (*memberInfo, bool) {
 		return m, true
 	}
 	if k, digest, _, _ := kindOf(strings.TrimSuffix(name, sealedSuffix)); k == KindBlob {
-		if _, r, ok := f.members.find(digest); ok && r.is(name) {
+		if r, ok := f.members.find(digest); ok && r.is(name) {
 			return r.member(), true
 		}
 	}
@@ -274,7 +274,7 @@ func (f *File) OpenMember(name string) (io.Reader, error) {
 }
 
 // HasBlob reports whether the archive holds a blob with this content digest.
-func (f *File) HasBlob(digest string) bool { _, _, ok := f.members.find(digest); return ok }
+func (f *File) HasBlob(digest string) bool { _, ok := f.members.find(digest); return ok }
 
 // OpenBlob returns a reader of a blob's content, which fails at the end
 // unless the content hashes to digest. (The content hash, with the zstd

@@ -28,7 +28,7 @@ type memberWriter struct {
 func newMemberWriter(w io.Writer, modTime time.Time, tempDir string) *memberWriter {
 	out := &countingWriter{w: w}
 	return &memberWriter{tw: tar.NewWriter(out), out: out, modTime: modTime.UTC().Truncate(time.Second),
-		entries: newSpool(tempDir, 1<<20), seen: map[string]bool{}}
+		entries: newUnhashedSpool(tempDir, 1<<20), seen: map[string]bool{}}
 }
 
 // countingWriter counts the bytes written through it: after a tar header

@@ -1,7 +1,6 @@
 package archive
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/binary"
 	"encoding/hex"
@@ -13,9 +12,9 @@ import (
 // memberRec is what a reader keeps of a member: from its tar header (or
 // manifest entry) until the manifest is checked against it, and for a File
 // for as long as it is open. Blobs are most of an archive's members, so a
-// blob is kept as fixed-size values, about a hundred bytes, and its name
-// and hex strings are rebuilt when it is opened; the few other members keep
-// their memberInfo. A recList keeps records out of memory.
+// blob is kept as fixed-size values, which a recList stores out of memory,
+// and its name and hex strings are rebuilt when it is opened; the few
+// other members keep their memberInfo.
 type memberRec struct {
 	sum        [32]byte // SHA-256 of the stored bytes
 	digest     [32]byte // a blob's content digest
@@ -122,7 +121,7 @@ const (
 	recSealed
 )
 
-func newRecList(tempDir string) *recList { return &recList{sp: newSpool(tempDir, 1<<20)} }
+func newRecList(tempDir string) *recList { return &recList{sp: newUnhashedSpool(tempDir, 1<<20)} }
 
 func (l *recList) len() int { return l.n }
 
@@ -155,9 +154,7 @@ func (l *recList) add(r memberRec) error {
 	if _, err := l.sp.Write(b); err != nil {
 		return fmt.Errorf("archive: keep the list of members: %w", err)
 	}
-	if l.sp.file != nil && l.sp.buf.Cap() > 0 {
-		l.sp.buf = bytes.Buffer{} // in the file now, for good
-	}
+	l.sp.dropBuffer() // once in the file, records stay there
 	l.n++
 	return nil
 }
@@ -213,22 +210,22 @@ func (l *recList) sortKeys() (dup int, err error) {
 	return -1, nil
 }
 
-// find returns the position and record of the blob with this hex digest,
-// once the keys are sorted.
-func (l *recList) find(digest string) (int, memberRec, bool) {
+// find returns the record of the blob with this hex digest, once the keys
+// are sorted.
+func (l *recList) find(digest string) (memberRec, bool) {
 	var d [32]byte
 	if !decodeDigest(&d, digest) {
-		return 0, memberRec{}, false
+		return memberRec{}, false
 	}
 	prefix := binary.BigEndian.Uint64(d[:8])
 	i, _ := slices.BinarySearchFunc(l.keys, prefix, func(k blobKey, p uint64) int { return cmp.Compare(k.prefix, p) })
 	for ; i < len(l.keys) && l.keys[i].prefix == prefix; i++ {
 		r, err := l.at(int(l.keys[i].pos))
 		if err == nil && r.digest == d {
-			return int(l.keys[i].pos), r, true
+			return r, true
 		}
 	}
-	return 0, memberRec{}, false
+	return memberRec{}, false
 }
 
 // release frees the temporary file.

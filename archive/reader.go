@@ -158,7 +158,7 @@ func (r *Reader) readManifest() error {
 	if err := checkDuplicates(r.seen); err != nil {
 		return err
 	}
-	sp := newSpool(r.tempDir, 1<<20)
+	sp := newUnhashedSpool(r.tempDir, 1<<20) // checkManifestSums hashes it
 	if err := checkManifestSums(r.body, r.cur.Size, sp); err != nil {
 		sp.release()
 		return err

@@ -16,15 +16,23 @@ type spool struct {
 	buf       bytes.Buffer
 	file      *os.File
 	size      int64
-	sum       hash.Hash
+	sum       hash.Hash // nil: not hashed
 }
 
 func newSpool(dir string, threshold int) *spool {
 	return &spool{dir: dir, threshold: threshold, sum: sha256.New()}
 }
 
+// newUnhashedSpool is a spool whose bytes are not hashed: for bytes that
+// are checked otherwise, or need no check.
+func newUnhashedSpool(dir string, threshold int) *spool {
+	return &spool{dir: dir, threshold: threshold}
+}
+
 func (s *spool) Write(p []byte) (int, error) {
-	s.sum.Write(p)
+	if s.sum != nil {
+		s.sum.Write(p)
+	}
 	s.size += int64(len(p))
 	if s.file == nil && s.buf.Len()+len(p) <= s.threshold {
 		if need := s.buf.Len() + len(p); need > s.buf.Cap() {
@@ -69,6 +77,14 @@ func (s *spool) Reader() (io.Reader, error) {
 	return io.LimitReader(s.file, s.size), nil
 }
 
+// dropBuffer frees the memory buffer once the bytes are in the file, for
+// a spool that is not reused (Reset keeps the buffer for the next member).
+func (s *spool) dropBuffer() {
+	if s.file != nil && s.buf.Cap() > 0 {
+		s.buf = bytes.Buffer{}
+	}
+}
+
 // ReadAt reads spooled bytes at off, without disturbing further writes.
 func (s *spool) ReadAt(p []byte, off int64) (int, error) {
 	if s.file != nil {
@@ -96,7 +112,9 @@ func (s *spool) Reset() {
 		s.file = nil
 	}
 	s.size = 0
-	s.sum.Reset()
+	if s.sum != nil {
+		s.sum.Reset()
+	}
 }
 
 // release frees the temporary file, if any. (Not Close: the Parquet writer
