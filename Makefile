@@ -8,7 +8,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 # scripts/fuzz.sh says how a run is judged.
 FUZZTIME  ?= 15s
 # Fuzz targets as package:Function.
-FUZZ_TARGETS := ./archive:FuzzReader ./archive:FuzzManifest ./confluencexml:FuzzParse ./cloud:FuzzAnswers
+FUZZ_TARGETS := ./archive:FuzzReader ./archive:FuzzManifest ./confluencexml:FuzzParse ./confluencexml:FuzzFolder ./cloud:FuzzAnswers
 
 .PHONY: build test unit fuzz test-long bench bench-long torture demo lint clean
 

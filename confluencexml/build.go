@@ -3,6 +3,7 @@ package confluencexml
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -610,7 +611,9 @@ func (b *builder) prop(contentID, name string) (string, bool, error) {
 	return v, err == nil, err
 }
 
-var safeID = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+// safeID is what an id or version number may look like to name a file:
+// Confluence's are decimal numbers; no leading dot, so never "." or "..".
+var safeID = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$`)
 
 func (b *builder) buildAttachments() error {
 	return b.ix.each(b.ctx, `SELECT o.data FROM objects o JOIN versions v ON v.id = o.id AND v.class = o.class
@@ -641,12 +644,17 @@ func (b *builder) buildAttachments() error {
 		number := 0
 		for _, v := range versions {
 			ver := strings.TrimSpace(v.Props["version"])
-			if !safeID.MatchString(container.ID) || !safeID.MatchString(o.ID) || !safeID.MatchString(ver) {
-				return fmt.Errorf("attachment %s (line %d): container %q, id %q or version %q would make a path outside attachments/: refused", o.ID, o.Line, container.ID, o.ID, ver)
+			var f io.ReadCloser
+			err := checkAttachmentPath(container.ID, o.ID, ver)
+			if err == nil {
+				f, err = b.files.open(container.ID, o.ID, ver)
 			}
-			f, err := b.files.open(container.ID, o.ID, ver)
+			if errors.Is(err, errUnsafePath) || errors.Is(err, errNotRegular) {
+				b.rep.skip("Attachment.version", truncate(o.ID+":"+ver, 80), fmt.Sprintf("line %d: %v: refused, not read", o.Line, err), 1)
+				continue
+			}
 			if err != nil {
-				return fmt.Errorf("attachment %s version %s: %w", o.ID, ver, err)
+				return fmt.Errorf("attachment %s version %s: %w", truncate(o.ID, 80), truncate(ver, 80), err)
 			}
 			if f == nil {
 				b.rep.skip("Attachment.version", o.ID+":"+ver, fmt.Sprintf("the export has no file attachments/%s/%s/%s", container.ID, o.ID, ver), 1)

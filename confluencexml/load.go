@@ -63,7 +63,11 @@ func openExport(p string) (entities func() (io.ReadCloser, error), files attachm
 		if _, err := os.Stat(x); err != nil {
 			return nil, nil, nil, fmt.Errorf("xml export %s: no entities.xml in the folder", p)
 		}
-		return func() (io.ReadCloser, error) { return os.Open(x) }, dirFiles(filepath.Join(p, "attachments")), func() {}, nil
+		files, err := openDirFiles(filepath.Join(p, "attachments"))
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("xml export %s: %w", p, err)
+		}
+		return func() (io.ReadCloser, error) { return os.Open(x) }, files, files.close, nil
 	case strings.HasSuffix(strings.ToLower(p), ".zip"):
 		z, err := zip.OpenReader(p)
 		if err != nil {
@@ -89,17 +93,89 @@ type noFiles struct{}
 
 func (noFiles) open(string, string, string) (io.ReadCloser, error) { return nil, nil }
 
-// dirFiles reads attachments from a folder. The names come from the
-// export, so builder checks them before they get here.
-type dirFiles string
+// dirFiles reads attachments from an export's attachments folder. The
+// names come from the export, so every open goes through an os.Root: no
+// name, "..", absolute path or symbolic link reaches outside the folder,
+// and only regular files are read (a link inside the folder is refused
+// too, so what is copied is what the export holds).
+type dirFiles struct{ root *os.Root }
 
-func (d dirFiles) open(container, attachment, version string) (io.ReadCloser, error) {
-	f, err := os.Open(filepath.Join(string(d), container, attachment, version))
+func openDirFiles(dir string) (*dirFiles, error) {
+	root, err := os.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &dirFiles{}, nil // an export without attachments
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &dirFiles{root: root}, nil
+}
+
+func (d *dirFiles) close() {
+	if d.root != nil {
+		d.root.Close()
+	}
+}
+
+func (d *dirFiles) open(container, attachment, version string) (io.ReadCloser, error) {
+	if d.root == nil {
+		return nil, nil
+	}
+	name := path.Join(container, attachment, version)
+	if err := checkAttachmentPath(container, attachment, version); err != nil {
+		return nil, err // the builder checked already; kept for any other caller
+	}
+	st, err := d.root.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	return f, err
+	if err != nil {
+		// Among them "path escapes from parent": a link on the way out.
+		return nil, fmt.Errorf("%w: attachments/%s: %v", errUnsafePath, name, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: attachments/%s is a %s", errNotRegular, name, fileKind(st.Mode()))
+	}
+	f, err := d.root.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("attachments/%s: %w", name, err)
+	}
+	// Replaced between the two calls: the root still kept it inside.
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%w: attachments/%s changed while it was opened", errNotRegular, name)
+	}
+	return f, nil
 }
+
+// errNotRegular marks an attachment path that is not a regular file.
+var errNotRegular = errors.New("not a regular file")
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m.IsDir():
+		return "folder"
+	}
+	return "special file"
+}
+
+// checkAttachmentPath refuses names that are not one plain path element
+// each: the export's ids and version numbers name the file, and a "..",
+// a separator or a hidden name would reach somewhere else.
+func checkAttachmentPath(parts ...string) error {
+	for _, p := range parts {
+		if !safeID.MatchString(p) || !filepath.IsLocal(p) {
+			return fmt.Errorf("%w: %q", errUnsafePath, truncate(p, 80))
+		}
+	}
+	return nil
+}
+
+// errUnsafePath marks an attachment whose ids would make a path outside
+// attachments/.
+var errUnsafePath = errors.New("a path outside attachments/")
 
 type zipFiles struct{ z *zip.Reader }
 

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // Object is one <object> of entities.xml.
@@ -112,6 +113,19 @@ func Parse(r io.Reader, each func(*Object) error) error {
 			}
 		}
 	}
+}
+
+// truncate shortens an untrusted value for a message: its first n bytes
+// (on a rune boundary) and how long it was.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }
 
 func xmlError(err error) error {
