@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -123,14 +124,81 @@ type Client struct {
 
 // New makes a client for the site at base (for example
 // https://acme.atlassian.net, or a sandbox's URL).
+//
+// Credentials go to that origin (scheme, host and port) and nowhere else:
+// a link in an answer that points elsewhere is an error, and a redirect
+// elsewhere is followed without them (Cloud sends attachment downloads to
+// its media host, with a token of their own in the URL). Plain http:// is
+// refused but for loopback addresses (a local sandbox), since it would
+// carry the token in clear, and so is a URL with a user name or password
+// in it: those belong in the environment or a credentials file.
 func New(base string, creds Credentials) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/"))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("%q is not a site URL: want https://NAME.atlassian.net", base)
+		return nil, fmt.Errorf("%q is not a site URL: want https://NAME.atlassian.net", RedactURL(base))
 	}
-	return &Client{base: u, creds: creds, http: &http.Client{Timeout: 2 * time.Minute}, Retries: 8, MaxWait: time.Minute, Sleep: sleep,
-		gate: newGate(MaxInFlight)}, nil
+	if u.User != nil {
+		return nil, fmt.Errorf("%s: the URL holds a user name or password; give credentials through FERRY_EMAIL and FERRY_API_TOKEN, FERRY_TOKEN or --credentials FILE, never in the URL", u.Redacted())
+	}
+	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("%s: plain http:// would send the API token in clear; use https:// (http:// is accepted only for a loopback address, such as a local ferry sandbox)", u)
+	}
+	c := &Client{base: u, creds: creds, Retries: 8, MaxWait: time.Minute, Sleep: sleep, gate: newGate(MaxInFlight)}
+	c.http = &http.Client{Timeout: 2 * time.Minute, CheckRedirect: c.checkRedirect}
+	return c, nil
 }
+
+// IsLoopback reports whether host (a name or an address, without a port)
+// is this machine: localhost, 127.0.0.0/8 or ::1.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// RedactURL hides the password of a URL, for messages; it copes with one
+// that does not parse.
+func RedactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		if j := strings.Index(s, "://"); j >= 0 && j < i {
+			return s[:j+3] + "…" + s[i:]
+		}
+	}
+	return s
+}
+
+// sameOrigin reports whether u is on the client's origin: the same scheme,
+// host and port.
+func (c *Client) sameOrigin(u *url.URL) bool {
+	return strings.EqualFold(u.Scheme, c.base.Scheme) && strings.EqualFold(u.Host, c.base.Host)
+}
+
+// checkRedirect follows a redirect to the client's origin as it is, and
+// one elsewhere without credentials; it refuses to go from https to http.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return fmt.Errorf("%w: stopped after 10 redirects", errRedirect)
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("%w: from https to %s", errRedirect, req.URL.Redacted())
+	}
+	if !c.sameOrigin(req.URL) {
+		req.Header.Del("Authorization")
+	}
+	return nil
+}
+
+// errRedirect is a redirect the client will not follow; retrying the
+// request would not change it.
+var errRedirect = errors.New("a redirect refused")
+
+// errOtherOrigin is a link in an answer that leads away from the site.
+var errOtherOrigin = errors.New("it points to another site than the one the credentials are for: refused")
 
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -317,6 +385,9 @@ func (c *Client) send(ctx context.Context, method string, idempotent bool, u *ur
 // sendFrom sends a request whose body open makes afresh for every attempt,
 // so a retry never replays a consumed stream.
 func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u *url.URL, open func() (io.ReadCloser, int64, string, error), header http.Header) (*http.Response, error) {
+	if !c.sameOrigin(u) {
+		return nil, fmt.Errorf("%s %s: %w (credentials go only to %s)", method, u.Redacted(), errOtherOrigin, c.base)
+	}
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 		if err != nil {
@@ -356,7 +427,7 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 		var wait time.Duration
 		switch {
 		case err != nil:
-			if ctx.Err() != nil || !idempotent {
+			if ctx.Err() != nil || !idempotent || errors.Is(err, errRedirect) {
 				return nil, fmt.Errorf("%s %s: %w", method, u.Path, redactURL(err))
 			}
 			wait = c.backoff(attempt)
@@ -508,7 +579,7 @@ func (c *Client) List(ctx context.Context, path string, query url.Values, each f
 	for next != "" {
 		u, err := url.Parse(next)
 		if err != nil {
-			return fmt.Errorf("GET %s: bad next link %q", path, next)
+			return fmt.Errorf("GET %s: bad next link %q", path, truncate(next, 200))
 		}
 		resp, err := c.do(ctx, http.MethodGet, c.base.ResolveReference(u), nil, "")
 		if err != nil {

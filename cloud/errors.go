@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // APIError is an answer other than success, with what the user can do.
@@ -59,10 +60,8 @@ func parseError(resp *http.Response) *APIError {
 		e.Message = v1.Message
 	default:
 		e.Message = strings.TrimSpace(string(data))
-		if len(e.Message) > 200 {
-			e.Message = e.Message[:200] + "..."
-		}
 	}
+	e.Message = truncate(e.Message, 300)
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		e.Hint = "the credentials were refused: the API token may have expired (they last 1 to 365 days) or the email may be wrong"
@@ -76,4 +75,17 @@ func parseError(resp *http.Response) *APIError {
 		}
 	}
 	return e
+}
+
+// truncate shortens a server's text for a message: its first n bytes (on
+// a rune boundary), then how long it was.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }

@@ -64,16 +64,17 @@ type Estimator interface {
 func OpenSource(site string, creds func() (cloud.Credentials, error)) (Source, io.Closer, error) {
 	switch {
 	case strings.HasPrefix(site, "http://"), strings.HasPrefix(site, "https://"):
+		shown := cloud.RedactURL(site)
 		if creds == nil {
-			return nil, nil, fmt.Errorf("--from %s: credentials are needed", site)
+			return nil, nil, fmt.Errorf("--from %s: credentials are needed", shown)
 		}
 		c, err := creds()
 		if err != nil {
-			return nil, nil, fmt.Errorf("--from %s: %w", site, err)
+			return nil, nil, fmt.Errorf("--from %s: %w", shown, err)
 		}
 		src, err := OpenCloud(context.Background(), site, c)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--from %s: %w", site, err)
+			return nil, nil, fmt.Errorf("--from %s: %w", shown, err)
 		}
 		return src, src, nil
 	case strings.HasPrefix(site, "xml:"):

@@ -208,7 +208,7 @@ func printImportReport(r *importer.Report) {
 func importCloud(cmd *cobra.Command, o *importOptions, path string, opts importer.Options) error {
 	creds, err := o.keys.credentials()
 	if err != nil {
-		return fmt.Errorf("--to %s: %w", o.to, err)
+		return fmt.Errorf("--to %s: %w", cloud.RedactURL(o.to), err)
 	}
 	c, err := cloud.New(o.to, creds)
 	if err != nil {

@@ -402,7 +402,7 @@ func planAgainst(ctx context.Context, against, path string, readOpts []archive.R
 		// reading only (its conflicts stop nothing here).
 		creds, err := keys.credentials()
 		if err != nil {
-			return nil, fmt.Errorf("--against %s: %w", against, err)
+			return nil, fmt.Errorf("--against %s: %w", cloud.RedactURL(against), err)
 		}
 		c, err := cloud.New(against, creds)
 		if err != nil {
@@ -412,7 +412,7 @@ func planAgainst(ctx context.Context, against, path string, readOpts []archive.R
 	}
 	site := strings.TrimPrefix(against, "local:")
 	if _, err := os.Stat(site); err != nil {
-		return nil, fmt.Errorf("--against %s: %w", against, err)
+		return nil, fmt.Errorf("--against %s: %w", cloud.RedactURL(against), err)
 	}
 	dest, closer, err := importer.OpenDestination(against)
 	if err != nil {

@@ -70,8 +70,13 @@ func startSandbox(t *testing.T, site string, args ...string) string {
 
 // withToken runs ferry with Cloud credentials in its environment.
 func withToken(token string, args ...string) (string, string, int) {
+	return withEnv(nil, []string{"FERRY_EMAIL=admin@example.com", "FERRY_API_TOKEN=" + token}, args...)
+}
+
+// withEnv runs ferry with env added to its environment.
+func withEnv(_ *testing.T, env []string, args ...string) (string, string, int) {
 	c := exec.Command(ferryBin, args...)
-	c.Env = append(os.Environ(), "FERRY_EMAIL=admin@example.com", "FERRY_API_TOKEN="+token)
+	c.Env = append(os.Environ(), env...)
 	var out, errb strings.Builder
 	c.Stdout, c.Stderr = &out, &errb
 	err := c.Run()

@@ -1,0 +1,125 @@
+package cloud
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// elsewhere is a server on another port of the same host that counts the
+// requests that reach it carrying credentials.
+func elsewhere(t *testing.T) (*httptest.Server, *atomic.Int32, *atomic.Int32) {
+	var hits, withAuth atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if r.Header.Get("Authorization") != "" {
+			withAuth.Add(1)
+		}
+		fmt.Fprint(w, `{"results":[],"_links":{}}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits, &withAuth
+}
+
+// A next link or a download link that leads to another origin is refused,
+// naming it, and nothing is sent there. (Before the fix the client resolved
+// them and sent its Authorization header along.)
+func TestLinksToOtherOriginsAreRefused(t *testing.T) {
+	other, hits, _ := elsewhere(t)
+	c, _ := testClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"results":[{"id":"1"}],"_links":{"next":"%s/wiki/api/v2/spaces?cursor=x"}}`, other.URL)
+	}))
+	err := c.List(ctx, "/wiki/api/v2/spaces", nil, func(json.RawMessage) error { return nil })
+	if !errors.Is(err, errOtherOrigin) || !strings.Contains(err.Error(), other.URL) {
+		t.Errorf("a next link to %s: %v, want a refusal naming it", other.URL, err)
+	}
+	if _, err := c.Download(ctx, other.URL+"/download/attachments/1/a.png"); !errors.Is(err, errOtherOrigin) {
+		t.Errorf("a download link to another origin: %v, want a refusal", err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d requests reached the other origin", n)
+	}
+}
+
+// A redirect to another port of the same host (or another host) is
+// followed without credentials; one to the same origin keeps them; one
+// from https down to http is refused.
+func TestRedirectsElsewhereCarryNoCredentials(t *testing.T) {
+	other, hits, withAuth := elsewhere(t)
+	var sameWithAuth atomic.Int32
+	c, _ := testClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/wiki/away":
+			http.Redirect(w, r, other.URL+"/bytes", http.StatusFound)
+		case "/wiki/here":
+			http.Redirect(w, r, "/wiki/bytes", http.StatusFound)
+		case "/wiki/bytes":
+			if r.Header.Get("Authorization") != "" {
+				sameWithAuth.Add(1)
+			}
+			io.WriteString(w, "{}")
+		}
+	}))
+	for _, p := range []string{"/wiki/away", "/wiki/here"} {
+		body, err := c.Download(ctx, p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		body.Close()
+	}
+	if hits.Load() != 1 || withAuth.Load() != 0 {
+		t.Errorf("the other port got %d requests, %d with credentials; want 1 without", hits.Load(), withAuth.Load())
+	}
+	if sameWithAuth.Load() != 1 {
+		t.Errorf("a redirect within the origin lost its credentials")
+	}
+
+	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/bytes", http.StatusFound)
+	}))
+	defer tls.Close()
+	sc, err := New(tls.URL, Credentials{Bearer: "s3cret-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.SetTransport(tls.Client().Transport)
+	sc.http.CheckRedirect = sc.checkRedirect // SetTransport keeps it; the test client is new
+	if _, err := sc.Download(ctx, "/wiki/x"); err == nil || !strings.Contains(err.Error(), "redirect refused: from https to") {
+		t.Errorf("a redirect from https to http: %v, want a refusal", err)
+	}
+}
+
+// Plain http is refused but for loopback addresses, and a URL with a
+// password in it is refused without printing the password.
+func TestSiteURLsThatLeakCredentials(t *testing.T) {
+	for _, c := range []struct {
+		url  string
+		want string // "" when accepted
+	}{
+		{"https://acme.atlassian.net", ""},
+		{"http://127.0.0.1:8080", ""},
+		{"http://localhost:8080", ""},
+		{"http://[::1]:8080", ""},
+		{"http://acme.atlassian.net", "in clear"},
+		{"http://10.0.0.5:8080", "in clear"},
+		{"https://me:PASSWORD@acme.atlassian.net", "user name or password"},
+		{"http://me:PASSWORD@127.0.0.1:8080", "user name or password"},
+		{"https://me:PASS%zzWORD@acme.atlassian.net", "not a site URL"},
+	} {
+		_, err := New(c.url, Credentials{Bearer: "t"})
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.url, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want an error saying %q", c.url, err, c.want)
+		case err != nil && strings.Contains(err.Error(), "PASS"):
+			t.Errorf("%s: the error shows the password: %v", c.url, err)
+		}
+	}
+}
