@@ -213,7 +213,8 @@ type memberOrder struct {
 	count        int
 	lastSegment  int
 	manifestSeen bool
-	sealed       bool // the header requires age: segments and blobs are sealed
+	sealed       bool            // the header requires age: segments and blobs are sealed
+	trailers     map[string]bool // names of the trailers seen, which no manifest lists
 }
 
 func (o *memberOrder) check(m *memberInfo) error {
@@ -235,6 +236,16 @@ func (o *memberOrder) check(m *memberInfo) error {
 		return errorf(m.Name, m.offset, ErrFraming, "an encrypted member in an archive whose header does not require %q", FeatureAge)
 	}
 	switch m.kind {
+	case KindTrailer:
+		// Two of one name would let readers disagree on which counts
+		// (one signature checked, another trusted): damage, for all.
+		if o.trailers[m.Name] {
+			return errorf(m.Name, m.offset, ErrFraming, "a second member named %s", m.Name)
+		}
+		if o.trailers == nil {
+			o.trailers = map[string]bool{}
+		}
+		o.trailers[m.Name] = true
 	case KindManifest:
 		o.manifestSeen = true
 	case KindSegment:

@@ -53,22 +53,30 @@ func segmentSchema(cols []Column) (*arrow.Schema, error) {
 	return arrow.NewSchema(fields, nil), nil
 }
 
-// batchRows is how many events are gathered in Arrow builders before they
-// are handed to the Parquet writer, which buffers a row group compressed.
-const batchRows = 4096
+// batchRows and batchBytes bound the events gathered in Arrow builders
+// before they are handed to the Parquet writer, which buffers a row group
+// compressed. The Parquet writer closes a page once it passes 1 MiB, after
+// each batch at the latest, so a page holds at most a batch of bytes more:
+// with batches of 1 MiB (or one event), every page stays within the limits
+// of spec §5.
+const (
+	batchRows  = 4096
+	batchBytes = 1 << 20
+)
 
 // segmentWriter encodes events into one Parquet file written to out.
 type segmentWriter struct {
-	fw       *pqarrow.FileWriter
-	rb       *array.RecordBuilder
-	seq      *array.Int64Builder
-	strs     [numColumns]*array.StringBuilder
-	at       *array.TimestampBuilder
-	extra    []array.Builder // producer columns
-	batch    int             // rows in rb
-	rows     int64
-	firstSeq int64
-	lastSeq  int64
+	fw         *pqarrow.FileWriter
+	rb         *array.RecordBuilder
+	seq        *array.Int64Builder
+	strs       [numColumns]*array.StringBuilder
+	at         *array.TimestampBuilder
+	extra      []array.Builder // producer columns
+	batch      int             // rows in rb
+	batchBytes int             // their bytes, roughly
+	rows       int64
+	firstSeq   int64
+	lastSeq    int64
 }
 
 func writerProperties(schema *arrow.Schema, producer string) *parquet.WriterProperties {
@@ -121,6 +129,9 @@ func (s *segmentWriter) add(ev *Event) error {
 	if err := s.checkExtra(ev); err != nil {
 		return err
 	}
+	if err := checkSizes(ev); err != nil {
+		return err
+	}
 	for i, b := range s.extra {
 		switch v := extraValue(ev, i).(type) {
 		case nil:
@@ -150,10 +161,41 @@ func (s *segmentWriter) add(ev *Event) error {
 	s.lastSeq = ev.Seq
 	s.rows++
 	s.batch++
-	if s.batch >= batchRows {
+	s.batchBytes += eventBytes(ev)
+	if s.batch >= batchRows || s.batchBytes >= batchBytes {
 		return s.flush()
 	}
 	return nil
+}
+
+// checkSizes refuses an event with a value over the limits readers
+// enforce (spec §5), before anything is appended.
+func checkSizes(ev *Event) error {
+	if len(ev.Payload) > maxPayloadValue {
+		return fmt.Errorf("archive: event seq %d (%s %s): %w: a payload of %d bytes (limit %d)", ev.Seq, ev.Type, ev.ID, ErrTooLarge, len(ev.Payload), maxPayloadValue)
+	}
+	for i, v := range []string{ev.Type, ev.Entity, ev.ID, ev.Parent, ev.Space, ev.Actor} {
+		if len(v) > maxValue {
+			return fmt.Errorf("archive: event seq %d (%s): %w: %s of %d bytes (limit %d)", ev.Seq, ev.Type, ErrTooLarge, columnNames[[]int{colType, colEntity, colID, colParent, colSpace, colActor}[i]], len(v), maxValue)
+		}
+	}
+	for i, v := range ev.Extra {
+		if str, ok := v.(string); ok && len(str) > maxValue {
+			return fmt.Errorf("archive: event seq %d (%s %s): %w: producer column %d of %d bytes (limit %d)", ev.Seq, ev.Type, ev.ID, ErrTooLarge, i, len(str), maxValue)
+		}
+	}
+	return nil
+}
+
+// eventBytes is roughly what an event adds to a row group's pages.
+func eventBytes(ev *Event) int {
+	n := 16 + len(ev.Type) + len(ev.Entity) + len(ev.ID) + len(ev.Parent) + len(ev.Space) + len(ev.Actor) + len(ev.Payload)
+	for _, v := range ev.Extra {
+		if str, ok := v.(string); ok {
+			n += len(str)
+		}
+	}
+	return n
 }
 
 func extraValue(ev *Event, i int) any {
@@ -196,7 +238,7 @@ func (s *segmentWriter) flush() error {
 	}
 	rec := s.rb.NewRecordBatch()
 	defer rec.Release()
-	s.batch = 0
+	s.batch, s.batchBytes = 0, 0
 	if err := s.fw.WriteBuffered(rec); err != nil {
 		return fmt.Errorf("write segment: %w", err)
 	}

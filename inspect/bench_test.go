@@ -115,7 +115,7 @@ func openJSON(b *testing.B, path, ndjson string) *Inspector {
 	f.Close()
 	read := fmt.Sprintf(`read_json('%s', format = 'newline_delimited', columns = {seq: 'BIGINT', type: 'VARCHAR', entity: 'VARCHAR',
 		id: 'VARCHAR', parent: 'VARCHAR', space: 'VARCHAR', "at": 'TIMESTAMPTZ', actor: 'VARCHAR', payload: 'JSON'})`, ndjson)
-	if err := in.setup(ctx, fmt.Sprintf("CREATE VIEW events AS SELECT *, %s FROM (SELECT %s FROM %s)", derivedSelect(), envelope, read)); err != nil {
+	if err := in.setup(ctx, fmt.Sprintf("CREATE VIEW events AS SELECT *, %s FROM (SELECT %s FROM %s)", derivedSelect(), envelope, read), DefaultMemoryLimit); err != nil {
 		b.Fatal(err)
 	}
 	return in

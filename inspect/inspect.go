@@ -40,6 +40,25 @@ func Open(ctx context.Context, paths ...string) (*Inspector, error) {
 // OpenWith is Open with read options: the age identities of encrypted
 // archives, whose segments are decrypted as they are copied out.
 func OpenWith(ctx context.Context, opts []archive.ReadOption, paths ...string) (*Inspector, error) {
+	return OpenConfig(ctx, Config{Read: opts}, paths...)
+}
+
+// Config is how an archive is opened for SQL.
+type Config struct {
+	Read []archive.ReadOption // age identities of encrypted archives
+	// MemoryLimit caps DuckDB's memory, as DuckDB's memory_limit setting
+	// takes it ("1GB"); DefaultMemoryLimit when empty. What does not fit
+	// spills to a folder of the Inspector's own, which it removes.
+	MemoryLimit string
+}
+
+// DefaultMemoryLimit is DuckDB's memory limit unless Config says: well
+// below a small machine's memory (DuckDB's own default is 80% of it).
+const DefaultMemoryLimit = "1GB"
+
+// OpenConfig is Open with a Config.
+func OpenConfig(ctx context.Context, cfg Config, paths ...string) (*Inspector, error) {
+	opts := cfg.Read
 	dir, err := os.MkdirTemp("", "ferry-inspect-")
 	if err != nil {
 		return nil, err
@@ -80,7 +99,10 @@ func OpenWith(ctx context.Context, opts []archive.ReadOption, paths ...string) (
 		}
 		f.Close()
 	}
-	if err := in.setup(ctx, eventsView(typed, untyped)); err != nil {
+	if cfg.MemoryLimit == "" {
+		cfg.MemoryLimit = DefaultMemoryLimit
+	}
+	if err := in.setup(ctx, eventsView(typed, untyped), cfg.MemoryLimit); err != nil {
 		in.Close()
 		return nil, err
 	}
@@ -89,20 +111,31 @@ func OpenWith(ctx context.Context, opts []archive.ReadOption, paths ...string) (
 
 // setup opens DuckDB, creates the events view with the given statement and
 // the views above it, then locks DuckDB down: from then on a query may
-// read files in in.dir only, and change no setting.
-func (in *Inspector) setup(ctx context.Context, events string) error {
+// read files in in.dir only, and change no setting. DuckDB allows its
+// temporary folder too (by default .tmp in the working folder), so it is
+// put inside in.dir, and its memory is capped.
+func (in *Inspector) setup(ctx context.Context, events, memoryLimit string) error {
 	var err error
 	if in.db, err = sql.Open("duckdb", ""); err != nil {
 		return err
 	}
 	in.db.SetMaxOpenConns(1) // one connection: the settings below are per database, the views too
+	settings := []string{
+		fmt.Sprintf("SET temp_directory = '%s'", sqlString(filepath.Join(in.dir, "spill"))),
+		fmt.Sprintf("SET memory_limit = '%s'", sqlString(memoryLimit)),
+	}
+	for _, stmt := range settings {
+		if _, err := in.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("inspect: %s: %w", stmt, err)
+		}
+	}
 	for _, stmt := range setupSQL(events) {
 		if _, err := in.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("inspect: set up views: %w", err)
 		}
 	}
 	lock := []string{
-		fmt.Sprintf("SET allowed_directories = ['%s']", strings.ReplaceAll(in.dir, "'", "''")),
+		fmt.Sprintf("SET allowed_directories = ['%s']", sqlString(in.dir)),
 		"SET enable_external_access = false",
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",
@@ -181,23 +214,30 @@ func (in *Inspector) Save(ctx context.Context, query, out string) error {
 	return os.Rename(out+".partial", out)
 }
 
-// copyChecked copies a member's contents to a file, failing if its stored
-// bytes do not match their SHA-256 (or do not decrypt).
+// copyChecked copies a segment's contents to a file, failing if its
+// stored bytes do not match their SHA-256 (or do not decrypt), and then
+// checks its layout against the format's limits (archive.CheckSegment)
+// before DuckDB reads it: a hostile segment could otherwise make DuckDB
+// decode far more than the archive stores.
 func copyChecked(f *archive.File, name, out string) error {
 	r, err := f.OpenContent(name)
 	if err != nil {
 		return err
 	}
-	w, err := os.Create(out)
+	w, err := os.OpenFile(out, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, r); err != nil {
-		w.Close()
+	defer w.Close()
+	n, err := io.Copy(w, r)
+	if err != nil {
 		return err
 	}
-	return w.Close()
+	return archive.CheckSegment(name, w, n)
 }
+
+// sqlString escapes s for a single-quoted SQL string.
+func sqlString(s string) string { return strings.ReplaceAll(s, "'", "''") }
 
 // Close removes the copied segments.
 func (in *Inspector) Close() error {

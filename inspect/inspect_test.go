@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"ferry/embedded"
 	"ferry/export"
@@ -87,10 +88,19 @@ func TestViewsAndSummary(t *testing.T) {
 	}
 }
 
+// testdataDir is absolute, for tests that change the working folder.
+var testdataDir, _ = filepath.Abs("../spec/testdata")
+
 // TestReviewerSQLIsLockedIn: a query may read the archive's views and
 // nothing else, write nowhere, and cannot undo the lock.
 func TestReviewerSQLIsLockedIn(t *testing.T) {
-	in, err := Open(ctx, "../spec/testdata/golden-1.0.ferry")
+	// DuckDB's default temporary folder is .tmp in the working folder,
+	// which it allows a query to read and write: it must not be used.
+	wd := t.TempDir()
+	t.Chdir(wd)
+	os.Mkdir(".tmp", 0o755)
+	os.WriteFile(filepath.Join(".tmp", "secret.csv"), []byte("a,b\n1,2\n"), 0o644)
+	in, err := Open(ctx, filepath.Join(testdataDir, "golden-1.0.ferry"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +113,10 @@ func TestReviewerSQLIsLockedIn(t *testing.T) {
 	for _, q := range []string{
 		`SELECT * FROM read_csv('` + secret + `')`,
 		`SELECT * FROM read_text('/etc/passwd')`,
+		`SELECT * FROM read_csv('` + filepath.Join(wd, ".tmp", "secret.csv") + `')`,
+		`SELECT * FROM read_csv('.tmp/secret.csv')`,
+		`COPY (SELECT 1) TO '.tmp/out.csv'`,
+		`COPY (SELECT 1) TO '` + filepath.Join(wd, ".tmp", "out.csv") + `'`,
 		`COPY (SELECT 1) TO '` + filepath.Join(t.TempDir(), "out.csv") + `'`,
 		`SET enable_external_access = true`,
 		`SET lock_configuration = false`,
@@ -117,6 +131,23 @@ func TestReviewerSQLIsLockedIn(t *testing.T) {
 			!strings.Contains(err.Error(), "lock") && !strings.Contains(strings.ToLower(err.Error()), "not allowed") {
 			t.Logf("%s: %v", q, err)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(wd, ".tmp", "out.csv")); err == nil {
+		t.Error("a query wrote into .tmp")
+	}
+	// A query that would run for ever stops with its context.
+	tctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	start := time.Now()
+	rows, err := in.Query(tctx, `SELECT count(*) FROM range(100000000000000)`)
+	if err == nil {
+		for rows.Next() {
+		}
+		err = rows.Err()
+		rows.Close()
+	}
+	if err == nil || time.Since(start) > 30*time.Second {
+		t.Errorf("an endless query: %v after %s", err, time.Since(start))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -25,6 +26,8 @@ import (
 
 type inspectOptions struct {
 	format, query, out, against, report string
+	memoryLimit                         string
+	timeout                             time.Duration
 	schema                              bool
 	keys                                keyFlags
 	readOpts                            []archive.ReadOption
@@ -55,7 +58,10 @@ access, users matched by email, and how many new accounts would join groups.
 
 Several archives of one chain (a full archive, then its increments, in order)
 are queried as one log. 'ferry inspect diff A B' lists what differs between
-two full archives (or sites), entity by entity.`,
+two full archives (or sites), entity by entity.
+
+DuckDB runs in a private temporary folder that it may spill to, within
+--memory-limit, and a query that runs past --timeout is stopped.`,
 		Example: `  ferry inspect site.ferry
   ferry inspect site.ferry --sql "SELECT space_key, count(*) FROM pages GROUP BY 1 ORDER BY 2 DESC"
   ferry inspect site.ferry --sql "SELECT * FROM users" --out users.csv
@@ -105,6 +111,8 @@ two full archives (or sites), entity by entity.`,
 	f.BoolVar(&o.schema, "schema", false, "list the views and their columns")
 	f.StringVar(&o.against, "against", "", "plan an import into this site without writing to it")
 	f.StringVar(&o.report, "report", "", "write a self-contained HTML report (with the --against review when given)")
+	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "stop a query (and the summary) that runs longer than this")
+	f.StringVar(&o.memoryLimit, "memory-limit", inspect.DefaultMemoryLimit, "the most memory DuckDB may use (as DuckDB writes it: 500MB, 2GB); larger results spill to a temporary folder")
 	o.keys.addIdentity(f)
 	o.keys.addCredentials(f)
 	return cmd
@@ -115,6 +123,19 @@ func runInspect(ctx context.Context, o *inspectOptions, paths []string) error {
 	if o.readOpts, err = o.keys.readOptions(); err != nil {
 		return err
 	}
+	if o.timeout <= 0 {
+		return usageError("--timeout must be positive, such as 30s or 10m")
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	err = inspectWithin(ctx, o, paths)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("stopped after --timeout %s: the query ran longer; give a longer --timeout, or narrow the query", o.timeout)
+	}
+	return err
+}
+
+func inspectWithin(ctx context.Context, o *inspectOptions, paths []string) error {
 	for _, p := range paths {
 		if err := openReadable(p, o.readOpts); err != nil {
 			return err
@@ -127,7 +148,7 @@ func runInspect(ctx context.Context, o *inspectOptions, paths []string) error {
 		return inspectAgainst(ctx, o, paths[0])
 	}
 	path := strings.Join(paths, " + ")
-	in, err := inspect.OpenWith(ctx, o.readOpts, paths...)
+	in, err := inspect.OpenConfig(ctx, inspect.Config{Read: o.readOpts, MemoryLimit: o.memoryLimit}, paths...)
 	if err != nil {
 		return err
 	}
@@ -363,7 +384,7 @@ func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 				m.Group, len(m.DestinationMembersGain), len(m.SourceMembersGain)))
 		}
 	}
-	in, err := inspect.OpenWith(ctx, o.readOpts, paths...)
+	in, err := inspect.OpenConfig(ctx, inspect.Config{Read: o.readOpts, MemoryLimit: o.memoryLimit}, paths...)
 	if err != nil {
 		return err
 	}
