@@ -87,7 +87,7 @@ func (f *File) index() error {
 			break
 		}
 		if err != nil {
-			return tarError(err, prevEnd)
+			return tarError(err, prevEnd, firstBytes(f.ra))
 		}
 		if pos-prevEnd > maxPaxSize+4*blockSize {
 			return errorf(hdr.Name, prevEnd, ErrTooLarge, "tar headers over %d bytes", maxPaxSize)

@@ -56,7 +56,7 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 	sr := newHeaderReader(ra, size)
 	hdr, err := tar.NewReader(sr).Next()
 	if err != nil {
-		return nil, tarError(err, 0)
+		return nil, tarError(err, 0, firstBytes(ra))
 	}
 	pos, _ := sr.Seek(0, io.SeekCurrent)
 	first, err := memberFromHeader(hdr, pos)
@@ -197,4 +197,11 @@ func findManifest(ra io.ReaderAt, size int64) (start, dataSize int64, err error)
 		to = from
 	}
 	return 0, 0, errNoQuickOpen
+}
+
+// firstBytes returns up to a block of the file's first bytes.
+func firstBytes(ra io.ReaderAt) []byte {
+	b := make([]byte, blockSize)
+	n, _ := ra.ReadAt(b, 0)
+	return b[:n]
 }

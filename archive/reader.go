@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -220,7 +221,7 @@ func (r *Reader) nextMember() (*memberInfo, error) {
 		return nil, r.checkEnd(framing, pad, start)
 	}
 	if err != nil {
-		return nil, r.fail(tarError(err, start))
+		return nil, r.fail(tarError(err, start, framing))
 	}
 	if overflow {
 		return nil, r.fail(errorf(hdr.Name, start, ErrTooLarge, "tar headers over %d bytes", maxPaxSize))
@@ -326,8 +327,13 @@ func (r *Reader) fail(err error) error {
 	return r.err
 }
 
-// tarError names what archive/tar found wrong, at which offset.
-func tarError(err error, offset int64) error {
+// tarError names what archive/tar found wrong, at which offset. At offset
+// 0 the file is no tar at all, so not an archive: first (its first bytes)
+// says what it looks like instead.
+func tarError(err error, offset int64, first []byte) error {
+	if offset == 0 {
+		return errorf("", 0, ErrNotArchive, "it does not start with a tar header%s", looksLike(first))
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return errorf("", offset, ErrTruncated, "archive ends inside a tar header")
 	}
@@ -373,4 +379,22 @@ func (t *tapReader) record() { t.recording, t.buf, t.overflow = true, t.buf[:0],
 func (t *tapReader) stop() ([]byte, bool) {
 	t.recording = false
 	return t.buf, t.overflow
+}
+
+// looksLike names a few kinds of file by their first bytes, for the
+// message that refuses something that is not an archive.
+func looksLike(first []byte) string {
+	for _, k := range []struct{ magic, what string }{
+		{"SQLite format 3\x00", "a SQLite database"},
+		{"PK\x03\x04", "a zip file"},
+		{"\x1f\x8b", "a gzip file"},
+		{"\x28\xb5\x2f\xfd", "a zstd frame"},
+		{"age-encryption.org/", "an age-encrypted file"},
+		{"<?xml", "an XML file"},
+	} {
+		if strings.HasPrefix(string(first), k.magic) {
+			return ": it is " + k.what
+		}
+	}
+	return ""
 }

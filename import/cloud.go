@@ -53,23 +53,29 @@ const notWrittenToCloud = "not written to Confluence Cloud by this version of fe
 // a ferry.source property, so an interrupted or repeated import writes
 // nothing twice, even when the journal was lost.
 func RunCloud(ctx context.Context, path string, c *cloud.Client, journal string, o Options) (*Report, error) {
+	if o.OnConflict == Rename {
+		return nil, errNoRenameInCloud
+	}
+	a, err := OpenArchive(path, o)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	return RunCloudArchive(ctx, a, c, journal, o)
+}
+
+var errNoRenameInCloud = fmt.Errorf("--on-conflict rename is not available for Confluence Cloud yet: use fail or skip")
+
+// RunCloudArchive is RunCloud of an archive OpenArchive opened.
+func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal string, o Options) (*Report, error) {
 	start := time.Now()
 	if o.OnConflict == "" {
 		o.OnConflict = Fail
 	}
 	if o.OnConflict == Rename {
-		return nil, fmt.Errorf("--on-conflict rename is not available for Confluence Cloud yet: use fail or skip")
+		return nil, errNoRenameInCloud
 	}
-	if !o.Verified {
-		if err := Verify(path, o); err != nil {
-			return nil, err
-		}
-	}
-	f, err := archive.Open(path, o.Read...)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+	f, path := a.File, a.Path
 	h := f.Header()
 	if err := cloudPreflight(ctx, c); err != nil {
 		return nil, fmt.Errorf("preflight: %w; nothing was imported", err)

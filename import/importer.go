@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -17,8 +16,19 @@ import (
 	"ferry/model"
 )
 
-// Run imports the archive at path into dest.
+// Run imports the archive at path into dest: OpenArchive, then
+// RunArchive.
 func Run(ctx context.Context, path string, dest Destination, o Options) (*Report, error) {
+	a, err := OpenArchive(path, o)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	return RunArchive(ctx, a, dest, o)
+}
+
+// RunArchive imports an archive OpenArchive opened (and checked) into dest.
+func RunArchive(ctx context.Context, a *Archive, dest Destination, o Options) (*Report, error) {
 	start := time.Now()
 	if o.OnConflict == "" {
 		o.OnConflict = Fail
@@ -26,23 +36,14 @@ func Run(ctx context.Context, path string, dest Destination, o Options) (*Report
 	if o.BatchEvents <= 0 {
 		o.BatchEvents = 2000
 	}
-	if !o.Verified {
-		if err := Verify(path, o); err != nil {
-			return nil, err
-		}
-	}
-	f, err := archive.Open(path, o.Read...)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+	f, path := a.File, a.Path
 	h, m := f.Header(), f.Manifest()
 	im := &importer{f: f, o: o, srcSite: h.Source.SiteID, archiveID: h.ArchiveID, parentID: h.ParentID,
 		spaces: map[string]*spaceDecision{}, homepages: map[string]string{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{},
 			NotCopied: map[string]int64{}, Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
 	var state embedded.ImportState
-	err = dest.Update(ctx, func(tx Tx) error {
+	err := dest.Update(ctx, func(tx Tx) error {
 		if h.ParentID != "" {
 			ps, ok, err := tx.Imported(h.ParentID)
 			if err != nil {
@@ -86,44 +87,6 @@ func Run(ctx context.Context, path string, dest Destination, o Options) (*Report
 	}
 	im.report.Seconds, im.report.PeakRSS = time.Since(start).Seconds(), rss.Peak()
 	return im.report, nil
-}
-
-// Verify reads the whole archive, as Run does before anything is written:
-// it must be intact, decryptable with o.Read's identities when encrypted,
-// signed by a key of o.Trusted when that is set, and not redacted.
-func Verify(path string, o Options) error {
-	fh, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	if rep := archive.Verify(fh, o.Read...); !rep.Intact {
-		return fmt.Errorf("archive %s is damaged, nothing was imported: %s", path, rep.Problems[0].Error)
-	}
-	f, err := archive.Open(path, o.Read...)
-	if err != nil {
-		return fmt.Errorf("archive %s: %w; nothing was imported", path, err)
-	}
-	defer f.Close()
-	if err := f.CheckIdentities(); err != nil {
-		return fmt.Errorf("%w; nothing was imported", err)
-	}
-	if r := f.Manifest().Redaction; r != nil {
-		return fmt.Errorf("archive %s is a redacted copy for review (%s replaced), not for import; nothing was imported: import the original", path, strings.Join(r.Fields, ", "))
-	}
-	if o.Trusted != nil {
-		sig, err := f.Signature()
-		switch {
-		case err != nil:
-			return fmt.Errorf("archive %s: %w; nothing was imported", path, err)
-		case sig == nil:
-			return fmt.Errorf("archive %s is not signed, and --trust asks for a signature by a trusted key; nothing was imported", path)
-		}
-		if err := sig.Trusted(o.Trusted); err != nil {
-			return fmt.Errorf("archive %s: %w; nothing was imported", path, err)
-		}
-	}
-	return nil
 }
 
 // importer is one import's state.

@@ -41,9 +41,6 @@ type Options struct {
 	DryRun      bool     // do everything, then roll it back
 	BatchEvents int      // events per transaction; 0 means 2000
 	Progress    func(*Report)
-	// Verified says the caller has just verified the archive with Verify,
-	// so Run need not read it whole again.
-	Verified bool
 	// BeforeEvent, if set, runs before each event is applied; an error
 	// stops the import there as a crash would. Tests use it.
 	BeforeEvent func(seq int64) error

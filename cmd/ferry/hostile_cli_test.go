@@ -2,8 +2,10 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -32,5 +34,55 @@ func TestSiteURLsThatLeakCredentialsAreRefused(t *testing.T) {
 		if _, err := os.Stat(arch); err == nil {
 			t.Fatalf("ferry %s wrote an archive", strings.Join(c.args, " "))
 		}
+	}
+}
+
+// import --trust checks the archive and imports from one open file: an
+// unsigned archive renamed over the path while the import waits on its
+// --map (a FIFO) is never read. (Before the fix the signature was checked
+// on one open and the import read another, so the unsigned one went in.)
+func TestImportReadsTheArchiveItChecked(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "k")
+	must(t, 0, "keygen", "--out", key)
+	signed, unsigned := filepath.Join(dir, "signed.ferry"), filepath.Join(dir, "unsigned.ferry")
+	for _, s := range []struct {
+		arch, seed string
+		flags      []string
+	}{{signed, "1", []string{"--sign", key}}, {unsigned, "2", nil}} {
+		site := filepath.Join(dir, "site"+s.seed+".db")
+		must(t, 0, "generate", "--out", site, "--users", "6", "--spaces", "1", "--pages", "8", "--seed", s.seed, "--progress", "never")
+		must(t, 0, append([]string{"export", "--from", site, "--out", s.arch, "--progress", "never"}, s.flags...)...)
+	}
+	original := filepath.Join(dir, "signed-copy.ferry")
+	data, _ := os.ReadFile(signed)
+	os.WriteFile(original, data, 0o600)
+	fifo := filepath.Join(dir, "map.csv")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(dir, "dest.db")
+	cmd := exec.Command(ferryBin, "import", signed, "--to", dest, "--trust", key+".pub", "--map", fifo, "--allow-missing-apps", "--progress", "never")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Opening the FIFO for writing returns once ferry opens it to read the
+	// map: it has checked the archive by then.
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(unsigned, signed); err != nil {
+		t.Fatal(err)
+	}
+	w.WriteString("kind,source,destination\n")
+	w.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out.String())
+	}
+	if _, stderr, code := ferry(t, nil, "compare", original, dest); code != 0 {
+		t.Fatalf("the destination is not the signed archive's site (exit %d):\n%s", code, stderr)
 	}
 }

@@ -99,10 +99,7 @@ twice. Likes are reported as not written (Cloud cannot like on behalf of a user)
 }
 
 func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, policy importer.Policy) error {
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("archive: %w", err)
-	}
-	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, Verified: true, AllowMissingApps: o.allowApps}
+	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, AllowMissingApps: o.allowApps}
 	var err error
 	if opts.Read, err = o.keys.readOptions(); err != nil {
 		return err
@@ -110,10 +107,14 @@ func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, po
 	if opts.Trusted, err = o.keys.trusted(); err != nil {
 		return err
 	}
-	// Verify before the destination is opened, which may create it.
-	if err := importer.Verify(path, opts); err != nil {
+	// Check before the destination is opened, which may create it; then
+	// import from this very handle: a file swapped in at the path
+	// afterwards is never read.
+	a, err := importer.OpenArchive(path, opts)
+	if err != nil {
 		return err
 	}
+	defer a.Close()
 	if o.mapFile != "" {
 		m, err := importer.ReadMapping(o.mapFile)
 		if err != nil {
@@ -122,7 +123,7 @@ func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, po
 		opts.Map = m
 	}
 	if strings.HasPrefix(o.to, "http://") || strings.HasPrefix(o.to, "https://") {
-		return importCloud(cmd, o, path, opts)
+		return importCloud(cmd, o, a, opts)
 	}
 	dest, closer, err := importer.OpenDestination(o.to)
 	if err != nil {
@@ -139,7 +140,7 @@ func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, po
 		t := r.Totals()
 		bar.Set64(r.Applied + t.Created + t.Updated + t.Deleted + t.Unchanged + t.Merged + t.Skipped + t.NotCopied)
 	}
-	rep, err := importer.Run(cmd.Context(), path, dest, opts)
+	rep, err := importer.RunArchive(cmd.Context(), a, dest, opts)
 	if bar != nil {
 		bar.Finish()
 	}
@@ -205,7 +206,7 @@ func printImportReport(r *importer.Report) {
 }
 
 // importCloud imports into Confluence Cloud (or a sandbox) through its API.
-func importCloud(cmd *cobra.Command, o *importOptions, path string, opts importer.Options) error {
+func importCloud(cmd *cobra.Command, o *importOptions, a *importer.Archive, opts importer.Options) error {
 	creds, err := o.keys.credentials()
 	if err != nil {
 		return fmt.Errorf("--to %s: %w", cloud.RedactURL(o.to), err)
@@ -218,7 +219,7 @@ func importCloud(cmd *cobra.Command, o *importOptions, path string, opts importe
 	if journal == "" {
 		journal = importer.DefaultJournal(o.to)
 	}
-	rep, err := importer.RunCloud(cmd.Context(), path, c, journal, opts)
+	rep, err := importer.RunCloudArchive(cmd.Context(), a, c, journal, opts)
 	if rep != nil && (err == nil || len(rep.Conflicts) > 0) {
 		if o.format == "json" {
 			json.NewEncoder(os.Stdout).Encode(rep)

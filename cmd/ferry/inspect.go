@@ -415,9 +415,11 @@ func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 
 // planAgainst runs the import planner against a site without writing.
 func planAgainst(ctx context.Context, against, path string, readOpts []archive.ReadOption, keys *keyFlags) (*importer.Report, error) {
-	if err := importer.Verify(path, importer.Options{Read: readOpts}); err != nil {
+	a, err := importer.OpenArchive(path, importer.Options{Read: readOpts})
+	if err != nil {
 		return nil, err
 	}
+	defer a.Close()
 	if strings.HasPrefix(against, "http://") || strings.HasPrefix(against, "https://") {
 		// Confluence Cloud: the preflight and bill review of an import,
 		// reading only (its conflicts stop nothing here).
@@ -429,7 +431,7 @@ func planAgainst(ctx context.Context, against, path string, readOpts []archive.R
 		if err != nil {
 			return nil, fmt.Errorf("--against: %w", err)
 		}
-		return importer.RunCloud(ctx, path, c, importer.DefaultJournal(against), importer.Options{DryRun: true, Verified: true, OnConflict: importer.Skip, Read: readOpts, AllowMissingApps: true})
+		return importer.RunCloudArchive(ctx, a, c, importer.DefaultJournal(against), importer.Options{DryRun: true, OnConflict: importer.Skip, Read: readOpts, AllowMissingApps: true})
 	}
 	site := strings.TrimPrefix(against, "local:")
 	if _, err := os.Stat(site); err != nil {
@@ -440,7 +442,7 @@ func planAgainst(ctx context.Context, against, path string, readOpts []archive.R
 		return nil, err
 	}
 	defer closer.Close()
-	return importer.Run(ctx, path, dest, importer.Options{DryRun: true, Verified: true, OnConflict: importer.Rename, Read: readOpts, AllowMissingApps: true})
+	return importer.RunArchive(ctx, a, dest, importer.Options{DryRun: true, OnConflict: importer.Rename, Read: readOpts, AllowMissingApps: true})
 }
 
 // inspectAgainst plans an import into a site with a dry run and shows it

@@ -45,6 +45,9 @@ func run(args []string) int {
 		return code.code
 	}
 	fmt.Fprintln(os.Stderr, "ferry:", err)
+	if errors.Is(err, archive.ErrNotArchive) {
+		fmt.Fprintln(os.Stderr, notArchiveHint)
+	}
 	if strings.HasPrefix(err.Error(), "unknown command") {
 		return exitUsage // cobra's own, raised before any command runs
 	}
@@ -74,3 +77,7 @@ func usageError(format string, args ...any) error {
 
 // silentFailure exits 1 after the command printed its own result.
 var silentFailure = &exitCodeError{code: exitFailure}
+
+// notArchiveHint follows a refusal of a file that is not an archive: the
+// likely mistake is giving a site or an export where an archive goes.
+const notArchiveHint = "An archive is what 'ferry export' writes: to make one of an embedded site or an XML export, run\n  ferry export --from SITE.db --out SITE.ferry   (or --from xml:EXPORT.zip)"

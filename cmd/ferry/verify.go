@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -117,6 +118,10 @@ func runVerify(g *globals, o *verifyOptions, path string) error {
 }
 
 func printVerifyText(path string, rep *archive.Report, checkTrust bool, untrusted string) {
+	if !rep.Intact && len(rep.Problems) == 1 && errors.Is(rep.Problems[0].Err(), archive.ErrNotArchive) {
+		printf("%s: NOT AN ARCHIVE\n  %s\n%s\n", path, rep.Problems[0].Error, notArchiveHint)
+		return
+	}
 	if !rep.Intact {
 		printf("%s: DAMAGED (%d problem(s))\n", path, len(rep.Problems))
 		for _, p := range rep.Problems {

@@ -51,10 +51,16 @@ type Segment struct {
 	Type            string
 	Payload         func(seq int64) []byte
 	Dictionary      bool
+	// Raw, when set, is the segment's bytes instead (not Parquet, say);
+	// the manifest still counts RowGroups x Rows events of Type.
+	Raw []byte
 }
 
 // Bytes writes the segment as a Parquet file.
 func (s Segment) Bytes() ([]byte, error) {
+	if s.Raw != nil {
+		return s.Raw, nil
+	}
 	var buf bytes.Buffer
 	props := parquet.NewWriterProperties(
 		parquet.WithCompression(compress.Codecs.Zstd),

@@ -1,0 +1,37 @@
+package importer
+
+import (
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ferry/internal/hostile"
+)
+
+// With --trust, the signature over the manifest is checked before any
+// segment or blob is parsed: an unsigned archive is refused for that,
+// whatever its segments hold. (Before the fix, import parsed every
+// segment and blob first, so a hostile unsigned archive reached the
+// decoders; here its segment is not Parquet, and the refusal must name
+// the missing signature, not the damage.)
+func TestTrustIsCheckedBeforeAnySegmentIsRead(t *testing.T) {
+	data, err := hostile.Archive([]hostile.Segment{{RowGroups: 1, Rows: 3, Type: "page.version", Raw: []byte("not parquet at all, but its checksums are right")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "unsigned.ferry")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pub, _, _ := ed25519.GenerateKey(nil)
+	_, err = OpenArchive(path, Options{Trusted: []ed25519.PublicKey{pub}})
+	if err == nil || !strings.Contains(err.Error(), "not signed") {
+		t.Fatalf("err = %v, want a refusal for the missing signature", err)
+	}
+	// Without --trust the same archive is refused as damaged.
+	if _, err := OpenArchive(path, Options{}); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("without --trust: %v, want it refused as damaged", err)
+	}
+}
