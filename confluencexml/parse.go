@@ -36,10 +36,10 @@ type Ref struct {
 	ID    string `json:"i"`
 }
 
-// Limits on hostile or damaged input (variables so tests can lower them).
+// Limits on hostile or damaged input (variables so tests can lower them;
+// the limits on one token are in limit.go).
 var (
-	maxText    = 256 << 20 // one property's text
-	maxObject  = 512 << 20 // one object's text in all
+	maxObject  = 64 << 20 // one object's text in all
 	maxDepth   = 16
 	maxRefList = 1 << 20 // references in one collection
 )
@@ -54,9 +54,11 @@ type ParseError struct {
 func (e *ParseError) Error() string {
 	where := fmt.Sprintf("entities.xml line %d", e.Line)
 	if e.Object != "" {
-		where += " (object " + e.Object + ")"
+		where += " (object " + truncate(e.Object, 120) + ")"
 	}
-	return where + ": " + e.Err.Error()
+	// encoding/xml quotes what it found in some messages: never echo an
+	// untrusted value unbounded.
+	return where + ": " + truncate(e.Err.Error(), 300)
 }
 
 func (e *ParseError) Unwrap() error { return e.Err }
@@ -64,7 +66,7 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // Parse reads entities.xml from r and calls each for every object, in
 // document order. It holds one object at a time.
 func Parse(r io.Reader, each func(*Object) error) error {
-	d := xml.NewDecoder(r)
+	d := xml.NewDecoder(newTokenLimiter(r))
 	d.Strict = true // unknown entities are errors: no entity expansion at all
 	fail := func(obj *Object, err error) error {
 		line, _ := d.InputPos()
@@ -214,7 +216,7 @@ func readText(d *xml.Decoder, total *int) (string, error) {
 		switch t := tok.(type) {
 		case xml.CharData:
 			if b.Len()+len(t) > maxText || *total+len(t) > maxObject {
-				return "", fmt.Errorf("text over %d bytes: refused", maxText)
+				return "", fmt.Errorf("%w: a property's text over %d bytes (an object's over %d)", ErrTokenTooLarge, maxText, maxObject)
 			}
 			*total += len(t)
 			b.Write(t)
