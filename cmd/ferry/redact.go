@@ -19,18 +19,28 @@ func newRedactCmd() *cobra.Command {
 	var fields []string
 	var keys keyFlags
 	cmd := &cobra.Command{
-		Use:   "redact ARCHIVE --out REDACTED [--fields emails,names,bodies,attachments]",
+		Use:   "redact ARCHIVE --out REDACTED [--fields emails,names,bodies,titles,attachments]",
 		Short: "Write a copy of an archive for reviewers, without its personal data",
 		Long: `redact writes a copy of an archive in which personal data is replaced:
 
-  emails       user emails, and any email address in titles, bodies and
-               properties, become user-<pseudonym>@redacted.invalid
-  names        users' display names become "Person <pseudonym>"
-  bodies       page, blog post and comment bodies, inline comment anchors and
-               space templates become runs of "x" of the same length
+  emails       every email address, wherever it is (user emails, account ids
+               that are emails, titles, bodies, properties), becomes
+               user-<pseudonym>@redacted.invalid
+  names        users' display names, wherever they appear, become
+               "Person <pseudonym>"; the source's location is left out
+  bodies       page, blog post and comment bodies, version messages, inline
+               comment anchors, space descriptions and templates, attachment
+               comments and content property values become runs of "x" of the
+               same length
+  titles       page and blog post titles, space, group, template and category
+               names, labels and file names become pseudonyms ("Title 3f9a...",
+               "label-...", "file-....pdf"): equal names stay equal
   attachments  attachment and logo contents are left out
 
---fields chooses which (default: all four). Pseudonyms are keyed HMACs:
+The envelope (ids, actors) and the typed columns are derived again from the
+redacted payload, so nothing survives beside it.
+
+--fields chooses which (default: all five). Pseudonyms are keyed HMACs:
 copies redacted with the same key give each person the same pseudonym, so
 reviews can be joined across archives. The key comes from the file named by
 --key-file, or from the FERRY_REDACT_KEY environment variable; without
