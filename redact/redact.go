@@ -270,7 +270,9 @@ func (r *redactor) learnNames(f *archive.File) error {
 	return nil
 }
 
-func (r *redactor) personName(accountID string) string { return "Person " + r.pseudonym("name", accountID) }
+func (r *redactor) personName(accountID string) string {
+	return "Person " + r.pseudonym("name", accountID)
+}
 
 func (r *redactor) has(field string) bool { return slices.Contains(r.fields, field) }
 
