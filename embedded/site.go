@@ -75,6 +75,8 @@ func open(path string, create bool, cache int) (*Site, error) {
 		fmt.Sprintf("&_cache_size=-%d", cache>>10)
 	if !create {
 		dsn += "&mode=rw"
+	} else if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("create site %s: %w", path, err)
 	}
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
@@ -191,4 +193,15 @@ func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(timeLayout, s)
 	return t
+}
+
+// createPrivate creates an empty file that only its owner may read, as
+// archives are: a site holds the same personal data. SQLite gives its
+// -wal and -shm files the same mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }

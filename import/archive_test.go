@@ -35,3 +35,18 @@ func TestTrustIsCheckedBeforeAnySegmentIsRead(t *testing.T) {
 		t.Fatalf("without --trust: %v, want it refused as damaged", err)
 	}
 }
+
+// The Cloud import's journal maps the source's ids: its owner only may
+// read it. (Before the fix it was created 0644.)
+func TestJournalIsOwnerOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j", "journal.db")
+	j, err := openJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.db.Close()
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("journal mode %v, %v; want 0600", st.Mode().Perm(), err)
+	}
+}

@@ -190,6 +190,10 @@ func (in *Inspector) Save(ctx context.Context, query, out string) error {
 	if _, err := in.db.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet, COMPRESSION zstd)", q, strings.ReplaceAll(tmp, "'", "''"))); err != nil {
 		return fmt.Errorf("sql: %w", err)
 	}
+	// DuckDB creates files readable by all; the result holds personal data.
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return err
+	}
 	if os.Rename(tmp, out) == nil {
 		return nil
 	}
@@ -199,7 +203,7 @@ func (in *Inspector) Save(ctx context.Context, query, out string) error {
 		return err
 	}
 	defer src.Close()
-	dst, err := os.Create(out + ".partial")
+	dst, err := os.OpenFile(out+".partial", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // A site URL that would leak the token is refused before anything is
@@ -84,5 +87,95 @@ func TestImportReadsTheArchiveItChecked(t *testing.T) {
 	}
 	if _, stderr, code := ferry(t, nil, "compare", original, dest); code != 0 {
 		t.Fatalf("the destination is not the signed archive's site (exit %d):\n%s", code, stderr)
+	}
+}
+
+// What an archive says is printed safely: a terminal escape sequence in
+// its header (here in the source's path) is shown as an escape, not sent
+// to the terminal. (Before the fix inspect printed it raw.)
+func TestUntrustedTextIsPrintedSafely(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site\x1b]0;owned\x07\x1b[2J\u202e.db")
+	arch := filepath.Join(dir, "a.ferry")
+	must(t, 0, "generate", "--out", site, "--users", "4", "--spaces", "1", "--pages", "4", "--progress", "never")
+	must(t, 0, "export", "--from", site, "--out", arch, "--progress", "never")
+	for _, args := range [][]string{{"inspect", arch}, {"inspect", arch, "--sql", "SELECT json_extract_string(payload, '$.name') AS n FROM events WHERE type = 'space.created'"}} {
+		out, errOut := must(t, 0, args...)
+		if strings.ContainsAny(out+errOut, "\x1b\x07\u202e") {
+			t.Errorf("ferry %s printed control characters raw:\n%q", strings.Join(args, " "), out)
+		}
+	}
+	out, _ := must(t, 0, "inspect", arch)
+	if !strings.Contains(out, `\x1b]0;owned\a\x1b[2J\u202e`) {
+		t.Errorf("the source's path is not shown escaped:\n%s", out)
+	}
+}
+
+// The sandbox lets nobody in without the token it was given: it does not
+// start without one, and it warns when it listens beyond loopback.
+// (Before the fix it accepted any credential as an admin, and bound every
+// interface without a word.)
+func TestSandboxNeedsItsToken(t *testing.T) {
+	site := filepath.Join(t.TempDir(), "s.db")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	noToken := exec.CommandContext(ctx, ferryBin, "sandbox", "--site", site, "--listen", "127.0.0.1:0")
+	noToken.Env = append(os.Environ(), "FERRY_SANDBOX_TOKEN=")
+	var stderr strings.Builder
+	noToken.Stderr = &stderr
+	err := noToken.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "FERRY_SANDBOX_TOKEN") {
+		t.Errorf("without a token: %v, %q; want exit 2 naming FERRY_SANDBOX_TOKEN", err, stderr.String())
+	}
+	cmd := exec.Command(ferryBin, "sandbox", "--site", site, "--listen", "0.0.0.0:0")
+	cmd.Env = append(os.Environ(), "FERRY_SANDBOX_TOKEN=t0ken")
+	stderrPipe, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var seen strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(seen.String(), "serving") {
+		n, err := stderrPipe.Read(buf)
+		seen.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if !strings.Contains(seen.String(), "warning: listening on") {
+		t.Errorf("no warning for all interfaces:\n%s", seen.String())
+	}
+}
+
+// What ferry writes that holds the archive's data is readable by its
+// owner only, as archives are: inspect's results and reports, and the
+// sites it creates. (Before the fix they were created 0644.)
+func TestOutputsAreOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	arch := filepath.Join(dir, "a.ferry")
+	site := filepath.Join(dir, "s.db")
+	must(t, 0, "generate", "--out", site, "--users", "4", "--spaces", "1", "--pages", "4", "--progress", "never")
+	must(t, 0, "export", "--from", site, "--out", arch, "--progress", "never")
+	files := []string{site, arch}
+	for _, ext := range []string{"csv", "json", "parquet"} {
+		out := filepath.Join(dir, "users."+ext)
+		must(t, 0, "inspect", arch, "--sql", "SELECT * FROM users", "--out", out)
+		files = append(files, out)
+	}
+	report := filepath.Join(dir, "r.html")
+	must(t, 0, "inspect", arch, "--report", report)
+	dest := filepath.Join(dir, "copy.db")
+	must(t, 0, "import", arch, "--to", dest, "--allow-missing-apps", "--progress", "never")
+	files = append(files, report, dest)
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(f), st.Mode().Perm())
+		}
 	}
 }

@@ -211,7 +211,7 @@ func inspectSQL(ctx context.Context, in *inspect.Inspector, o *inspectOptions) e
 			return usageError("--out %s: give a .parquet, .csv or .json file", o.out)
 		}
 		tmp := o.out + ".partial"
-		if file, err = os.Create(tmp); err != nil {
+		if file, err = createPrivate(tmp); err != nil {
 			return err
 		}
 		defer os.Remove(tmp)
@@ -277,6 +277,9 @@ func writeRows(rows *sql.Rows, w io.Writer, format string) (int, error) {
 			cells := make([]string, len(cols))
 			for i, v := range vals {
 				cells[i] = cell(v)
+				if tw != nil {
+					cells[i] = oneLine(cells[i]) // a table on a terminal; CSV keeps the data as it is
+				}
 			}
 			if tw != nil {
 				fmt.Fprintln(tw, strings.Join(cells, "\t"))
@@ -317,11 +320,11 @@ func jsonValue(v any) any {
 }
 
 func printSummary(path string, s *inspect.Summary) {
-	printf("%s: archive %s (format %s)\n", path, s.ArchiveID, s.Version)
+	printf("%s: archive %s (format %s)\n", path, oneLine(s.ArchiveID), oneLine(s.Version))
 	if s.ParentID != "" {
 		printf("  continues archive %s (incremental)\n", s.ParentID)
 	}
-	printf("  source     %v %v (site %v)\n", s.Source["kind"], s.Source["location"], s.Source["site_id"])
+	printf("  source     %s %s (site %s)\n", oneLine(fmt.Sprint(s.Source["kind"])), oneLine(fmt.Sprint(s.Source["location"])), oneLine(fmt.Sprint(s.Source["site_id"])))
 	printf("  written    %s\n", s.Created.Format(time.RFC3339))
 	printf("  history    %s .. %s\n", s.FirstEvent.Format("2006-01-02"), s.LastEvent.Format("2006-01-02"))
 	printf("  events     %d, of which %d copied as they are\n", s.Events, s.Copied)
@@ -394,7 +397,7 @@ func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 		return err
 	}
 	tmp := o.report + ".partial"
-	f, err := os.Create(tmp)
+	f, err := createPrivate(tmp)
 	if err != nil {
 		return err
 	}
@@ -483,4 +486,14 @@ func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
 	printf("\nwhat the import would do (conflicts shown as --on-conflict rename would resolve them):\n")
 	printImportReport(rep)
 	return nil
+}
+
+// createPrivate creates (or truncates) a file only its owner may read, as
+// archives are: what inspect writes holds the archive's personal data.
+func createPrivate(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err == nil {
+		err = f.Chmod(0o600) // it may have existed with another mode
+	}
+	return f, err
 }

@@ -156,4 +156,4 @@ Decrypt with '--identity NAME'. age-keygen makes the same files.`,
 }
 
 // stderrf prints a note to stderr.
-func stderrf(format string, args ...any) { fmt.Fprintf(os.Stderr, format, args...) }
+func stderrf(format string, args ...any) { fmt.Fprintf(os.Stderr, format, safeArgs(args)...) }

@@ -40,11 +40,11 @@ func run(args []string) int {
 	var code *exitCodeError
 	if errors.As(err, &code) {
 		if code.err != nil {
-			fmt.Fprintln(os.Stderr, "ferry:", code.err)
+			fmt.Fprintln(os.Stderr, "ferry:", safeText(code.err.Error()))
 		}
 		return code.code
 	}
-	fmt.Fprintln(os.Stderr, "ferry:", err)
+	fmt.Fprintln(os.Stderr, "ferry:", safeText(err.Error()))
 	if errors.Is(err, archive.ErrNotArchive) {
 		fmt.Fprintln(os.Stderr, notArchiveHint)
 	}

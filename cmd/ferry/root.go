@@ -82,4 +82,5 @@ func checkFormat(value string, allowed ...string) error {
 	return usageError("--format %q: want %s", value, strings.Join(allowed, " or "))
 }
 
-func printf(format string, args ...any) { fmt.Fprintf(os.Stdout, format, args...) }
+// printf prints results; string values are shown safely (safeText).
+func printf(format string, args ...any) { fmt.Fprintf(os.Stdout, format, safeArgs(args)...) }

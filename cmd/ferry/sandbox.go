@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"ferry/cloud"
 	"ferry/embedded"
 	"ferry/sandbox"
 
@@ -33,14 +34,18 @@ shapes, cursor pagination and error bodies of Confluence Cloud's REST API
 (checked against Atlassian's published spec), so that 'ferry export --from
 http://ADDRESS' can be tried without a Confluence.
 
-Requests must carry credentials (basic or bearer). When FERRY_SANDBOX_TOKEN
-is set, only that token is accepted. --fail-rate answers that fraction of
+Requests must carry the token FERRY_SANDBOX_TOKEN names (as a bearer
+token, or as the API token of basic authentication with any email); the
+sandbox does not start without it. It serves plain HTTP: listen on a
+loopback address (127.0.0.1), which is what ferry's clients accept over
+http://; another address is served with a warning. --fail-rate answers that fraction of
 requests with 500 or 503 or a reset connection; --latency slows every
 answer; --max-page caps page sizes; --rate-limit answers 429 with Retry-After beyond
 that many requests a second. It serves until interrupted. A SITE that does
 not exist is created empty, to stand in for a destination.`,
-		Example: `  ferry sandbox --site source.db --listen 127.0.0.1:8080
-  ferry sandbox --site source.db --listen 127.0.0.1:8080 --fail-rate 0.2 --rate-limit 50`,
+		Example: `  FERRY_SANDBOX_TOKEN=rehearsal ferry sandbox --site source.db --listen 127.0.0.1:8080
+  FERRY_TOKEN=rehearsal ferry export --from http://127.0.0.1:8080 --out source.ferry
+  FERRY_SANDBOX_TOKEN=rehearsal ferry sandbox --site source.db --listen 127.0.0.1:8080 --fail-rate 0.2 --rate-limit 50`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if site == "" || listen == "" {
@@ -52,13 +57,17 @@ not exist is created empty, to stand in for a destination.`,
 			if rateLimit < 0 {
 				return usageError("--rate-limit %v: want requests per second, or 0 for none", rateLimit)
 			}
+			token := os.Getenv("FERRY_SANDBOX_TOKEN")
+			if token == "" {
+				return usageError("set FERRY_SANDBOX_TOKEN to the token clients must send: without it the sandbox would let anyone in as an admin")
+			}
 			s, err := embedded.OpenOrCreate(strings.TrimPrefix(site, "local:")) // an empty one stands in for a destination
 			if err != nil {
 				return fmt.Errorf("--site: %w", err)
 			}
 			defer s.Close()
 			h := sandbox.New(s)
-			h.Token, h.FailRate, h.RateLimit, h.ReadOnly = os.Getenv("FERRY_SANDBOX_TOKEN"), failRate, rateLimit, readOnly
+			h.Token, h.FailRate, h.RateLimit, h.ReadOnly = token, failRate, rateLimit, readOnly
 			h.Latency, h.MaxPage, h.Unannounced, h.Spikes = latency, maxPage, hideRate, spikes
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
@@ -74,6 +83,9 @@ not exist is created empty, to stand in for a destination.`,
 				srv.Shutdown(shut)
 			}()
 			stderrf("ferry sandbox: this is not Confluence, only a stand-in for rehearsals and tests\n")
+			if host, _, _ := net.SplitHostPort(ln.Addr().String()); !cloud.IsLoopback(host) {
+				stderrf("warning: listening on %s, not a loopback address: anyone who can reach this machine may try the token, sent in clear over plain HTTP\n", ln.Addr())
+			}
 			stderrf("serving %s at http://%s/wiki/api/v2 (Ctrl-C stops)\n", s.Path(), ln.Addr())
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
