@@ -85,7 +85,7 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 		return nil, err
 	}
 	defer j.db.Close()
-	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{},
+	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{}, skipped: map[string]bool{},
 		pending: map[string]*model.Content{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{}, NotCopied: map[string]int64{},
 			Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
@@ -93,6 +93,9 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 		if _, done := j.progress(h.ParentID); !done {
 			return nil, fmt.Errorf("archive %s continues archive %s, which this journal (%s) has not imported: import that archive first", h.ArchiveID, h.ParentID, journal)
 		}
+	}
+	for id := range j.all(ci.site, "content-skipped") {
+		ci.skipped[id] = true
 	}
 	from, done := j.progress(h.ArchiveID)
 	ci.report.Events = f.Manifest().Events.Count
@@ -155,7 +158,9 @@ type cloudImport struct {
 	intent      map[string]string            // source group id → name it was created under
 	anchorEarly bool                         // the anchor was created before its event
 	labels      map[string]bool
-	last        int64 // seq of the last event applied
+	skipped     map[string]bool // source content left out for its title, and what is in it
+	skipErr     error           // a failure to note a skip, reported after the event
+	last        int64           // seq of the last event applied
 }
 
 // applyStatuses trashes and archives what the source had trashed or
@@ -414,6 +419,12 @@ func (ci *cloudImport) apply(from int64) error {
 		case ev.Space != "" && ci.skipKeys[strings.ToUpper(ev.Space)]:
 			counts.Skipped++
 			ci.report.Skipped["space key in use at the destination (--on-conflict skip)"]++
+		case ci.inSkipped(t, ev):
+			if ci.skipErr != nil {
+				return ci.skipErr
+			}
+			counts.Skipped++
+			ci.report.Skipped[titleSkipReason]++
 		default:
 			payload, err := model.Decode(t, ev.Payload)
 			if err != nil {
@@ -664,7 +675,7 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 		if found != "" {
 			id = found
 		} else {
-			body := map[string]any{"spaceId": space, "status": "current", "title": v.Title,
+			body := map[string]any{"spaceId": space, "status": "current",
 				"body": map[string]any{"representation": representation(v), "value": v.Body}}
 			if c.ParentID != "" {
 				if parent, ok := ci.j.lookup(ci.site, "content", c.ParentID); ok {
@@ -672,13 +683,22 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 				}
 			}
 			var created struct{ ID string }
-			err := writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/api/v2/"+kind, body, &created) }, func() (bool, error) {
-				// Created after all (the answer was lost)? It has no
-				// property yet: a same-titled page without one is it.
-				orphan, err := ci.findByProvenance(kind, space, v.Title, "")
-				created.ID = orphan
-				return orphan != "", err
-			})
+			err := ci.withTitle(kind, v.ContentID, v.Title, true, func(title string) error {
+				body["title"] = title
+				return writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/api/v2/"+kind, body, &created) }, func() (bool, error) {
+					// Created after all (the answer was lost)? It has no
+					// property yet: a same-titled page without one is it.
+					orphan, err := ci.findByProvenance(kind, space, title, "")
+					created.ID = orphan
+					return orphan != "", err
+				})
+			}, nil)
+			if errors.Is(err, errTitleSkipped) {
+				delete(ci.pending, v.ContentID)
+				counts.Skipped++
+				ci.report.Skipped[titleSkipReason]++
+				return ci.skipContent(v.ContentID)
+			}
 			if err != nil {
 				return err
 			}
@@ -700,9 +720,12 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 			return nil // version 1 was written with the page
 		}
 	}
-	body := map[string]any{"id": id, "status": "current", "title": v.Title, "body": map[string]any{"representation": representation(v), "value": v.Body},
+	body := map[string]any{"id": id, "status": "current", "body": map[string]any{"representation": representation(v), "value": v.Body},
 		"version": map[string]any{"number": v.Number, "message": message}}
-	return ci.nextVersion("/wiki/api/v2/"+kind+"/"+id, "content "+v.ContentID, v.Number, body, counts)
+	return ci.withTitle(kind, v.ContentID, v.Title, false, func(title string) error {
+		body["title"] = title
+		return ci.nextVersion("/wiki/api/v2/"+kind+"/"+id, "content "+v.ContentID, v.Number, body, counts)
+	}, func(title string) (bool, error) { return ci.titleInUse(kind, id, title) })
 }
 
 // nextVersion writes version n of the page, blog post or comment at path

@@ -34,13 +34,17 @@ func ParsePolicy(s string) (Policy, error) {
 
 // Options control an import.
 type Options struct {
-	OnConflict  Policy
-	MergeGroups bool     // merge source groups into same-named destination groups
-	Map         *Mapping // hand-made mappings of users, groups and space keys
-	Spaces      []string // import only these spaces (and the users and groups they need)
-	DryRun      bool     // do everything, then roll it back
-	BatchEvents int      // events per transaction; 0 means 2000
-	Progress    func(*Report)
+	OnConflict Policy
+	// OnTitleConflict is what a title the destination already has in the
+	// space does, where titles must be unique (Confluence Cloud); ""
+	// renames it "TITLE (copied)".
+	OnTitleConflict Policy
+	MergeGroups     bool     // merge source groups into same-named destination groups
+	Map             *Mapping // hand-made mappings of users, groups and space keys
+	Spaces          []string // import only these spaces (and the users and groups they need)
+	DryRun          bool     // do everything, then roll it back
+	BatchEvents     int      // events per transaction; 0 means 2000
+	Progress        func(*Report)
 	// BeforeEvent, if set, runs before each event is applied; an error
 	// stops the import there as a crash would. Tests use it.
 	BeforeEvent func(seq int64) error
@@ -161,6 +165,7 @@ type Report struct {
 	NotCopied   map[string]int64   `json:"not_copied"` // reason → events
 	Skipped     map[string]int64   `json:"skipped"`    // reason → events
 	Conflicts   []string           `json:"conflicts"`
+	Renamed     []string           `json:"renamed,omitempty"` // content written under another title, and why
 	Merges      []GroupMerge       `json:"group_merges"`
 	Linked      []string           `json:"users_linked"` // source users linked to existing accounts
 	Duplicates  []string           `json:"duplicate_emails"`

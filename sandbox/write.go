@@ -129,9 +129,8 @@ func (s *Server) createContent(kind string) http.HandlerFunc {
 			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "spaceId must name a space, and a title is required")
 			return
 		}
-		if _, taken := s.one(`SELECT c.id FROM content c JOIN content_versions v ON v.content_id = c.id AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id)
-			WHERE c.space_id = ? AND c.type = ? AND v.title = ? AND c.deleted_rev IS NULL`, space, kind, req.Title); taken {
-			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "A "+kind+" with this title already exists in the space")
+		if s.titleTaken(space, kind, req.Title, "") {
+			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "A "+kind+" with this title already exists: A "+kind+" already exists with the same TITLE in this space")
 			return
 		}
 		parent := ""
@@ -182,6 +181,14 @@ func (s *Server) updateContent(kind string) http.HandlerFunc {
 		id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND type = ? AND deleted_rev IS NULL`, r.PathValue("id"), kind)
 		if !ok {
 			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+			return
+		}
+		if space, _ := s.one(`SELECT space_id FROM content WHERE id = ?`, id); s.titleTaken(space, kind, req.Title, id) {
+			// Cloud's answer to an update to a title in use does not
+			// always say so (sooperset/mcp-atlassian#692): the stricter
+			// reading, a 400 that a client cannot take for a title clash
+			// without looking.
+			writeError(w, http.StatusBadRequest, "BAD_REQUEST", "No space or no content type, or setup a wrong version type set to content, or status param is not draft and status content is current")
 			return
 		}
 		if !s.addVersion(w, r, `SELECT max(number) FROM content_versions WHERE content_id = ?`, id, req.Version.Number, func(tx *embedded.Tx) error {
@@ -425,4 +432,13 @@ func (s *Server) archivePages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// titleTaken reports whether content of a kind in a space, other than
+// except, has a title as its current one. Trashed and archived content
+// count: Cloud keeps their titles taken.
+func (s *Server) titleTaken(space, kind, title, except string) bool {
+	_, taken := s.one(`SELECT c.id FROM content c JOIN content_versions v ON v.content_id = c.id AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id)
+		WHERE c.space_id = ? AND c.type = ? AND v.title = ? AND c.id != ? AND c.deleted_rev IS NULL`, space, kind, title, except)
+	return taken
 }

@@ -37,6 +37,11 @@ destination in archive order. It never overwrites what the destination holds:
   spaces  whose key the destination uses (compared case-insensitively) stop
           the import (--on-conflict fail, the default), are left out (skip),
           or are copied under a free key, named "... (copied)" (rename).
+  titles  must be unique in a space in Confluence Cloud: a page or blog
+          post whose title is taken there is written as "TITLE (copied)"
+          (or "(copied 2)", ...), and reported; given --on-conflict, that
+          policy applies to titles too (skip leaves the content and all in
+          it out; fail stops there, and a re-run resumes).
 
 --map FILE maps users, groups and space keys by hand (CSV: kind,source,destination
 with kind user, group or space). Re-running an import changes nothing; an
@@ -100,6 +105,9 @@ twice. Likes are reported as not written (Cloud cannot like on behalf of a user)
 
 func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, policy importer.Policy) error {
 	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, AllowMissingApps: o.allowApps}
+	if cmd.Flags().Changed("on-conflict") {
+		opts.OnTitleConflict = policy // else titles taken in Cloud are renamed "TITLE (copied)"
+	}
 	var err error
 	if opts.Read, err = o.keys.readOptions(); err != nil {
 		return err
@@ -188,6 +196,9 @@ func printImportReport(r *importer.Report) {
 	printList("skipped, and why:", r.Skipped)
 	for _, c := range r.Conflicts {
 		printf("conflict: %s\n", c)
+	}
+	for _, c := range r.Renamed {
+		printf("renamed: %s\n", c)
 	}
 	for _, m := range r.Merges {
 		printf("group merge: %s\n", m.Group)
