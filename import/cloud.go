@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -158,6 +159,8 @@ type cloudImport struct {
 	intent      map[string]string            // source group id → name it was created under
 	anchorEarly bool                         // the anchor was created before its event
 	labels      map[string]bool
+	membersOf   string // the destination group whose members are in members
+	members     map[string]bool
 	skipped     map[string]bool // source content left out for its title, and what is in it
 	skipErr     error           // a failure to note a skip, reported after the event
 	last        int64           // seq of the last event applied
@@ -956,12 +959,49 @@ func (ci *cloudImport) membership(m *model.Membership, counts *Counts) error {
 		ci.report.Skipped["membership of a group or user not at the destination"]++
 		return nil
 	}
-	// Adding a member again changes nothing: safe to repeat.
-	if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/group/userByGroupId?groupId="+url.QueryEscape(group), map[string]string{"accountId": m.AccountID}, nil); err != nil {
+	// Adding a member again changes nothing, but a re-run should not write
+	// at all: the journal knows, or the group's members (read once).
+	key := m.GroupID + ":" + m.AccountID
+	if _, done := ci.j.lookup(ci.site, "membership", key); done {
+		counts.Unchanged++
+		return nil
+	}
+	members, err := ci.groupMembers(group)
+	if err != nil {
 		return err
 	}
-	counts.Created++
-	return nil
+	if members[m.AccountID] {
+		counts.Unchanged++
+	} else {
+		if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/group/userByGroupId?groupId="+url.QueryEscape(group), map[string]string{"accountId": m.AccountID}, nil); err != nil {
+			return err
+		}
+		members[m.AccountID] = true
+		counts.Created++
+	}
+	return ci.j.record(ci.site, "membership", key, "1")
+}
+
+// groupMembers reads a destination group's members once per run: a
+// group's memberships come together, so one group is kept at a time.
+func (ci *cloudImport) groupMembers(group string) (map[string]bool, error) {
+	if ci.membersOf == group {
+		return ci.members, nil
+	}
+	members := map[string]bool{}
+	err := ci.c.List(ci.ctx, "/wiki/rest/api/group/"+url.PathEscape(group)+"/membersByGroupId", url.Values{"limit": {"200"}}, func(r json.RawMessage) error {
+		var m struct{ AccountID string }
+		if err := json.Unmarshal(r, &m); err != nil {
+			return err
+		}
+		members[m.AccountID] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ci.membersOf, ci.members = group, members
+	return members, nil
 }
 
 // permission grants a space permission unless the space already has it.
@@ -1086,11 +1126,27 @@ func (ci *cloudImport) restriction(r *model.Restriction, counts *Counts) error {
 	} else {
 		path += "/byGroupId/" + url.PathEscape(principal)
 	}
-	if err := ci.c.Put(ci.ctx, path, nil, nil); err != nil {
+	// Adding one that is there changes nothing, but a re-run should not
+	// write at all: the journal knows, or Cloud answers on the same path.
+	key := strings.Join([]string{r.ContainerID, r.Operation, r.PrincipalType, r.PrincipalID}, ":")
+	if _, done := ci.j.lookup(ci.site, "restriction", key); done {
+		counts.Unchanged++
+		return nil
+	}
+	err := ci.c.Get(ci.ctx, path, nil, nil)
+	var ae *cloud.APIError
+	switch {
+	case err == nil:
+		counts.Unchanged++
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+		if err := ci.c.Put(ci.ctx, path, nil, nil); err != nil {
+			return err
+		}
+		counts.Created++
+	default:
 		return err
 	}
-	counts.Created++
-	return nil
+	return ci.j.record(ci.site, "restriction", key, "1")
 }
 
 // commentVersion writes one version of a footer or inline comment: the
@@ -1535,6 +1591,12 @@ func (j *journal) all(site, kind string) map[string]string {
 
 func (j *journal) record(site, kind, id, cloudID string) error {
 	_, err := j.db.Exec(`INSERT OR REPLACE INTO ids VALUES (?, ?, ?, ?)`, site, kind, id, cloudID)
+	return err
+}
+
+// forget removes a record: what it noted is gone from the destination.
+func (j *journal) forget(site, kind, id string) error {
+	_, err := j.db.Exec(`DELETE FROM ids WHERE source_site = ? AND kind = ? AND source_id = ?`, site, kind, id)
 	return err
 }
 

@@ -171,6 +171,10 @@ func (ci *cloudImport) remove(t model.EventType, id string, counts *Counts) erro
 		if !ok || !pok {
 			return skip("")
 		}
+		// Its id is the key the restriction was noted under when added.
+		if err := ci.j.forget(ci.site, "restriction", id); err != nil {
+			return err
+		}
 		path := "/wiki/rest/api/content/" + container + "/restriction/byOperation/" + url.PathEscape(parts[1])
 		if parts[2] == "user" {
 			return del(path + "/user?accountId=" + url.QueryEscape(principal))
@@ -198,6 +202,12 @@ func (ci *cloudImport) remove(t model.EventType, id string, counts *Counts) erro
 		dest, owned := ci.j.lookup(ci.site, "group-owned", group)
 		if !owned {
 			return skip("membership removal in a group the import merged into, not created: left alone")
+		}
+		if err := ci.j.forget(ci.site, "membership", id); err != nil { // its id is GROUP:ACCOUNT, the key it was noted under
+			return err
+		}
+		if ci.membersOf == dest {
+			delete(ci.members, account)
 		}
 		return del("/wiki/rest/api/group/userByGroupId?groupId=" + url.QueryEscape(dest) + "&accountId=" + url.QueryEscape(account))
 	case model.GroupDeleted:

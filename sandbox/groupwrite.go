@@ -137,7 +137,31 @@ func init() {
 	extra = append(extra, func(s *Server) {
 		s.mux.HandleFunc("PUT /wiki/rest/api/content/{id}/restriction/byOperation/{op}/user", s.restrictUser)
 		s.mux.HandleFunc("PUT /wiki/rest/api/content/{id}/restriction/byOperation/{op}/byGroupId/{groupId}", s.restrictGroup)
+		s.mux.HandleFunc("GET /wiki/rest/api/content/{id}/restriction/byOperation/{op}/user", s.restricted("user"))
+		s.mux.HandleFunc("GET /wiki/rest/api/content/{id}/restriction/byOperation/{op}/byGroupId/{groupId}", s.restricted("group"))
 	})
+}
+
+// restricted answers whether a restriction applies to a user or group:
+// 200 with an empty body if it does, 404 if not, or if the content, the
+// operation or the principal is unknown (v1 getContentRestrictionStatus*).
+func (s *Server) restricted(principalType string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		principal := r.URL.Query().Get("accountId")
+		if principalType == "group" {
+			principal = r.PathValue("groupId")
+		}
+		container, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND deleted_rev IS NULL`, r.PathValue("id"))
+		if ok {
+			_, ok = s.one(`SELECT principal_id FROM restrictions WHERE container_id = ? AND operation = ? AND principal_type = ? AND principal_id = ? AND deleted_rev IS NULL`,
+				container, r.PathValue("op"), principalType, principal)
+		}
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}
 }
 
 func (s *Server) restrictUser(w http.ResponseWriter, r *http.Request) {
