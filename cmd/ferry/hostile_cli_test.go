@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ferry/internal/lock"
 )
 
 // A site URL that would leak the token is refused before anything is
@@ -177,5 +179,44 @@ func TestOutputsAreOwnerOnly(t *testing.T) {
 		if st.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %v, want 0600", filepath.Base(f), st.Mode().Perm())
 		}
+	}
+}
+
+// A second import into a destination an import is writing is refused,
+// naming the first, before it writes: into an embedded site, and into a
+// Cloud site through its journal. (Before the fix the second embedded run
+// took the first for an interrupted one, and over HTTP two runs wrote the
+// same page twice.)
+func TestConcurrentImportsAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	site, arch := filepath.Join(dir, "s.db"), filepath.Join(dir, "a.ferry")
+	must(t, 0, "generate", "--out", site, "--users", "4", "--spaces", "1", "--pages", "4", "--progress", "never")
+	must(t, 0, "export", "--from", site, "--out", arch, "--progress", "never")
+	dest := filepath.Join(dir, "copy.db")
+	held, err := lock.Acquire(dest+".lock", "ferry import first.ferry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stderr := must(t, 1, "import", arch, "--to", dest, "--allow-missing-apps", "--progress", "never")
+	if !strings.Contains(stderr, "another import into") || !strings.Contains(stderr, "first.ferry") {
+		t.Errorf("a second import: %q", stderr)
+	}
+	if _, err := os.Stat(dest); err == nil {
+		t.Error("the refused import created the destination")
+	}
+	// A dry run takes no lock: it writes nothing.
+	must(t, 0, "import", arch, "--to", dest, "--allow-missing-apps", "--dry-run", "--progress", "never")
+	held.Release()
+	must(t, 0, "import", arch, "--to", dest, "--allow-missing-apps", "--progress", "never")
+
+	journal := filepath.Join(dir, "journal.db")
+	held, err = lock.Acquire(journal+".lock", "ferry import first.ferry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	_, stderr, code := withToken("x", "import", arch, "--to", "http://127.0.0.1:9", "--journal", journal, "--allow-missing-apps")
+	if code != 1 || !strings.Contains(stderr, "another import into http://127.0.0.1:9") {
+		t.Errorf("a second import into Cloud: exit %d, %q", code, stderr)
 	}
 }

@@ -130,6 +130,13 @@ func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, po
 		}
 		opts.Map = m
 	}
+	if !o.dryRun {
+		release, err := importer.LockDestination(o.to, o.journal, "ferry import "+path)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	if strings.HasPrefix(o.to, "http://") || strings.HasPrefix(o.to, "https://") {
 		return importCloud(cmd, o, a, opts)
 	}
