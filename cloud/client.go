@@ -15,6 +15,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"os"
 	"regexp"
@@ -262,12 +263,18 @@ func (c *Client) Put(ctx context.Context, path string, body, out any) error {
 }
 
 // Upload sends a file as multipart/form-data (field "file", with
-// minorEdit and comment), as v1 attachment uploads want. The form is built
+// minorEdit and comment), as v1 attachment uploads want. The file part
+// carries mediaType (Confluence keeps it as the attachment's type; empty
+// sends application/octet-stream) and the comment is declared
+// text/plain; charset=utf-8, so non-ASCII comments arrive intact. The form is built
 // afresh from open for every attempt, so a retry never replays a consumed
 // stream. An upload is not idempotent: it is retried only when the server
 // refused it (429, 503); callers check whether a failed upload happened
 // before sending it again.
-func (c *Client) Upload(ctx context.Context, method, path, filename, comment string, open func() (io.ReadCloser, error), out any) error {
+func (c *Client) Upload(ctx context.Context, method, path, filename, mediaType, comment string, open func() (io.ReadCloser, error), out any) error {
+	if mediaType == "" {
+		mediaType = "application/octet-stream"
+	}
 	form := func() (io.ReadCloser, int64, string, error) {
 		src, err := open()
 		if err != nil {
@@ -278,10 +285,17 @@ func (c *Client) Upload(ctx context.Context, method, path, filename, comment str
 		go func() {
 			defer src.Close()
 			mw.WriteField("minorEdit", "true")
+			var err error
 			if comment != "" {
-				mw.WriteField("comment", comment)
+				var cw io.Writer
+				if cw, err = mw.CreatePart(textField("comment")); err == nil {
+					_, err = io.WriteString(cw, comment)
+				}
 			}
-			part, err := mw.CreateFormFile("file", filename)
+			var part io.Writer
+			if err == nil {
+				part, err = mw.CreatePart(fileField("file", filename, mediaType))
+			}
 			if err == nil {
 				_, err = io.Copy(part, src)
 			}
@@ -299,6 +313,26 @@ func (c *Client) Upload(ctx context.Context, method, path, filename, comment str
 	defer resp.Body.Close()
 	return decode(resp, out)
 }
+
+// textField is the header of a form field of UTF-8 text.
+func textField(name string) textproto.MIMEHeader {
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="`+quoteEscaper.Replace(name)+`"`)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	return h
+}
+
+// fileField is the header of a form's file, with its media type (what
+// multipart.Writer.CreateFormFile cannot set). The name is quoted as
+// CreateFormFile quotes it: RFC 7578 §4.2 rules out filename*.
+func fileField(name, filename, mediaType string) textproto.MIMEHeader {
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="`+quoteEscaper.Replace(name)+`"; filename="`+quoteEscaper.Replace(filename)+`"`)
+	h.Set("Content-Type", mediaType)
+	return h
+}
+
+var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
 
 // Delete sends a DELETE; it is retried, being idempotent.
 func (c *Client) Delete(ctx context.Context, path string) error {

@@ -1395,7 +1395,7 @@ func (ci *cloudImport) attachmentVersion(v *model.AttachmentVersion, counts *Cou
 	}
 	open := func() (io.ReadCloser, error) { return ci.f.OpenBlob(v.Blob) }
 	err = writeChecked(func() error {
-		return ci.c.Upload(ci.ctx, "PUT", "/wiki/rest/api/content/"+container+"/child/attachment", a.Filename, comment, open, nil)
+		return ci.c.Upload(ci.ctx, "PUT", "/wiki/rest/api/content/"+container+"/child/attachment", a.Filename, mediaTypeOf(a, v), comment, open, nil)
 	}, func() (bool, error) {
 		n, err := have()
 		return n >= v.Number, err
@@ -1613,4 +1613,12 @@ func (j *journal) checkpoint(archiveID string, seq int64, done bool) error {
 	_, err := j.db.Exec(`INSERT INTO progress VALUES (?, ?, ?) ON CONFLICT(archive_id) DO UPDATE SET seq = max(seq, excluded.seq), done = excluded.done OR done`,
 		archiveID, seq, done)
 	return err
+}
+
+// mediaTypeOf is an attachment version's media type, else its attachment's.
+func mediaTypeOf(a *model.Attachment, v *model.AttachmentVersion) string {
+	if v.MediaType != "" {
+		return v.MediaType
+	}
+	return a.MediaType
 }

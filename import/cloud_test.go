@@ -139,6 +139,21 @@ func TestCloudImport(t *testing.T) {
 	if got := countRows(t, dest, `SELECT count(*) FROM attachment_versions`); got != wantAtt || wantAtt == 0 {
 		t.Errorf("%d attachment versions at the destination, %d at the source", got, wantAtt)
 	}
+	// Each version keeps its media type (before, every upload arrived as
+	// application/octet-stream).
+	mediaTypes := func(site *embedded.Site) string {
+		var s string
+		err := site.DB().QueryRow(`SELECT group_concat(t, ',') FROM (SELECT v.media_type || ' ' || count(*) AS t FROM attachment_versions v
+			JOIN attachments a ON a.id = v.attachment_id JOIN content c ON c.id = a.container_id
+			WHERE a.deleted_rev IS NULL AND c.deleted_rev IS NULL GROUP BY v.media_type ORDER BY v.media_type)`).Scan(&s)
+		if err != nil || s == "" {
+			t.Fatalf("media types: %q, %v", s, err)
+		}
+		return s
+	}
+	if got, want := mediaTypes(dest), mediaTypes(src); got != want {
+		t.Errorf("attachment media types at the destination %q, at the source %q", got, want)
+	}
 	if got, want := countRows(t, dest, `SELECT count(DISTINCT blob) FROM attachment_versions`), countRows(t, src, `SELECT count(DISTINCT v.blob) FROM attachment_versions v
 		JOIN attachments a ON a.id = v.attachment_id JOIN content c ON c.id = a.container_id WHERE a.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want {
 		t.Errorf("%d distinct attachment contents at the destination, %d at the source", got, want)
