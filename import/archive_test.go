@@ -40,7 +40,7 @@ func TestTrustIsCheckedBeforeAnySegmentIsRead(t *testing.T) {
 // read it. (Before the fix it was created 0644.)
 func TestJournalIsOwnerOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j", "journal.db")
-	j, err := openJournal(path)
+	j, err := openJournal(path, false)
 	if err != nil {
 		t.Fatal(err)
 	}

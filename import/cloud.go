@@ -81,7 +81,12 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 	if err := cloudPreflight(ctx, c); err != nil {
 		return nil, fmt.Errorf("preflight: %w; nothing was imported", err)
 	}
-	j, err := openJournal(journal)
+	if o.DryRun {
+		// The same run, rehearsed: the site sees reads only, and the
+		// journal is a copy in memory.
+		c = c.Rehearsal()
+	}
+	j, err := openJournal(journal, o.DryRun)
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +111,12 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 		}
 		return ci.report, nil
 	}
+	var wouldStop []error // in a dry run: what would stop the real one
 	if err := ci.preflight(); err != nil {
-		return ci.report, err
-	}
-	if o.DryRun {
-		return ci.report, nil
+		if !o.DryRun || !errors.Is(err, errWouldStop) {
+			return ci.report, err
+		}
+		wouldStop = append(wouldStop, err)
 	}
 	ci.report.ResumedFrom = from
 	// A run after another (resumed, re-run without its journal, or an
@@ -123,6 +129,9 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 		return ci.report, err
 	}
 	ci.report.Seconds = time.Since(start).Seconds()
+	if len(wouldStop) > 0 {
+		return ci.report, wouldStopError(wouldStop)
+	}
 	return ci.report, j.checkpoint(h.ArchiveID, ci.last, true)
 }
 
@@ -390,14 +399,15 @@ func (ci *cloudImport) preflight() error {
 				ci.report.MissingApps = append(ci.report.MissingApps, appName(a))
 			}
 		}
-		if err := checkApps(ci.report, ci.o); err != nil {
-			return err
-		}
+	}
+	var stops []error
+	if err := checkApps(ci.report, ci.o); err != nil {
+		stops = append(stops, err)
 	}
 	if len(ci.report.Conflicts) > 0 && ci.o.OnConflict == Fail {
-		return fmt.Errorf("%d conflict(s), nothing was imported (choose --on-conflict skip):\n  %s", len(ci.report.Conflicts), strings.Join(ci.report.Conflicts, "\n  "))
+		stops = append(stops, stopError{fmt.Errorf("%d conflict(s), nothing was imported (choose --on-conflict skip):\n  %s", len(ci.report.Conflicts), strings.Join(ci.report.Conflicts, "\n  "))})
 	}
-	return nil
+	return errors.Join(stops...)
 }
 
 func (ci *cloudImport) apply(from int64) error {
@@ -1542,7 +1552,10 @@ func DefaultJournal(site string) string {
 	return filepath.Join(dir, "ferry", "journal-"+host+".db")
 }
 
-func openJournal(path string) (*journal, error) {
+func openJournal(path string, dry bool) (*journal, error) {
+	if dry {
+		return memoryJournal(path)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -1557,12 +1570,40 @@ func openJournal(path string) (*journal, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	_, err = db.Exec(`CREATE TABLE IF NOT EXISTS ids (source_site TEXT NOT NULL, kind TEXT NOT NULL, source_id TEXT NOT NULL, cloud_id TEXT NOT NULL,
-			PRIMARY KEY (source_site, kind, source_id)) WITHOUT ROWID;
-		CREATE TABLE IF NOT EXISTS progress (archive_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, done INTEGER NOT NULL) WITHOUT ROWID;`)
-	if err != nil {
+	if _, err = db.Exec(journalSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	return &journal{db: db}, nil
+}
+
+const journalSchema = `CREATE TABLE IF NOT EXISTS ids (source_site TEXT NOT NULL, kind TEXT NOT NULL, source_id TEXT NOT NULL, cloud_id TEXT NOT NULL,
+		PRIMARY KEY (source_site, kind, source_id)) WITHOUT ROWID;
+	CREATE TABLE IF NOT EXISTS progress (archive_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, done INTEGER NOT NULL) WITHOUT ROWID;`
+
+// memoryJournal is a dry run's journal: a copy in memory of the one at
+// path (if there is one, read only), so the rehearsal starts where a real
+// run would, and writes no file.
+func memoryJournal(path string) (*journal, error) {
+	db, err := sql.Open("sqlite3", "file::memory:")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1) // one connection: one in-memory database
+	if _, err := db.Exec(journalSchema); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if _, err := os.Stat(path); err == nil {
+		escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+		_, err := db.Exec(`ATTACH DATABASE ? AS saved`, "file:"+escaped+"?mode=ro")
+		if err == nil {
+			_, err = db.Exec(`INSERT INTO ids SELECT * FROM saved.ids; INSERT INTO progress SELECT * FROM saved.progress; DETACH DATABASE saved`)
+		}
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("journal %s: %w", path, err)
+		}
 	}
 	return &journal{db: db}, nil
 }

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -141,5 +142,42 @@ func TestCloudTitleClashPolicies(t *testing.T) {
 	_, err = RunCloud(ctx, arch, c2, filepath.Join(dir, "fail.db"), Options{AllowMissingApps: true, OnTitleConflict: Fail})
 	if err == nil || !strings.Contains(err.Error(), `the title "Plan" is taken`) || !strings.Contains(err.Error(), "--on-conflict rename") {
 		t.Errorf("fail: %v", err)
+	}
+}
+
+// A dry run into Cloud is the real run rehearsed: the same report (counts
+// per kind, renames, users without accounts), while the site sees reads
+// only and no journal is written. (Before the fix it stopped after the
+// preflight, printed zeros, and wrote a journal.)
+func TestCloudDryRunIsTheRealPlan(t *testing.T) {
+	dir := t.TempDir()
+	arch := titleClashes(t, dir)
+	dest, c := cloudDest(t, 0)
+	journal := filepath.Join(dir, "j.db")
+	before, _ := dest.Rev(ctx)
+	dry, err := RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := dest.Rev(ctx); after != before {
+		t.Fatalf("the dry run wrote to the site (revision %d → %d)", before, after)
+	}
+	if _, err := os.Stat(journal); err == nil {
+		t.Fatal("the dry run wrote a journal")
+	}
+	real, err := RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range real.KindNames() {
+		if dry.Kinds[k] == nil || *dry.Kinds[k] != *real.Kinds[k] {
+			t.Errorf("%s: dry run %+v, real %+v", k, dry.Kinds[k], *real.Kinds[k])
+		}
+	}
+	if strings.Join(dry.Renamed, "\n") != strings.Join(real.Renamed, "\n") || len(real.Renamed) == 0 {
+		t.Errorf("renames: dry run %q, real %q", dry.Renamed, real.Renamed)
+	}
+	if real.Totals().Created == 0 || dry.Totals().Created != real.Totals().Created {
+		t.Errorf("created: dry run %d, real %d", dry.Totals().Created, real.Totals().Created)
 	}
 }

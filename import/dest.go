@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -94,6 +96,31 @@ func OpenDestination(site string) (Destination, io.Closer, error) {
 	}
 	return &EmbeddedDestination{Site: s}, s, nil
 }
+
+// OpenPlanDestination opens a destination to plan an import into without
+// writing (a dry run, inspect --against): as OpenDestination, except that
+// a site that does not exist yet is not created: the plan is made against
+// an empty one in a temporary folder, removed on Close.
+func OpenPlanDestination(site string) (Destination, io.Closer, error) {
+	path := strings.TrimPrefix(site, "local:")
+	if _, err := os.Stat(path); err == nil || isCloud(site) || strings.HasPrefix(site, "xml:") || (path == site && !strings.HasSuffix(path, ".db")) {
+		return OpenDestination(site)
+	}
+	dir, err := os.MkdirTemp("", "ferry-plan-")
+	if err != nil {
+		return nil, nil, err
+	}
+	d, c, err := OpenDestination(filepath.Join(dir, "new-site.db"))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return d, closerFunc(func() error { err := c.Close(); os.RemoveAll(dir); return err }), nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 // EmbeddedDestination writes to an embedded site.
 type EmbeddedDestination struct{ Site *embedded.Site }

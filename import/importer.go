@@ -74,18 +74,25 @@ func RunArchive(ctx context.Context, a *Archive, dest Destination, o Options) (*
 		im.report.Seconds = time.Since(start).Seconds()
 		return im.report, nil
 	}
+	var stops []error
 	if err := checkApps(im.report, o); err != nil {
-		return im.report, err
+		stops = append(stops, err)
 	}
 	if o.OnConflict == Fail && len(im.failures) > 0 {
-		return im.report, fmt.Errorf("%d conflict(s), nothing was imported (choose --on-conflict skip or rename, or --map):\n  %s",
-			len(im.failures), strings.Join(im.failures, "\n  "))
+		stops = append(stops, stopError{fmt.Errorf("%d conflict(s), nothing was imported (choose --on-conflict skip or rename, or --map):\n  %s",
+			len(im.failures), strings.Join(im.failures, "\n  "))})
+	}
+	if len(stops) > 0 && !o.DryRun {
+		return im.report, errors.Join(stops...)
 	}
 	im.report.ResumedFrom = state.Seq
 	if err := im.apply(ctx, dest, state.Seq); err != nil {
 		return im.report, err
 	}
 	im.report.Seconds, im.report.PeakRSS = time.Since(start).Seconds(), rss.Peak()
+	if len(stops) > 0 {
+		return im.report, wouldStopError(stops)
+	}
 	return im.report, nil
 }
 
@@ -270,6 +277,9 @@ func (im *importer) planSpace(tx Tx, s *model.Space) error {
 	case Fail:
 		im.failures = append(im.failures, what)
 		im.report.Conflicts = append(im.report.Conflicts, what+": refused (--on-conflict fail)")
+		if im.o.DryRun { // the plan goes on without it, and says the real run would stop
+			im.skipKeys[strings.ToUpper(s.Key)] = "space key conflict: the import would stop (--on-conflict fail)"
+		}
 	case Skip:
 		im.skipKeys[strings.ToUpper(s.Key)] = "space key conflict, --on-conflict skip"
 		im.report.Conflicts = append(im.report.Conflicts, what+": skipped with everything in it (--on-conflict skip)")
@@ -373,6 +383,30 @@ func checkApps(r *Report, o Options) error {
 	if len(r.MissingApps) == 0 || o.AllowMissingApps {
 		return nil
 	}
-	return fmt.Errorf("%d app(s) installed at the source are missing at the destination, nothing was imported: install them there first, or copy anyway with --allow-missing-apps (their data is not copied, and macros using them will not work):\n  %s",
-		len(r.MissingApps), strings.Join(r.MissingApps, "\n  "))
+	return stopError{fmt.Errorf("%d app(s) installed at the source are missing at the destination, nothing was imported: install them there first, or copy anyway with --allow-missing-apps (their data is not copied, and macros using them will not work):\n  %s",
+		len(r.MissingApps), strings.Join(r.MissingApps, "\n  "))}
+}
+
+// ErrWouldStop marks what stops an import before it writes anything:
+// apps missing at the destination, conflicts the policy refuses. A dry
+// run goes on past it, to show the whole plan, then returns an error
+// wrapping ErrWouldStop that says what the real run would stop for.
+var ErrWouldStop = errors.New("a real import would stop before writing anything")
+
+// errWouldStop is what stopError errors are.
+var errWouldStop = ErrWouldStop
+
+// stopError is an error that stops an import before any write.
+type stopError struct{ error }
+
+func (e stopError) Is(target error) bool { return target == errWouldStop }
+func (e stopError) Unwrap() error        { return e.error }
+
+// wouldStopError is a dry run's verdict on what stops the real run.
+func wouldStopError(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return fmt.Errorf("%w:\n%s", ErrWouldStop, strings.Join(msgs, "\n"))
 }

@@ -386,7 +386,7 @@ func TestWritesConformToPublishedSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("spec text")), nil }
-	if err := c.Upload(ctx, "PUT", "/wiki/rest/api/content/"+page.ID+"/child/attachment", "spec.txt", "first", open, nil); err != nil {
+	if err := c.Upload(ctx, "PUT", "/wiki/rest/api/content/"+page.ID+"/child/attachment", "spec.txt", "text/plain", "first", open, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Get(ctx, "/wiki/rest/api/content/"+page.ID+"/restriction/byOperation", nil, nil); err != nil {

@@ -220,3 +220,39 @@ func TestConcurrentImportsAreRefused(t *testing.T) {
 		t.Errorf("a second import into Cloud: exit %d, %q", code, stderr)
 	}
 }
+
+// A dry run into a site that does not exist creates nothing, and shows
+// the whole plan even when the real run would stop (missing apps here),
+// then says why it would stop, exiting 1. inspect --against a new site
+// reviews it. A refused import prints no table of zeros. (Before the fix
+// the dry run created the site and stopped at the apps check without a
+// plan; --against a new site failed; a refusal printed "imported ...
+// total 0".)
+func TestPlansAgainstNewSites(t *testing.T) {
+	dir := t.TempDir()
+	site, arch := filepath.Join(dir, "s.db"), filepath.Join(dir, "a.ferry")
+	must(t, 0, "generate", "--out", site, "--users", "6", "--spaces", "2", "--pages", "10", "--progress", "never")
+	must(t, 0, "export", "--from", site, "--out", arch, "--progress", "never")
+	dest := filepath.Join(dir, "new.db")
+	out, stderr := must(t, 1, "import", arch, "--to", dest, "--dry-run", "--progress", "never")
+	if _, err := os.Stat(dest); err == nil {
+		t.Error("the dry run created the destination")
+	}
+	if !strings.Contains(out, "dry run") || !strings.Contains(out, "page ") || strings.Contains(out, "total                     0        0") {
+		t.Errorf("the dry run shows no plan:\n%s", out)
+	}
+	if !strings.Contains(stderr, "would stop") || !strings.Contains(stderr, "allow-missing-apps") {
+		t.Errorf("the dry run does not say why the real one would stop: %q", stderr)
+	}
+	out, _ = must(t, 0, "inspect", arch, "--against", dest)
+	if _, err := os.Stat(dest); err == nil || !strings.Contains(out, "new.db") {
+		t.Errorf("inspect --against a new site:\n%s", out)
+	}
+	out, stderr = must(t, 1, "import", arch, "--to", dest, "--progress", "never")
+	if strings.Contains(out, "imported") || !strings.Contains(stderr, "app(s) installed at the source are missing") {
+		t.Errorf("a refused import printed %q, %q", out, stderr)
+	}
+	if _, err := os.Stat(dest); err == nil {
+		t.Error("the refused import left a new, empty site behind")
+	}
+}

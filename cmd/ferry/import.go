@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -103,12 +104,11 @@ twice. Likes are reported as not written (Cloud cannot like on behalf of a user)
 	return cmd
 }
 
-func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, policy importer.Policy) error {
+func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, policy importer.Policy) (err error) {
 	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, AllowMissingApps: o.allowApps}
 	if cmd.Flags().Changed("on-conflict") {
 		opts.OnTitleConflict = policy // else titles taken in Cloud are renamed "TITLE (copied)"
 	}
-	var err error
 	if opts.Read, err = o.keys.readOptions(); err != nil {
 		return err
 	}
@@ -140,11 +140,26 @@ func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, po
 	if strings.HasPrefix(o.to, "http://") || strings.HasPrefix(o.to, "https://") {
 		return importCloud(cmd, o, a, opts)
 	}
-	dest, closer, err := importer.OpenDestination(o.to)
+	open := importer.OpenDestination
+	if o.dryRun {
+		open = importer.OpenPlanDestination // a dry run creates no site
+	}
+	sitePath := strings.TrimPrefix(o.to, "local:")
+	_, statErr := os.Stat(sitePath)
+	created := errors.Is(statErr, os.ErrNotExist) && !o.dryRun
+	dest, closer, err := open(o.to)
 	if err != nil {
 		return err
 	}
-	defer closer.Close()
+	defer func() {
+		closer.Close()
+		// A site this run created and then refused to write: gone again.
+		if created && errors.Is(err, importer.ErrWouldStop) {
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				os.Remove(sitePath + suffix)
+			}
+		}
+	}()
 	var bar *progressbar.ProgressBar
 	opts.Progress = func(r *importer.Report) {
 		if bar == nil {
@@ -159,11 +174,22 @@ func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, po
 	if bar != nil {
 		bar.Finish()
 	}
-	if rep != nil && (err == nil || len(rep.Conflicts) > 0) {
-		if o.format == "json" {
-			json.NewEncoder(os.Stdout).Encode(rep)
-		} else {
-			printImportReport(rep)
+	return showImport(o, rep, err, "")
+}
+
+// showImport prints an import's report: after it ran, or for a dry run
+// (the whole plan, even when the real run would stop). An import refused
+// before any write prints no table of zeros: its error says why.
+func showImport(o *importOptions, rep *importer.Report, err error, journal string) error {
+	if rep == nil || (err != nil && !rep.DryRun) {
+		return err
+	}
+	if o.format == "json" {
+		json.NewEncoder(os.Stdout).Encode(rep)
+	} else {
+		printImportReport(rep)
+		if journal != "" && !rep.DryRun {
+			printf("  journal: %s\n", journal)
 		}
 	}
 	return err
@@ -238,13 +264,5 @@ func importCloud(cmd *cobra.Command, o *importOptions, a *importer.Archive, opts
 		journal = importer.DefaultJournal(o.to)
 	}
 	rep, err := importer.RunCloudArchive(cmd.Context(), a, c, journal, opts)
-	if rep != nil && (err == nil || len(rep.Conflicts) > 0) {
-		if o.format == "json" {
-			json.NewEncoder(os.Stdout).Encode(rep)
-		} else {
-			printImportReport(rep)
-			printf("  journal: %s\n", journal)
-		}
-	}
-	return err
+	return showImport(o, rep, err, journal)
 }

@@ -436,11 +436,9 @@ func planAgainst(ctx context.Context, against, path string, readOpts []archive.R
 		}
 		return importer.RunCloudArchive(ctx, a, c, importer.DefaultJournal(against), importer.Options{DryRun: true, OnConflict: importer.Skip, Read: readOpts, AllowMissingApps: true})
 	}
-	site := strings.TrimPrefix(against, "local:")
-	if _, err := os.Stat(site); err != nil {
-		return nil, fmt.Errorf("--against %s: %w", cloud.RedactURL(against), err)
-	}
-	dest, closer, err := importer.OpenDestination(against)
+	// A site that does not exist yet is a valid target: the plan is made
+	// against an empty one, and nothing is created.
+	dest, closer, err := importer.OpenPlanDestination(against)
 	if err != nil {
 		return nil, err
 	}

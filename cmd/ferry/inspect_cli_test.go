@@ -63,8 +63,14 @@ func TestInspectCLI(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.NewBillable == 0 {
 		t.Fatalf("--against an empty site: exit %d\n%s", code, out)
 	}
-	if _, _, code := ferry(t, nil, "inspect", archive, "--against", filepath.Join(dir, "nope.db")); code != 1 {
-		t.Errorf("--against a missing site: exit %d", code)
+	// A site that does not exist yet is a destination to review too, and
+	// the review creates nothing.
+	missing := filepath.Join(dir, "nope.db")
+	if _, _, code := ferry(t, nil, "inspect", archive, "--against", missing); code != 0 {
+		t.Errorf("--against a site that does not exist yet: exit %d", code)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("--against created %s", missing)
 	}
 }
 
