@@ -50,3 +50,21 @@ func TestJournalIsOwnerOnly(t *testing.T) {
 		t.Fatalf("journal mode %v, %v; want 0600", st.Mode().Perm(), err)
 	}
 }
+
+// Into an empty destination no user is "linked to an existing account":
+// source users sharing an email with another become one account with it,
+// and are reported as such. (Before the fix an empty destination reported
+// them as linked to existing accounts.)
+func TestSharedEmailsAreNotExistingAccounts(t *testing.T) {
+	fx := newFixture(t, 1, 30)
+	rep := run(t, fx.archive, newDest(t, "empty.db"), Options{AllowMissingApps: true})
+	if len(rep.Duplicates) == 0 {
+		t.Fatal("the generated source has no shared emails to test with")
+	}
+	if len(rep.Linked) != 0 {
+		t.Errorf("an empty destination: %d users linked to existing accounts: %q", len(rep.Linked), rep.Linked)
+	}
+	if len(rep.SameEmail) != len(rep.Duplicates) {
+		t.Errorf("%d users reported as sharing an email, %d duplicate emails", len(rep.SameEmail), len(rep.Duplicates))
+	}
+}

@@ -134,7 +134,20 @@ func (im *importer) putUser(c *model.Change, u *model.User) (outcome, error) {
 		}
 	}
 	if target != "" {
-		if len(im.report.Linked) < 10000 {
+		// The account may be one this import copied from another source
+		// account with the same email: that is not an existing account.
+		sibling := im.newUsers[target]
+		if !sibling {
+			n, err := im.tx.MappedFrom(im.srcSite, "user", target)
+			if err != nil {
+				return "", err
+			}
+			sibling = n > 0
+		}
+		switch {
+		case sibling && len(im.report.SameEmail) < 10000:
+			im.report.SameEmail = append(im.report.SameEmail, fmt.Sprintf("%s (%s) → the account copied for another source account with that email, %s", u.AccountID, u.Email, target))
+		case !sibling && len(im.report.Linked) < 10000:
 			im.report.Linked = append(im.report.Linked, fmt.Sprintf("%s (%s) → existing account %s", u.AccountID, u.Email, target))
 		}
 		return merged, im.record("user", u.AccountID, target, false)

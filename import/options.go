@@ -168,7 +168,10 @@ type Report struct {
 	Renamed     []string           `json:"renamed,omitempty"` // content written under another title, and why
 	Merges      []GroupMerge       `json:"group_merges"`
 	Linked      []string           `json:"users_linked"` // source users linked to existing accounts
-	Duplicates  []string           `json:"duplicate_emails"`
+	// SameEmail are source users that share an email with another source
+	// user, and so became one account with it (see Duplicates).
+	SameEmail  []string `json:"users_sharing_an_email,omitempty"`
+	Duplicates []string `json:"duplicate_emails"`
 	// MissingApps are apps installed at the source and not at the
 	// destination: their data is not copied, and macros and links into it
 	// break until they are installed.

@@ -247,6 +247,9 @@ func printImportReport(r *importer.Report) {
 	if n := len(r.Linked); n > 0 {
 		printf("%d source user(s) linked to existing destination accounts by email (see --format json for the list)\n", n)
 	}
+	if n := len(r.SameEmail); n > 0 {
+		printf("%d source user(s) share an email with another source user and become one account with it (the duplicate email lines; --map keeps them apart)\n", n)
+	}
 }
 
 // importCloud imports into Confluence Cloud (or a sandbox) through its API.
