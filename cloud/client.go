@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -121,6 +123,8 @@ type Client struct {
 	hold     time.Time     // none may go before: the window is used up
 	// gate bounds the requests in flight, adapting to the server.
 	gate *gate
+	// reached is set once the site has answered a request.
+	reached atomic.Bool
 }
 
 // New makes a client for the site at base (for example
@@ -458,9 +462,15 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 		if err == nil {
 			c.pace(resp.Header)
 		}
+		if err == nil {
+			c.reached.Store(true)
+		}
 		var wait time.Duration
 		switch {
 		case err != nil:
+			if hint := c.unreachable(err); hint != "" {
+				return nil, fmt.Errorf("%s %s: %w (%s)", method, u.Path, redactURL(err), hint)
+			}
 			if ctx.Err() != nil || !idempotent || errors.Is(err, errRedirect) {
 				return nil, fmt.Errorf("%s %s: %w", method, u.Path, redactURL(err))
 			}
@@ -493,6 +503,21 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 			return nil, err
 		}
 	}
+}
+
+// unreachable says why a failed request is not worth retrying: a host
+// name that does not resolve, or a connection refused by a site that has
+// never answered this client (a wrong URL, a sandbox not started). A site
+// that answered before and then refuses is retried: it may be restarting.
+func (c *Client) unreachable(err error) string {
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		return "no such host: check the site's URL"
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) && !c.reached.Load() {
+		return "nothing answers at " + c.base.Host + ": check the URL, and that the site (or ferry sandbox) is running"
+	}
+	return ""
 }
 
 // waitSlot waits for the request's slot, and then while the window is

@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // elsewhere is a server on another port of the same host that counts the
@@ -121,5 +123,34 @@ func TestSiteURLsThatLeakCredentials(t *testing.T) {
 		case err != nil && strings.Contains(err.Error(), "PASS"):
 			t.Errorf("%s: the error shows the password: %v", c.url, err)
 		}
+	}
+}
+
+// A site nothing answers at fails at once, saying so, rather than after
+// a minute of retries; a site that answered before and then refuses is
+// retried (it may be restarting).
+func TestUnreachableSitesFailFast(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "{}") }))
+	addr := srv.URL
+	srv.Close() // nothing listens there now
+	c, err := New(addr, Credentials{Bearer: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits := 0
+	c.Sleep = func(context.Context, time.Duration) error { waits++; return nil }
+	err = c.Get(ctx, "/wiki/api/v2/spaces", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "nothing answers at") || waits != 0 {
+		t.Errorf("a closed port: %v after %d waits; want a fast refusal", err, waits)
+	}
+	c2, _ := New("https://no-such-host.invalid", Credentials{Bearer: "t"})
+	c2.Sleep = c.Sleep
+	if err := c2.Get(ctx, "/wiki/api/v2/spaces", nil, nil); err == nil || !strings.Contains(err.Error(), "no such host") || waits != 0 {
+		t.Errorf("an unknown host: %v after %d waits", err, waits)
+	}
+	c.reached.Store(true) // it answered once: refusals are now retried
+	c.Retries = 2
+	if err := c.Get(ctx, "/wiki/api/v2/spaces", nil, nil); err == nil || waits != 2 {
+		t.Errorf("a site that answered before: %v after %d waits, want 2 retries", err, waits)
 	}
 }

@@ -256,3 +256,40 @@ func TestPlansAgainstNewSites(t *testing.T) {
 		t.Error("the refused import left a new, empty site behind")
 	}
 }
+
+// Ctrl-C stops an export cleanly: it says it was interrupted, exits 130,
+// and leaves no hidden partial archive. (Before the fix it printed
+// nothing and left .NAME.partial-* behind.)
+func TestInterruptedExportLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "s.db")
+	must(t, 0, "generate", "--out", site, "--users", "50", "--spaces", "3", "--pages", "6000", "--progress", "never")
+	cmd := exec.Command(ferryBin, "export", "--from", site, "--out", filepath.Join(dir, "s.ferry"), "--progress", "never")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	partial := func() []string {
+		m, _ := filepath.Glob(filepath.Join(dir, ".s.ferry.partial-*"))
+		return m
+	}
+	for deadline := time.Now().Add(30 * time.Second); len(partial()) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the export never started writing")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("an interrupted export: %v, %q; want exit 130 saying it was interrupted", err, stderr.String())
+	}
+	if left := partial(); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "s.ferry")); err == nil {
+		t.Error("an interrupted export wrote the archive")
+	}
+}

@@ -4,11 +4,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"ferry/archive"
 )
@@ -29,13 +32,31 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
+// exitInterrupted is the shell's code for a command ended by Ctrl-C.
+const exitInterrupted = 130
+
 // run executes the command line and maps its outcome to an exit code.
+//
+// Ctrl-C (or SIGTERM) cancels the command's context, so the command stops
+// where it is and its cleanup runs: a partial archive or report is
+// removed, an import's transaction is rolled back to its last checkpoint.
+// A second Ctrl-C ends ferry at once.
 func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // from now on the signal's default: a second one kills
+	}()
 	root := newRootCmd()
 	root.SetArgs(args)
-	err := root.Execute()
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "ferry: interrupted: stopped before finishing, and what was half-written was removed (an interrupted import resumes where it stopped when run again)")
+		return exitInterrupted
 	}
 	var code *exitCodeError
 	if errors.As(err, &code) {
