@@ -17,7 +17,12 @@ import (
 func TestReportRendersInChromium(t *testing.T) {
 	browser, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatal("this test needs Debian's chromium package (apt-get install chromium; .ci/run installs it)")
+		// A newcomer's `make test` goes on without it; CI installs it and
+		// sets FERRY_REQUIRE_CHROMIUM, so there the test always runs.
+		if os.Getenv("FERRY_REQUIRE_CHROMIUM") != "" {
+			t.Fatal("FERRY_REQUIRE_CHROMIUM is set and Debian's chromium package is not installed (apt-get install chromium)")
+		}
+		t.Skip("chromium is not installed: the HTML report is not rendered (apt-get install chromium runs this test; .ci/run installs it)")
 	}
 	dir := t.TempDir()
 	site, archive, empty := filepath.Join(dir, "site.db"), filepath.Join(dir, "site.ferry"), filepath.Join(dir, "empty.db")
@@ -41,6 +46,7 @@ func TestReportRendersInChromium(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatal(err)
 	}
+	// --no-sandbox: Chromium's sandbox refuses to run as root, as CI does.
 	flags := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
 		"--disable-component-update", "--disable-sync", "--user-data-dir=" + t.TempDir()}
 	dom, err := exec.Command(browser, append(flags, "--dump-dom", "file://"+report)...).Output()
