@@ -42,6 +42,11 @@ Views that describe entities give their state at the end of the archive: the
 last event about each, unless that event removed it. For an incremental
 archive that is the state of what changed, not of the whole site.
 
+The column ` + "`at`" + ` (when something happened) is an SQL keyword: write it in double
+quotes, ` + "`SELECT \"at\" FROM events`" + `. A query that runs past ` + "`--timeout`" + ` (5 minutes
+unless given) is stopped, and DuckDB works within ` + "`--memory-limit`" + ` (1GB unless
+given), spilling to a temporary folder of ferry's own.
+
 `)
 	view := ""
 	for _, c := range cols {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"ferry/archive"
@@ -188,7 +189,7 @@ func (in *Inspector) Save(ctx context.Context, query, out string) error {
 	tmp := filepath.Join(in.dir, "result.parquet")
 	q := strings.TrimRight(strings.TrimSpace(query), ";")
 	if _, err := in.db.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet, COMPRESSION zstd)", q, strings.ReplaceAll(tmp, "'", "''"))); err != nil {
-		return fmt.Errorf("sql: %w", err)
+		return sqlError(err, query)
 	}
 	// DuckDB creates files readable by all; the result holds personal data.
 	if err := os.Chmod(tmp, 0o600); err != nil {
@@ -255,10 +256,22 @@ func (in *Inspector) Close() error {
 func (in *Inspector) Query(ctx context.Context, query string) (*sql.Rows, error) {
 	rows, err := in.db.QueryContext(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("sql: %w", err)
+		return nil, sqlError(err, query)
 	}
 	return rows, nil
 }
+
+// sqlError adds a hint to DuckDB's errors where a reviewer can act: "at",
+// a column of several views, is an SQL keyword, and a query that names it
+// bare does not parse (DuckDB's message points at the token after it).
+func sqlError(err error, query string) error {
+	if strings.Contains(err.Error(), "Parser Error") && bareAt.MatchString(query) {
+		return fmt.Errorf("sql: %w\n(at is an SQL keyword: write the column as \"at\", in double quotes)", err)
+	}
+	return fmt.Errorf("sql: %w", err)
+}
+
+var bareAt = regexp.MustCompile(`(?i)(^|[^"\w.])at([^"\w]|$)`)
 
 // Column is one column of a view.
 type Column struct {

@@ -54,13 +54,12 @@ var views = []struct{ name, sql string }{
 
 // conditionApplies says, per kind, whether an event is one the scope
 // table's condition can bite on: an attachment version over 2 GB, a
-// permission or restriction for a group, a personal space. Others of a
-// conditional kind are copied as they are.
+// permission or restriction for a group. Others of a conditional kind are
+// copied as they are.
 const conditionApplies = `CASE entity
 	WHEN 'attachment' THEN coalesce(bytes, 0) > 2147483648
 	WHEN 'space_permission' THEN coalesce(principal_type, '') = 'group'
 	WHEN 'restriction' THEN coalesce(principal_type, '') = 'group'
-	WHEN 'space' THEN coalesce(subtype, '') = 'personal'
 	ELSE true END`
 
 // contentView is the latest state of pages or blog posts.

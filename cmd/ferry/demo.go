@@ -38,7 +38,7 @@ func runDemo(dir string) error {
 	}
 	p := func(name string) string { return filepath.Join(dir, name) }
 	step := func(title string, wantExit int, args ...string) error {
-		fmt.Printf("\n== %s\n$ ferry %s\n", title, strings.Join(args, " "))
+		fmt.Printf("\n== %s\n$ ferry %s\n", title, shellQuote(args))
 		if code := run(args); code != wantExit {
 			return fmt.Errorf("demo: ferry %s exited %d, want %d", strings.Join(args, " "), code, wantExit)
 		}
@@ -117,4 +117,21 @@ func runDemo(dir string) error {
 	}
 	fmt.Printf("\nThe demo's files are in %s/: source.db and copy.db are sites (SQLite), *.ferry are archives (tar).\n", dir)
 	return nil
+}
+
+// shellQuote writes args as a POSIX shell would need them to be typed, so
+// a printed command can be pasted: single quotes around any that need
+// them.
+func shellQuote(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+		}) < 0 {
+			out[i] = a
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
 }

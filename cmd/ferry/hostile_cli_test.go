@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -291,5 +292,49 @@ func TestInterruptedExportLeavesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "s.ferry")); err == nil {
 		t.Error("an interrupted export wrote the archive")
+	}
+}
+
+// The summary lists as not copied only what an import may leave out:
+// versions are copied (into Cloud with their authorship in the message),
+// and spaces are not "excluded by --spaces" when nobody chose spaces. The
+// largest attachments have column headings; a bare "at" gets a hint. (All
+// four were misleading before.)
+func TestSummarySaysWhatIsNotCopied(t *testing.T) {
+	dir := t.TempDir()
+	site, arch := filepath.Join(dir, "s.db"), filepath.Join(dir, "a.ferry")
+	must(t, 0, "generate", "--out", site, "--users", "20", "--spaces", "3", "--pages", "30", "--progress", "never")
+	must(t, 0, "export", "--from", site, "--out", arch, "--progress", "never")
+	out, _ := must(t, 0, "inspect", arch, "--format", "json")
+	var s struct {
+		NotCopied []struct {
+			Kind string `json:"kind"`
+		} `json:"not_copied"`
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range s.NotCopied {
+		switch l.Kind {
+		case "page", "blogpost", "comment", "space":
+			t.Errorf("the summary lists %s events as not always copied", l.Kind)
+		}
+	}
+	out, _ = must(t, 0, "inspect", arch)
+	if !strings.Contains(out, "bytes  space/file name (attachment id)") {
+		t.Errorf("the largest attachments have no headings:\n%s", out)
+	}
+	_, stderr := must(t, 1, "inspect", arch, "--sql", "SELECT at FROM events LIMIT 1")
+	if !strings.Contains(stderr, `write the column as "at"`) {
+		t.Errorf("no hint for a bare at: %q", stderr)
+	}
+}
+
+// The demo prints commands a user can paste into a shell.
+func TestShellQuote(t *testing.T) {
+	got := shellQuote([]string{"inspect", "a b.ferry", "--sql", "SELECT 'x' FROM t", "--out", "r.csv"})
+	want := `inspect 'a b.ferry' --sql 'SELECT '\''x'\'' FROM t' --out r.csv`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }

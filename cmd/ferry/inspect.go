@@ -359,7 +359,12 @@ func printSummary(path string, s *inspect.Summary) {
 			printf("  %-50s %-22s %d data records\n", a.Key, a.Name, a.DataRecords)
 		}
 	}
-	printf("attachments: %d bytes of content; largest:\n", s.BlobBytes)
+	printf("attachments: %d bytes of content", s.BlobBytes)
+	if len(s.Largest) > 0 {
+		printf("; largest:\n  %12s  %s\n", "bytes", "space/file name (attachment id)")
+	} else {
+		printf("\n")
+	}
 	for _, a := range s.Largest {
 		printf("  %12d  %s/%s (%s)\n", a.Size, a.Space, a.Filename, a.ID)
 	}
