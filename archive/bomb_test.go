@@ -47,7 +47,7 @@ func TestDecodingBombsAreRefusedWithinMemory(t *testing.T) {
 		{"one huge payload", hostile.Segment{RowGroups: 2, Rows: 1, Type: "page.version", Payload: repeated(maxPayloadValue + 1)}, "payload of", 3 * maxPayloadPage},
 		// One 1 MiB dictionary entry, the type of every row: 300 MiB
 		// for a reader that materializes rows.
-		{"dictionary bomb", hostile.Segment{RowGroups: 1, Rows: 300, Type: strings.Repeat("t", 1<<20), Payload: repeated(2), Dictionary: true}, "type of", 16 << 20},
+		{"dictionary bomb", hostile.Segment{RowGroups: 1, Rows: 300, Type: strings.Repeat("t", 1<<20), Payload: repeated(2), Dictionary: true}, "dictionary entry 0 is 1048576 bytes", 16 << 20},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -142,6 +143,14 @@ func checkColumnChunk(r io.ReaderAt, cc *metadata.ColumnChunkMetaData, rows int6
 			if !plainEncoding(h.encoding) {
 				return fmt.Errorf("dictionary page encoded as %s", parquet.Encoding(h.encoding))
 			}
+			// A dictionary entry stands for a value in any number of rows:
+			// the one way a segment repeats a value without storing it
+			// again. Each must be within the column's value limit.
+			if cc.Type() == parquet.Types.ByteArray {
+				if err := checkDictionary(r, pos+headerLen, h, cc.Compression(), valueLimitOf(column)); err != nil {
+					return err
+				}
+			}
 		case pageData, pageDataV2:
 			if !valueEncoding(h.encoding) || (h.kind == pageData && (!levelEncoding(h.defEncoding) || !levelEncoding(h.repEncoding))) {
 				return fmt.Errorf("page %d encoded as %s; segments use PLAIN and dictionary encodings", n, parquet.Encoding(h.encoding))
@@ -163,6 +172,50 @@ func checkColumnChunk(r io.ReaderAt, cc *metadata.ColumnChunkMetaData, rows int6
 	}
 	return nil
 }
+
+// valueLimitOf is the largest value a column may hold.
+func valueLimitOf(column string) int {
+	if column == columnNames[colPayload] {
+		return maxPayloadValue
+	}
+	return maxValue
+}
+
+// checkDictionary decodes a dictionary page of byte arrays (PLAIN: each a
+// 4-byte little-endian length, then its bytes) and checks every entry's
+// length. The page is within its limit already.
+func checkDictionary(r io.ReaderAt, at int64, h pageHeader, codec compress.Compression, limit int) error {
+	data := make([]byte, h.compressed)
+	if _, err := r.ReadAt(data, at); err != nil {
+		return fmt.Errorf("read the dictionary page: %v", err)
+	}
+	if codec == compress.Codecs.Zstd {
+		var err error
+		if data, err = dictDecoder.DecodeWithError(make([]byte, 0, h.uncompressed), data); err != nil {
+			return fmt.Errorf("the dictionary page does not decompress: %v", err)
+		}
+	}
+	if int64(len(data)) != h.uncompressed {
+		return fmt.Errorf("the dictionary page holds %d bytes, its header says %d", len(data), h.uncompressed)
+	}
+	for i := 0; len(data) > 0; i++ {
+		if len(data) < 4 {
+			return fmt.Errorf("the dictionary page ends inside entry %d", i)
+		}
+		n := int(binary.LittleEndian.Uint32(data))
+		if n > limit {
+			return fmt.Errorf("%w: dictionary entry %d is %d bytes (a value of this column may hold %d)", errTooLarge, i, n, limit)
+		}
+		if n > len(data)-4 {
+			return fmt.Errorf("the dictionary page ends inside entry %d", i)
+		}
+		data = data[4+n:]
+	}
+	return nil
+}
+
+// dictDecoder decompresses dictionary pages for checkDictionary.
+var dictDecoder = newBoundedZstd()
 
 // Parquet's page kinds and the encodings a segment may use (parquet.thrift).
 const (

@@ -159,7 +159,7 @@ func (s *segmentReader) next(ev *Event) (ok bool, err error) {
 		if null && c != colParent && c != colSpace && c != colActor {
 			return false, errorf(s.name, -1, ErrCorrupt, "row %d: %s is null", row, columnNames[c])
 		}
-		if limit := valueLimit(c); len(strs[c]) > limit {
+		if limit := valueLimitOf(columnNames[c]); len(strs[c]) > limit {
 			return false, errorf(s.name, -1, ErrTooLarge, "row %d: a %s of %d bytes (limit %d)", row, columnNames[c], len(strs[c]), limit)
 		}
 	}
@@ -176,13 +176,6 @@ func (s *segmentReader) next(ev *Event) (ok bool, err error) {
 		Payload: append([]byte(nil), strs[colPayload]...),
 	}
 	return true, nil
-}
-
-func valueLimit(c int) int {
-	if c == colPayload {
-		return maxPayloadValue
-	}
-	return maxValue
 }
 
 // cursor hands out one column's values a row at a time from a window of

@@ -11,10 +11,10 @@ import (
 	"time"
 )
 
-// hostile is how the faulty sandboxes behave: a fifth of the requests
+// faultyServer is how the faulty sandboxes behave: a fifth of the requests
 // fail (500, 503, connection resets), bursts of 429s come without warning,
 // and some answers stall.
-var hostile = []string{"--fail-rate", "0.2", "--rate-limit", "150", "--hide-rate-headers", "--spikes", "0.05"}
+var faultyServer = []string{"--fail-rate", "0.2", "--rate-limit", "150", "--hide-rate-headers", "--spikes", "0.05"}
 
 // faults exports and imports through hostile sandboxes: the archive must
 // have the same events as a clean export, and the import must leave the
@@ -43,12 +43,12 @@ func (t *torture) faults() *result {
 	}
 	for i := 0; i < rounds; i++ {
 		r.trials++
-		if got, err := export(hostile...); err != nil || got != clean {
+		if got, err := export(faultyServer...); err != nil || got != clean {
 			r.fail("export %d: %v, digest %.12s, want %.12s", i, err, got, clean)
 		}
 		r.trials++
 		dest := t.path(fmt.Sprintf("faults-%d.db", i))
-		sb, err := t.startSandbox(dest, hostile...)
+		sb, err := t.startSandbox(dest, faultyServer...)
 		if err != nil {
 			r.fail("import %d: %v", i, err)
 			continue

@@ -30,6 +30,7 @@ type config struct {
 	httpPages   int // of the site imported over HTTP
 	seed        int64
 	only        string
+	verbose     bool
 }
 
 // result is one kind of trial: how many ran, how many failed, and what
@@ -61,8 +62,18 @@ func main() {
 	flag.IntVar(&c.pages, "pages", 400, "pages of the site the crash and corruption trials use")
 	flag.IntVar(&c.httpPages, "http-pages", 40, "pages of the site imported over HTTP")
 	flag.Int64Var(&c.seed, "seed", time.Now().UnixNano(), "random seed (printed, to repeat a run)")
-	flag.StringVar(&c.only, "only", "", "run only these trials: crash,http,corrupt,faults,disk,fuzz")
+	flag.StringVar(&c.only, "only", "", "run only these trials: crash,http,corrupt,hostile,faults,disk,fuzz")
+	flag.BoolVar(&c.verbose, "verbose", false, "print each hostile input's outcome and peak memory")
+	buildHostile := flag.String("build-hostile", "", "(for torture itself) write the hostile archives into this folder and exit")
+	payloadMB := flag.Int("payload-mb", 100, "(with -build-hostile) the row-group bomb's payload size")
 	flag.Parse()
+	if *buildHostile != "" {
+		if err := buildBombs(*buildHostile, *payloadMB); err != nil {
+			fmt.Fprintln(os.Stderr, "torture:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *short {
 		c.crashes, c.flips, c.truncations = 4, 300, 10
 		if !flagSet("http-pages") {
@@ -111,7 +122,7 @@ func run(c config) error {
 		key string
 		fn  func() *result
 	}{
-		{"crash", t.crashEmbedded}, {"http", t.crashHTTP}, {"corrupt", t.corruption},
+		{"crash", t.crashEmbedded}, {"http", t.crashHTTP}, {"corrupt", t.corruption}, {"hostile", t.hostileInputs},
 		{"faults", t.faults}, {"disk", t.diskFull}, {"fuzz", t.fuzz},
 	}
 	var results []*result

@@ -56,10 +56,18 @@ type Segment struct {
 	Raw []byte
 }
 
-// Bytes writes the segment as a Parquet file.
+// Bytes writes the segment as a Parquet file. Its memory is a row group's
+// payloads, twice; the dictionary's rows hold an index each, not the
+// value.
 func (s Segment) Bytes() ([]byte, error) {
 	if s.Raw != nil {
 		return s.Raw, nil
+	}
+	schema := envelope
+	if s.Dictionary {
+		fields := envelope.Fields()
+		fields[1].Type = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+		schema = arrow.NewSchema(fields, nil)
 	}
 	var buf bytes.Buffer
 	props := parquet.NewWriterProperties(
@@ -70,18 +78,24 @@ func (s Segment) Bytes() ([]byte, error) {
 		parquet.WithDataPageSize(1<<30),
 		parquet.WithStats(false),
 	)
-	fw, err := pqarrow.NewFileWriter(envelope, &buf, props, pqarrow.DefaultWriterProps())
+	fw, err := pqarrow.NewFileWriter(schema, &buf, props, pqarrow.DefaultWriterProps())
 	if err != nil {
 		return nil, err
 	}
 	seq := int64(0)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 	for g := 0; g < s.RowGroups; g++ {
-		b := array.NewRecordBuilder(memory.DefaultAllocator, envelope)
+		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 		for r := 0; r < s.Rows; r++ {
 			seq++
 			b.Field(0).(*array.Int64Builder).Append(seq)
-			b.Field(1).(*array.StringBuilder).Append(s.Type)
+			if s.Dictionary {
+				if err := b.Field(1).(*array.BinaryDictionaryBuilder).AppendString(s.Type); err != nil {
+					return nil, err
+				}
+			} else {
+				b.Field(1).(*array.StringBuilder).Append(s.Type)
+			}
 			b.Field(2).(*array.StringBuilder).Append("page")
 			b.Field(3).(*array.StringBuilder).Append("p" + strconv.FormatInt(seq, 10))
 			b.Field(4).(*array.StringBuilder).AppendNull()
