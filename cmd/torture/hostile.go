@@ -27,7 +27,7 @@ const maxHostilePeak = 300 << 20
 // under 300 MB.
 func (t *torture) hostileInputs() *result {
 	r := &result{name: "hostile inputs (bombs, duplicate trailers, swaps)"}
-	payload := 100 // MB: the reported case, 4 row groups of 4 payloads of 100 MB
+	payload := 100        // MB: the reported case, 4 row groups of 4 payloads of 100 MB
 	if t.c.crashes < 10 { // --short
 		payload = 40
 	}

@@ -85,16 +85,14 @@ func (s Segment) Bytes() ([]byte, error) {
 	seq := int64(0)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
 	for g := 0; g < s.RowGroups; g++ {
-		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		b := array.NewRecordBuilder(memory.DefaultAllocator, envelope) // the type column is replaced below when it is a dictionary
 		for r := 0; r < s.Rows; r++ {
 			seq++
 			b.Field(0).(*array.Int64Builder).Append(seq)
-			if s.Dictionary {
-				if err := b.Field(1).(*array.BinaryDictionaryBuilder).AppendString(s.Type); err != nil {
-					return nil, err
-				}
-			} else {
+			if !s.Dictionary {
 				b.Field(1).(*array.StringBuilder).Append(s.Type)
+			} else {
+				b.Field(1).(*array.StringBuilder).AppendNull() // a placeholder
 			}
 			b.Field(2).(*array.StringBuilder).Append("page")
 			b.Field(3).(*array.StringBuilder).Append("p" + strconv.FormatInt(seq, 10))
@@ -105,9 +103,24 @@ func (s Segment) Bytes() ([]byte, error) {
 			b.Field(8).(*array.StringBuilder).BinaryBuilder.Append(s.Payload(seq))
 		}
 		rec := b.NewRecordBatch()
+		b.Release()
+		if s.Dictionary {
+			// Index 0 in every row, of a dictionary of one value: the
+			// value is held once, however many rows name it.
+			cols := append([]arrow.Array{}, rec.Columns()...)
+			idx := array.NewInt32Builder(memory.DefaultAllocator)
+			for r := 0; r < s.Rows; r++ {
+				idx.Append(0)
+			}
+			dict := array.NewStringBuilder(memory.DefaultAllocator)
+			dict.Append(s.Type)
+			cols[1] = array.NewDictionaryArray(schema.Field(1).Type, idx.NewArray(), dict.NewArray())
+			old := rec
+			rec = array.NewRecordBatch(schema, cols, int64(s.Rows))
+			old.Release()
+		}
 		err := fw.Write(rec) // a row group of its own
 		rec.Release()
-		b.Release()
 		if err != nil {
 			return nil, err
 		}
