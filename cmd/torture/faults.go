@@ -157,7 +157,7 @@ func (t *torture) diskFull() *result {
 }
 
 // fuzzTargets are every fuzz target: the parsers of untrusted bytes.
-var fuzzTargets = [][2]string{{"./archive", "FuzzReader"}, {"./archive", "FuzzManifest"}, {"./confluencexml", "FuzzParse"}, {"./cloud", "FuzzAnswers"}}
+var fuzzTargets = [][2]string{{"./archive", "FuzzReader"}, {"./archive", "FuzzManifest"}, {"./confluencexml", "FuzzParse"}, {"./confluencexml", "FuzzFolder"}, {"./cloud", "FuzzAnswers"}}
 
 // fuzz runs each target; what crashes one is kept by go test under the
 // package's testdata/fuzz, where it becomes a regression test.
