@@ -29,8 +29,9 @@ import (
 
 // Statuses lists every status of pages and of blog posts, for a v2 list
 // (/pages, /blogposts) that must not miss any: by default Cloud leaves
-// trashed content out.
-var Statuses = map[string][]string{"pages": {"current", "archived", "trashed"}, "blogposts": {"current", "trashed"}}
+// trashed content out. Multi-valued filters go as one comma-separated
+// value, as the v2 spec describes them ("comma-separated list").
+var Statuses = map[string][]string{"pages": {"current,archived,trashed"}, "blogposts": {"current,trashed"}}
 
 // Credentials authenticate requests: an account email with an API token
 // (HTTP basic), or an OAuth bearer token. They are never printed.
@@ -103,9 +104,11 @@ func (c Credentials) check(where string) error {
 
 // Client sends requests to one Confluence site.
 type Client struct {
-	base  *url.URL // https://NAME.atlassian.net
-	creds Credentials
-	http  *http.Client
+	base   *url.URL // https://NAME.atlassian.net, or a gateway URL for it
+	site   string   // the site's URL as given
+	siteID string
+	creds  Credentials
+	http   *http.Client
 	// Retries is how many times a request is retried after a 429, a 5xx
 	// or a network error; MaxWait caps any single wait, Retry-After too.
 	Retries int
@@ -148,10 +151,74 @@ func New(base string, creds Credentials) (*Client, error) {
 	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("%s: plain http:// would send the API token in clear; use https:// (http:// is accepted only for a loopback address, such as a local ferry sandbox)", u)
 	}
-	c := &Client{base: u, creds: creds, Retries: 8, MaxWait: time.Minute, Sleep: sleep, gate: newGate(MaxInFlight)}
+	c := &Client{base: u, site: u.String(), siteID: "cloud:" + u.Host, creds: creds, Retries: 8, MaxWait: time.Minute, Sleep: sleep, gate: newGate(MaxInFlight)}
+	if id, ok := strings.CutPrefix(u.Path, "/ex/confluence/"); ok && id != "" && !strings.Contains(id, "/") {
+		c.siteID = "cloud-id:" + id // through the gateway, the host names no site
+	}
 	c.http = &http.Client{Timeout: 2 * time.Minute, CheckRedirect: c.checkRedirect}
 	return c, nil
 }
+
+// GatewayOrigin is where Atlassian's API gateway answers; tests point it
+// at a sandbox.
+var GatewayOrigin = "https://api.atlassian.com"
+
+// Connect makes a client for a site, as New does. Scoped API tokens and
+// OAuth 2.0 tokens (bearer tokens) are refused by *.atlassian.net itself
+// and work only through Atlassian's gateway: for those, Connect reads the
+// site's cloudId from SITE/_edge/tenant_info (which needs no credentials)
+// and sends every call to GatewayOrigin/ex/confluence/{cloudId}/wiki/....
+// A gateway URL given as the site is used as it is.
+func Connect(ctx context.Context, site string, creds Credentials) (*Client, error) {
+	c, err := New(site, creds)
+	if err != nil || creds.Bearer == "" || !strings.HasSuffix(strings.ToLower(c.base.Hostname()), ".atlassian.net") {
+		return c, err
+	}
+	id, err := c.tenantID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: finding the site's cloudId for Atlassian's API gateway, which bearer tokens need: %w", c.base, err)
+	}
+	g, err := New(strings.TrimRight(GatewayOrigin, "/")+"/ex/confluence/"+url.PathEscape(id), creds)
+	if err != nil {
+		return nil, err
+	}
+	g.site, g.siteID = c.site, c.siteID
+	return g, nil
+}
+
+// tenantID reads the site's cloudId.
+func (c *Client) tenantID(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tenantInfoURL(c.base), nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /_edge/tenant_info: %s", resp.Status)
+	}
+	var t struct {
+		CloudID string `json:"cloudId"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&t); err != nil || t.CloudID == "" {
+		return "", fmt.Errorf("GET /_edge/tenant_info: no cloudId in the answer")
+	}
+	return t.CloudID, nil
+}
+
+// tenantInfoURL is where a site says its cloudId; tests point it at a
+// sandbox.
+var tenantInfoURL = func(site *url.URL) string { return site.Scheme + "://" + site.Host + "/_edge/tenant_info" }
+
+// Site is the site's URL as it was given.
+func (c *Client) Site() string { return c.site }
+
+// SiteID names the site for provenance (ferry.source, journals): cloud:HOST
+// of its URL, or, for a gateway URL given as it is, cloud-id:CLOUDID.
+func (c *Client) SiteID() string { return c.siteID }
 
 // IsLoopback reports whether host (a name or an address, without a port)
 // is this machine: localhost, 127.0.0.0/8 or ::1.
@@ -220,7 +287,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 // answers against the published API specs through it).
 func (c *Client) SetTransport(rt http.RoundTripper) { c.http.Transport = rt }
 
-// Base is the site's URL.
+// Base is the URL the client's calls go under: the site's, or Atlassian's
+// gateway for the site (https://api.atlassian.com/ex/confluence/CLOUDID).
 func (c *Client) Base() string { return c.base.String() }
 
 // Get sends a GET to path (relative to the site, e.g. /wiki/api/v2/spaces)
@@ -386,12 +454,27 @@ func decode(resp *http.Response, out any) error {
 	return nil
 }
 
+// resolve joins path (a path of the API, starting /wiki/, with or
+// without a query) under the client's base, keeping the base's own path:
+// through Atlassian's gateway every call is under
+// /ex/confluence/{cloudId}. An absolute URL is taken as it is (and must
+// then be on the base's origin to be sent).
 func (c *Client) resolve(path string, query url.Values) *url.URL {
 	ref, err := url.Parse(path)
 	if err != nil {
 		ref = &url.URL{Path: path}
 	}
-	u := c.base.ResolveReference(ref)
+	u := ref
+	if !ref.IsAbs() {
+		j := *c.base
+		j.Path = strings.TrimRight(c.base.Path, "/") + ref.Path
+		j.RawPath = ""
+		if ref.RawPath != "" || c.base.RawPath != "" {
+			j.RawPath = strings.TrimRight(c.base.EscapedPath(), "/") + ref.EscapedPath()
+		}
+		j.RawQuery, j.Fragment = ref.RawQuery, ""
+		u = &j
+	}
 	if query != nil {
 		q := u.Query()
 		for k, vs := range query {
@@ -631,16 +714,40 @@ var linkNext = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="?next"?`)
 // still have a next link.
 const maxEmptyPages = 50
 
-// List pages through a v2 list at path, calling each for every result.
+// nextURL resolves a list's next link as Cloud means it. v2 links are
+// paths from the site's root ("/wiki/api/v2/pages?cursor=..."); v1 links
+// are relative to the answer's _links.base, which is the site's /wiki
+// ("/rest/api/group?next=true&start=200", pchuri/confluence-cli#168,
+// salto-io/salto#6053). Either is joined under the client's base, so a
+// gateway's prefix is kept; an absolute link is taken as it is.
+func (c *Client) nextURL(next string) (*url.URL, error) {
+	u, err := url.Parse(next)
+	if err != nil {
+		return nil, err
+	}
+	if u.IsAbs() {
+		return u, nil
+	}
+	if !strings.HasPrefix(u.Path, "/wiki/") {
+		next = "/wiki" + next // v1: under _links.base, the site's /wiki
+	}
+	return c.resolve(next, nil), nil
+}
+
+// List pages through a list at path (v2, or v1 where v2 lacks), calling
+// each for every result.
 func (c *Client) List(ctx context.Context, path string, query url.Values, each func(json.RawMessage) error) error {
-	next := c.resolve(path, query).String()
-	empty := 0
-	for next != "" {
-		u, err := url.Parse(next)
-		if err != nil {
-			return fmt.Errorf("GET %s: bad next link %q", path, truncate(next, 200))
+	first := c.resolve(path, query)
+	next := first.String()
+	for empty := 0; next != ""; {
+		u := first
+		if next != first.String() {
+			var err error
+			if u, err = c.nextURL(next); err != nil {
+				return fmt.Errorf("GET %s: bad next link %q", path, truncate(next, 200))
+			}
 		}
-		resp, err := c.do(ctx, http.MethodGet, c.base.ResolveReference(u), nil, "")
+		resp, err := c.do(ctx, http.MethodGet, u, nil, "")
 		if err != nil {
 			return err
 		}
@@ -668,8 +775,10 @@ func (c *Client) List(ctx context.Context, path string, query url.Values, each f
 			empty = 0
 		}
 		n := Next(page.Links, resp.Header)
-		if n == next {
-			return fmt.Errorf("GET %s: the next link points at the same page", path)
+		if n != "" {
+			if nu, err := c.nextURL(n); err == nil && nu.String() == u.String() {
+				return fmt.Errorf("GET %s: the next link points at the same page", path)
+			}
 		}
 		next = n
 	}

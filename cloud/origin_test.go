@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -152,5 +153,58 @@ func TestUnreachableSitesFailFast(t *testing.T) {
 	c.Retries = 2
 	if err := c.Get(ctx, "/wiki/api/v2/spaces", nil, nil); err == nil || waits != 2 {
 		t.Errorf("a site that answered before: %v after %d waits, want 2 retries", err, waits)
+	}
+}
+
+// A bearer token (scoped API token, OAuth) on an *.atlassian.net site goes
+// through Atlassian's gateway, under /ex/confluence/{cloudId}, found at
+// the site's /_edge/tenant_info; a basic token goes to the site itself.
+// (Before the fix every path was resolved against the host, dropping the
+// gateway's prefix: https://api.atlassian.com/wiki/api/v2/spaces.)
+func TestBearerTokensGoThroughTheGateway(t *testing.T) {
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		if r.URL.Path == "/_edge/tenant_info" {
+			fmt.Fprint(w, `{"cloudId":"0a1b2c3d-cloud"}`)
+			return
+		}
+		fmt.Fprint(w, `{"results":[],"_links":{}}`)
+	}))
+	defer srv.Close()
+	defer func(o string, f func(*url.URL) string) { GatewayOrigin, tenantInfoURL = o, f }(GatewayOrigin, tenantInfoURL)
+	GatewayOrigin = srv.URL
+	tenantInfoURL = func(*url.URL) string { return srv.URL + "/_edge/tenant_info" }
+	c, err := Connect(ctx, "https://acme.atlassian.net", Credentials{Bearer: "scoped"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.List(ctx, "/wiki/api/v2/spaces", nil, func(json.RawMessage) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := "/ex/confluence/0a1b2c3d-cloud/wiki/api/v2/spaces"; paths[len(paths)-1] != want {
+		t.Errorf("asked %v, want %s last", paths, want)
+	}
+	if c.Site() != "https://acme.atlassian.net" || c.SiteID() != "cloud:acme.atlassian.net" {
+		t.Errorf("site %s, id %s: the archive must name the site, not the gateway", c.Site(), c.SiteID())
+	}
+	basic, err := Connect(ctx, "https://acme.atlassian.net", Credentials{Email: "a@b.c", APIToken: "classic"})
+	if err != nil || basic.Base() != "https://acme.atlassian.net" {
+		t.Errorf("a classic token: %v, %s", err, basic.Base())
+	}
+	// A gateway URL given as it is: v1 next links, relative to the site's
+	// /wiki, stay under its prefix.
+	g, _ := New(srv.URL+"/ex/confluence/x", Credentials{Bearer: "t"})
+	for next, want := range map[string]string{
+		"/rest/api/group?next=true&limit=200&start=200": "/ex/confluence/x/wiki/rest/api/group",
+		"/wiki/api/v2/pages?cursor=abc":                 "/ex/confluence/x/wiki/api/v2/pages",
+	} {
+		u, err := g.nextURL(next)
+		if err != nil || u.Path != want {
+			t.Errorf("next %s: %v %v, want %s", next, u, err, want)
+		}
+	}
+	if g.SiteID() != "cloud-id:x" {
+		t.Errorf("a gateway URL's site id %s", g.SiteID())
 	}
 }

@@ -39,7 +39,7 @@ func (s *CloudSource) UsePrevious(open func(digest string) (io.ReadCloser, error
 
 // OpenCloud checks that the credentials work before anything is written.
 func OpenCloud(ctx context.Context, base string, creds cloud.Credentials) (*CloudSource, error) {
-	c, err := cloud.New(base, creds)
+	c, err := cloud.Connect(ctx, base, creds)
 	if err != nil {
 		return nil, err
 	}
@@ -52,16 +52,15 @@ func OpenCloud(ctx context.Context, base string, creds cloud.Credentials) (*Clou
 	if err != nil {
 		return nil, fmt.Errorf("preflight: %w; nothing was exported", err)
 	}
-	u, _ := url.Parse(base)
 	tmp, err := os.MkdirTemp("", "ferry-cloud-")
 	if err != nil {
 		return nil, err
 	}
-	return &CloudSource{Client: c, site: "cloud:" + u.Host, tmp: tmp}, nil
+	return &CloudSource{Client: c, site: c.SiteID(), tmp: tmp}, nil
 }
 
 func (s *CloudSource) Describe() SourceInfo {
-	return SourceInfo{Kind: "cloud", Location: s.Client.Base(), SiteID: s.site}
+	return SourceInfo{Kind: "cloud", Location: s.Client.Site(), SiteID: s.site}
 }
 
 // Close removes the downloads export did not take.

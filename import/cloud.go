@@ -331,7 +331,7 @@ func (ci *cloudImport) preflight() error {
 		var found struct {
 			Results []struct{ ID, Key string }
 		}
-		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces", url.Values{"keys": {sp.Key, strings.ToUpper(sp.Key), strings.ToLower(sp.Key)}}, &found); err != nil {
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces", url.Values{"keys": {strings.Join(slices.Compact([]string{sp.Key, strings.ToUpper(sp.Key), strings.ToLower(sp.Key)}), ",")}}, &found); err != nil {
 			return fmt.Errorf("preflight: %w", err)
 		}
 		if len(found.Results) > 0 {

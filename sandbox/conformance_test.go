@@ -57,6 +57,7 @@ func newChecker(t *testing.T, serverURL string) *checker {
 		t.Fatalf("load the v2 spec: %v", err)
 	}
 	doc.Servers = openapi3.Servers{{URL: serverURL + "/wiki/api/v2"}}
+	commaSeparated(doc)
 	// Atlassian's spec has a default outside its enum (prefix "my, team"):
 	// that is the spec's problem, not the answers'.
 	router, err := legacy.NewRouter(doc, openapi3.DisableSchemaDefaultsValidation(), openapi3.DisableExamplesValidation())
@@ -128,6 +129,30 @@ func (c *checker) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// commaSeparated makes every array-valued query parameter of the spec
+// comma-separated (explode: false), as the spec's own descriptions say
+// ("Multiple page ids can be specified as a comma-separated list") where
+// its schemas leave OpenAPI's default, a repeated parameter. The sandbox
+// reads both forms (TestRuleMultiValueFilters); ferry sends this one.
+func commaSeparated(doc *openapi3.T) {
+	no := false
+	fix := func(p *openapi3.Parameter) {
+		if p != nil && p.In == "query" && p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Type.Is("array") {
+			p.Explode = &no
+		}
+	}
+	for _, p := range doc.Components.Parameters {
+		fix(p.Value)
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				fix(p.Value)
+			}
+		}
+	}
 }
 
 // specAmbiguity recognizes a defect of the published spec rather than of a

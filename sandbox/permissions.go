@@ -150,11 +150,13 @@ func v1ListArgs(r *http.Request) (start, limit int) {
 }
 
 // writeV1Page answers one page of a v1 list, with a next link when it is
-// full.
+// full. As Cloud's: _links.base is the site's /wiki, and next is relative
+// to it ("/rest/api/group?next=true&limit=200&start=200"; the v1 spec's
+// examples, pchuri/confluence-cli#168, salto-io/salto#6053).
 func writeV1Page(w http.ResponseWriter, r *http.Request, results []any, start, limit int) {
-	links := map[string]any{}
+	links := map[string]any{"base": siteBase(r), "context": "/wiki", "self": siteBase(r) + strings.TrimPrefix(r.URL.Path, "/wiki")}
 	if len(results) == limit {
-		links["next"] = fmt.Sprintf("%s?start=%d&limit=%d", r.URL.Path, start+limit, limit)
+		links["next"] = fmt.Sprintf("%s?next=true&limit=%d&start=%d", strings.TrimPrefix(r.URL.Path, "/wiki"), limit, start+limit)
 	}
 	if results == nil {
 		results = []any{}

@@ -45,6 +45,10 @@ type Server struct {
 	// Unannounced leaves out the X-RateLimit headers, so 429s come
 	// without warning, as some of Cloud's do.
 	Unannounced bool
+	// Prefix serves the API under a path prefix only, as Atlassian's
+	// gateway does (api.atlassian.com/ex/confluence/{cloudId}/wiki/...):
+	// GatewayPrefix gives it for the site.
+	Prefix string
 
 	wmu      sync.Mutex // one write at a time, as SQLite wants
 	mu       sync.Mutex
@@ -80,7 +84,27 @@ func New(site *embedded.Site) *Server {
 // extra registers the routes of the other files.
 var extra []func(*Server)
 
+// siteBase is what Cloud answers as _links.base: the site's /wiki. Under
+// a gateway prefix it is still the site's, not the gateway's (the stricter
+// reading: a client that follows it leaves the gateway).
+func siteBase(r *http.Request) string { return "http://" + r.Host + "/wiki" }
+
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_edge/tenant_info" && r.Method == http.MethodGet {
+		// The site's cloudId, for the gateway's URLs; no credentials needed.
+		writeJSON(w, map[string]string{"cloudId": s.CloudID()})
+		return
+	}
+	if s.Prefix != "" {
+		// Through Atlassian's gateway, every call is under
+		// /ex/confluence/{cloudId}, and nothing else answers.
+		rest, ok := strings.CutPrefix(r.URL.Path, s.Prefix)
+		if !ok || !strings.HasPrefix(rest, "/wiki/") {
+			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+			return
+		}
+		r.URL.Path, r.URL.RawPath = rest, ""
+	}
 	if !s.authorized(r) {
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
 		return
@@ -213,7 +237,7 @@ func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 // page answers one page of a list: results, and a next link with a cursor
 // when there may be more.
 func writePage(w http.ResponseWriter, r *http.Request, results []any, last string, limit int) {
-	links := map[string]string{"base": "http://" + r.Host + "/wiki"}
+	links := map[string]string{"base": siteBase(r)}
 	if len(results) == limit && last != "" {
 		q := r.URL.Query()
 		q.Set("cursor", base64.RawURLEncoding.EncodeToString([]byte(last)))
@@ -336,8 +360,7 @@ func (s *Server) spaces(w http.ResponseWriter, r *http.Request) {
 	var results []any
 	last := ""
 	q, args := `SELECT `+spaceColumns+` FROM spaces WHERE deleted_rev IS NULL AND rowid > ?`, []any{after}
-	if keys := r.URL.Query().Get("keys"); keys != "" {
-		list := strings.Split(keys, ",")
+	if list := multi(r, "keys"); len(list) > 0 {
 		q += ` AND key IN (` + strings.TrimSuffix(strings.Repeat("?,", len(list)), ",") + `)`
 		for _, k := range list {
 			args = append(args, k)
@@ -413,15 +436,14 @@ func (s *Server) contentList(kind string) http.HandlerFunc {
 		}
 		q := `SELECT ` + contentColumns + latest + `WHERE c.type = ? AND c.deleted_rev IS NULL AND c.rowid > ?`
 		args := []any{kind, after}
-		if sp := r.URL.Query().Get("space-id"); sp != "" {
-			ids := strings.Split(sp, ",")
+		if ids := multi(r, "space-id"); len(ids) > 0 {
 			q += ` AND c.space_id IN (SELECT id FROM spaces WHERE rowid IN (` + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + `))`
 			for _, id := range ids {
 				args = append(args, id)
 			}
 		}
 		// Cloud leaves trashed content out unless asked for it.
-		want := r.URL.Query()["status"]
+		want := multi(r, "status")
 		if len(want) == 0 {
 			want = map[string][]string{"page": {"current", "archived"}, "blogpost": {"current"}}[kind]
 		}
@@ -518,4 +540,25 @@ func (s *Server) currentUser(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, map[string]any{"type": "known", "accountId": "sandbox-caller", "accountType": "atlassian", "email": "",
 		"publicName": "Sandbox caller", "displayName": "Sandbox caller", "operations": ops})
+}
+
+// CloudID is the site's id as the gateway names it: the embedded site's.
+func (s *Server) CloudID() string { return s.site.ID() }
+
+// GatewayPrefix is the path Atlassian's gateway serves the site under.
+func (s *Server) GatewayPrefix() string { return "/ex/confluence/" + s.CloudID() }
+
+// multi reads a multi-valued filter as Cloud does: the v2 spec describes
+// them as comma-separated lists ("keys=A,B"), and clients also repeat the
+// parameter ("keys=A&keys=B"); every value of either form counts.
+func multi(r *http.Request, name string) []string {
+	var out []string
+	for _, v := range r.URL.Query()[name] {
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
 }

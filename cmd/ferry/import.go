@@ -258,7 +258,7 @@ func importCloud(cmd *cobra.Command, o *importOptions, a *importer.Archive, opts
 	if err != nil {
 		return fmt.Errorf("--to %s: %w", cloud.RedactURL(o.to), err)
 	}
-	c, err := cloud.New(o.to, creds)
+	c, err := cloud.Connect(cmd.Context(), o.to, creds)
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}

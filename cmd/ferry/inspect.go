@@ -435,7 +435,7 @@ func planAgainst(ctx context.Context, against, path string, readOpts []archive.R
 		if err != nil {
 			return nil, fmt.Errorf("--against %s: %w", cloud.RedactURL(against), err)
 		}
-		c, err := cloud.New(against, creds)
+		c, err := cloud.Connect(ctx, against, creds)
 		if err != nil {
 			return nil, fmt.Errorf("--against: %w", err)
 		}

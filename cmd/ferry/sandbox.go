@@ -22,7 +22,7 @@ import (
 func newSandboxCmd() *cobra.Command {
 	var site, listen string
 	var failRate, rateLimit float64
-	var readOnly, hideRate bool
+	var readOnly, hideRate, gateway bool
 	var spikes float64
 	var latency time.Duration
 	var maxPage int
@@ -69,6 +69,9 @@ not exist is created empty, to stand in for a destination.`,
 			h := sandbox.New(s)
 			h.Token, h.FailRate, h.RateLimit, h.ReadOnly = token, failRate, rateLimit, readOnly
 			h.Latency, h.MaxPage, h.Unannounced, h.Spikes = latency, maxPage, hideRate, spikes
+			if gateway {
+				h.Prefix = h.GatewayPrefix()
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--listen: %w", err)
@@ -86,7 +89,7 @@ not exist is created empty, to stand in for a destination.`,
 			if host, _, _ := net.SplitHostPort(ln.Addr().String()); !cloud.IsLoopback(host) {
 				stderrf("warning: listening on %s, not a loopback address: anyone who can reach this machine may try the token, sent in clear over plain HTTP\n", ln.Addr())
 			}
-			stderrf("serving %s at http://%s/wiki/api/v2 (Ctrl-C stops)\n", s.Path(), ln.Addr())
+			stderrf("serving %s at http://%s%s/wiki/api/v2 (Ctrl-C stops)\n", s.Path(), ln.Addr(), h.Prefix)
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
@@ -101,6 +104,7 @@ not exist is created empty, to stand in for a destination.`,
 	cmd.Flags().BoolVar(&hideRate, "hide-rate-headers", false, "send no X-RateLimit headers, so 429s come without warning")
 	cmd.Flags().Float64Var(&spikes, "spikes", 0, "fraction of answers delayed by a latency spike of a quarter second")
 	cmd.Flags().IntVar(&maxPage, "max-page", 0, "largest page a list answers, below the API's 250 (0: no cap)")
+	cmd.Flags().BoolVar(&gateway, "gateway", false, "serve the API only under /ex/confluence/CLOUDID, as Atlassian's gateway does for scoped and OAuth tokens (the site's cloudId is at /_edge/tenant_info)")
 	cmd.Flags().BoolVar(&readOnly, "read-only", false, "serve the caller as an account without admin rights: writes answer 403 (to rehearse a failed preflight)")
 	return cmd
 }

@@ -1,0 +1,138 @@
+package export
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/archive"
+	"ferry/cloud"
+	"ferry/embedded"
+	"ferry/generate"
+	replayer "ferry/internal/replay"
+	"ferry/model"
+	"ferry/sandbox"
+)
+
+// shapedSite is a generated site with more than 200 groups and a group of
+// more than 200 members: every v1 list of it needs several pages.
+func shapedSite(t *testing.T, dir string) *embedded.Site {
+	t.Helper()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { site.Close() })
+	if err := generate.Site(ctx, site, generate.Options{Users: 230, Spaces: 2, Pages: 12, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	err = site.Update(ctx, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), "", func(tx *embedded.Tx) error {
+		for i := 0; i < 210; i++ {
+			if err := tx.CreateGroup(model.Group{ID: fmt.Sprintf("g-extra-%03d", i), Name: fmt.Sprintf("team %03d", i)}); err != nil {
+				return err
+			}
+		}
+		rows, err := site.DB().Query(`SELECT account_id FROM users`)
+		if err != nil {
+			return err
+		}
+		var accounts []string
+		for rows.Next() {
+			var a string
+			rows.Scan(&a)
+			accounts = append(accounts, a)
+		}
+		rows.Close()
+		for _, a := range accounts {
+			if err := tx.AddMembership(model.Membership{GroupID: "g-extra-000", AccountID: a}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return site
+}
+
+// count counts an archive's events by type.
+func countTypes(t *testing.T, path string) map[model.EventType]int {
+	t.Helper()
+	f, err := archive.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := map[model.EventType]int{}
+	err = replayer.Each(f, nil, func(_ int64, c *model.Change) error { n[c.Type]++; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// v1 lists page as Cloud pages them: next links relative to _links.base,
+// the site's /wiki. An export of a site with more than 200 groups, and a
+// group of more than 200 members, holds them all. (Before the fix the
+// client resolved v1 next links against the site's root and broke after
+// the first 200.) The same export through a gateway-shaped prefix, with a
+// bearer token, gives the same archive.
+func TestCloudExportPagesV1AndGoesThroughTheGateway(t *testing.T) {
+	dir := t.TempDir()
+	site := shapedSite(t, dir)
+	direct := filepath.Join(dir, "direct.ferry")
+	if _, err := Run(ctx, &EmbeddedSource{Site: site}, direct, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want := countTypes(t, direct)
+	if want[model.GroupCreated] <= 200 || want[model.MembershipAdded] <= 200 {
+		t.Fatalf("the site has %d groups and %d memberships: not enough to page", want[model.GroupCreated], want[model.MembershipAdded])
+	}
+	for _, c := range []struct {
+		name    string
+		gateway bool
+		creds   cloud.Credentials
+	}{
+		{"site, basic", false, cloud.Credentials{Email: "admin@example.com", APIToken: "token"}},
+		{"gateway, bearer", true, cloud.Credentials{Bearer: "scoped-token"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := sandbox.New(site)
+			var outside int
+			base := ""
+			if c.gateway {
+				h.Prefix = h.GatewayPrefix()
+				base = h.Prefix
+			}
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if c.gateway && !strings.HasPrefix(r.URL.Path, h.Prefix) {
+					outside++
+				}
+				h.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			src, err := OpenCloud(ctx, srv.URL+base, c.creds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "cloud.ferry")
+			if _, err := Run(ctx, src, out, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			got := countTypes(t, out)
+			for _, typ := range []model.EventType{model.GroupCreated, model.MembershipAdded, model.PageVersion} {
+				if got[typ] != want[typ] {
+					t.Errorf("%s: %d through the API, %d directly", typ, got[typ], want[typ])
+				}
+			}
+			if outside > 0 {
+				t.Errorf("%d requests left the gateway's prefix", outside)
+			}
+		})
+	}
+}

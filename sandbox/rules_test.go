@@ -1,0 +1,105 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// These tests hold the sandbox to the rules of sandbox/CLOUD.md, each
+// through a plain HTTP client that knows nothing of ferry's.
+
+// get asks the sandbox for path as any client would, with basic auth.
+func get(t *testing.T, srv *httptest.Server, path string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	req.SetBasicAuth("someone@example.com", "token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	json.Unmarshal(data, &out)
+	return resp.StatusCode, out
+}
+
+func resultField(out map[string]any, field string) []string {
+	var got []string
+	rs, _ := out["results"].([]any)
+	for _, r := range rs {
+		if m, ok := r.(map[string]any); ok {
+			got = append(got, fmt.Sprint(m[field]))
+		}
+	}
+	sort.Strings(got)
+	return got
+}
+
+// Rule: multi-valued filters are comma-separated lists (the v2 spec's
+// text for id, space-id, status, keys); the repeated form is read too,
+// every value of it.
+func TestRuleMultiValueFilters(t *testing.T) {
+	srv := httptest.NewServer(New(generatedSite(t)))
+	defer srv.Close()
+	_, all := get(t, srv, "/wiki/api/v2/spaces")
+	keys := resultField(all, "key")
+	if len(keys) < 2 {
+		t.Fatalf("spaces %v", keys)
+	}
+	for _, q := range []string{"keys=" + keys[0] + "," + keys[1], "keys=" + keys[0] + "&keys=" + keys[1]} {
+		if _, out := get(t, srv, "/wiki/api/v2/spaces?"+q); strings.Join(resultField(out, "key"), ",") != keys[0]+","+keys[1] {
+			t.Errorf("%s: %v", q, resultField(out, "key"))
+		}
+	}
+	for _, q := range []string{"status=current,trashed,archived", "status=current&status=trashed&status=archived"} {
+		_, out := get(t, srv, "/wiki/api/v2/pages?limit=250&"+url.PathEscape(q))
+		_, one := get(t, srv, "/wiki/api/v2/pages?limit=250&status=current")
+		if len(resultField(out, "id")) <= len(resultField(one, "id")) {
+			t.Errorf("%s: %d pages, as many as current alone (%d): not every status was read", q, len(resultField(out, "id")), len(resultField(one, "id")))
+		}
+	}
+}
+
+// Rule: v1 lists carry _links.base, the site's /wiki, and their next link
+// is relative to it (the v1 spec's examples; pchuri/confluence-cli#168,
+// salto-io/salto#6053).
+func TestRuleV1NextIsRelativeToBase(t *testing.T) {
+	srv := httptest.NewServer(New(generatedSite(t)))
+	defer srv.Close()
+	_, out := get(t, srv, "/wiki/rest/api/group?limit=2")
+	links, _ := out["_links"].(map[string]any)
+	base, next := fmt.Sprint(links["base"]), fmt.Sprint(links["next"])
+	if base != srv.URL+"/wiki" || !strings.HasPrefix(next, "/rest/api/group?") {
+		t.Fatalf("_links %v: want base %s/wiki and next under /rest/api", links, srv.URL)
+	}
+	if code, page2 := get(t, srv, strings.TrimPrefix(base, srv.URL)+next); code != 200 || len(resultField(page2, "id")) == 0 {
+		t.Errorf("following base+next: %d %v", code, page2)
+	}
+}
+
+// Rule: through Atlassian's gateway the API answers only under
+// /ex/confluence/{cloudId}, and the site says its cloudId at
+// /_edge/tenant_info.
+func TestRuleGatewayPrefix(t *testing.T) {
+	h := New(generatedSite(t))
+	h.Prefix = h.GatewayPrefix()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	if code, out := get(t, srv, "/_edge/tenant_info"); code != 200 || out["cloudId"] != h.CloudID() {
+		t.Errorf("tenant_info: %d %v", code, out)
+	}
+	if code, _ := get(t, srv, "/wiki/api/v2/spaces"); code != 404 {
+		t.Errorf("without the prefix: %d, want 404", code)
+	}
+	if code, out := get(t, srv, h.Prefix+"/wiki/api/v2/spaces"); code != 200 || len(resultField(out, "id")) == 0 {
+		t.Errorf("under the prefix: %d", code)
+	}
+}
