@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -19,7 +18,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,20 +108,23 @@ type Client struct {
 	creds  Credentials
 	http   *http.Client
 	// Retries is how many times a request is retried after a 429, a 5xx
-	// or a network error; MaxWait caps any single wait, Retry-After too.
+	// or a network error. MaxWait is the longest wait the client sits
+	// through: Retry-After is honoured in full up to it, and past it the
+	// request fails, saying so.
 	Retries int
 	MaxWait time.Duration
-	// Sleep waits; tests replace it.
+	// Sleep waits; tests replace it, and clock with it.
 	Sleep func(context.Context, time.Duration) error
+	clock func() time.Time
 
-	// Pacing learnt from X-RateLimit-* headers: when the server says how
-	// many requests are left until its window resets, requests are spread
-	// over what is left of the window instead of running into 429s. Each
-	// request takes the next slot, so concurrent ones are spread too.
-	mu       sync.Mutex
-	nextSlot time.Time     // when the next request may go
-	interval time.Duration // between requests, while the server says so
-	hold     time.Time     // none may go before: the window is used up
+	// OnWait, when set, hears of every wait for a rate limit of a second
+	// or more, before it starts (the CLI shows it on stderr).
+	OnWait func(d time.Duration, why string)
+
+	// Pacing and holds, per endpoint (see ratelimit.go).
+	mu     sync.Mutex
+	pacers map[string]*pacer
+	waited time.Duration // in all, for rate limits
 	// gate bounds the requests in flight, adapting to the server.
 	gate *gate
 	// reached is set once the site has answered a request.
@@ -151,7 +152,7 @@ func New(base string, creds Credentials) (*Client, error) {
 	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("%s: plain http:// would send the API token in clear; use https:// (http:// is accepted only for a loopback address, such as a local ferry sandbox)", u)
 	}
-	c := &Client{base: u, site: u.String(), siteID: "cloud:" + u.Host, creds: creds, Retries: 8, MaxWait: time.Minute, Sleep: sleep, gate: newGate(MaxInFlight)}
+	c := &Client{base: u, site: u.String(), siteID: "cloud:" + u.Host, creds: creds, Retries: 8, MaxWait: DefaultMaxWait, Sleep: sleep, gate: newGate(MaxInFlight)}
 	if id, ok := strings.CutPrefix(u.Path, "/ex/confluence/"); ok && id != "" && !strings.Contains(id, "/") {
 		c.siteID = "cloud-id:" + id // through the gateway, the host names no site
 	}
@@ -509,6 +510,7 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 	if !c.sameOrigin(u) {
 		return nil, fmt.Errorf("%s %s: %w (credentials go only to %s)", method, u.Redacted(), errOtherOrigin, c.base)
 	}
+	ep := c.endpoint(method, u)
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 		if err != nil {
@@ -533,7 +535,7 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 		case c.creds.APIToken != "":
 			req.SetBasicAuth(c.creds.Email, c.creds.APIToken)
 		}
-		if err := c.waitSlot(ctx); err != nil {
+		if err := c.waitSlot(ctx, ep); err != nil {
 			return nil, err
 		}
 		epoch, err := c.gate.acquire(ctx)
@@ -543,7 +545,7 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 		resp, err := c.http.Do(req)
 		c.gate.release(epoch, err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable))
 		if err == nil {
-			c.pace(resp.Header)
+			c.pace(ep, resp.Header)
 		}
 		if err == nil {
 			c.reached.Store(true)
@@ -559,8 +561,13 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 			}
 			wait = c.backoff(attempt)
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
-			// The server did not take the request: any method may retry.
-			wait = c.retryAfter(resp, attempt)
+			// The server did not take the request: any method may retry,
+			// once the endpoint's wait is over.
+			var tooLong error
+			if wait, tooLong = c.limited(ep, resp, attempt); tooLong != nil {
+				resp.Body.Close()
+				return nil, fmt.Errorf("%s %s: %w", method, u.Path, tooLong)
+			}
 		case resp.StatusCode >= 500 && idempotent:
 			wait = c.backoff(attempt)
 		case resp.StatusCode >= 300:
@@ -601,83 +608,6 @@ func (c *Client) unreachable(err error) string {
 		return "nothing answers at " + c.base.Host + ": check the URL, and that the site (or ferry sandbox) is running"
 	}
 	return ""
-}
-
-// waitSlot waits for the request's slot, and then while the window is
-// used up: a request that took its slot before the server said so waits
-// too.
-func (c *Client) waitSlot(ctx context.Context) error {
-	c.mu.Lock()
-	slot := time.Now()
-	if c.nextSlot.After(slot) {
-		slot = c.nextSlot
-	}
-	c.nextSlot = slot.Add(c.interval)
-	c.mu.Unlock()
-	for {
-		if d := time.Until(slot); d > 0 {
-			if err := c.Sleep(ctx, d); err != nil {
-				return err
-			}
-		}
-		c.mu.Lock()
-		hold := c.hold
-		c.mu.Unlock()
-		if !hold.After(time.Now()) {
-			return nil
-		}
-		slot = hold
-	}
-}
-
-// pace reads the rate limit headers of an answer and, when few requests
-// are left in the window, sets when the next may go.
-func (c *Client) pace(h http.Header) {
-	remaining, err1 := strconv.ParseFloat(h.Get("X-RateLimit-Remaining"), 64)
-	reset, err2 := time.Parse(time.RFC3339Nano, h.Get("X-RateLimit-Reset"))
-	if err1 != nil || err2 != nil {
-		return
-	}
-	left := time.Until(reset)
-	// Requests already on their way will use up some of what is left.
-	c.gate.mu.Lock()
-	remaining -= float64(c.gate.inFlight)
-	c.gate.mu.Unlock()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case left <= 0:
-		c.nextSlot, c.interval = time.Time{}, 0
-	case remaining < 1:
-		c.nextSlot, c.interval, c.hold = reset, 0, reset
-	default:
-		c.interval = min(left/time.Duration(remaining+1), c.MaxWait)
-	}
-}
-
-// backoff is exponential with full jitter, capped.
-func (c *Client) backoff(attempt int) time.Duration {
-	d := min(c.MaxWait, 500*time.Millisecond<<min(attempt, 16))
-	return time.Duration(rand.Int64N(int64(d)) + 1)
-}
-
-// retryAfter honours Retry-After (seconds or a date) and X-RateLimit-Reset,
-// capped at MaxWait: values like 9223372036854775807 have been seen.
-func (c *Client) retryAfter(resp *http.Response, attempt int) time.Duration {
-	if s := resp.Header.Get("Retry-After"); s != "" {
-		if n, err := strconv.ParseFloat(s, 64); err == nil && n >= 0 {
-			return min(c.MaxWait, time.Duration(min(n, 1e9)*float64(time.Second)))
-		}
-		if t, err := http.ParseTime(s); err == nil {
-			return min(c.MaxWait, max(0, time.Until(t)))
-		}
-	}
-	if s := resp.Header.Get("X-RateLimit-Reset"); s != "" {
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
-			return min(c.MaxWait, max(0, time.Until(t)))
-		}
-	}
-	return c.backoff(attempt)
 }
 
 // redactURL drops userinfo a URL might carry from a transport error.

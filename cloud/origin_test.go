@@ -208,3 +208,60 @@ func TestBearerTokensGoThroughTheGateway(t *testing.T) {
 		t.Errorf("a gateway URL's site id %s", g.SiteID())
 	}
 }
+
+// Rate limits as Atlassian sends them: X-RateLimit-Reset at minute
+// precision is read; a wait is announced with its reason; and a 429 holds
+// back its own endpoint (method and path, ids folded), not the others.
+// (Before the fix the minute-precision reset did not parse, so pacing
+// never started on a real site, and waits were capped at a minute.)
+func TestRateLimitsPerEndpoint(t *testing.T) {
+	if got, ok := parseReset("2026-12-01T10:31Z"); !ok || !got.Equal(time.Date(2026, 12, 1, 10, 31, 0, 0, time.UTC)) {
+		t.Errorf("minute precision: %v %v", got, ok)
+	}
+	if _, ok := parseReset("2026-12-01T10:31:05.123Z"); !ok {
+		t.Error("RFC 3339 with seconds")
+	}
+	var limited atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/pages/") && limited.Add(1) == 1 {
+			w.Header().Set("Retry-After", "250")
+			w.Header().Set("X-RateLimit-Reset", time.Now().Add(250*time.Second).UTC().Format("2006-01-02T15:04Z"))
+			w.Header().Set("RateLimit-Reason", "confluence-burst-based")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		fmt.Fprint(w, "{}")
+	}))
+	defer srv.Close()
+	c, _ := New(srv.URL, Credentials{Bearer: "t"})
+	var announced []string
+	c.OnWait = func(d time.Duration, why string) {
+		announced = append(announced, fmt.Sprintf("%s %s", d.Round(time.Second), why))
+	}
+	var slept []time.Duration
+	clock := time.Now()
+	c.clock = func() time.Time { return clock }
+	c.Sleep = func(_ context.Context, d time.Duration) error {
+		slept = append(slept, d)
+		clock = clock.Add(d)
+		return nil
+	}
+	if err := c.Get(ctx, "/wiki/api/v2/pages/123", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(announced) != 1 || !strings.Contains(announced[0], "4m10s") || !strings.Contains(announced[0], "RateLimit-Reason: confluence-burst-based") {
+		t.Errorf("announced %q", announced)
+	}
+	// The pages endpoint is held; another endpoint is not.
+	slept = nil
+	if err := c.Get(ctx, "/wiki/api/v2/spaces/9", nil, nil); err != nil || len(slept) != 0 {
+		t.Errorf("another endpoint waited %v (%v)", slept, err)
+	}
+	clock = clock.Add(-240 * time.Second) // back to 10 s after the 429: the hold has 240 s to go
+	if err := c.Get(ctx, "/wiki/api/v2/pages/456", nil, nil); err != nil || len(slept) == 0 || slept[0] < 4*time.Minute {
+		t.Errorf("the held endpoint waited %v (%v), want the rest of 250s", slept, err)
+	}
+	if c.Waited() < 250*time.Second {
+		t.Errorf("waited %s in all", c.Waited())
+	}
+}

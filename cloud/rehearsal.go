@@ -22,7 +22,7 @@ import (
 // as a real run, and counts what it would do, while the site sees reads
 // only.
 func (c *Client) Rehearsal() *Client {
-	r := &Client{base: c.base, site: c.site, siteID: c.siteID, creds: c.creds, Retries: c.Retries, MaxWait: c.MaxWait, Sleep: c.Sleep, gate: newGate(MaxInFlight)}
+	r := &Client{base: c.base, site: c.site, siteID: c.siteID, creds: c.creds, Retries: c.Retries, MaxWait: c.MaxWait, Sleep: c.Sleep, clock: c.clock, OnWait: c.OnWait, gate: newGate(MaxInFlight)}
 	next := c.http.Transport
 	if next == nil {
 		next = http.DefaultTransport

@@ -43,9 +43,14 @@ func OpenCloud(ctx context.Context, base string, creds cloud.Credentials) (*Clou
 	if err != nil {
 		return nil, err
 	}
+	return OpenCloudClient(ctx, c)
+}
+
+// OpenCloudClient is OpenCloud with a client made already.
+func OpenCloudClient(ctx context.Context, c *cloud.Client) (*CloudSource, error) {
 	// A reader sees only what it may read: its export would miss, without
 	// saying so, the spaces and pages it may not, and the apps.
-	err = c.CheckRights(ctx, cloud.Right{Operation: "administer application", Why: "read every space, page, restriction and app (site admin)"})
+	err := c.CheckRights(ctx, cloud.Right{Operation: "administer application", Why: "read every space, page, restriction and app (site admin)"})
 	if err == nil {
 		err = c.Get(ctx, "/wiki/api/v2/spaces", url.Values{"limit": {"1"}}, nil)
 	}
@@ -62,6 +67,9 @@ func OpenCloud(ctx context.Context, base string, creds cloud.Credentials) (*Clou
 func (s *CloudSource) Describe() SourceInfo {
 	return SourceInfo{Kind: "cloud", Location: s.Client.Site(), SiteID: s.site}
 }
+
+// Waited is how long Cloud's rate limits made the export wait.
+func (s *CloudSource) Waited() time.Duration { return s.Client.Waited() }
 
 // Close removes the downloads export did not take.
 func (s *CloudSource) Close() error { return os.RemoveAll(s.tmp) }

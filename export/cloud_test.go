@@ -17,6 +17,7 @@ import (
 	"ferry/cloud"
 	"ferry/embedded"
 	"ferry/generate"
+	"ferry/internal/clock"
 	replayer "ferry/internal/replay"
 	"ferry/model"
 	"ferry/sandbox"
@@ -93,18 +94,18 @@ func TestCloudExportThroughSandbox(t *testing.T) {
 	}
 	var digests []string
 	for _, faults := range []struct{ fail, rate float64 }{{0, 0}, {0.2, 80}} {
+		// Waits are honoured in full, on a clock fifty times as fast.
+		fast := clock.Clock{Scale: 0.02}
 		h := sandbox.New(site)
-		h.FailRate, h.RateLimit = faults.fail, faults.rate
+		h.FailRate, h.RateLimit, h.Clock = faults.fail, faults.rate, fast
 		srv := httptest.NewServer(h)
 		src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Waits are real but short, as if time ran faster: the client
-		// honours Retry-After up to MaxWait.
 		var waited atomic.Int64
-		src.Client.MaxWait, src.Client.Retries = 50*time.Millisecond, 60
-		src.Client.Sleep = func(_ context.Context, d time.Duration) error { waited.Add(int64(d)); time.Sleep(d); return nil }
+		src.Client.Retries = 60
+		src.Client.UseClock(fast.Now, func(ctx context.Context, d time.Duration) error { waited.Add(int64(d)); return fast.Sleep(ctx, d) })
 		out := filepath.Join(dir, fmt.Sprintf("cloud-%v.ferry", faults.fail))
 		sum, err := Run(ctx, src, out, Options{Created: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ArchiveID: "00000000-0000-4000-8000-00000000000c"})
 		srv.Close()

@@ -13,6 +13,7 @@ import (
 	"ferry/cloud"
 	"ferry/embedded"
 	"ferry/generate"
+	"ferry/internal/clock"
 	replayer "ferry/internal/replay"
 	"ferry/model"
 	"ferry/sandbox"
@@ -134,5 +135,61 @@ func TestCloudExportPagesV1AndGoesThroughTheGateway(t *testing.T) {
 				t.Errorf("%d requests left the gateway's prefix", outside)
 			}
 		})
+	}
+}
+
+// Rate limits as Cloud sends them: per endpoint, a Retry-After of minutes
+// (250 s, on a clock a thousand times faster), a reset at minute
+// precision. The export honours each wait in full, holds back only the
+// endpoint that was limited (no storm of early retries), finishes
+// complete, and reports its waits.
+func TestCloudExportHonoursLongWaitsPerEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	if err := generate.Site(ctx, site, generate.Options{Users: 20, Spaces: 2, Pages: 40, AttachmentBytes: 1 << 14, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	direct := filepath.Join(dir, "direct.ferry")
+	if _, err := Run(ctx, &EmbeddedSource{Site: site}, direct, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	fast := clock.Clock{Scale: 0.001}
+	h := sandbox.New(site)
+	// 3 requests a second per endpoint: on this clock, a few of the
+	// export's endpoints run into it.
+	h.EndpointLimit, h.RetryAfter, h.Clock = 3, 250*time.Second, fast
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var announced []string
+	src.Client.UseClock(fast.Now, fast.Sleep)
+	src.Client.OnWait = func(d time.Duration, why string) { announced = append(announced, d.String()+" "+why) }
+	out := filepath.Join(dir, "cloud.ferry")
+	sum, err := Run(ctx, src, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked, early := h.Waits()
+	t.Logf("%d waits of 250 s asked, %d requests during them, %.0f s waited", asked, early, sum.RateLimitWait)
+	if asked == 0 {
+		t.Fatal("no endpoint was limited: the test does not exercise the rule")
+	}
+	// Only requests already on their way when a 429 came may arrive
+	// during its wait: at most the client's concurrency, per wait.
+	if early > asked*int64(cloud.MaxInFlight) {
+		t.Errorf("%d requests came during %d waits: a storm of early retries", early, asked)
+	}
+	if sum.RateLimitWait < 250 || len(announced) == 0 || !strings.Contains(announced[0], "4m10s") || !strings.Contains(announced[0], "RateLimit-Reason") {
+		t.Errorf("waited %.0f s, announced %q", sum.RateLimitWait, announced)
+	}
+	if got, want := versionsOf(t, out), versionsOf(t, direct); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the export is not complete: %v", diff(got, want))
 	}
 }

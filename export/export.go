@@ -58,6 +58,9 @@ type Summary struct {
 	Digest    string           `json:"events_digest"`
 	Seconds   float64          `json:"seconds"`
 	PeakRSS   int64            `json:"peak_rss_bytes,omitempty"` // of the whole process, where the OS tells
+	// RateLimitWait is how long the source made the export wait, in all
+	// (Confluence Cloud's rate limits).
+	RateLimitWait float64 `json:"rate_limit_wait_seconds,omitempty"`
 }
 
 // watermark is what an archive's manifest records for the next
@@ -119,12 +122,16 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 	if st, err := os.Stat(out); err == nil {
 		size = st.Size()
 	}
-	return &Summary{
+	sum := &Summary{
 		Archive: out, ArchiveID: w.Header().ArchiveID, ParentID: parentID, Spaces: o.Spaces,
 		Events: m.Events.Count, ByKind: e.prog.ByKind, FirstSeq: m.Events.FirstSeq, LastSeq: m.Events.LastSeq,
 		Blobs: m.Blobs.Count, BlobBytes: m.Blobs.ContentBytes, Bytes: size, Digest: m.Events.Digest,
 		Seconds: time.Since(start).Seconds(), PeakRSS: rss.Peak(),
-	}, nil
+	}
+	if w, ok := src.(interface{ Waited() time.Duration }); ok {
+		sum.RateLimitWait = w.Waited().Seconds()
+	}
+	return sum, nil
 }
 
 // resume reads the previous archive of an incremental export: where the

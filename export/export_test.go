@@ -219,7 +219,7 @@ func TestBadSources(t *testing.T) {
 		notSQLite:                        "not a SQLite file",
 		"site.sqlite":                    "PATH.db or local:PATH",
 	} {
-		_, _, err := OpenSource(arg, nil)
+		_, _, err := OpenSource(ctx, arg, nil)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("OpenSource(%s) = %v, want it to say %q", arg, err, want)
 		}

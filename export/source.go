@@ -59,26 +59,26 @@ type Estimator interface {
 // local:PATH for an embedded site, xml:PATH for a Confluence XML export,
 // or an http(s) URL for Confluence Cloud.
 //
-// A Confluence Cloud URL needs credentials, which creds supplies (from the
-// environment or a file; never from a flag's value).
-func OpenSource(site string, creds func() (cloud.Credentials, error)) (Source, io.Closer, error) {
+// A Confluence Cloud URL needs a client, which connect makes (with
+// credentials from the environment or a file; never from a flag's value).
+func OpenSource(ctx context.Context, site string, connect func(ctx context.Context, site string) (*cloud.Client, error)) (Source, io.Closer, error) {
 	switch {
 	case strings.HasPrefix(site, "http://"), strings.HasPrefix(site, "https://"):
 		shown := cloud.RedactURL(site)
-		if creds == nil {
+		if connect == nil {
 			return nil, nil, fmt.Errorf("--from %s: credentials are needed", shown)
 		}
-		c, err := creds()
+		c, err := connect(ctx, site)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--from %s: %w", shown, err)
 		}
-		src, err := OpenCloud(context.Background(), site, c)
+		src, err := OpenCloudClient(ctx, c)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--from %s: %w", shown, err)
 		}
 		return src, src, nil
 	case strings.HasPrefix(site, "xml:"):
-		x, err := OpenXML(context.Background(), strings.TrimPrefix(site, "xml:"))
+		x, err := OpenXML(ctx, strings.TrimPrefix(site, "xml:"))
 		if err != nil {
 			return nil, nil, fmt.Errorf("--from %s: %w", site, err)
 		}

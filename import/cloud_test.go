@@ -1,7 +1,6 @@
 package importer
 
 import (
-	"context"
 	"errors"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"ferry/embedded"
 	"ferry/export"
 	"ferry/generate"
+	"ferry/internal/clock"
 	"ferry/model"
 	"ferry/sandbox"
 )
@@ -29,17 +29,20 @@ func cloudDest(t *testing.T, failRate float64) (*embedded.Site, *cloud.Client) {
 	}
 	t.Cleanup(func() { site.Close() })
 	h := sandbox.New(site)
-	h.FailRate = failRate
+	h.FailRate, h.Clock = failRate, fast
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	c, err := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.MaxWait = 20 * time.Millisecond
-	c.Sleep = func(_ context.Context, d time.Duration) error { time.Sleep(d); return nil }
+	c.UseClock(fast.Now, fast.Sleep)
 	return site, c
 }
+
+// fast is the clock of sandboxes and clients under test: Cloud's waits
+// are honoured in full, fifty times faster.
+var fast = clock.Clock{Scale: 0.02}
 
 // exportedSite generates a source site in dir and exports it: the site
 // (closed when the test ends) and its archive.
@@ -349,12 +352,12 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 	serve := func(site *embedded.Site) *cloud.Client {
 		h := sandbox.New(site)
 		servers = append(servers, h)
-		h.FailRate, h.RateLimit, h.Unannounced = 0.1, 250, true // faults, and bursts of 429s without warning
+		h.FailRate, h.RateLimit, h.Unannounced, h.Clock = 0.1, 5, true, fast // faults, and bursts of 429s without warning (5 a second of the fast clock)
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
 		c, _ := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
-		c.MaxWait, c.Retries = 50*time.Millisecond, 100
-		c.Sleep = func(_ context.Context, d time.Duration) error { time.Sleep(d); return nil }
+		c.Retries = 100
+		c.UseClock(fast.Now, fast.Sleep)
 		return c
 	}
 	a := serve(src)

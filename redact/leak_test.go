@@ -217,7 +217,7 @@ func TestRedactedCopyLeaksNothing(t *testing.T) {
 	dir := t.TempDir()
 	site := plantedSite(t, dir)
 	arch := filepath.Join(dir, "site.ferry")
-	src, closer, err := export.OpenSource(site, nil)
+	src, closer, err := export.OpenSource(ctx, site, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

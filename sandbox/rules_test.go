@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These tests hold the sandbox to the rules of sandbox/CLOUD.md, each
@@ -101,5 +102,46 @@ func TestRuleGatewayPrefix(t *testing.T) {
 	}
 	if code, out := get(t, srv, h.Prefix+"/wiki/api/v2/spaces"); code != 200 || len(resultField(out, "id")) == 0 {
 		t.Errorf("under the prefix: %d", code)
+	}
+}
+
+// Rule: 429s as Atlassian documents them: Retry-After in seconds (here
+// minutes of it), X-RateLimit-Reset at minute precision, RateLimit-Reason;
+// a retry sent before the wait is over gets the same wait again; limits
+// are per endpoint and method, so another endpoint is served.
+func TestRuleRateLimitAnswers(t *testing.T) {
+	h := New(generatedSite(t))
+	h.EndpointLimit, h.RetryAfter = 1, 250*time.Second
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	do := func(path string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.SetBasicAuth("someone@example.com", "token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if r := do("/wiki/api/v2/spaces"); r.StatusCode != 200 || r.Header.Get("X-RateLimit-Limit") != "1" {
+		t.Fatalf("first: %d %v", r.StatusCode, r.Header)
+	}
+	for _, what := range []string{"over the limit", "retried before the wait is over"} {
+		r := do("/wiki/api/v2/spaces")
+		reset, err := time.Parse("2006-01-02T15:04Z", r.Header.Get("X-RateLimit-Reset"))
+		if r.StatusCode != 429 || r.Header.Get("Retry-After") != "250" || err != nil || r.Header.Get("RateLimit-Reason") == "" {
+			t.Errorf("%s: %d, Retry-After %q, X-RateLimit-Reset %q (%v), RateLimit-Reason %q", what, r.StatusCode, r.Header.Get("Retry-After"),
+				r.Header.Get("X-RateLimit-Reset"), err, r.Header.Get("RateLimit-Reason"))
+		}
+		if wait := time.Until(reset); wait < 249*time.Second || wait > 310*time.Second {
+			t.Errorf("%s: the reset is %s away, want the request's time plus 250 s, rounded up to the minute", what, wait)
+		}
+	}
+	if r := do("/wiki/api/v2/pages"); r.StatusCode != 200 {
+		t.Errorf("another endpoint: %d, want it served", r.StatusCode)
+	}
+	if asked, early := h.Waits(); asked != 1 || early != 1 {
+		t.Errorf("waits asked %d, early %d; want 1 and 1", asked, early)
 	}
 }

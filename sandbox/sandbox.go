@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"ferry/embedded"
+	"ferry/internal/clock"
 )
 
 // Server is the sandbox's HTTP handler.
@@ -50,13 +51,25 @@ type Server struct {
 	// GatewayPrefix gives it for the site.
 	Prefix string
 
-	wmu      sync.Mutex // one write at a time, as SQLite wants
-	mu       sync.Mutex
-	served   int64
-	refused  int64
-	window   time.Time
-	inWindow float64
-	rng      *rand.Rand
+	// EndpointLimit is how many requests a second one endpoint (method
+	// and path, ids folded) serves; 0 means no limit of its own.
+	EndpointLimit float64
+	// RetryAfter, when set, is the wait a 429 asks for (Cloud's can be
+	// minutes), and a retry sent before it is over earns the same wait
+	// again; else a 429 asks to wait until the window ends.
+	RetryAfter time.Duration
+	// Clock keeps the sandbox's time (rate windows and waits): a faster
+	// one lets tests see waits of minutes pass in milliseconds.
+	Clock clock.Clock
+
+	wmu       sync.Mutex // one write at a time, as SQLite wants
+	mu        sync.Mutex
+	served    int64
+	refused   int64
+	penalties int64 // 429s that asked for RetryAfter
+	early     int64 // requests during such a wait
+	windows   map[string]*window
+	rng       *rand.Rand
 }
 
 // SpikeDelay is how long a latency spike holds an answer.
@@ -109,21 +122,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
 		return
 	}
-	wait, ok, remaining := s.admit()
-	if s.RateLimit > 0 && !s.Unannounced {
-		// As Confluence does: the limit, what is left of it, and when it
-		// resets, on every answer.
-		w.Header().Set("X-RateLimit-Limit", strconv.FormatFloat(s.RateLimit, 'f', -1, 64))
-		w.Header().Set("X-RateLimit-Remaining", strconv.FormatFloat(remaining, 'f', 0, 64))
-		w.Header().Set("X-RateLimit-Reset", s.windowEnd().Format(time.RFC3339Nano))
-	}
-	if !ok {
-		s.mu.Lock()
-		s.refused++
-		s.mu.Unlock()
-		w.Header().Set("Retry-After", strconv.Itoa(wait))
-		w.Header().Set("X-RateLimit-NearLimit", "true")
-		writeError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "Rate limit exceeded")
+	if !s.limit(w, r) {
 		return
 	}
 	if s.Latency > 0 {
@@ -172,31 +171,6 @@ func (s *Server) random() float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.rng.Float64()
-}
-
-// admit counts the request against the rate limit, one-second windows.
-func (s *Server) admit() (retryAfter int, ok bool, remaining float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.served++
-	if s.RateLimit <= 0 {
-		return 0, true, 0
-	}
-	now := time.Now()
-	if now.Sub(s.window) >= time.Second {
-		s.window, s.inWindow = now, 0
-	}
-	if s.inWindow >= s.RateLimit {
-		return 1, false, 0
-	}
-	s.inWindow++
-	return 0, true, s.RateLimit - s.inWindow
-}
-
-func (s *Server) windowEnd() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.window.Add(time.Second)
 }
 
 // Stats says how many requests arrived and how many were refused with 429.

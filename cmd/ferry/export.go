@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"ferry/archive"
 	"ferry/export"
@@ -86,7 +87,7 @@ func kindCounts(byKind map[string]int64) string {
 }
 
 func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
-	src, closer, err := export.OpenSource(o.from, o.keys.credentials)
+	src, closer, err := export.OpenSource(cmd.Context(), o.from, o.keys.connect)
 	if err != nil {
 		return err
 	}
@@ -143,6 +144,9 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	printf("  blobs    %d (%d bytes of content)\n", sum.Blobs, sum.BlobBytes)
 	printf("  size     %d bytes\n", sum.Bytes)
 	printf("  digest   %s\n", sum.Digest)
+	if sum.RateLimitWait > 0 {
+		printf("  waited   %s for Confluence's rate limits\n", time.Duration(sum.RateLimitWait*float64(time.Second)).Round(time.Second))
+	}
 	if sum.PeakRSS > 0 {
 		printf("  memory   %d MiB peak\n", sum.PeakRSS>>20)
 	}

@@ -254,13 +254,9 @@ func printImportReport(r *importer.Report) {
 
 // importCloud imports into Confluence Cloud (or a sandbox) through its API.
 func importCloud(cmd *cobra.Command, o *importOptions, a *importer.Archive, opts importer.Options) error {
-	creds, err := o.keys.credentials()
+	c, err := o.keys.connect(cmd.Context(), o.to)
 	if err != nil {
 		return fmt.Errorf("--to %s: %w", cloud.RedactURL(o.to), err)
-	}
-	c, err := cloud.Connect(cmd.Context(), o.to, creds)
-	if err != nil {
-		return fmt.Errorf("--to: %w", err)
 	}
 	journal := o.journal
 	if journal == "" {

@@ -431,13 +431,9 @@ func planAgainst(ctx context.Context, against, path string, readOpts []archive.R
 	if strings.HasPrefix(against, "http://") || strings.HasPrefix(against, "https://") {
 		// Confluence Cloud: the preflight and bill review of an import,
 		// reading only (its conflicts stop nothing here).
-		creds, err := keys.credentials()
+		c, err := keys.connect(ctx, against)
 		if err != nil {
 			return nil, fmt.Errorf("--against %s: %w", cloud.RedactURL(against), err)
-		}
-		c, err := cloud.Connect(ctx, against, creds)
-		if err != nil {
-			return nil, fmt.Errorf("--against: %w", err)
 		}
 		return importer.RunCloudArchive(ctx, a, c, importer.DefaultJournal(against), importer.Options{DryRun: true, OnConflict: importer.Skip, Read: readOpts, AllowMissingApps: true})
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"ferry/archive"
 	"ferry/cloud"
@@ -22,10 +24,32 @@ type keyFlags struct {
 	sign       string   // signing key file
 	recipients []string // age recipients
 	credsFile  string   // Confluence Cloud credentials
+	maxWait    time.Duration
 }
 
 func (k *keyFlags) addCredentials(f *pflag.FlagSet) {
 	f.StringVar(&k.credsFile, "credentials", "", "file of FERRY_EMAIL=, FERRY_API_TOKEN= (or FERRY_TOKEN=) lines for Confluence Cloud; else the environment")
+	f.DurationVar(&k.maxWait, "max-wait", cloud.DefaultMaxWait, "Confluence Cloud: the longest rate-limit wait (Retry-After) to sit through; past it, stop")
+}
+
+// connect makes a client for a Cloud site with the credentials and
+// --max-wait, announcing its rate-limit waits on stderr.
+func (k *keyFlags) connect(ctx context.Context, site string) (*cloud.Client, error) {
+	creds, err := k.credentials()
+	if err != nil {
+		return nil, err
+	}
+	c, err := cloud.Connect(ctx, site, creds)
+	if err != nil {
+		return nil, err
+	}
+	if k.maxWait > 0 {
+		c.MaxWait = k.maxWait
+	}
+	c.OnWait = func(d time.Duration, why string) {
+		stderrf("waiting %s: %s\n", d.Round(time.Second), why)
+	}
+	return c, nil
 }
 
 // credentials reads Confluence Cloud credentials from --credentials, else

@@ -21,7 +21,8 @@ import (
 
 func newSandboxCmd() *cobra.Command {
 	var site, listen string
-	var failRate, rateLimit float64
+	var failRate, rateLimit, endpointLimit float64
+	var retryAfter time.Duration
 	var readOnly, hideRate, gateway bool
 	var spikes float64
 	var latency time.Duration
@@ -69,6 +70,7 @@ not exist is created empty, to stand in for a destination.`,
 			h := sandbox.New(s)
 			h.Token, h.FailRate, h.RateLimit, h.ReadOnly = token, failRate, rateLimit, readOnly
 			h.Latency, h.MaxPage, h.Unannounced, h.Spikes = latency, maxPage, hideRate, spikes
+			h.EndpointLimit, h.RetryAfter = endpointLimit, retryAfter
 			if gateway {
 				h.Prefix = h.GatewayPrefix()
 			}
@@ -100,6 +102,8 @@ not exist is created empty, to stand in for a destination.`,
 	cmd.Flags().StringVar(&listen, "listen", "", "address and port, e.g. 127.0.0.1:8080")
 	cmd.Flags().Float64Var(&failRate, "fail-rate", 0, "fraction of requests answered with 500 or 503")
 	cmd.Flags().Float64Var(&rateLimit, "rate-limit", 0, "requests per second served before answering 429 (0: no limit)")
+	cmd.Flags().Float64Var(&endpointLimit, "endpoint-rate-limit", 0, "requests per second each endpoint (method and path) serves before answering 429 (0: no limit of its own)")
+	cmd.Flags().DurationVar(&retryAfter, "retry-after", 0, "the wait a 429 asks for, e.g. 4m10s (Cloud's can be minutes); a retry sent earlier earns it again (0: until the second's window ends)")
 	cmd.Flags().DurationVar(&latency, "latency", 0, "added to every answer, e.g. 50ms")
 	cmd.Flags().BoolVar(&hideRate, "hide-rate-headers", false, "send no X-RateLimit headers, so 429s come without warning")
 	cmd.Flags().Float64Var(&spikes, "spikes", 0, "fraction of answers delayed by a latency spike of a quarter second")
