@@ -13,7 +13,7 @@ import (
 
 func init() {
 	extra = append(extra, func(s *Server) {
-		s.mux.HandleFunc("GET /wiki/rest/plugins/1.0/", s.plugins)
+		s.handle("GET /wiki/rest/plugins/1.0/", s.plugins)
 	})
 }
 

@@ -16,12 +16,33 @@ import (
 
 func init() {
 	extra = append(extra, func(s *Server) {
-		s.mux.HandleFunc("GET /wiki/api/v2/pages/{id}/attachments", s.attachments("page"))
-		s.mux.HandleFunc("GET /wiki/api/v2/blogposts/{id}/attachments", s.attachments("blogpost"))
-		s.mux.HandleFunc("GET /wiki/api/v2/attachments/{id}/versions", s.attachmentVersions)
+		s.handle("GET /wiki/api/v2/pages/{id}/attachments", s.attachments("page"))
+		s.handle("GET /wiki/api/v2/blogposts/{id}/attachments", s.attachments("blogpost"))
+		s.handle("GET /wiki/api/v2/attachments/{id}/versions", s.attachmentVersions)
 		// As Confluence Cloud's downloadLink: outside the v2 API.
-		s.mux.HandleFunc("GET /wiki/download/attachments/{container}/{filename}", s.download)
+		s.handle("GET /wiki/download/attachments/{container}/{filename}", s.download)
+		// v1's download call, the only one of some widely used clients:
+		// a redirect to the bytes.
+		s.handle("GET /wiki/rest/api/content/{id}/child/attachment/{attachmentId}/download", s.downloadRedirect)
 	})
+}
+
+// downloadRedirect answers v1's attachment download with a 302 to the
+// bytes, as Cloud does (Cloud's goes to its media host; this one stays on
+// the sandbox's origin). ?version= picks a version, else the latest.
+func (s *Server) downloadRedirect(w http.ResponseWriter, r *http.Request) {
+	var container, filename string
+	err := s.site.DB().QueryRow(`SELECT c.rowid, a.filename FROM attachments a JOIN content c ON c.id = a.container_id
+		WHERE a.rowid = ? AND c.rowid = ? AND a.deleted_rev IS NULL`, attachmentRow(r.PathValue("attachmentId")), r.PathValue("id")).Scan(&container, &filename)
+	if err != nil {
+		writeV1Error(w, http.StatusNotFound, "No attachment "+r.PathValue("attachmentId")+" on content "+r.PathValue("id"))
+		return
+	}
+	link := "/wiki/download/attachments/" + container + "/" + url.PathEscape(filename)
+	if v := r.URL.Query().Get("version"); v != "" {
+		link += "?version=" + url.QueryEscape(v)
+	}
+	http.Redirect(w, r, link, http.StatusFound)
 }
 
 func (s *Server) attachments(kind string) http.HandlerFunc {
@@ -109,8 +130,8 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 
 func init() {
 	extra = append(extra, func(s *Server) {
-		s.mux.HandleFunc("PUT /wiki/rest/api/content/{id}/child/attachment", s.upload)
-		s.mux.HandleFunc("POST /wiki/rest/api/content/{id}/child/attachment", s.upload)
+		s.handle("PUT /wiki/rest/api/content/{id}/child/attachment", s.upload)
+		s.handle("POST /wiki/rest/api/content/{id}/child/attachment", s.upload)
 	})
 }
 

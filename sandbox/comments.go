@@ -16,15 +16,15 @@ func init() {
 	extra = append(extra, func(s *Server) {
 		for _, kind := range []string{"page", "blogpost"} {
 			path := map[string]string{"page": "pages", "blogpost": "blogposts"}[kind]
-			s.mux.HandleFunc("GET /wiki/api/v2/"+path+"/{id}/labels", s.labels(kind))
+			s.handle("GET /wiki/api/v2/"+path+"/{id}/labels", s.labels(kind))
 			for _, loc := range []string{"footer", "inline"} {
-				s.mux.HandleFunc("GET /wiki/api/v2/"+path+"/{id}/"+loc+"-comments", s.comments(kind, loc))
+				s.handle("GET /wiki/api/v2/"+path+"/{id}/"+loc+"-comments", s.comments(kind, loc))
 			}
 		}
 		for _, loc := range []string{"footer", "inline"} {
-			s.mux.HandleFunc("GET /wiki/api/v2/"+loc+"-comments/{id}/children", s.commentChildren(loc))
-			s.mux.HandleFunc("GET /wiki/api/v2/"+loc+"-comments/{id}/versions", s.commentVersions(loc))
-			s.mux.HandleFunc("GET /wiki/api/v2/"+loc+"-comments/{id}", s.comment(loc))
+			s.handle("GET /wiki/api/v2/"+loc+"-comments/{id}/children", s.commentChildren(loc))
+			s.handle("GET /wiki/api/v2/"+loc+"-comments/{id}/versions", s.commentVersions(loc))
+			s.handle("GET /wiki/api/v2/"+loc+"-comments/{id}", s.comment(loc))
 		}
 	})
 }

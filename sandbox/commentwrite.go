@@ -21,11 +21,11 @@ func init() {
 	extra = append(extra, func(s *Server) {
 		s.site.DB().Exec(commentPropsTable)
 		for _, loc := range []string{"footer", "inline"} {
-			s.mux.HandleFunc("POST /wiki/api/v2/"+loc+"-comments", s.createComment(loc))
-			s.mux.HandleFunc("PUT /wiki/api/v2/"+loc+"-comments/{id}", s.updateComment)
+			s.handle("POST /wiki/api/v2/"+loc+"-comments", s.createComment(loc))
+			s.handle("PUT /wiki/api/v2/"+loc+"-comments/{id}", s.updateComment)
 		}
-		s.mux.HandleFunc("POST /wiki/api/v2/comments/{id}/properties", s.createCommentProperty)
-		s.mux.HandleFunc("GET /wiki/api/v2/comments/{id}/properties", s.commentProperties)
+		s.handle("POST /wiki/api/v2/comments/{id}/properties", s.createCommentProperty)
+		s.handle("GET /wiki/api/v2/comments/{id}/properties", s.commentProperties)
 	})
 }
 

@@ -12,10 +12,10 @@ import (
 
 func init() {
 	extra = append(extra, func(s *Server) {
-		s.mux.HandleFunc("POST /wiki/rest/api/group", s.createGroup)
-		s.mux.HandleFunc("GET /wiki/rest/api/group/by-name", s.groupByName)
-		s.mux.HandleFunc("POST /wiki/rest/api/group/userByGroupId", s.addMember)
-		s.mux.HandleFunc("POST /wiki/rest/api/space/{key}/permission", s.grantPermission)
+		s.handle("POST /wiki/rest/api/group", s.createGroup)
+		s.handle("GET /wiki/rest/api/group/by-name", s.groupByName)
+		s.handle("POST /wiki/rest/api/group/userByGroupId", s.addMember)
+		s.handle("POST /wiki/rest/api/space/{key}/permission", s.grantPermission)
 	})
 }
 
@@ -135,10 +135,10 @@ func (s *Server) grantPermission(w http.ResponseWriter, r *http.Request) {
 
 func init() {
 	extra = append(extra, func(s *Server) {
-		s.mux.HandleFunc("PUT /wiki/rest/api/content/{id}/restriction/byOperation/{op}/user", s.restrictUser)
-		s.mux.HandleFunc("PUT /wiki/rest/api/content/{id}/restriction/byOperation/{op}/byGroupId/{groupId}", s.restrictGroup)
-		s.mux.HandleFunc("GET /wiki/rest/api/content/{id}/restriction/byOperation/{op}/user", s.restricted("user"))
-		s.mux.HandleFunc("GET /wiki/rest/api/content/{id}/restriction/byOperation/{op}/byGroupId/{groupId}", s.restricted("group"))
+		s.handle("PUT /wiki/rest/api/content/{id}/restriction/byOperation/{op}/user", s.restrictUser)
+		s.handle("PUT /wiki/rest/api/content/{id}/restriction/byOperation/{op}/byGroupId/{groupId}", s.restrictGroup)
+		s.handle("GET /wiki/rest/api/content/{id}/restriction/byOperation/{op}/user", s.restricted("user"))
+		s.handle("GET /wiki/rest/api/content/{id}/restriction/byOperation/{op}/byGroupId/{groupId}", s.restricted("group"))
 	})
 }
 

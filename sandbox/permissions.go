@@ -14,10 +14,10 @@ import (
 
 func init() {
 	extra = append(extra, func(s *Server) {
-		s.mux.HandleFunc("GET /wiki/api/v2/spaces/{id}/permissions", s.spacePermissions)
-		s.mux.HandleFunc("GET /wiki/rest/api/group", s.groupList)
-		s.mux.HandleFunc("GET /wiki/rest/api/group/by-id", s.groupByID)
-		s.mux.HandleFunc("GET /wiki/rest/api/group/{groupId}/membersByGroupId", s.groupMembers)
+		s.handle("GET /wiki/api/v2/spaces/{id}/permissions", s.spacePermissions)
+		s.handle("GET /wiki/rest/api/group", s.groupList)
+		s.handle("GET /wiki/rest/api/group/by-id", s.groupByID)
+		s.handle("GET /wiki/rest/api/group/{groupId}/membersByGroupId", s.groupMembers)
 	})
 }
 
@@ -101,7 +101,7 @@ func (s *Server) groupList(w http.ResponseWriter, r *http.Request) {
 
 func init() {
 	extra = append(extra, func(s *Server) {
-		s.mux.HandleFunc("GET /wiki/rest/api/content/{id}/restriction/byOperation", s.restrictions)
+		s.handle("GET /wiki/rest/api/content/{id}/restriction/byOperation", s.restrictions)
 	})
 }
 
@@ -132,10 +132,16 @@ func (s *Server) restrictions(w http.ResponseWriter, r *http.Request) {
 			}) {
 			return
 		}
+		// Each operation is a ContentRestriction, which requires
+		// _expandable and _links (v1 spec), as Cloud sends them.
+		self := siteBase(r) + "/rest/api/content/" + r.PathValue("id") + "/restriction/byOperation/" + op
 		out[op] = map[string]any{"operation": op, "restrictions": map[string]any{
-			"user":  map[string]any{"results": users, "start": 0, "limit": len(users), "size": len(users)},
-			"group": map[string]any{"results": groups, "start": 0, "limit": len(groups), "size": len(groups)}}}
+			"user":  map[string]any{"results": users, "start": 0, "limit": 200, "size": len(users)},
+			"group": map[string]any{"results": groups, "start": 0, "limit": 200, "size": len(groups)}},
+			"_expandable": map[string]any{"content": "/rest/api/content/" + r.PathValue("id")},
+			"_links":      map[string]any{"self": self, "base": siteBase(r), "context": "/wiki"}}
 	}
+	out["_links"] = map[string]any{"base": siteBase(r), "context": "/wiki"}
 	writeJSON(w, out)
 }
 

@@ -16,21 +16,21 @@ import (
 func init() {
 	extra = append(extra, func(s *Server) {
 		for _, loc := range []string{"footer", "inline"} {
-			s.mux.HandleFunc("DELETE /wiki/api/v2/"+loc+"-comments/{id}", s.deleteComment(loc))
+			s.handle("DELETE /wiki/api/v2/"+loc+"-comments/{id}", s.deleteComment(loc))
 		}
-		s.mux.HandleFunc("DELETE /wiki/api/v2/attachments/{id}", s.deleteAttachment)
+		s.handle("DELETE /wiki/api/v2/attachments/{id}", s.deleteAttachment)
 		for kind, path := range map[string]string{"page": "pages", "blogpost": "blogposts"} {
-			s.mux.HandleFunc("DELETE /wiki/api/v2/"+path+"/{id}/properties/{pid}", s.deleteProperty(kind))
+			s.handle("DELETE /wiki/api/v2/"+path+"/{id}/properties/{pid}", s.deleteProperty(kind))
 		}
-		s.mux.HandleFunc("DELETE /wiki/rest/api/content/{id}/label", s.removeLabel)
-		s.mux.HandleFunc("DELETE /wiki/rest/api/content/{id}/restriction/byOperation/{op}/user", s.unrestrict("user"))
-		s.mux.HandleFunc("DELETE /wiki/rest/api/content/{id}/restriction/byOperation/{op}/byGroupId/{groupId}", s.unrestrict("group"))
-		s.mux.HandleFunc("DELETE /wiki/rest/api/group/userByGroupId", s.removeMember)
-		s.mux.HandleFunc("DELETE /wiki/rest/api/group/by-id", s.deleteGroup)
-		s.mux.HandleFunc("DELETE /wiki/rest/api/space/{key}/permission/{id}", s.revokePermission)
-		s.mux.HandleFunc("PUT /wiki/rest/api/space/{key}", s.updateSpace)
-		s.mux.HandleFunc("DELETE /wiki/rest/api/space/{key}", s.deleteSpace)
-		s.mux.HandleFunc("PUT /wiki/rest/api/content/{id}/move/{position}/{target}", s.move)
+		s.handle("DELETE /wiki/rest/api/content/{id}/label", s.removeLabel)
+		s.handle("DELETE /wiki/rest/api/content/{id}/restriction/byOperation/{op}/user", s.unrestrict("user"))
+		s.handle("DELETE /wiki/rest/api/content/{id}/restriction/byOperation/{op}/byGroupId/{groupId}", s.unrestrict("group"))
+		s.handle("DELETE /wiki/rest/api/group/userByGroupId", s.removeMember)
+		s.handle("DELETE /wiki/rest/api/group/by-id", s.deleteGroup)
+		s.handle("DELETE /wiki/rest/api/space/{key}/permission/{id}", s.revokePermission)
+		s.handle("PUT /wiki/rest/api/space/{key}", s.updateSpace)
+		s.handle("DELETE /wiki/rest/api/space/{key}", s.deleteSpace)
+		s.handle("PUT /wiki/rest/api/content/{id}/move/{position}/{target}", s.move)
 	})
 }
 

@@ -145,3 +145,38 @@ func TestRuleRateLimitAnswers(t *testing.T) {
 		t.Errorf("waits asked %d, early %d; want 1 and 1", asked, early)
 	}
 }
+
+// Rule: v1's GET /content/{id}/child/attachment/{attachmentId}/download
+// answers 302 to the bytes, which a client that follows it receives.
+func TestRuleV1DownloadRedirects(t *testing.T) {
+	srv := httptest.NewServer(New(generatedSite(t)))
+	defer srv.Close()
+	_, pages := get(t, srv, "/wiki/api/v2/pages?limit=250")
+	for _, p := range resultField(pages, "id") {
+		_, atts := get(t, srv, "/wiki/api/v2/pages/"+p+"/attachments")
+		ids := resultField(atts, "id")
+		if len(ids) == 0 {
+			continue
+		}
+		path := "/wiki/rest/api/content/" + p + "/child/attachment/" + ids[0] + "/download"
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for _, c := range []*http.Client{noFollow, http.DefaultClient} {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+			req.SetBasicAuth("someone@example.com", "token")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			switch {
+			case c == noFollow && (resp.StatusCode != http.StatusFound || !strings.Contains(resp.Header.Get("Location"), "/download/attachments/")):
+				t.Errorf("without following: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+			case c != noFollow && (resp.StatusCode != 200 || len(data) == 0):
+				t.Errorf("followed: %d, %d bytes", resp.StatusCode, len(data))
+			}
+		}
+		return
+	}
+	t.Fatal("no page of the generated site has an attachment")
+}

@@ -69,6 +69,7 @@ type Server struct {
 	penalties int64 // 429s that asked for RetryAfter
 	early     int64 // requests during such a wait
 	windows   map[string]*window
+	routes    []string
 	rng       *rand.Rand
 }
 
@@ -78,16 +79,16 @@ const SpikeDelay = 250 * time.Millisecond
 // New serves site.
 func New(site *embedded.Site) *Server {
 	s := &Server{site: site, mux: http.NewServeMux(), rng: rand.New(rand.NewPCG(1, 2))}
-	s.mux.HandleFunc("GET /wiki/api/v2/spaces", s.spaces)
-	s.mux.HandleFunc("GET /wiki/api/v2/spaces/{id}", s.space)
-	s.mux.HandleFunc("GET /wiki/api/v2/pages", s.contentList("page"))
-	s.mux.HandleFunc("GET /wiki/api/v2/blogposts", s.contentList("blogpost"))
-	s.mux.HandleFunc("GET /wiki/api/v2/pages/{id}", s.contentOne("page"))
-	s.mux.HandleFunc("GET /wiki/api/v2/blogposts/{id}", s.contentOne("blogpost"))
-	s.mux.HandleFunc("GET /wiki/api/v2/pages/{id}/versions", s.versions("page"))
-	s.mux.HandleFunc("GET /wiki/api/v2/blogposts/{id}/versions", s.versions("blogpost"))
-	s.mux.HandleFunc("POST /wiki/api/v2/users-bulk", s.usersBulk)
-	s.mux.HandleFunc("GET /wiki/rest/api/user/current", s.currentUser)
+	s.handle("GET /wiki/api/v2/spaces", s.spaces)
+	s.handle("GET /wiki/api/v2/spaces/{id}", s.space)
+	s.handle("GET /wiki/api/v2/pages", s.contentList("page"))
+	s.handle("GET /wiki/api/v2/blogposts", s.contentList("blogpost"))
+	s.handle("GET /wiki/api/v2/pages/{id}", s.contentOne("page"))
+	s.handle("GET /wiki/api/v2/blogposts/{id}", s.contentOne("blogpost"))
+	s.handle("GET /wiki/api/v2/pages/{id}/versions", s.versions("page"))
+	s.handle("GET /wiki/api/v2/blogposts/{id}/versions", s.versions("blogpost"))
+	s.handle("POST /wiki/api/v2/users-bulk", s.usersBulk)
+	s.handle("GET /wiki/rest/api/user/current", s.currentUser)
 	for _, add := range extra {
 		add(s)
 	}
@@ -536,3 +537,12 @@ func multi(r *http.Request, name string) []string {
 	}
 	return out
 }
+
+// handle serves pattern and lists it among the routes.
+func (s *Server) handle(pattern string, h http.HandlerFunc) {
+	s.routes = append(s.routes, pattern)
+	s.mux.HandleFunc(pattern, h)
+}
+
+// Routes lists the method and path patterns the sandbox serves.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }

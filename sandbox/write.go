@@ -20,16 +20,16 @@ import (
 
 func init() {
 	extra = append(extra, func(s *Server) {
-		s.mux.HandleFunc("POST /wiki/rest/api/space", s.createSpace)
-		s.mux.HandleFunc("POST /wiki/rest/api/space/{key}/property", s.createSpaceProperty)
-		s.mux.HandleFunc("GET /wiki/rest/api/space/{key}/property/{property}", s.spaceProperty)
-		s.mux.HandleFunc("POST /wiki/rest/api/content/{id}/label", s.addLabels)
+		s.handle("POST /wiki/rest/api/space", s.createSpace)
+		s.handle("POST /wiki/rest/api/space/{key}/property", s.createSpaceProperty)
+		s.handle("GET /wiki/rest/api/space/{key}/property/{property}", s.spaceProperty)
+		s.handle("POST /wiki/rest/api/content/{id}/label", s.addLabels)
 		for _, kind := range []string{"page", "blogpost"} {
 			path := map[string]string{"page": "pages", "blogpost": "blogposts"}[kind]
-			s.mux.HandleFunc("POST /wiki/api/v2/"+path, s.createContent(kind))
-			s.mux.HandleFunc("PUT /wiki/api/v2/"+path+"/{id}", s.updateContent(kind))
-			s.mux.HandleFunc("GET /wiki/api/v2/"+path+"/{id}/properties", s.properties(kind))
-			s.mux.HandleFunc("POST /wiki/api/v2/"+path+"/{id}/properties", s.createProperty(kind))
+			s.handle("POST /wiki/api/v2/"+path, s.createContent(kind))
+			s.handle("PUT /wiki/api/v2/"+path+"/{id}", s.updateContent(kind))
+			s.handle("GET /wiki/api/v2/"+path+"/{id}/properties", s.properties(kind))
+			s.handle("POST /wiki/api/v2/"+path+"/{id}/properties", s.createProperty(kind))
 		}
 	})
 }
@@ -309,7 +309,17 @@ func (s *Server) createSpaceProperty(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, http.StatusNotFound, "No space with key "+r.PathValue("key"))
 		return
 	}
-	writeJSON(w, map[string]any{"key": req.Key, "value": req.Value, "version": map[string]any{"number": 1}})
+	writeJSON(w, spacePropertyJSON(r, req.Key, req.Value))
+}
+
+// spacePropertyJSON is a v1 SpaceProperty, with what the spec requires of
+// it and of its Version (id, key, value, _expandable; number, when,
+// minorEdit).
+func spacePropertyJSON(r *http.Request, key string, value json.RawMessage) map[string]any {
+	return map[string]any{"id": strconv.FormatInt(propertyID("space:"+r.PathValue("key"), key), 10), "key": key, "value": value,
+		"version":     map[string]any{"number": 1, "when": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "minorEdit": false, "message": ""},
+		"_expandable": map[string]any{"space": "/rest/api/space/" + r.PathValue("key")},
+		"_links":      map[string]any{"base": siteBase(r), "context": "/wiki"}}
 }
 
 func (s *Server) spaceProperty(w http.ResponseWriter, r *http.Request) {
@@ -319,7 +329,7 @@ func (s *Server) spaceProperty(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, http.StatusNotFound, "No property "+r.PathValue("property"))
 		return
 	}
-	writeJSON(w, map[string]any{"key": r.PathValue("property"), "value": json.RawMessage(value), "version": map[string]any{"number": 1}})
+	writeJSON(w, spacePropertyJSON(r, r.PathValue("property"), json.RawMessage(value)))
 }
 
 // addLabels adds labels to a page or blog post (v1); adding one that is
@@ -364,9 +374,9 @@ func (s *Server) addLabels(w http.ResponseWriter, r *http.Request) {
 
 func init() {
 	extra = append(extra, func(s *Server) {
-		s.mux.HandleFunc("DELETE /wiki/api/v2/pages/{id}", s.trash("page"))
-		s.mux.HandleFunc("DELETE /wiki/api/v2/blogposts/{id}", s.trash("blogpost"))
-		s.mux.HandleFunc("POST /wiki/rest/api/content/archive", s.archivePages)
+		s.handle("DELETE /wiki/api/v2/pages/{id}", s.trash("page"))
+		s.handle("DELETE /wiki/api/v2/blogposts/{id}", s.trash("blogpost"))
+		s.handle("POST /wiki/rest/api/content/archive", s.archivePages)
 	})
 }
 
