@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -179,4 +180,51 @@ func TestRuleV1DownloadRedirects(t *testing.T) {
 		return
 	}
 	t.Fatal("no page of the generated site has an attachment")
+}
+
+// Rule: titles are unique within a space, among pages and among blog
+// posts, trashed and archived ones included: a create answers 400 with
+// Cloud's text (hunyadi/md2conf#149), and an update to a title in use a
+// 400 whose text does not say so (sooperset/mcp-atlassian#692; the
+// stricter reading).
+func TestRuleUniqueTitles(t *testing.T) {
+	srv := httptest.NewServer(New(generatedSite(t)))
+	defer srv.Close()
+	c := client{t, srv}
+	_, spaces := c.send(http.MethodGet, "/wiki/api/v2/spaces", nil)
+	space := fmt.Sprint(spaces["results"].([]any)[0].(map[string]any)["id"])
+	body := map[string]any{"representation": "storage", "value": "<p>x</p>"}
+	_, first := c.send(http.MethodPost, "/wiki/api/v2/pages", map[string]any{"spaceId": space, "status": "current", "title": "Unique", "body": body})
+	_, second := c.send(http.MethodPost, "/wiki/api/v2/pages", map[string]any{"spaceId": space, "status": "current", "title": "Another", "body": body})
+	raw := func(method, path string, v any) (int, string) {
+		data, _ := json.Marshal(v)
+		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(data))
+		req.SetBasicAuth("someone@example.com", "token")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, msg := raw(http.MethodPost, "/wiki/api/v2/pages", map[string]any{"spaceId": space, "status": "current", "title": "Unique", "body": body}); code != 400 ||
+		!strings.Contains(msg, "A page with this title already exists") {
+		t.Errorf("a second page titled Unique: %d %s", code, msg)
+	}
+	// A blog post may take a page's title: they are counted apart.
+	if code, msg := raw(http.MethodPost, "/wiki/api/v2/blogposts", map[string]any{"spaceId": space, "status": "current", "title": "Unique", "body": body}); code != 200 {
+		t.Errorf("a blog post titled as a page: %d %s", code, msg)
+	}
+	id := fmt.Sprint(second["id"])
+	if code, msg := raw(http.MethodPut, "/wiki/api/v2/pages/"+id, map[string]any{"id": id, "status": "current", "title": "Unique", "body": body,
+		"version": map[string]any{"number": 2}}); code != 400 || strings.Contains(msg, "already exists") {
+		t.Errorf("renaming a page to a title in use: %d %s", code, msg)
+	}
+	// Trashed, the first page still holds its title.
+	c.send(http.MethodDelete, "/wiki/api/v2/pages/"+fmt.Sprint(first["id"]), nil)
+	if code, _ := raw(http.MethodPost, "/wiki/api/v2/pages", map[string]any{"spaceId": space, "status": "current", "title": "Unique", "body": body}); code != 400 {
+		t.Errorf("the title of a trashed page: %d, want 400", code)
+	}
 }
