@@ -435,7 +435,10 @@ func (s *CloudSource) users(ctx context.Context, ids map[string]bool, at time.Ti
 			if u.AccountType == "" {
 				u.AccountType = "atlassian"
 			}
-			user := &model.User{AccountID: u.AccountID, Email: u.Email, DisplayName: u.DisplayName, Status: status, AccountType: u.AccountType}
+			// An empty email of a person's account is one their profile
+			// hides (v2 spec, User.email): kept as such, by account id.
+			user := &model.User{AccountID: u.AccountID, Email: u.Email, DisplayName: u.DisplayName, Status: status, AccountType: u.AccountType,
+				EmailHidden: u.Email == "" && u.AccountType == "atlassian"}
 			if err := emit(&model.Change{Type: model.UserCreated, ID: u.AccountID, At: at, Payload: user}); err != nil {
 				return err
 			}

@@ -13,6 +13,8 @@ import (
 	"ferry/cloud"
 	"ferry/embedded"
 	"ferry/generate"
+	importer "ferry/import"
+	"ferry/inspect"
 	"ferry/internal/clock"
 	replayer "ferry/internal/replay"
 	"ferry/model"
@@ -191,5 +193,77 @@ func TestCloudExportHonoursLongWaitsPerEndpoint(t *testing.T) {
 	}
 	if got, want := versionsOf(t, out), versionsOf(t, direct); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("the export is not complete: %v", diff(got, want))
+	}
+}
+
+// Users whose profile hides their email are exported by account id, marked
+// so; inspect counts them and an import takes them.
+func TestCloudExportKeepsHiddenEmails(t *testing.T) {
+	dir := t.TempDir()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	if err := generate.Site(ctx, site, generate.Options{Users: 40, Spaces: 2, Pages: 20, Seed: 6}); err != nil {
+		t.Fatal(err)
+	}
+	h := sandbox.New(site)
+	h.HiddenEmails = 0.3
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "cloud.ferry")
+	if _, err := Run(ctx, src, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := archive.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hidden, withEmail := 0, 0
+	err = replayer.Each(f, func(t model.EventType) bool { return t.Kind() == "user" }, func(_ int64, c *model.Change) error {
+		u, ok := c.Payload.(*model.User)
+		switch {
+		case !ok:
+		case u.EmailHidden && u.Email == "":
+			hidden++
+		case u.EmailHidden:
+			return fmt.Errorf("user %s: hidden, with an email", u.AccountID)
+		case u.Email != "":
+			withEmail++
+		}
+		return nil
+	})
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hidden == 0 || withEmail == 0 {
+		t.Fatalf("%d users with their email hidden, %d with an email: want some of each", hidden, withEmail)
+	}
+	in, err := inspect.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := in.Summarize(ctx)
+	in.Close()
+	if err != nil || sum.Personal.EmailHidden != int64(hidden) {
+		t.Errorf("inspect counts %d hidden emails (%v), the archive holds %d", sum.Personal.EmailHidden, err, hidden)
+	}
+	dest, err := embedded.Create(filepath.Join(dir, "dest.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dest.Close()
+	rep, err := importer.Run(ctx, out, &importer.EmbeddedDestination{Site: dest}, importer.Options{AllowMissingApps: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := rep.Kinds["user"]; u == nil || u.Created == 0 {
+		t.Errorf("the import's users: %+v", u)
 	}
 }

@@ -51,11 +51,15 @@ type SourceLine struct {
 
 // PersonalData says whose personal data the archive holds, and where.
 type PersonalData struct {
-	Users      int64    `json:"users"`
-	WithEmail  int64    `json:"users_with_email"`
-	Inactive   int64    `json:"inactive_or_deleted"`
-	Fields     []string `json:"fields"`
-	Mentioning int64    `json:"versions_mentioning_users"` // page, blog post and comment versions
+	Users     int64 `json:"users"`
+	WithEmail int64 `json:"users_with_email"`
+	// EmailHidden counts users whose email the source hid (their profile
+	// visibility): known by account id only, they are matched by it, and
+	// cannot be invited or checked by email.
+	EmailHidden int64    `json:"users_email_hidden"`
+	Inactive    int64    `json:"inactive_or_deleted"`
+	Fields      []string `json:"fields"`
+	Mentioning  int64    `json:"versions_mentioning_users"` // page, blog post and comment versions
 }
 
 // App is an app whose data stays behind.
@@ -119,7 +123,8 @@ func (in *Inspector) Summarize(ctx context.Context) (*Summary, error) {
 		}
 	}
 	p := &s.Personal
-	if err := one(`SELECT count(*), count(email), count(*) FILTER (WHERE status != 'active') FROM users`, &p.Users, &p.WithEmail, &p.Inactive); err != nil {
+	if err := one(`SELECT count(*), count(email), count(*) FILTER (WHERE status != 'active'), count(*) FILTER (WHERE email_hidden) FROM users`,
+		&p.Users, &p.WithEmail, &p.Inactive, &p.EmailHidden); err != nil {
 		return nil, err
 	}
 	if err := one(`SELECT count(*) FROM events WHERE mentions > 0`, &p.Mentioning); err != nil {

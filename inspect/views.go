@@ -12,7 +12,7 @@ import (
 // the last event about it, unless that event removed it.
 var views = []struct{ name, sql string }{
 	{"users", `SELECT id AS account_id, payload->>'email' AS email, payload->>'display_name' AS display_name,
-		status, subtype AS account_type
+		status, subtype AS account_type, coalesce(CAST(payload->>'email_hidden' AS BOOLEAN), false) AS email_hidden
 		FROM latest WHERE entity = 'user'`},
 	{"groups", `SELECT id, title AS name FROM latest WHERE entity = 'group' AND NOT removed`},
 	{"memberships", `SELECT payload->>'group_id' AS group_id, payload->>'account_id' AS account_id FROM latest WHERE entity = 'membership' AND NOT removed`},

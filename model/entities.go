@@ -9,10 +9,14 @@ import (
 // "created" event carries the whole entity, later events carry the part
 // that changed or, for updates, the whole entity again.
 
-// User is an account. Email may be empty when the source hides it.
+// User is an account. Email is empty when the source has none (app
+// accounts) or hides it: EmailHidden says which (Confluence Cloud returns
+// an empty email for users whose profile visibility hides it), and such a
+// user is known by its account id only.
 type User struct {
 	AccountID   string `json:"account_id"`
 	Email       string `json:"email,omitempty"`
+	EmailHidden bool   `json:"email_hidden,omitempty"`
 	DisplayName string `json:"display_name"`
 	Status      string `json:"status"`       // active, inactive, deleted
 	AccountType string `json:"account_type"` // atlassian, app, customer

@@ -228,3 +228,32 @@ func TestRuleUniqueTitles(t *testing.T) {
 		t.Errorf("the title of a trashed page: %d, want 400", code)
 	}
 }
+
+// Rule: users-bulk answers an empty email for users whose profile hides
+// it (v2 spec, User.email): a share of them, fixed by account id.
+func TestRuleHiddenEmails(t *testing.T) {
+	site := generatedSite(t)
+	h := New(site)
+	h.HiddenEmails = 0.4
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	rows, _ := site.DB().Query(`SELECT account_id FROM users WHERE email IS NOT NULL`)
+	var ids []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	c := client{t, srv}
+	_, out := c.send(http.MethodPost, "/wiki/api/v2/users-bulk", map[string]any{"accountIds": ids})
+	hidden := 0
+	for _, u := range out["results"].([]any) {
+		if u.(map[string]any)["email"] == "" {
+			hidden++
+		}
+	}
+	if share := float64(hidden) / float64(len(ids)); share < 0.2 || share > 0.6 {
+		t.Errorf("%d of %d emails hidden, want about 40%%", hidden, len(ids))
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -61,6 +62,10 @@ type Server struct {
 	// Clock keeps the sandbox's time (rate windows and waits): a faster
 	// one lets tests see waits of minutes pass in milliseconds.
 	Clock clock.Clock
+	// HiddenEmails is the share of users whose profile hides their email:
+	// users-bulk answers it empty, as Cloud does. Which users is fixed by
+	// their account ids.
+	HiddenEmails float64
 
 	wmu       sync.Mutex // one write at a time, as SQLite wants
 	mu        sync.Mutex
@@ -498,6 +503,9 @@ func (s *Server) usersBulk(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			status = map[string]string{"active": "active", "inactive": "inactive", "deleted": "closed"}[status]
+			if s.emailHidden(acc) {
+				email = "" // the profile hides it: v2 spec, User.email
+			}
 			results = append(results, map[string]any{"accountId": acc, "email": email, "displayName": name, "accountStatus": status, "accountType": typ})
 			return nil
 		})
@@ -546,3 +554,14 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 
 // Routes lists the method and path patterns the sandbox serves.
 func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+// emailHidden says whether an account's profile hides its email: the
+// share HiddenEmails of the accounts, picked by a hash of their ids.
+func (s *Server) emailHidden(accountID string) bool {
+	if s.HiddenEmails <= 0 {
+		return false
+	}
+	h := fnv.New32a()
+	h.Write([]byte(accountID))
+	return float64(h.Sum32()%1000) < s.HiddenEmails*1000
+}

@@ -352,6 +352,9 @@ func printSummary(path string, s *inspect.Summary) {
 	p := s.Personal
 	printf("personal data: %d users (%d with an email address, %d inactive or deleted); %d versions mention users\n",
 		p.Users, p.WithEmail, p.Inactive, p.Mentioning)
+	if p.EmailHidden > 0 {
+		printf("  %d users' emails were hidden by their profiles at the source: they are known by account id only, matched by it (or by --map), and cannot be invited or checked by email\n", p.EmailHidden)
+	}
 	printf("  held in: %s\n", strings.Join(p.Fields, "; "))
 	if len(s.Apps) > 0 {
 		printf("apps whose data is not copied (install them at the destination):\n")

@@ -21,7 +21,7 @@ import (
 
 func newSandboxCmd() *cobra.Command {
 	var site, listen string
-	var failRate, rateLimit, endpointLimit float64
+	var failRate, rateLimit, endpointLimit, hiddenEmails float64
 	var retryAfter time.Duration
 	var readOnly, hideRate, gateway bool
 	var spikes float64
@@ -70,7 +70,7 @@ not exist is created empty, to stand in for a destination.`,
 			h := sandbox.New(s)
 			h.Token, h.FailRate, h.RateLimit, h.ReadOnly = token, failRate, rateLimit, readOnly
 			h.Latency, h.MaxPage, h.Unannounced, h.Spikes = latency, maxPage, hideRate, spikes
-			h.EndpointLimit, h.RetryAfter = endpointLimit, retryAfter
+			h.EndpointLimit, h.RetryAfter, h.HiddenEmails = endpointLimit, retryAfter, hiddenEmails
 			if gateway {
 				h.Prefix = h.GatewayPrefix()
 			}
@@ -105,6 +105,7 @@ not exist is created empty, to stand in for a destination.`,
 	cmd.Flags().Float64Var(&endpointLimit, "endpoint-rate-limit", 0, "requests per second each endpoint (method and path) serves before answering 429 (0: no limit of its own)")
 	cmd.Flags().DurationVar(&retryAfter, "retry-after", 0, "the wait a 429 asks for, e.g. 4m10s (Cloud's can be minutes); a retry sent earlier earns it again (0: until the second's window ends)")
 	cmd.Flags().DurationVar(&latency, "latency", 0, "added to every answer, e.g. 50ms")
+	cmd.Flags().Float64Var(&hiddenEmails, "hidden-emails", 0, "the share of users whose profile hides their email: answered empty, as Cloud does (0 to 1)")
 	cmd.Flags().BoolVar(&hideRate, "hide-rate-headers", false, "send no X-RateLimit headers, so 429s come without warning")
 	cmd.Flags().Float64Var(&spikes, "spikes", 0, "fraction of answers delayed by a latency spike of a quarter second")
 	cmd.Flags().IntVar(&maxPage, "max-page", 0, "largest page a list answers, below the API's 250 (0: no cap)")
