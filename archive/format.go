@@ -12,7 +12,7 @@ import (
 const (
 	FormatName   = "ferry-archive"
 	VersionMajor = 1
-	VersionMinor = 2
+	VersionMinor = 3
 
 	HeaderName     = "header.json"
 	ManifestName   = "manifest.json"
@@ -74,6 +74,11 @@ type Source struct {
 	Kind     string `json:"kind"`     // "embedded", "cloud", "xml", ...
 	Location string `json:"location"` // a path or URL
 	SiteID   string `json:"site_id"`
+	// Visibility says whether the reader saw all of the source: "full",
+	// or "limited" with Limits saying what it could not see. Archives
+	// before 1.3 leave it out: not recorded.
+	Visibility string `json:"visibility,omitempty"`
+	Limits     string `json:"limits,omitempty"`
 }
 
 // Manifest is the content of manifest.json, the last member.

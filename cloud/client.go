@@ -125,6 +125,8 @@ type Client struct {
 	mu     sync.Mutex
 	pacers map[string]*pacer
 	waited time.Duration // in all, for rate limits
+	// keyUntil is when the admin key the calls carry ends (zero: none).
+	keyUntil time.Time
 	// gate bounds the requests in flight, adapting to the server.
 	gate *gate
 	// reached is set once the site has answered a request.
@@ -536,6 +538,9 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 			req.SetBasicAuth(c.creds.Email, c.creds.APIToken)
 		}
 		if err := c.waitSlot(ctx, ep); err != nil {
+			return nil, err
+		}
+		if err := c.withAdminKey(ctx, req); err != nil {
 			return nil, err
 		}
 		epoch, err := c.gate.acquire(ctx)

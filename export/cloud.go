@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,6 +32,9 @@ type CloudSource struct {
 	tmp      string // downloaded attachment versions and the record, by digest, until export takes them
 	previous func(digest string) (io.ReadCloser, error)
 	rec      *recorder
+	// limits says why the export does not see everything: it has no admin
+	// key (see cloud/adminkey.go). "" when it has one.
+	limits string
 }
 
 // UsePrevious lets an incremental export read the previous archive's
@@ -57,22 +61,43 @@ func OpenCloudClient(ctx context.Context, c *cloud.Client) (*CloudSource, error)
 	if err != nil {
 		return nil, fmt.Errorf("preflight: %w; nothing was exported", err)
 	}
+	// Restricted spaces and pages are invisible even to a site admin,
+	// unless it holds an admin key.
+	why, err := c.EnableAdminKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("preflight: asking for an admin key: %w; nothing was exported", err)
+	}
 	tmp, err := os.MkdirTemp("", "ferry-cloud-")
 	if err != nil {
+		c.DisableAdminKey(ctx)
 		return nil, err
 	}
-	return &CloudSource{Client: c, site: c.SiteID(), tmp: tmp}, nil
+	s := &CloudSource{Client: c, site: c.SiteID(), tmp: tmp}
+	if why != "" {
+		s.limits = "exported without an admin key (" + why + "): restricted spaces and pages the account cannot see are not in this archive"
+	}
+	return s, nil
 }
 
 func (s *CloudSource) Describe() SourceInfo {
-	return SourceInfo{Kind: "cloud", Location: s.Client.Site(), SiteID: s.site}
+	if s.limits != "" {
+		return SourceInfo{Kind: "cloud", Location: s.Client.Site(), SiteID: s.site, Visibility: "limited", Limits: s.limits}
+	}
+	return SourceInfo{Kind: "cloud", Location: s.Client.Site(), SiteID: s.site, Visibility: "full"}
 }
 
 // Waited is how long Cloud's rate limits made the export wait.
 func (s *CloudSource) Waited() time.Duration { return s.Client.Waited() }
 
-// Close removes the downloads export did not take.
-func (s *CloudSource) Close() error { return os.RemoveAll(s.tmp) }
+// Close gives the admin key back and removes the downloads export did
+// not take.
+func (s *CloudSource) Close() error {
+	err := s.Client.DisableAdminKey(context.Background())
+	if rerr := os.RemoveAll(s.tmp); err == nil {
+		err = rerr
+	}
+	return err
+}
 
 // OpenBlob opens a downloaded attachment version; it is removed once read.
 func (s *CloudSource) OpenBlob(ctx context.Context, digest string) (io.ReadCloser, error) {
@@ -148,10 +173,26 @@ func cloudTime(s string) time.Time {
 	return t.UTC()
 }
 
-// notReadFromCloud is what the Cloud source leaves out, for now.
-var notReadFromCloud = []string{"Like", "SpacePermission (anonymous and role grants)"}
+// notReadFromCloud is what the Cloud source leaves out, and why.
+var notReadFromCloud = []struct{ class, reason string }{
+	{"Like", "not read from Confluence Cloud by this version of ferry (count unknown)"},
+	{"SpacePermission (anonymous and role grants)", "not read from Confluence Cloud by this version of ferry (count unknown)"},
+	// v2's lists take no draft status: an unpublished draft is its
+	// author's alone.
+	{"Draft", "unpublished drafts are their authors' own: Cloud's API lists none (count unknown)"},
+}
 
-func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string, emit func(*model.Change) error) (string, error) {
+func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string, emit func(*model.Change) error) (watermark string, err error) {
+	defer func() {
+		// Something listed a moment ago that is not there now: if the
+		// admin key was turned off, that is why.
+		var api *cloud.APIError
+		if errors.As(err, &api) && api.Status == http.StatusNotFound {
+			if lost := s.Client.CheckAdminKey(ctx); errors.Is(lost, cloud.ErrAdminKeyLost) {
+				err = fmt.Errorf("%w (%v); the archive is not written: run the export again", lost, err)
+			}
+		}
+	}()
 	var prev io.Reader
 	if since != "" {
 		if !archive.IsDigest(since) || s.previous == nil {
@@ -327,11 +368,19 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 			}
 		}
 	}
-	for _, class := range notReadFromCloud {
-		skipped := &model.Skipped{Class: class, Reason: "not read from Confluence Cloud by this version of ferry (count unknown)"}
-		if err := emit(&model.Change{Type: model.SourceSkipped, ID: class, At: last, Payload: skipped}); err != nil {
+	for _, n := range notReadFromCloud {
+		skipped := &model.Skipped{Class: n.class, Reason: n.reason}
+		if err := emit(&model.Change{Type: model.SourceSkipped, ID: n.class, At: last, Payload: skipped}); err != nil {
 			return "", err
 		}
+	}
+	if s.limits != "" {
+		skipped := &model.Skipped{Class: "Restricted content", Reason: s.limits}
+		if err := emit(&model.Change{Type: model.SourceSkipped, ID: "Restricted content", At: last, Payload: skipped}); err != nil {
+			return "", err
+		}
+	} else if err := s.Client.CheckAdminKey(ctx); err != nil {
+		return "", fmt.Errorf("%w; the archive is not written: run the export again", err)
 	}
 	if unlisted != "" {
 		skipped := &model.Skipped{Class: "App", Reason: unlisted}

@@ -38,7 +38,7 @@ func BenchmarkCloudExportRateLimited(b *testing.B) {
 		h := sandbox.New(site)
 		h.RateLimit = rate
 		srv := httptest.NewServer(h)
-		src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Bearer: "token"})
+		src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
 		if err != nil {
 			b.Fatal(err)
 		}

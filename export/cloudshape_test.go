@@ -1,11 +1,16 @@
 package export
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,5 +270,235 @@ func TestCloudExportKeepsHiddenEmails(t *testing.T) {
 	}
 	if u := rep.Kinds["user"]; u == nil || u.Created == 0 {
 		t.Errorf("the import's users: %+v", u)
+	}
+}
+
+// restrictedSite is a generated site with a space the sandbox's caller
+// may not read and a restricted page tree in another (sandbox.Restrict).
+func restrictedSite(t *testing.T, dir string) (*embedded.Site, *sandbox.Hidden) {
+	t.Helper()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { site.Close() })
+	if err := generate.Site(ctx, site, generate.Options{Users: 30, Spaces: 3, Pages: 40, AttachmentBytes: 1 << 12, Seed: 8}); err != nil {
+		t.Fatal(err)
+	}
+	hid, err := sandbox.Restrict(ctx, site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Drafts are their authors' own: Cloud lists none, and the export
+	// names them as not read. Published here, the site and its export
+	// can be compared whole.
+	err = site.Update(ctx, time.Date(2025, 2, 2, 0, 0, 0, 0, time.UTC), "", func(tx *embedded.Tx) error {
+		rows, err := site.DB().Query(`SELECT id FROM content WHERE status = 'draft' AND deleted_rev IS NULL`)
+		if err != nil {
+			return err
+		}
+		var drafts []string
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			drafts = append(drafts, id)
+		}
+		rows.Close()
+		for _, id := range drafts {
+			if err := tx.SetContentStatus(id, "current"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return site, hid
+}
+
+// contentIDs lists the pages and blog posts an archive creates, by id,
+// and the keys of its spaces.
+func contentIDs(t *testing.T, path string) (content, spaces []string) {
+	t.Helper()
+	f, err := archive.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	err = replayer.Each(f, func(model.EventType) bool { return false }, func(_ int64, c *model.Change) error {
+		switch c.Type {
+		case model.PageCreated, model.BlogpostCreated:
+			content = append(content, c.ID)
+		case model.SpaceCreated:
+			spaces = append(spaces, c.Space)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(content)
+	sort.Strings(spaces)
+	return content, spaces
+}
+
+// An admin's export takes an admin key, renews it through an export
+// longer than a key lasts, and gives it back: the archive holds the
+// restricted space and pages, as the site itself does, and says it saw
+// everything.
+func TestCloudExportTakesAnAdminKey(t *testing.T) {
+	dir := t.TempDir()
+	site, _ := restrictedSite(t, dir)
+	direct := filepath.Join(dir, "direct.ferry")
+	if _, err := Run(ctx, &EmbeddedSource{Site: site}, direct, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	h := sandbox.New(site)
+	// A second is 167 minutes, and each answer takes 2 ms: keys of 60
+	// minutes run out during the export, unless renewed.
+	fast := clock.Clock{Scale: 1e-4}
+	h.Clock, h.Latency = fast, 2*time.Millisecond
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c, err := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.UseClock(fast.Now, fast.Sleep)
+	began := fast.Now()
+	src, err := OpenCloudClient(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "cloud.ferry")
+	sum, err := Run(ctx, src, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := fast.Now().Sub(began)
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := versionsOf(t, out), versionsOf(t, direct); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the export is not complete: %v", diff(got, want))
+	}
+	issued, on := h.AdminKeys()
+	t.Logf("%d admin keys issued in an export of %v of the sandbox's time", issued, took.Round(time.Minute))
+	if on {
+		t.Error("the admin key was not given back")
+	}
+	if took > 60*time.Minute && issued < 2 || issued < 1 {
+		t.Errorf("%d admin keys issued in an export of %v of the sandbox's time: a key lasts 60 minutes", issued, took.Round(time.Minute))
+	}
+	if sum.Visibility != "full" || sum.Limits != "" {
+		t.Errorf("the summary says visibility %q (%s)", sum.Visibility, sum.Limits)
+	}
+	f, err := archive.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := f.Header().Source.Visibility; v != "full" {
+		t.Errorf("the header says visibility %q", v)
+	}
+	f.Close()
+}
+
+// Without an admin key (a site on the Standard plan) the export holds
+// exactly what the account can see, and says so: the header, the
+// export's summary, a source.skipped event and inspect's summary name the
+// gap. A key turned off during an export fails it, leaving no archive.
+func TestCloudExportWithoutAnAdminKeyNamesTheGap(t *testing.T) {
+	dir := t.TempDir()
+	site, hid := restrictedSite(t, dir)
+	h := sandbox.New(site)
+	h.NoAdminKey = true
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	out := filepath.Join(dir, "cloud.ferry")
+	sum, err := Run(ctx, src, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Visibility != "limited" || !strings.Contains(sum.Limits, "without an admin key") {
+		t.Errorf("the summary says visibility %q (%s)", sum.Visibility, sum.Limits)
+	}
+	// What the account sees, and only that.
+	var want []string
+	rows, err := site.DB().Query(`SELECT c.rowid FROM content c JOIN spaces s ON s.id = c.space_id
+		WHERE c.deleted_rev IS NULL AND c.status != 'draft' AND s.key != ? ORDER BY 1`, hid.SpaceKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		if !slices.Contains(hid.Pages, id) {
+			want = append(want, id)
+		}
+	}
+	rows.Close()
+	sort.Strings(want)
+	got, spaces := contentIDs(t, out)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pages and blog posts exported: %v, want what the account sees: %v", diff(got, want), want)
+	}
+	if slices.Contains(spaces, hid.SpaceKey) || len(spaces) == 0 {
+		t.Errorf("spaces exported: %v (hidden: %s)", spaces, hid.SpaceKey)
+	}
+	f, err := archive.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := f.Header().Source; s.Visibility != "limited" || s.Limits != sum.Limits {
+		t.Errorf("the header says %q, %q", s.Visibility, s.Limits)
+	}
+	named := false
+	replayer.Each(f, nil, func(_ int64, c *model.Change) error {
+		if sk, ok := c.Payload.(*model.Skipped); ok && sk.Class == "Restricted content" && strings.Contains(sk.Reason, "without an admin key") {
+			named = true
+		}
+		return nil
+	})
+	f.Close()
+	if !named {
+		t.Error("no source.skipped event names the restricted content")
+	}
+	in, err := inspect.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := in.Summarize(ctx)
+	in.Close()
+	if err != nil || is.Limits != sum.Limits || is.Source["visibility"] != "limited" {
+		t.Errorf("inspect's summary: limits %q, source %v (%v)", is.Limits, is.Source, err)
+	}
+
+	// A key turned off by another admin during the export.
+	h.NoAdminKey = false
+	var served atomic.Int64
+	revoking := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1) == 40 {
+			h.RevokeAdminKey()
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer revoking.Close()
+	src2, err := OpenCloud(ctx, revoking.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src2.Close()
+	lost := filepath.Join(dir, "lost.ferry")
+	if _, err := Run(ctx, src2, lost, Options{}); !errors.Is(err, cloud.ErrAdminKeyLost) {
+		t.Errorf("an export whose key was turned off: %v", err)
+	}
+	if _, err := os.Stat(lost); !os.IsNotExist(err) {
+		t.Errorf("it left an archive: %v", err)
 	}
 }

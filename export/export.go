@@ -61,6 +61,10 @@ type Summary struct {
 	// RateLimitWait is how long the source made the export wait, in all
 	// (Confluence Cloud's rate limits).
 	RateLimitWait float64 `json:"rate_limit_wait_seconds,omitempty"`
+	// Visibility and Limits are the header's: whether the export saw all
+	// of the source, and if not, what it could not see.
+	Visibility string `json:"visibility"`
+	Limits     string `json:"limits,omitempty"`
 }
 
 // watermark is what an archive's manifest records for the next
@@ -81,7 +85,7 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 		return nil, err
 	}
 	hdr := archive.Header{ArchiveID: o.ArchiveID, ParentID: parentID, Producer: o.Producer, Created: o.Created,
-		Source: archive.Source{Kind: info.Kind, Location: info.Location, SiteID: info.SiteID}}
+		Source: archive.Source{Kind: info.Kind, Location: info.Location, SiteID: info.SiteID, Visibility: info.Visibility, Limits: info.Limits}}
 	w, err := archive.Create(out, hdr, append([]archive.Option{archive.WithColumns(Columns()...)}, o.Archive...)...)
 	if err != nil {
 		return nil, err
@@ -126,7 +130,7 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 		Archive: out, ArchiveID: w.Header().ArchiveID, ParentID: parentID, Spaces: o.Spaces,
 		Events: m.Events.Count, ByKind: e.prog.ByKind, FirstSeq: m.Events.FirstSeq, LastSeq: m.Events.LastSeq,
 		Blobs: m.Blobs.Count, BlobBytes: m.Blobs.ContentBytes, Bytes: size, Digest: m.Events.Digest,
-		Seconds: time.Since(start).Seconds(), PeakRSS: rss.Peak(),
+		Seconds: time.Since(start).Seconds(), PeakRSS: rss.Peak(), Visibility: info.Visibility, Limits: info.Limits,
 	}
 	if w, ok := src.(interface{ Waited() time.Duration }); ok {
 		sum.RateLimitWait = w.Waited().Seconds()

@@ -47,6 +47,9 @@ type SourceInfo struct {
 	Kind     string // embedded, cloud, xml
 	Location string // a path or URL
 	SiteID   string
+	// Visibility is "full" when the source's reader sees all of it, or
+	// "limited", with Limits saying what it cannot see.
+	Visibility, Limits string
 }
 
 // Estimator is a Source that can say roughly how many events an export
@@ -100,7 +103,7 @@ func OpenSource(ctx context.Context, site string, connect func(ctx context.Conte
 type EmbeddedSource struct{ Site *embedded.Site }
 
 func (e *EmbeddedSource) Describe() SourceInfo {
-	return SourceInfo{Kind: "embedded", Location: e.Site.Path(), SiteID: e.Site.ID()}
+	return SourceInfo{Kind: "embedded", Location: e.Site.Path(), SiteID: e.Site.ID(), Visibility: "full"}
 }
 
 func (e *EmbeddedSource) Changes(ctx context.Context, since string, spaces []string, emit func(*model.Change) error) (string, error) {

@@ -85,6 +85,15 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 		// The same run, rehearsed: the site sees reads only, and the
 		// journal is a copy in memory.
 		c = c.Rehearsal()
+	} else {
+		// Restricted content is invisible without an admin key, even to
+		// the import's own writes once it restricts a page to others. A
+		// site without keys (Standard) is imported with what the
+		// account can see.
+		if _, err := c.EnableAdminKey(ctx); err != nil {
+			return nil, fmt.Errorf("preflight: asking for an admin key: %w; nothing was imported", err)
+		}
+		defer c.DisableAdminKey(ctx)
 	}
 	j, err := openJournal(journal, o.DryRun)
 	if err != nil {

@@ -361,11 +361,11 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 		return c
 	}
 	a := serve(src)
-	from, err := export.OpenCloud(ctx, a.Base(), cloud.Credentials{Bearer: "x"})
+	from, err := export.OpenCloudClient(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	from.Client = a
+	defer from.Close()
 	arch := filepath.Join(dir, "a.ferry")
 	if _, err := export.Run(ctx, from, arch, export.Options{}); err != nil {
 		t.Fatal(err)
@@ -410,11 +410,11 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameAccounts(t, src, dest)
-	from2, err := export.OpenCloud(ctx, a.Base(), cloud.Credentials{Bearer: "x"})
+	from2, err := export.OpenCloudClient(ctx, a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	from2.Client = a
+	defer from2.Close()
 	inc := filepath.Join(dir, "inc.ferry")
 	if _, err := export.Run(ctx, from2, inc, export.Options{Since: arch}); err != nil {
 		t.Fatal(err)

@@ -13,11 +13,14 @@ import (
 // Summary is what a reviewer needs to decide whether an archive may be
 // imported.
 type Summary struct {
-	ArchiveID  string           `json:"archive_id"`
-	ParentID   string           `json:"parent_id,omitempty"`
-	Version    string           `json:"format_version"`
-	Created    time.Time        `json:"created"`
-	Source     map[string]any   `json:"source"`
+	ArchiveID string         `json:"archive_id"`
+	ParentID  string         `json:"parent_id,omitempty"`
+	Version   string         `json:"format_version"`
+	Created   time.Time      `json:"created"`
+	Source    map[string]any `json:"source"`
+	// Limits, when set, is what the export could not see of the source
+	// (the header's source.limits): the archive is not the whole site.
+	Limits     string           `json:"limits,omitempty"`
 	FirstEvent time.Time        `json:"first_event"`
 	LastEvent  time.Time        `json:"last_event"`
 	Events     int64            `json:"events"`
@@ -81,8 +84,9 @@ const cloudUploadLimit = 2 << 30
 func (in *Inspector) Summarize(ctx context.Context) (*Summary, error) {
 	h, m := in.Header, in.Manifest
 	s := &Summary{ArchiveID: h.ArchiveID, ParentID: h.ParentID, Version: h.Version, Created: h.Created,
-		Source: map[string]any{"kind": h.Source.Kind, "location": h.Source.Location, "site_id": h.Source.SiteID},
+		Source: map[string]any{"kind": h.Source.Kind, "location": h.Source.Location, "site_id": h.Source.SiteID, "visibility": h.Source.Visibility},
 		Events: m.Events.Count, ByKind: map[string]int64{}, BlobBytes: m.Blobs.ContentBytes,
+		Limits:    h.Source.Limits,
 		NotCopied: []ScopeLine{}, Held: []SourceLine{}, Apps: []App{}, Largest: []Attachment{}, OverLimit: []Attachment{}}
 	for t, n := range m.Events.ByType {
 		s.ByKind[model.EventType(t).Kind()] += n

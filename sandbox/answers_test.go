@@ -179,9 +179,17 @@ func TestEveryAnswerConforms(t *testing.T) {
 }
 
 // client is a plain HTTP client of the sandbox that knows only the spec.
+// It is an admin's, with an admin key (so that it may go on writing to
+// a page it restricted to others).
 type client struct {
 	t   *testing.T
 	srv *httptest.Server
+}
+
+func (c client) header(req *http.Request) {
+	req.SetBasicAuth("writer@example.com", "token")
+	req.Header.Set("X-Atlassian-Token", "no-check")
+	req.Header.Set("Atl-Confluence-With-Admin-Key", "true")
 }
 
 func (c client) send(method, path string, body any) (int, map[string]any) {
@@ -192,11 +200,10 @@ func (c client) send(method, path string, body any) (int, map[string]any) {
 		rd = bytes.NewReader(data)
 	}
 	req, _ := http.NewRequest(method, c.srv.URL+path, rd)
-	req.SetBasicAuth("writer@example.com", "token")
+	c.header(req)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("X-Atlassian-Token", "no-check")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
@@ -219,9 +226,8 @@ func (c client) upload(method, path, name, content string) {
 	io.WriteString(part, content)
 	mw.Close()
 	req, _ := http.NewRequest(method, c.srv.URL+path, &buf)
-	req.SetBasicAuth("writer@example.com", "token")
+	c.header(req)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("X-Atlassian-Token", "no-check")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
@@ -237,6 +243,7 @@ func (c client) upload(method, path, name, content string) {
 // a write first.
 func writeWalk(t *testing.T, srv *httptest.Server) {
 	c := client{t, srv}
+	c.send(http.MethodPost, "/wiki/api/v2/admin-key", map[string]any{"durationInMinutes": 30})
 	_, spaces := c.send(http.MethodGet, "/wiki/api/v2/spaces", nil)
 	rs := spaces["results"].([]any)
 	space := rs[0].(map[string]any)
@@ -283,6 +290,8 @@ func writeWalk(t *testing.T, srv *httptest.Server) {
 	c.send(http.MethodDelete, "/wiki/api/v2/footer-comments/"+footerID, nil)
 	c.send(http.MethodDelete, "/wiki/api/v2/inline-comments/"+inlineID, nil)
 	c.send(http.MethodDelete, "/wiki/api/v2/blogposts/"+blogID, nil)
+	c.send(http.MethodGet, "/wiki/api/v2/admin-key", nil)
+	c.send(http.MethodDelete, "/wiki/api/v2/admin-key", nil)
 }
 
 // Each operation of a restriction answer is a ContentRestriction: with

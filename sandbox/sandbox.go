@@ -66,6 +66,12 @@ type Server struct {
 	// users-bulk answers it empty, as Cloud does. Which users is fixed by
 	// their account ids.
 	HiddenEmails float64
+	// NoAdminKey makes the site one without admin keys (Standard): the
+	// caller sees only what it may view (visibility.go).
+	NoAdminKey bool
+	// CallerGroups names the groups the caller is in (nil: the default
+	// access group, DefaultCallerGroups): what it may view follows.
+	CallerGroups []string
 
 	wmu       sync.Mutex // one write at a time, as SQLite wants
 	mu        sync.Mutex
@@ -76,6 +82,11 @@ type Server struct {
 	windows   map[string]*window
 	routes    []string
 	rng       *rand.Rand
+
+	keyUntil    time.Time // the caller's admin key's end
+	keysIssued  int
+	hiddenCache *hiddenSet
+	created     map[string]bool // spaces the caller created, which it may read
 }
 
 // SpikeDelay is how long a latency spike holds an answer.
@@ -83,7 +94,7 @@ const SpikeDelay = 250 * time.Millisecond
 
 // New serves site.
 func New(site *embedded.Site) *Server {
-	s := &Server{site: site, mux: http.NewServeMux(), rng: rand.New(rand.NewPCG(1, 2))}
+	s := &Server{site: site, mux: http.NewServeMux(), rng: rand.New(rand.NewPCG(1, 2)), created: map[string]bool{}}
 	s.handle("GET /wiki/api/v2/spaces", s.spaces)
 	s.handle("GET /wiki/api/v2/spaces/{id}", s.space)
 	s.handle("GET /wiki/api/v2/pages", s.contentList("page"))
@@ -173,6 +184,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
+// now is the sandbox's time (see Clock).
+func (s *Server) now() time.Time { return s.Clock.Now() }
+
 func (s *Server) random() float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -217,8 +231,14 @@ func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 // page answers one page of a list: results, and a next link with a cursor
 // when there may be more.
 func writePage(w http.ResponseWriter, r *http.Request, results []any, last string, limit int) {
+	writeList(w, r, results, last, len(results) == limit)
+}
+
+// writeList answers one page of a list, with a next link after last when
+// more may follow.
+func writeList(w http.ResponseWriter, r *http.Request, results []any, last string, more bool) {
 	links := map[string]string{"base": siteBase(r)}
-	if len(results) == limit && last != "" {
+	if more && last != "" {
 		q := r.URL.Query()
 		q.Set("cursor", base64.RawURLEncoding.EncodeToString([]byte(last)))
 		next := r.URL.Path + "?" + q.Encode()
@@ -337,8 +357,8 @@ func (s *Server) spaces(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var results []any
-	last := ""
+	hid := s.hidden(r)
+	var page scanner
 	q, args := `SELECT `+spaceColumns+` FROM spaces WHERE deleted_rev IS NULL AND rowid > ?`, []any{after}
 	if list := multi(r, "keys"); len(list) > 0 {
 		q += ` AND key IN (` + strings.TrimSuffix(strings.Repeat("?,", len(list)), ",") + `)`
@@ -348,12 +368,12 @@ func (s *Server) spaces(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.query(w, q+` ORDER BY rowid LIMIT ?`, append(args, limit), func(rows *sql.Rows) error {
 		v, id, err := spaceJSON(rows)
-		results, last = append(results, v), id
+		page.add(v, id, hid == nil || !hid.spaces[id])
 		return err
 	}) {
 		return
 	}
-	writePage(w, r, results, last, limit)
+	page.write(w, r, limit)
 }
 
 func (s *Server) space(w http.ResponseWriter, r *http.Request) {
@@ -438,16 +458,16 @@ func (s *Server) contentList(kind string) http.HandlerFunc {
 		q += ` ORDER BY c.rowid LIMIT ?`
 		args = append(args, limit)
 		withBody := r.URL.Query().Get("body-format") == "storage"
-		var results []any
-		last := ""
+		hid := s.hidden(r)
+		var page scanner
 		if !s.query(w, q, args, func(rows *sql.Rows) error {
 			v, id, err := contentJSON(rows, kind, withBody)
-			results, last = append(results, v), id
+			page.add(v, id, hid == nil || !hid.content[id])
 			return err
 		}) {
 			return
 		}
-		writePage(w, r, results, last, limit)
+		page.write(w, r, limit)
 	}
 }
 
@@ -549,7 +569,7 @@ func multi(r *http.Request, name string) []string {
 // handle serves pattern and lists it among the routes.
 func (s *Server) handle(pattern string, h http.HandlerFunc) {
 	s.routes = append(s.routes, pattern)
-	s.mux.HandleFunc(pattern, h)
+	s.mux.HandleFunc(pattern, s.guard(pattern, h))
 }
 
 // Routes lists the method and path patterns the sandbox serves.

@@ -89,6 +89,10 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "create space failed")
 		return
 	}
+	s.mu.Lock()
+	s.created[id] = true // Cloud makes a space's creator its admin
+	s.hiddenCache = nil
+	s.mu.Unlock()
 	row, _ := s.one(`SELECT rowid FROM spaces WHERE id = ?`, id)
 	n, _ := strconv.ParseInt(row, 10, 64)
 	writeJSON(w, map[string]any{"id": n, "key": req.Key, "name": req.Name, "type": "global", "status": "current",

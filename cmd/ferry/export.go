@@ -144,6 +144,9 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	printf("  blobs    %d (%d bytes of content)\n", sum.Blobs, sum.BlobBytes)
 	printf("  size     %d bytes\n", sum.Bytes)
 	printf("  digest   %s\n", sum.Digest)
+	if sum.Visibility == "limited" {
+		printf("  NOT THE WHOLE SITE: %s\n", sum.Limits)
+	}
 	if sum.RateLimitWait > 0 {
 		printf("  waited   %s for Confluence's rate limits\n", time.Duration(sum.RateLimitWait*float64(time.Second)).Round(time.Second))
 	}

@@ -325,6 +325,9 @@ func printSummary(path string, s *inspect.Summary) {
 		printf("  continues archive %s (incremental)\n", s.ParentID)
 	}
 	printf("  source     %s %s (site %s)\n", oneLine(fmt.Sprint(s.Source["kind"])), oneLine(fmt.Sprint(s.Source["location"])), oneLine(fmt.Sprint(s.Source["site_id"])))
+	if s.Source["visibility"] == "limited" {
+		printf("  NOT THE WHOLE SITE: %s\n", oneLine(s.Limits))
+	}
 	printf("  written    %s\n", s.Created.Format(time.RFC3339))
 	printf("  history    %s .. %s\n", s.FirstEvent.Format("2006-01-02"), s.LastEvent.Format("2006-01-02"))
 	printf("  events     %d, of which %d copied as they are\n", s.Events, s.Copied)

@@ -23,7 +23,7 @@ func newSandboxCmd() *cobra.Command {
 	var site, listen string
 	var failRate, rateLimit, endpointLimit, hiddenEmails float64
 	var retryAfter time.Duration
-	var readOnly, hideRate, gateway bool
+	var readOnly, hideRate, gateway, noAdminKey bool
 	var spikes float64
 	var latency time.Duration
 	var maxPage int
@@ -70,7 +70,7 @@ not exist is created empty, to stand in for a destination.`,
 			h := sandbox.New(s)
 			h.Token, h.FailRate, h.RateLimit, h.ReadOnly = token, failRate, rateLimit, readOnly
 			h.Latency, h.MaxPage, h.Unannounced, h.Spikes = latency, maxPage, hideRate, spikes
-			h.EndpointLimit, h.RetryAfter, h.HiddenEmails = endpointLimit, retryAfter, hiddenEmails
+			h.EndpointLimit, h.RetryAfter, h.HiddenEmails, h.NoAdminKey = endpointLimit, retryAfter, hiddenEmails, noAdminKey
 			if gateway {
 				h.Prefix = h.GatewayPrefix()
 			}
@@ -110,6 +110,7 @@ not exist is created empty, to stand in for a destination.`,
 	cmd.Flags().Float64Var(&spikes, "spikes", 0, "fraction of answers delayed by a latency spike of a quarter second")
 	cmd.Flags().IntVar(&maxPage, "max-page", 0, "largest page a list answers, below the API's 250 (0: no cap)")
 	cmd.Flags().BoolVar(&gateway, "gateway", false, "serve the API only under /ex/confluence/CLOUDID, as Atlassian's gateway does for scoped and OAuth tokens (the site's cloudId is at /_edge/tenant_info)")
+	cmd.Flags().BoolVar(&noAdminKey, "no-admin-key", false, "serve a site without admin keys (Confluence Standard): the caller sees only spaces its groups may read and pages no read restriction keeps from it")
 	cmd.Flags().BoolVar(&readOnly, "read-only", false, "serve the caller as an account without admin rights: writes answer 403 (to rehearse a failed preflight)")
 	return cmd
 }

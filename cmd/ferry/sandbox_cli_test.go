@@ -30,12 +30,25 @@ func TestSandboxAndCloudExportCLI(t *testing.T) {
 	if code != 0 || strings.Contains(out+errOut, "sandbox-secret-token") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "page") {
+	if !strings.Contains(out, "page") || strings.Contains(out, "NOT THE WHOLE SITE") {
 		t.Errorf("export summary: %s", out)
 	}
 	out, _ = must(t, 0, "inspect", arch, "--sql", "SELECT count(*) FROM pages", "--format", "csv")
 	if !strings.HasSuffix(strings.TrimSpace(out), "\n12") {
 		t.Errorf("pages through the API: %s", out)
+	}
+
+	// A site without admin keys: the export and the review say plainly
+	// that restricted content the account cannot see is not in it.
+	addr = startSandbox(t, site, "--no-admin-key")
+	out, errOut, code = withToken("sandbox-secret-token", "export", "--from", "http://"+addr, "--out", arch, "--progress", "never")
+	const gap = "NOT THE WHOLE SITE: exported without an admin key"
+	if code != 0 || !strings.Contains(out, gap) {
+		t.Fatalf("export without an admin key: exit %d\n%s\n%s", code, out, errOut)
+	}
+	out, _ = must(t, 0, "inspect", arch)
+	if !strings.Contains(out, gap) || !strings.Contains(out, "Restricted content") {
+		t.Errorf("inspect of an export without an admin key:\n%s", out)
 	}
 }
 

@@ -1,0 +1,176 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"ferry/internal/clock"
+)
+
+// call sends a request as an admin's client would, with basic auth and,
+// when key, the admin key header.
+func call(t *testing.T, srv *httptest.Server, method, path string, body any, key bool) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	}
+	req, _ := http.NewRequest(method, srv.URL+path, rd)
+	req.SetBasicAuth("admin@example.com", "token")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key {
+		req.Header.Set("Atl-Confluence-With-Admin-Key", "true")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// walkAll lists a v2 list to its end, one result a page, and answers the
+// ids and how many pages came back empty with a next link.
+func walkAll(t *testing.T, srv *httptest.Server, path string, key bool) (ids []string, empty int) {
+	t.Helper()
+	for next := path; next != ""; {
+		status, out := call(t, srv, http.MethodGet, next, nil, key)
+		if status != http.StatusOK {
+			t.Fatalf("GET %s: %d", next, status)
+		}
+		ids = append(ids, resultField(out, "id")...)
+		links, _ := out["_links"].(map[string]any)
+		next, _ = links["next"].(string)
+		if len(resultField(out, "id")) == 0 && next != "" {
+			empty++
+		}
+		if len(ids) > 10000 {
+			t.Fatal("the list does not end")
+		}
+	}
+	return ids, empty
+}
+
+// Rule: restricted spaces and pages are invisible to a site admin without
+// an admin key: absent from lists (which page short, even empty, and go
+// on), 404 by id, with everything in them; a parent's read restriction
+// hides its children. An admin key (POST /admin-key, then the header on
+// every call) shows everything. A key lasts 10 minutes unless asked for
+// up to 60; past its end, or given back, the header is not refused: the
+// calls see less again. A site without keys answers 404; OAuth callers
+// 401.
+func TestRuleRestrictedContentNeedsAnAdminKey(t *testing.T) {
+	site := generatedSite(t)
+	hid, err := Restrict(ctx, site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	space, pages := hid.Space, hid.Pages
+	h := New(site)
+	fast := clock.Clock{Scale: 1e-4} // 10 minutes in 60 ms
+	h.Clock = fast
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	spacesWithout, _ := walkAll(t, srv, "/wiki/api/v2/spaces?limit=1", false)
+	pagesWithout, empty := walkAll(t, srv, "/wiki/api/v2/pages?limit=1", false)
+	if slices.Contains(spacesWithout, space) || len(spacesWithout) == 0 {
+		t.Errorf("without a key, the spaces listed are %v: want all but %s", spacesWithout, space)
+	}
+	for _, p := range pages {
+		if slices.Contains(pagesWithout, p) {
+			t.Errorf("without a key, restricted page %s (or a child of it) is listed", p)
+		}
+		for _, path := range []string{"/wiki/api/v2/pages/" + p, "/wiki/api/v2/pages/" + p + "/footer-comments", "/wiki/rest/api/content/" + p + "/restriction/byOperation"} {
+			if status, _ := call(t, srv, http.MethodGet, path, nil, false); status != http.StatusNotFound {
+				t.Errorf("without a key, GET %s answers %d, want 404", path, status)
+			}
+		}
+	}
+	if status, _ := call(t, srv, http.MethodGet, "/wiki/api/v2/spaces/"+space+"/permissions", nil, false); status != http.StatusNotFound {
+		t.Errorf("without a key, the hidden space's permissions answer %d", status)
+	}
+	if empty == 0 {
+		t.Errorf("no page of the list came back empty with a next link: the rule of short pages is not exercised")
+	}
+
+	if status, out := call(t, srv, http.MethodPost, "/wiki/api/v2/admin-key", map[string]int{"durationInMinutes": 61}, false); status != http.StatusBadRequest {
+		t.Errorf("a key of 61 minutes: %d %v", status, out)
+	}
+	status, out := call(t, srv, http.MethodPost, "/wiki/api/v2/admin-key", map[string]int{"durationInMinutes": 60}, false)
+	if status != http.StatusOK {
+		t.Fatalf("POST /admin-key: %d %v", status, out)
+	}
+	until, err := time.Parse(time.RFC3339, out["expirationTime"].(string))
+	if err != nil || until.Sub(fast.Now()) < 59*time.Minute || until.Sub(fast.Now()) > 61*time.Minute {
+		t.Errorf("a key of 60 minutes ends at %v (now %v): %v", until, fast.Now(), err)
+	}
+	spacesWith, _ := walkAll(t, srv, "/wiki/api/v2/spaces?limit=1", true)
+	pagesWith, _ := walkAll(t, srv, "/wiki/api/v2/pages?limit=1", true)
+	if !slices.Contains(spacesWith, space) || len(spacesWith) != len(spacesWithout)+1 {
+		t.Errorf("with a key, the spaces listed are %v", spacesWith)
+	}
+	var all int
+	site.DB().QueryRow(`SELECT count(*) FROM content WHERE type = 'page' AND deleted_rev IS NULL AND status IN ('current', 'archived')`).Scan(&all)
+	if len(pagesWith) != all {
+		t.Errorf("with a key, %d pages listed of %d", len(pagesWith), all)
+	}
+	for _, p := range pages {
+		if status, _ := call(t, srv, http.MethodGet, "/wiki/api/v2/pages/"+p, nil, true); status != http.StatusOK {
+			t.Errorf("with a key, GET page %s: %d", p, status)
+		}
+	}
+	// Without the header, the key does nothing.
+	if status, _ := call(t, srv, http.MethodGet, "/wiki/api/v2/pages/"+pages[0], nil, false); status != http.StatusNotFound {
+		t.Errorf("a key, without the header: %d", status)
+	}
+
+	// A key given back, or past its end: the header is not refused, the
+	// calls see less.
+	if status, _ := call(t, srv, http.MethodDelete, "/wiki/api/v2/admin-key", nil, false); status != http.StatusNoContent {
+		t.Errorf("DELETE /admin-key: %d", status)
+	}
+	if status, _ := call(t, srv, http.MethodGet, "/wiki/api/v2/pages/"+pages[0], nil, true); status != http.StatusNotFound {
+		t.Errorf("the header after the key was given back: %d, want 404", status)
+	}
+	if status, _ := call(t, srv, http.MethodGet, "/wiki/api/v2/admin-key", nil, false); status != http.StatusNotFound {
+		t.Errorf("GET /admin-key with none: %d", status)
+	}
+	if status, _ := call(t, srv, http.MethodPost, "/wiki/api/v2/admin-key", nil, false); status != http.StatusOK {
+		t.Fatalf("POST /admin-key with no body: %d", status)
+	}
+	if status, _ := call(t, srv, http.MethodGet, "/wiki/api/v2/pages/"+pages[0], nil, true); status != http.StatusOK {
+		t.Errorf("a fresh key: %d", status)
+	}
+	time.Sleep(fast.Real(11 * time.Minute)) // the default key lasts 10
+	if status, _ := call(t, srv, http.MethodGet, "/wiki/api/v2/pages/"+pages[0], nil, true); status != http.StatusNotFound {
+		t.Errorf("the header past the key's end: %d, want 404", status)
+	}
+
+	h.NoAdminKey = true
+	if status, _ := call(t, srv, http.MethodPost, "/wiki/api/v2/admin-key", nil, false); status != http.StatusNotFound {
+		t.Errorf("POST /admin-key on a site without keys: %d", status)
+	}
+	h.NoAdminKey = false
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/wiki/api/v2/admin-key", nil)
+	req.Header.Set("Authorization", "Bearer oauth-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("POST /admin-key with an OAuth token: %d", resp.StatusCode)
+	}
+}
