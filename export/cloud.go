@@ -32,6 +32,7 @@ type CloudSource struct {
 	tmp      string // downloaded attachment versions and the record, by digest, until export takes them
 	previous func(digest string) (io.ReadCloser, error)
 	rec      *recorder
+	nodes    map[string]*cloudNode // folders, whiteboards, ... met in the page tree, by kind:id
 	// limits says why the export does not see everything: it has no admin
 	// key (see cloud/adminkey.go). "" when it has one.
 	limits string
@@ -152,9 +153,9 @@ type cloudSpace struct {
 }
 
 type cloudContent struct {
-	ID, Status, Title, SpaceID, ParentID, AuthorID, CreatedAt string
-	Position                                                  int
-	Version                                                   struct{ Number int }
+	ID, Status, Title, SpaceID, ParentID, ParentType, AuthorID, CreatedAt string
+	Position                                                              int
+	Version                                                               struct{ Number int }
 }
 
 type cloudVersion struct {
@@ -504,6 +505,9 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		return err
 	}
 	if kind == "pages" {
+		if err := s.placeInPages(ctx, items, sp.Key, cloudTime(sp.CreatedAt), emit); err != nil {
+			return err
+		}
 		items = parentsFirst(items)
 	}
 	created, version, typ := model.PageCreated, model.PageVersion, "page"
@@ -878,4 +882,68 @@ func parentsFirst(items []cloudContent) []cloudContent {
 		}
 	}
 	return out
+}
+
+// Cloud's page tree holds more than pages: a page's parent can be a
+// folder, whiteboard, database or Smart Link (embed). ferry copies none
+// of these yet; each one met is named in a source.skipped event, and the
+// pages in it go under the nearest page above it (or the space's root),
+// so nothing is re-parented without a word.
+var nodeReasons = map[string]struct{ class, path, reason string }{
+	"folder":     {"Folder", "folders", "folders are not copied by this version of ferry: the pages in one go under the nearest page above it, or the space's root"},
+	"whiteboard": {"Whiteboard", "whiteboards", "whiteboards are not copied: Cloud's REST API reads none of a whiteboard's content; the pages in one go under the nearest page above it, or the space's root"},
+	"database":   {"Database", "databases", "databases are not copied: Cloud's REST API reads none of a database's content; the pages in one go under the nearest page above it, or the space's root"},
+	"embed":      {"Smart Link", "embeds", "Smart Links in the page tree are not copied by this version of ferry: the pages under one go under the nearest page above it, or the space's root"},
+}
+
+// cloudNode is a folder, whiteboard, database or embed of the tree.
+type cloudNode struct {
+	ID, Type, Title, ParentID, ParentType string
+}
+
+// placeInPages gives each page whose parent is not a page the nearest
+// page above it as its parent, naming each node it passes.
+func (s *CloudSource) placeInPages(ctx context.Context, items []cloudContent, space string, at time.Time, emit func(*model.Change) error) error {
+	for i := range items {
+		c := &items[i]
+		id, typ := c.ParentID, c.ParentType
+		for seen := 0; id != "" && typ != "" && typ != "page"; seen++ {
+			n, err := s.node(ctx, typ, id, space, at, emit)
+			if err != nil {
+				return err
+			}
+			if seen > 100 {
+				return fmt.Errorf("page %s: its tree of %s goes round in a circle at %s %s", c.ID, typ, n.Type, n.ID)
+			}
+			id, typ = n.ParentID, n.ParentType
+		}
+		if typ != "" && typ != "page" {
+			id = ""
+		}
+		c.ParentID, c.ParentType = id, "page"
+	}
+	return nil
+}
+
+// node reads a node of the tree once, and names it as not copied.
+func (s *CloudSource) node(ctx context.Context, typ, id, space string, at time.Time, emit func(*model.Change) error) (*cloudNode, error) {
+	key := typ + ":" + id
+	if n, ok := s.nodes[key]; ok {
+		return n, nil
+	}
+	r, ok := nodeReasons[typ]
+	if !ok {
+		return nil, fmt.Errorf("a page's parent is %s %s, a kind of content this version of ferry does not know: upgrade ferry", typ, id)
+	}
+	n := &cloudNode{}
+	if err := s.Client.Get(ctx, "/wiki/api/v2/"+r.path+"/"+url.PathEscape(id), nil, n); err != nil {
+		return nil, err
+	}
+	n.ID, n.Type = id, typ
+	if s.nodes == nil {
+		s.nodes = map[string]*cloudNode{}
+	}
+	s.nodes[key] = n
+	skipped := &model.Skipped{Class: r.class, ID: id, Objects: 1, Reason: r.reason}
+	return n, emit(&model.Change{Type: model.SourceSkipped, ID: r.class + ":" + id, Space: space, At: at, Payload: skipped})
 }

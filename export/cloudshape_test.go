@@ -1,6 +1,7 @@
 package export
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -501,4 +502,138 @@ func TestCloudExportWithoutAnAdminKeyNamesTheGap(t *testing.T) {
 	if _, err := os.Stat(lost); !os.IsNotExist(err) {
 		t.Errorf("it left an archive: %v", err)
 	}
+}
+
+// A page whose parent is a folder, whiteboard, database or Smart Link is
+// not re-parented without a word: each node is named in a source.skipped
+// event with its reason, and its pages go under the nearest page above it
+// (or the space's root); every other page keeps its parent. inspect lists
+// them as held by the source and not copied.
+func TestCloudExportNamesTreeNodesItDoesNotCopy(t *testing.T) {
+	dir := t.TempDir()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	if err := generate.Site(ctx, site, generate.Options{Users: 20, Spaces: 2, Pages: 40, Seed: 12}); err != nil {
+		t.Fatal(err)
+	}
+	h := sandbox.New(site)
+	nodes, err := h.LayNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	out := filepath.Join(dir, "cloud.ferry")
+	if _, err := Run(ctx, src, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// Where each page is in the site, by the ids the API shows.
+	want := map[string]string{}
+	rows, err := site.DB().Query(`SELECT c.rowid, coalesce((SELECT rowid FROM content p WHERE p.id = c.parent_id), '') FROM content c WHERE c.type = 'page' AND c.deleted_rev IS NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, parent string
+		rows.Scan(&id, &parent)
+		want[id] = parent
+	}
+	rows.Close()
+	// The pages laid in nodes: under the nearest page above, or the root.
+	moved := 0
+	for _, n := range nodes {
+		above := ""
+		for m := n; ; {
+			if m.ParentType == "page" {
+				above = m.ParentID
+				break
+			}
+			if m.ParentID == "" {
+				break
+			}
+			for _, o := range nodes {
+				if o.ID == m.ParentID {
+					m = o
+				}
+			}
+		}
+		_, got := call(t, srv, "/wiki/api/v2/pages?limit=250")
+		for _, p := range got {
+			if p["parentId"] == n.ID {
+				want[p["id"].(string)] = above
+				moved++
+			}
+		}
+	}
+	if moved != len(nodes) {
+		t.Fatalf("%d pages laid in %d nodes", moved, len(nodes))
+	}
+	f, err := archive.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	named := map[string]string{}
+	err = replayer.Each(f, nil, func(_ int64, c *model.Change) error {
+		switch p := c.Payload.(type) {
+		case *model.Skipped:
+			if p.ID != "" {
+				named[p.ID] = p.Class + ": " + p.Reason
+			}
+		case *model.Content:
+			if c.Type == model.PageCreated && p.ParentID != want[p.ID] {
+				t.Errorf("page %s: parent %q in the archive, want %q", p.ID, p.ParentID, want[p.ID])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if r := named[n.ID]; !strings.Contains(r, "not copied") || !strings.Contains(r, "nearest page above") {
+			t.Errorf("%s %s: named %q", n.Type, n.ID, r)
+		}
+	}
+	in, err := inspect.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	sum, err := in.Summarize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]int64{}
+	for _, l := range sum.Held {
+		held[l.Class] += l.Objects
+	}
+	for _, class := range []string{"Folder", "Whiteboard", "Database", "Smart Link"} {
+		if held[class] != 1 {
+			t.Errorf("inspect holds %d of %s: %v", held[class], class, sum.Held)
+		}
+	}
+}
+
+// call lists a sandbox's answer's results as any client would.
+func call(t *testing.T, srv *httptest.Server, path string) (int, []map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	req.SetBasicAuth("admin@example.com", "token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Results []map[string]any }
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out.Results
 }

@@ -153,6 +153,10 @@ func resultsOf(out map[string]any) []string {
 // sandbox serves answered at least once.
 func TestEveryAnswerConforms(t *testing.T) {
 	h := New(generatedSite(t))
+	nodes, err := h.LayNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewUnstartedServer(nil)
 	v := &validating{h: h, seen: map[string]bool{}}
 	srv.Config.Handler = v
@@ -160,6 +164,11 @@ func TestEveryAnswerConforms(t *testing.T) {
 	defer srv.Close()
 	v.sp = loadSpecs(t, srv.URL)
 	walk(t, srv)
+	for _, n := range nodes {
+		if status, _ := call(t, srv, http.MethodGet, "/wiki/api/v2/"+NodeKinds[n.Type]+"/"+n.ID, nil, false); status != http.StatusOK {
+			t.Errorf("GET %s %s: %d", n.Type, n.ID, status)
+		}
+	}
 	writeWalk(t, srv)
 	checkRestrictionShape(t, srv, v.sp)
 	conformanceRun(t, srv.URL)

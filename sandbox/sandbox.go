@@ -86,7 +86,9 @@ type Server struct {
 	keyUntil    time.Time // the caller's admin key's end
 	keysIssued  int
 	hiddenCache *hiddenSet
-	created     map[string]bool // spaces the caller created, which it may read
+	created     map[string]bool   // spaces the caller created, which it may read
+	nodes       map[string]Node   // folders, whiteboards, ... laid over the site (tree.go)
+	placed      map[string]string // page id → the node it is in
 }
 
 // SpikeDelay is how long a latency spike holds an answer.
@@ -462,6 +464,7 @@ func (s *Server) contentList(kind string) http.HandlerFunc {
 		var page scanner
 		if !s.query(w, q, args, func(rows *sql.Rows) error {
 			v, id, err := contentJSON(rows, kind, withBody)
+			s.place(v)
 			page.add(v, id, hid == nil || !hid.content[id])
 			return err
 		}) {
@@ -483,6 +486,7 @@ func (s *Server) contentOne(kind string) http.HandlerFunc {
 		found := false
 		if !s.query(w, q, args, func(rows *sql.Rows) error {
 			v, _, err := contentJSON(rows, kind, r.URL.Query().Get("body-format") == "storage")
+			s.place(v)
 			if err == nil {
 				found = true
 				writeJSON(w, v)

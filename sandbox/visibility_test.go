@@ -174,3 +174,44 @@ func TestRuleRestrictedContentNeedsAnAdminKey(t *testing.T) {
 		t.Errorf("POST /admin-key with an OAuth token: %d", resp.StatusCode)
 	}
 }
+
+// Rule: a page's parent can be a page, folder, whiteboard, database or
+// Smart Link (embed), each read at its own collection; a node is not
+// found at another kind's.
+func TestRuleTreeHoldsMoreThanPages(t *testing.T) {
+	h := New(generatedSite(t))
+	nodes, err := h.LayNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	_, out := call(t, srv, http.MethodGet, "/wiki/api/v2/pages?limit=250", nil, false)
+	parents := map[string]int{}
+	for _, r := range out["results"].([]any) {
+		if pt, ok := r.(map[string]any)["parentType"].(string); ok {
+			parents[pt]++
+		}
+	}
+	for _, kind := range []string{"page", "folder", "whiteboard", "database", "embed"} {
+		if parents[kind] == 0 {
+			t.Errorf("no page answers parentType %s: %v", kind, parents)
+		}
+	}
+	for _, n := range nodes {
+		status, got := call(t, srv, http.MethodGet, "/wiki/api/v2/"+NodeKinds[n.Type]+"/"+n.ID, nil, false)
+		if status != http.StatusOK || got["type"] != n.Type || got["title"] != n.Title {
+			t.Errorf("GET %s %s: %d %v", n.Type, n.ID, status, got)
+		}
+		if n.ParentID != "" && (got["parentId"] != n.ParentID || got["parentType"] != n.ParentType) {
+			t.Errorf("%s %s: parent %v %v", n.Type, n.ID, got["parentId"], got["parentType"])
+		}
+		other := "folders"
+		if n.Type == "folder" {
+			other = "whiteboards"
+		}
+		if status, _ := call(t, srv, http.MethodGet, "/wiki/api/v2/"+other+"/"+n.ID, nil, false); status != http.StatusNotFound {
+			t.Errorf("%s %s at /%s: %d", n.Type, n.ID, other, status)
+		}
+	}
+}

@@ -23,7 +23,7 @@ func newSandboxCmd() *cobra.Command {
 	var site, listen string
 	var failRate, rateLimit, endpointLimit, hiddenEmails float64
 	var retryAfter time.Duration
-	var readOnly, hideRate, gateway, noAdminKey bool
+	var readOnly, hideRate, gateway, noAdminKey, treeNodes bool
 	var spikes float64
 	var latency time.Duration
 	var maxPage int
@@ -74,6 +74,11 @@ not exist is created empty, to stand in for a destination.`,
 			if gateway {
 				h.Prefix = h.GatewayPrefix()
 			}
+			if treeNodes {
+				if _, err := h.LayNodes(cmd.Context()); err != nil {
+					return fmt.Errorf("--tree-nodes: %w", err)
+				}
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("--listen: %w", err)
@@ -110,6 +115,7 @@ not exist is created empty, to stand in for a destination.`,
 	cmd.Flags().Float64Var(&spikes, "spikes", 0, "fraction of answers delayed by a latency spike of a quarter second")
 	cmd.Flags().IntVar(&maxPage, "max-page", 0, "largest page a list answers, below the API's 250 (0: no cap)")
 	cmd.Flags().BoolVar(&gateway, "gateway", false, "serve the API only under /ex/confluence/CLOUDID, as Atlassian's gateway does for scoped and OAuth tokens (the site's cloudId is at /_edge/tenant_info)")
+	cmd.Flags().BoolVar(&treeNodes, "tree-nodes", false, "show a folder, a whiteboard, a database and a Smart Link in the first space's page tree, each holding a page, as Cloud's trees do")
 	cmd.Flags().BoolVar(&noAdminKey, "no-admin-key", false, "serve a site without admin keys (Confluence Standard): the caller sees only spaces its groups may read and pages no read restriction keeps from it")
 	cmd.Flags().BoolVar(&readOnly, "read-only", false, "serve the caller as an account without admin rights: writes answer 403 (to rehearse a failed preflight)")
 	return cmd
