@@ -280,16 +280,17 @@ func (r *reader) permissions(s spaceRef) error {
 type contentEvents struct{ created, version, moved, status model.EventType }
 
 var (
-	pageEvents = contentEvents{model.PageCreated, model.PageVersion, model.PageMoved, model.PageStatus}
-	blogEvents = contentEvents{model.BlogpostCreated, model.BlogpostVersion, "", model.BlogpostStatus}
+	pageEvents   = contentEvents{model.PageCreated, model.PageVersion, model.PageMoved, model.PageStatus}
+	folderEvents = contentEvents{model.FolderCreated, model.FolderVersion, model.FolderMoved, model.FolderStatus}
+	blogEvents   = contentEvents{model.BlogpostCreated, model.BlogpostVersion, "", model.BlogpostStatus}
 )
 
-// pageTree orders a space's live pages parents first.
+// pageTree orders a space's live pages and folders parents first.
 // In the tree queries, "+parent_id IS NULL" keeps SQLite from starting
 // at the index by parent (every top-level page or comment of the whole
 // site) instead of at the space's own rows.
 const pageTree = `WITH RECURSIVE tree(id, depth) AS (
-	SELECT id, 0 FROM content WHERE space_id = ?1 AND type = 'page' AND +parent_id IS NULL AND deleted_rev IS NULL
+	SELECT id, 0 FROM content WHERE space_id = ?1 AND type IN ('page', 'folder') AND +parent_id IS NULL AND deleted_rev IS NULL
 	UNION ALL SELECT c.id, t.depth + 1 FROM content c JOIN tree t ON c.parent_id = t.id WHERE c.deleted_rev IS NULL) `
 
 func (r *reader) pages(s spaceRef) error {
@@ -317,6 +318,7 @@ func (r *reader) blogposts(s spaceRef) error {
 func (r *reader) contentRows(s spaceRef, q string, ev contentEvents) error {
 	type older struct {
 		c  model.Content
+		ev contentEvents
 		at string
 		by sql.NullString
 	}
@@ -328,7 +330,7 @@ func (r *reader) contentRows(s spaceRef, q string, ev contentEvents) error {
 		}
 		o := pending
 		pending = nil
-		return r.journalEvents(s, &o.c, ev, o.at, o.by)
+		return r.journalEvents(s, &o.c, o.ev, o.at, o.by)
 	}
 	err := r.query(q, func(rows *sql.Rows) error {
 		var c model.Content
@@ -344,6 +346,10 @@ func (r *reader) contentRows(s spaceRef, q string, ev contentEvents) error {
 			return err
 		}
 		c.SpaceID, c.CreatedAt = s.id, parseTime(createdAt)
+		ev := ev
+		if c.Type == "folder" {
+			ev = folderEvents
+		}
 		if c.ID != last {
 			if err := flush(); err != nil {
 				return err
@@ -355,7 +361,7 @@ func (r *reader) contentRows(s spaceRef, q string, ev contentEvents) error {
 					return err
 				}
 			case rev > r.since:
-				pending = &older{c, changedAt, by}
+				pending = &older{c, ev, changedAt, by}
 			}
 		}
 		if !num.Valid {
@@ -557,12 +563,23 @@ func (r *reader) appData(s spaceRef) error {
 
 // removal emits one removal event per row of q, whose columns are id,
 // parent, changed_at and changed_by.
+//
+// A fifth column, when the query has one, is the content's type: the page
+// tree holds folders too, which go as folder.deleted.
 func (r *reader) removal(t model.EventType, space, q string, args ...any) error {
 	return r.query(q, func(rows *sql.Rows) error {
-		var id, parent, at string
+		var id, parent, at, typ string
 		var by sql.NullString
-		if err := rows.Scan(&id, &parent, &at, &by); err != nil {
+		dest := []any{&id, &parent, &at, &by}
+		if cols, _ := rows.Columns(); len(cols) == 5 {
+			dest = append(dest, &typ)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return err
+		}
+		t := t
+		if typ == "folder" {
+			t = model.FolderDeleted
 		}
 		return r.change(t, id, parent, space, at, by, &model.Deleted{ID: id})
 	}, args...)
@@ -593,9 +610,9 @@ func (r *reader) spaceRemovals(s spaceRef) error {
 			WHERE 1` + removed + ` ORDER BY tree.depth DESC, cm.id`},
 		{model.BlogpostDeleted, `SELECT id, '', changed_at, changed_by FROM content WHERE space_id = ?1 AND type = 'blogpost'` + removed + ` ORDER BY id`},
 		{model.PageDeleted, `WITH RECURSIVE tree(id, depth) AS (
-			SELECT id, 0 FROM content WHERE space_id = ?1 AND type = 'page' AND +parent_id IS NULL
+			SELECT id, 0 FROM content WHERE space_id = ?1 AND type IN ('page', 'folder') AND +parent_id IS NULL
 			UNION ALL SELECT c.id, t.depth + 1 FROM content c JOIN tree t ON c.parent_id = t.id)
-			SELECT c.id, coalesce(c.parent_id, ''), c.changed_at, c.changed_by FROM tree JOIN content c ON c.id = tree.id
+			SELECT c.id, coalesce(c.parent_id, ''), c.changed_at, c.changed_by, c.type FROM tree JOIN content c ON c.id = tree.id
 			WHERE 1` + removed + ` ORDER BY tree.depth DESC, c.id`},
 		{model.SpacePermissionRevoked, `SELECT id, space_id, changed_at, changed_by FROM space_permissions WHERE space_id = ?1` + removed + ` ORDER BY id`},
 		{model.SpaceDeleted, `SELECT id, '', changed_at, changed_by FROM spaces WHERE id = ?1` + removed},
@@ -605,7 +622,7 @@ func (r *reader) spaceRemovals(s spaceRef) error {
 	gates := map[model.EventType]string{
 		model.CommentDeleted: `SELECT 1 FROM comments cm INDEXED BY comments_removed JOIN content c ON c.id = cm.container_id
 			WHERE cm.deleted_rev > ?2 AND cm.created_rev <= ?2 AND c.space_id = ?1 LIMIT 1`,
-		model.PageDeleted: `SELECT 1 FROM content INDEXED BY content_removed WHERE deleted_rev > ?2 AND created_rev <= ?2 AND space_id = ?1 AND type = 'page' LIMIT 1`,
+		model.PageDeleted: `SELECT 1 FROM content INDEXED BY content_removed WHERE deleted_rev > ?2 AND created_rev <= ?2 AND space_id = ?1 AND type IN ('page', 'folder') LIMIT 1`,
 	}
 	for _, st := range steps {
 		if gate, ok := gates[st.t]; ok {

@@ -224,4 +224,28 @@ CREATE INDEX comments_by_parent ON comments(parent_id);
 CREATE INDEX content_removed ON content(deleted_rev) WHERE deleted_rev IS NOT NULL;
 CREATE INDEX comments_removed ON comments(deleted_rev) WHERE deleted_rev IS NOT NULL;
 `,
+	// 6: folders. Cloud's page trees hold folders, pages without a body:
+	// content of type folder, its title in its versions. SQLite cannot
+	// change a CHECK in place, so content is rebuilt, keeping its rowids
+	// (the sandbox shows them as Cloud ids).
+	`
+CREATE TABLE content_new (
+	id         TEXT PRIMARY KEY,
+	type       TEXT NOT NULL CHECK (type IN ('page', 'blogpost', 'folder')),
+	space_id   TEXT NOT NULL REFERENCES spaces(id),
+	parent_id  TEXT REFERENCES content(id),
+	position   INTEGER NOT NULL,
+	status     TEXT NOT NULL CHECK (status IN ('current', 'archived', 'trashed', 'draft')),
+	created_at TEXT NOT NULL,
+	author     TEXT,
+	created_rev INTEGER NOT NULL, rev INTEGER NOT NULL, deleted_rev INTEGER, changed_at TEXT NOT NULL, changed_by TEXT
+);
+INSERT INTO content_new (rowid, id, type, space_id, parent_id, position, status, created_at, author, created_rev, rev, deleted_rev, changed_at, changed_by)
+	SELECT rowid, id, type, space_id, parent_id, position, status, created_at, author, created_rev, rev, deleted_rev, changed_at, changed_by FROM content;
+DROP TABLE content;
+ALTER TABLE content_new RENAME TO content;
+CREATE INDEX content_by_space ON content(space_id, type);
+CREATE INDEX content_by_parent ON content(parent_id);
+CREATE INDEX content_removed ON content(deleted_rev) WHERE deleted_rev IS NOT NULL;
+`,
 }

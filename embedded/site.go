@@ -112,28 +112,63 @@ func (s *Site) migrate(create bool) error {
 	if version > len(migrations) {
 		return fmt.Errorf("open site %s: schema version %d is newer than this ferry's %d: upgrade ferry", s.path, version, len(migrations))
 	}
-	for v := version; v < len(migrations); v++ {
-		tx, err := s.db.Begin()
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(migrations[v]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migrate site %s to schema %d: %w", s.path, v+1, err)
-		}
-		if v == 0 {
-			tx.Exec(`INSERT INTO meta(key, value) VALUES ('site_id', ?), ('rev', '0')`, uuid.NewString())
-		}
-		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
+	if version < len(migrations) {
+		if err := s.applyMigrations(version); err != nil {
 			return err
 		}
 	}
 	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'site_id'`).Scan(&s.id); err != nil {
 		return fmt.Errorf("open site %s: no site id (%w)", s.path, ErrNotSite)
+	}
+	return nil
+}
+
+// applyMigrations applies the migrations after version, each in its own
+// transaction, on one connection with foreign keys off: a migration that
+// rebuilds a table (SQLite cannot change a CHECK in place) drops the old
+// one while other tables refer to it. Foreign keys are checked before
+// each commit, and turned back on.
+func (s *Site) applyMigrations(version int) error {
+	ctx := context.Background()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(ctx, "PRAGMA foreign_keys = ON")
+	for v := version; v < len(migrations); v++ {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		fail := func(err error) error {
+			tx.Rollback()
+			return fmt.Errorf("migrate site %s to schema %d: %w", s.path, v+1, err)
+		}
+		if _, err := tx.Exec(migrations[v]); err != nil {
+			return fail(err)
+		}
+		if v == 0 {
+			if _, err := tx.Exec(`INSERT INTO meta(key, value) VALUES ('site_id', ?), ('rev', '0')`, uuid.NewString()); err != nil {
+				return fail(err)
+			}
+		}
+		var broken int
+		if err := tx.QueryRow(`SELECT count(*) FROM pragma_foreign_key_check`).Scan(&broken); err != nil || broken > 0 {
+			if err == nil {
+				err = fmt.Errorf("%d rows refer to rows that are not there", broken)
+			}
+			return fail(err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			return fail(err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fail(err)
+		}
 	}
 	return nil
 }

@@ -326,6 +326,15 @@ func (t *Tx) MoveContent(id, parentID string, position int) error {
 	return t.journal("content", id, "moved")
 }
 
+// IsUnder reports whether content id lies in ancestor's subtree (or is
+// it): moving ancestor under id would make a circle.
+func (t *Tx) IsUnder(id, ancestor string) (bool, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `WITH RECURSIVE up(id) AS (SELECT ? UNION SELECT c.parent_id FROM content c JOIN up ON c.id = up.id WHERE c.parent_id IS NOT NULL)
+		SELECT count(*) FROM up WHERE id = ?`, id, ancestor).Scan(&n)
+	return n > 0, err
+}
+
 // SetContentStatus trashes, restores, archives or publishes content.
 func (t *Tx) SetContentStatus(id, status string) error {
 	if err := t.execOne("set status of", id, `UPDATE content SET status = ?, rev = ?, changed_at = ?, changed_by = ? WHERE id = ? AND deleted_rev IS NULL`,
@@ -335,8 +344,39 @@ func (t *Tx) SetContentStatus(id, status string) error {
 	return t.journal("content", id, "status")
 }
 
-// DeleteContent purges a page or blog post with everything on it. Its
-// children must have been moved or deleted first.
+// LiftChildren moves the live children of content id up to its parent,
+// as Confluence does with the children of a page it purges.
+func (t *Tx) LiftChildren(id string) error {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT id FROM content WHERE parent_id = ? AND deleted_rev IS NULL ORDER BY position, id`, id)
+	if err != nil {
+		return err
+	}
+	var children []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			rows.Close()
+			return err
+		}
+		children = append(children, c)
+	}
+	rows.Close()
+	var parent sql.NullString
+	if len(children) > 0 {
+		if err := t.tx.QueryRowContext(t.ctx, `SELECT parent_id FROM content WHERE id = ?`, id).Scan(&parent); err != nil {
+			return fmt.Errorf("lift the children of %s: %w", id, err)
+		}
+	}
+	for i, c := range children {
+		if err := t.MoveContent(c, parent.String, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteContent purges a page, blog post or folder with everything on
+// it. Its children must have been moved or deleted first.
 func (t *Tx) DeleteContent(id string) error {
 	var children int
 	t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM content WHERE parent_id = ? AND deleted_rev IS NULL`, id).Scan(&children)

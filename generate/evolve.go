@@ -208,7 +208,7 @@ func (g *gen) evDeletePage(ctx context.Context) error {
 
 func (g *gen) evComment(ctx context.Context) error {
 	var id, typ string
-	if !g.one(ctx, `SELECT id, type FROM content WHERE deleted_rev IS NULL ORDER BY id`, nil, &id, &typ) {
+	if !g.one(ctx, `SELECT id, type FROM content WHERE deleted_rev IS NULL AND type != 'folder' ORDER BY id`, nil, &id, &typ) {
 		return nil
 	}
 	var replyTo, editID string
@@ -249,7 +249,7 @@ func (g *gen) evAttachment(ctx context.Context) error {
 		})
 	}
 	var content, typ string
-	if !g.one(ctx, `SELECT id, type FROM content WHERE deleted_rev IS NULL ORDER BY id`, nil, &content, &typ) {
+	if !g.one(ctx, `SELECT id, type FROM content WHERE deleted_rev IS NULL AND type != 'folder' ORDER BY id`, nil, &content, &typ) {
 		return nil
 	}
 	return g.change(ctx, func(tx *embedded.Tx) error {
@@ -272,7 +272,7 @@ func (g *gen) evLabel(ctx context.Context) error {
 	if g.rng.Intn(3) == 0 && g.one(ctx, `SELECT container_id, prefix, name FROM labels WHERE deleted_rev IS NULL ORDER BY 1, 2, 3`, nil, &l.ContainerID, &l.Prefix, &l.Name) {
 		return g.change(ctx, func(tx *embedded.Tx) error { return tx.RemoveLabel(l) })
 	}
-	if !g.one(ctx, `SELECT id FROM content WHERE deleted_rev IS NULL ORDER BY id`, nil, &l.ContainerID) {
+	if !g.one(ctx, `SELECT id FROM content WHERE deleted_rev IS NULL AND type != 'folder' ORDER BY id`, nil, &l.ContainerID) {
 		return nil
 	}
 	l.Prefix, l.Name = "global", pick(g.rng, words)
@@ -285,7 +285,7 @@ func (g *gen) evRestriction(ctx context.Context) error {
 		&r.ContainerID, &r.Operation, &r.PrincipalType, &r.PrincipalID) {
 		return g.change(ctx, func(tx *embedded.Tx) error { return tx.RemoveRestriction(r) })
 	}
-	if !g.one(ctx, `SELECT id FROM content WHERE deleted_rev IS NULL ORDER BY id`, nil, &r.ContainerID) {
+	if !g.one(ctx, `SELECT id FROM content WHERE deleted_rev IS NULL AND type != 'folder' ORDER BY id`, nil, &r.ContainerID) {
 		return nil
 	}
 	r.Operation, r.PrincipalType, r.PrincipalID = []string{"read", "update"}[g.rng.Intn(2)], "user", g.activeUser()
@@ -297,7 +297,7 @@ func (g *gen) evProperty(ctx context.Context) error {
 	if g.rng.Intn(3) == 0 && g.one(ctx, `SELECT container_id, key FROM properties WHERE deleted_rev IS NULL ORDER BY 1, 2`, nil, &container, &key) {
 		return g.change(ctx, func(tx *embedded.Tx) error { return tx.DeleteProperty(container, key) })
 	}
-	if !g.one(ctx, `SELECT id FROM content WHERE deleted_rev IS NULL ORDER BY id`, nil, &container) {
+	if !g.one(ctx, `SELECT id FROM content WHERE deleted_rev IS NULL AND type != 'folder' ORDER BY id`, nil, &container) {
 		return nil
 	}
 	value, _ := json.Marshal(map[string]any{"reviewed": true, "at": g.clock})
@@ -312,7 +312,7 @@ func (g *gen) evLike(ctx context.Context) error {
 		return g.change(ctx, func(tx *embedded.Tx) error { return tx.RemoveLike(container, account) })
 	}
 	var typ string
-	if !g.one(ctx, `SELECT id, type FROM content WHERE deleted_rev IS NULL ORDER BY id`, nil, &container, &typ) {
+	if !g.one(ctx, `SELECT id, type FROM content WHERE deleted_rev IS NULL AND type != 'folder' ORDER BY id`, nil, &container, &typ) {
 		return nil
 	}
 	return g.change(ctx, func(tx *embedded.Tx) error {

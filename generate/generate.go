@@ -23,6 +23,10 @@ type Options struct {
 	Pages           int
 	AttachmentBytes int64
 	Seed            int64
+	// Folders is how many folders (Confluence Cloud's) each space gets,
+	// some pages moved into them. 0 makes none; other values change only
+	// ids and times of what follows, not its shape.
+	Folders int
 	// Progress, if set, is called after each batch with the pages written.
 	Progress func(pages int)
 }
@@ -234,6 +238,9 @@ func (g *gen) space(ctx context.Context, i, n int) error {
 		}
 	}
 	return g.update(ctx, func(tx *embedded.Tx) error {
+		if err := g.folders(tx, sp, pages); err != nil {
+			return err
+		}
 		for k := 0; k < max(1, n/10); k++ {
 			if err := g.blogpost(tx, sp, pages); err != nil {
 				return err
@@ -241,6 +248,56 @@ func (g *gen) space(ctx context.Context, i, n int) error {
 		}
 		return tx.RecordAppData(model.AppData{ID: "appdata-" + sp.ID, AppKey: "com.mxgraph.confluence.plugins.diagramly", Kind: "diagram", Size: int64(1000 + g.rng.Intn(50000))}, sp.ID)
 	})
+}
+
+// folders adds Options.Folders folders to a space, at its root, under a
+// page or in another folder, with a title and now and then a rename, and
+// moves pages (with their subtrees) into them. Its random numbers come
+// from a source of their own, so that a site without folders is the same
+// with or without this code.
+func (g *gen) folders(tx *embedded.Tx, sp model.Space, pages []pageInfo) error {
+	if g.opts.Folders == 0 || len(pages) < 2 {
+		return nil
+	}
+	rng := rand.New(rand.NewSource(g.opts.Seed ^ int64(len(sp.ID))<<20 ^ 0xf01de7))
+	var folders []string
+	for k := 0; k < g.opts.Folders; k++ {
+		f := model.Content{ID: g.id(), Type: "folder", SpaceID: sp.ID, Status: "current", CreatedAt: g.tick(2 * time.Hour), Author: g.active[rng.Intn(len(g.active))], Position: k}
+		switch r := rng.Intn(3); {
+		case r == 0 && len(folders) > 0:
+			f.ParentID = folders[rng.Intn(len(folders))]
+		case r == 1:
+			f.ParentID = pages[rng.Intn(len(pages))].id
+		}
+		if err := tx.CreateContent(f); err != nil {
+			return err
+		}
+		names := []string{"Team", "Archive", "Projects", "Drafts", "Reference", "Meetings", "Designs", "設計", "Réunions"}
+		versions := 1 + rng.Intn(2)
+		for v := 1; v <= versions; v++ {
+			title := fmt.Sprintf("%s %d", names[rng.Intn(len(names))], k+1)
+			if err := tx.AddVersion(model.Version{ContentID: f.ID, Number: v, Title: title, Author: f.Author, At: f.CreatedAt.Add(time.Duration(v-1) * time.Hour)}); err != nil {
+				return err
+			}
+		}
+		folders = append(folders, f.ID)
+		// A page or two go in, with what is under them, unless the folder
+		// lies under that page.
+		for n := 1 + rng.Intn(2); n > 0; n-- {
+			p := pages[1+rng.Intn(len(pages)-1)].id
+			below, err := tx.IsUnder(f.ID, p)
+			if err != nil {
+				return err
+			}
+			if below {
+				continue
+			}
+			if err := tx.MoveContent(p, f.ID, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 type pageInfo struct {

@@ -61,6 +61,7 @@ type Tx interface {
 	MoveContent(id, parentID string, position int) error
 	SetContentStatus(id, status string) error
 	DeleteContent(id string) error
+	LiftChildren(id string) error
 	CreateComment(model.Comment) error
 	AddCommentVersionIfNew(model.Version) (bool, error)
 	DeleteComment(id string) error

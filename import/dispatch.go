@@ -436,8 +436,17 @@ func (im *importer) remove(c *model.Change) (outcome, error) {
 		return im.deleteOwned("space", c.ID, "existing space not deleted", im.tx.DeleteSpace)
 	case model.SpacePermissionRevoked:
 		return im.deleteOwned("space_permission", c.ID, "", im.tx.RevokePermission)
-	case model.PageDeleted, model.BlogpostDeleted:
-		return im.deleteOwned("content", c.ID, "", im.tx.DeleteContent)
+	case model.PageDeleted, model.BlogpostDeleted, model.FolderDeleted:
+		// A child still here was moved at the source before this purge
+		// and is purged later in the archive (an increment holds no move
+		// of what it deletes): it goes up, as Confluence lifts a purged
+		// page's children, until then.
+		return im.deleteOwned("content", c.ID, "", func(d string) error {
+			if err := im.tx.LiftChildren(d); err != nil {
+				return err
+			}
+			return im.tx.DeleteContent(d)
+		})
 	case model.CommentDeleted:
 		return im.deleteOwned("comment", c.ID, "", im.tx.DeleteComment)
 	case model.AttachmentDeleted:

@@ -35,7 +35,7 @@ func newFixture(t testing.TB, seed int64, pages int) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { src.Close() })
-	if err := generate.Site(ctx, src, generate.Options{Users: 60, Spaces: 5, Pages: pages, AttachmentBytes: 512 << 10, Seed: seed}); err != nil {
+	if err := generate.Site(ctx, src, generate.Options{Users: 60, Spaces: 5, Pages: pages, AttachmentBytes: 512 << 10, Seed: seed, Folders: 3}); err != nil {
 		t.Fatal(err)
 	}
 	fx := &fixture{dir: dir, source: src, archive: filepath.Join(dir, "full.ferry")}

@@ -73,7 +73,7 @@ type SpacePermission struct {
 // its versions.
 type Content struct {
 	ID        string    `json:"id"`
-	Type      string    `json:"type"` // page, blogpost
+	Type      string    `json:"type"` // page, blogpost, folder
 	SpaceID   string    `json:"space_id"`
 	ParentID  string    `json:"parent_id,omitempty"`
 	Position  int       `json:"position"`

@@ -29,6 +29,11 @@ const (
 	SpaceDeleted           EventType = "space.deleted"
 	SpacePermissionGranted EventType = "space_permission.granted"
 	SpacePermissionRevoked EventType = "space_permission.revoked"
+	FolderCreated          EventType = "folder.created"
+	FolderVersion          EventType = "folder.version"
+	FolderMoved            EventType = "folder.moved"
+	FolderStatus           EventType = "folder.status"
+	FolderDeleted          EventType = "folder.deleted"
 	PageCreated            EventType = "page.created"
 	PageVersion            EventType = "page.version"
 	PageMoved              EventType = "page.moved"
@@ -76,6 +81,10 @@ var Catalogue = []EventInfo{
 	{SpaceCreated, Space{}, "A space with its details, settings, look and feel and templates. homepage names a page resolved after the space's pages."},
 	{SpaceUpdated, Space{}, "The space's whole state again: a rename, archiving, a new description, logo or settings."},
 	{SpacePermissionGranted, SpacePermission{}, "A principal (user, group or anonymous) may perform an operation in a space."},
+	{FolderCreated, Content{}, "A folder's place in the page tree: space, parent, position, status. A folder is a page without a body (Confluence Cloud); pages and folders come parents first, together. Its title is in its versions."},
+	{FolderVersion, Version{}, "One version of a folder: its title (the body is empty)."},
+	{FolderMoved, Move{}, "A folder has a new parent or position."},
+	{FolderStatus, StatusChange{}, "A folder was trashed or restored."},
 	{PageCreated, Content{}, "A page's place: space, parent, position, status. Parents come before their children. Its text is in its versions."},
 	{PageVersion, Version{}, "One version of a page, in version order: title, storage-format body, author, time, message, minor edit."},
 	{PageMoved, Move{}, "A page has a new parent or position."},
@@ -101,6 +110,7 @@ var Catalogue = []EventInfo{
 	{CommentDeleted, Deleted{}, "A comment was deleted; replies are deleted before the comment they reply to."},
 	{BlogpostDeleted, Deleted{}, "A blog post was purged."},
 	{PageDeleted, Deleted{}, "A page was purged; children are deleted (or moved) before their parent."},
+	{FolderDeleted, Deleted{}, "A folder was deleted, after what was in it."},
 	{SpacePermissionRevoked, Deleted{}, "A space permission was taken away."},
 	{SpaceDeleted, Deleted{}, "A space was deleted, after everything in it."},
 	{MembershipRemoved, Deleted{}, "A user left a group."},

@@ -1,7 +1,7 @@
 package model
 
 // Ref names an entity an event refers to. Kinds: user, group, space,
-// content (pages and blog posts share ids), comment, attachment, and the
+// content (pages, blog posts and folders share ids), comment, attachment, and the
 // relation kinds for an event about the relation itself.
 type Ref struct {
 	Kind string
@@ -16,7 +16,7 @@ func (c *Change) Subject() Ref { return Ref{refKind(c.Type.Kind()), c.ID} }
 func (c *Change) IsCreation() bool {
 	switch c.Type {
 	case UserCreated, GroupCreated, MembershipAdded, AppInstalled, SpaceCreated, SpacePermissionGranted,
-		PageCreated, BlogpostCreated, CommentCreated, AttachmentCreated, LabelAdded, RestrictionAdded,
+		FolderCreated, PageCreated, BlogpostCreated, CommentCreated, AttachmentCreated, LabelAdded, RestrictionAdded,
 		PropertySet, LikeAdded, AppDataRecorded, SourceSkipped:
 		return true
 	}
@@ -24,7 +24,7 @@ func (c *Change) IsCreation() bool {
 }
 
 func refKind(kind string) string {
-	if kind == "page" || kind == "blogpost" {
+	if kind == "page" || kind == "blogpost" || kind == "folder" {
 		return "content"
 	}
 	return kind

@@ -97,14 +97,15 @@ An entity's events come after those of everything it refers to, so that a
 destination can replay an archive from the start without looking ahead:
 
 1. users, groups, memberships, installed apps;
-2. then each space in key order: the space, its permissions, its pages
-   (parents before children, each page's versions in version order, moves
-   and status changes after them), its blog posts, comments (replies after
+2. then each space in key order: the space, its permissions, its pages and
+   folders, one tree (parents before children, each page's or folder's
+   versions in version order, moves and status changes after them), its
+   blog posts, comments (replies after
    what they reply to) with their versions, attachments with their versions,
    labels, restrictions, content properties, likes, app data;
 3. then removals, in the reverse order: what lies inside an entity is
    removed before the entity (app data, likes, properties, restrictions, labels,
-   attachments, comments, pages children first, permissions, the space; then
+   attachments, comments, pages and folders children first, permissions, the space; then
    memberships and groups).
 
 Only references through ids are ordered. Links inside bodies (to pages,

@@ -33,6 +33,8 @@ var Scope = []ScopeRule{
 	{Kind: "product_access", Copy: NotCopied, Reason: "product access settings are not copied; users get product access through the groups they join."},
 	{Kind: "space", Copy: Copied, Reason: "with its details, settings and templates, personal spaces too; an import's --spaces chooses which spaces it takes, and reports those it leaves out."},
 	{Kind: "space_permission", Copy: Conditional, Condition: "granted to a group that will not exist at the destination", Reason: "a group's permission is lost when no group of that name will exist; copy users and groups first."},
+	{Kind: "folder", Event: FolderVersion, Copy: Conditional, Condition: "a later version (a rename) and the destination is Confluence Cloud", Reason: "a folder's title is copied; Confluence Cloud's API cannot rename a folder, so a later rename is reported, not applied."},
+	{Kind: "folder", Copy: Copied, Reason: "with its place in the page tree and the pages in it (Confluence Cloud's folders)."},
 	{Kind: "page", Event: PageVersion, Copy: Copied, Reason: "every version is copied; into Confluence Cloud, whose API writes as the importing account, now, the original author and time go in the version's message and the ferry.source property."},
 	{Kind: "page", Copy: Copied, Reason: "with full version history, its place in the tree, and its status (archived and trashed pages too)."},
 	{Kind: "blogpost", Event: BlogpostVersion, Copy: Copied, Reason: "every version is copied; into Confluence Cloud, whose API writes as the importing account, now, the original author and time go in the version's message and the ferry.source property."},

@@ -19,6 +19,7 @@ type generateOptions struct {
 	pages, changes  int
 	seed            int64
 	attachmentBytes int64
+	folders         int
 }
 
 func newGenerateCmd(g *globals) *cobra.Command {
@@ -31,7 +32,8 @@ site (a SQLite file): users (some inactive or deleted, some with emails that
 differ only in case), groups, apps, spaces of skewed sizes (personal and
 archived ones too), page trees several levels deep with version history,
 blog posts, threaded and inline comments, attachments (some identical),
-labels, restrictions, properties and likes. The same seed gives the same site.
+labels, restrictions, properties and likes, and with --folders, Confluence
+Cloud's folders in the page trees. The same seed gives the same site.
 
 With --evolve it edits an existing site instead, as its users would: new
 versions, renames, moves, trash and restore, deletions, new users, groups and
@@ -49,6 +51,8 @@ memberships, permission changes. Incremental exports then carry those edits.`,
 				return usageError("--evolve needs --changes N with N at least 1")
 			case o.out != "" && (o.users < 1 || o.spaces < 1 || o.pages < o.spaces):
 				return usageError("--users and --spaces must be at least 1 and --pages at least --spaces")
+			case o.folders < 0:
+				return usageError("--folders must not be negative")
 			case o.attachmentBytes < 0:
 				return usageError("--attachment-bytes must not be negative")
 			}
@@ -64,6 +68,7 @@ memberships, permission changes. Incremental exports then carry those edits.`,
 	f.IntVar(&o.changes, "changes", 0, "with --evolve: number of edits")
 	f.Int64Var(&o.seed, "seed", 1, "random seed: the same seed gives the same site")
 	f.Int64Var(&o.attachmentBytes, "attachment-bytes", 8<<20, "total bytes of attachment contents")
+	f.IntVar(&o.folders, "folders", 0, "folders in each space's page tree, some pages moved into them (Confluence Cloud's)")
 	return cmd
 }
 
@@ -93,7 +98,7 @@ func runGenerate(ctx context.Context, g *globals, o *generateOptions) error {
 		return err
 	}
 	bar, done := g.progressCount(int64(o.pages), "generating pages")
-	err = generate.Site(ctx, site, generate.Options{Users: o.users, Spaces: o.spaces, Pages: o.pages, AttachmentBytes: o.attachmentBytes, Seed: o.seed,
+	err = generate.Site(ctx, site, generate.Options{Users: o.users, Spaces: o.spaces, Pages: o.pages, AttachmentBytes: o.attachmentBytes, Seed: o.seed, Folders: o.folders,
 		Progress: func(n int) { bar(int64(n)) }})
 	done()
 	if err == nil {

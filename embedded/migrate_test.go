@@ -1,0 +1,85 @@
+package embedded
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"ferry/model"
+)
+
+// A site made before folders (schema 5) opens with this ferry: content is
+// rebuilt to take folders, with its rows, their rowids (the sandbox's
+// Cloud ids) and what refers to them intact.
+func TestSiteBeforeFoldersMigrates(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	all := migrations
+	migrations = all[:5]
+	s, err := Create(path)
+	migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	err = s.Update(ctx, at, "", func(tx *Tx) error {
+		if err := tx.CreateSpace(model.Space{ID: "s1", Key: "ENG", Name: "Engineering", Type: "global", Status: "current", CreatedAt: at,
+			Categories: []string{}, Settings: map[string]string{}, LookAndFeel: map[string]string{}, Templates: []model.Template{}}); err != nil {
+			return err
+		}
+		for _, c := range []model.Content{{ID: "p1", Type: "page", SpaceID: "s1", Status: "current", CreatedAt: at},
+			{ID: "p2", Type: "page", SpaceID: "s1", ParentID: "p1", Status: "current", CreatedAt: at}} {
+			if err := tx.CreateContent(c); err != nil {
+				return err
+			}
+			if err := tx.AddVersion(model.Version{ContentID: c.ID, Number: 1, Title: "Page " + c.ID, Body: "<p/>", At: at}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before string
+	s.DB().QueryRow(`SELECT group_concat(rowid || ':' || id) FROM content`).Scan(&before)
+	err = s.Update(ctx, at, "", func(tx *Tx) error {
+		return tx.CreateContent(model.Content{ID: "f1", Type: "folder", SpaceID: "s1", Status: "current", CreatedAt: at})
+	})
+	if err == nil {
+		t.Fatal("schema 5 took a folder")
+	}
+	s.Close()
+
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var version, broken int
+	var after string
+	s.DB().QueryRow(`PRAGMA user_version`).Scan(&version)
+	s.DB().QueryRow(`SELECT group_concat(rowid || ':' || id) FROM content`).Scan(&after)
+	s.DB().QueryRow(`SELECT count(*) FROM pragma_foreign_key_check`).Scan(&broken)
+	if version != len(migrations) || after != before || broken != 0 {
+		t.Errorf("schema %d, content %s (was %s), %d broken references", version, after, before, broken)
+	}
+	err = s.Update(ctx, at, "", func(tx *Tx) error {
+		if err := tx.CreateContent(model.Content{ID: "f1", Type: "folder", SpaceID: "s1", ParentID: "p1", Status: "current", CreatedAt: at}); err != nil {
+			return err
+		}
+		return tx.MoveContent("p2", "f1", 0)
+	})
+	if err != nil {
+		t.Fatalf("a folder in the migrated site: %v", err)
+	}
+	// Foreign keys are on again: a page under a folder that is not there
+	// is refused.
+	err = s.Update(ctx, at, "", func(tx *Tx) error {
+		return tx.CreateContent(model.Content{ID: "p3", Type: "page", SpaceID: "s1", ParentID: "nowhere", Status: "current", CreatedAt: at})
+	})
+	if err == nil {
+		t.Error("foreign keys are off after the migration")
+	}
+}
