@@ -32,7 +32,8 @@ type CloudSource struct {
 	tmp      string // downloaded attachment versions and the record, by digest, until export takes them
 	previous func(digest string) (io.ReadCloser, error)
 	rec      *recorder
-	nodes    map[string]*cloudNode // folders, whiteboards, ... met in the page tree, by kind:id
+	nodes    map[string]*cloudContent // folders, whiteboards, ... met in the page tree, by kind:id
+	named    map[string]bool          // those of them named as not copied
 	// limits says why the export does not see everything: it has no admin
 	// key (see cloud/adminkey.go). "" when it has one.
 	limits string
@@ -154,8 +155,12 @@ type cloudSpace struct {
 
 type cloudContent struct {
 	ID, Status, Title, SpaceID, ParentID, ParentType, AuthorID, CreatedAt string
+	Type                                                                  string // folder, whiteboard, ...; "" for pages and blog posts
 	Position                                                              int
-	Version                                                               struct{ Number int }
+	Version                                                               struct {
+		Number    int
+		CreatedAt string
+	}
 }
 
 type cloudVersion struct {
@@ -181,6 +186,9 @@ var notReadFromCloud = []struct{ class, reason string }{
 	// v2's lists take no draft status: an unpublished draft is its
 	// author's alone.
 	{"Draft", "unpublished drafts are their authors' own: Cloud's API lists none (count unknown)"},
+	// v2 lists no folders: they are found through the pages in them.
+	{"Folder (empty)", "a folder with no page in it, at any depth, is not found: Cloud's API lists folders only through what they hold (count unknown)"},
+	{"Folder restriction and property", "not read from Confluence Cloud by this version of ferry (count unknown)"},
 }
 
 func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string, emit func(*model.Change) error) (watermark string, err error) {
@@ -274,6 +282,9 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 		for _, kind := range []string{"pages", "blogposts"} {
 			err := s.content(ctx, kind, sp.ID, func(c *cloudContent) error {
 				note(c.AuthorID, c.CreatedAt)
+				if err := s.folderAuthors(ctx, c, note); err != nil {
+					return err
+				}
 				// Versions an earlier export wrote named their authors then.
 				newVersions := func(path, entity, id string, listed int) error {
 					if done, err := rec.exported(entity, id); err != nil || (done >= listed && listed > 0) {
@@ -505,7 +516,8 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		return err
 	}
 	if kind == "pages" {
-		if err := s.placeInPages(ctx, items, sp.Key, cloudTime(sp.CreatedAt), emit); err != nil {
+		var err error
+		if items, err = s.folders(ctx, items, sp.Key, cloudTime(sp.CreatedAt), emit); err != nil {
 			return err
 		}
 		items = parentsFirst(items)
@@ -515,6 +527,12 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		created, version, typ = model.BlogpostCreated, model.BlogpostVersion, "blogpost"
 	}
 	for _, c := range items {
+		if c.Type == "folder" {
+			if err := s.emitFolder(c, sp, emit); err != nil {
+				return err
+			}
+			continue
+		}
 		content := &model.Content{ID: c.ID, Type: typ, SpaceID: sp.ID, ParentID: c.ParentID, Position: c.Position, Status: c.Status,
 			CreatedAt: cloudTime(c.CreatedAt), Author: c.AuthorID}
 		if err := emit(&model.Change{Type: created, ID: c.ID, Parent: c.ParentID, Space: sp.Key, At: content.CreatedAt, Actor: c.AuthorID, Payload: content}); err != nil {
@@ -885,48 +903,21 @@ func parentsFirst(items []cloudContent) []cloudContent {
 }
 
 // Cloud's page tree holds more than pages: a page's parent can be a
-// folder, whiteboard, database or Smart Link (embed). ferry copies none
-// of these yet; each one met is named in a source.skipped event, and the
-// pages in it go under the nearest page above it (or the space's root),
-// so nothing is re-parented without a word.
+// folder, whiteboard, database or Smart Link (embed). Folders are copied:
+// they join the tree, parents first with the pages. ferry copies none of
+// the others; each one met is named in a source.skipped event, and the
+// pages in it go under the nearest page or folder above it (or the
+// space's root), so nothing is re-parented without a word. v2 lists none
+// of these kinds: they are found through the pages in them.
 var nodeReasons = map[string]struct{ class, path, reason string }{
-	"folder":     {"Folder", "folders", "folders are not copied by this version of ferry: the pages in one go under the nearest page above it, or the space's root"},
-	"whiteboard": {"Whiteboard", "whiteboards", "whiteboards are not copied: Cloud's REST API reads none of a whiteboard's content; the pages in one go under the nearest page above it, or the space's root"},
-	"database":   {"Database", "databases", "databases are not copied: Cloud's REST API reads none of a database's content; the pages in one go under the nearest page above it, or the space's root"},
-	"embed":      {"Smart Link", "embeds", "Smart Links in the page tree are not copied by this version of ferry: the pages under one go under the nearest page above it, or the space's root"},
+	"folder":     {"Folder", "folders", ""},
+	"whiteboard": {"Whiteboard", "whiteboards", "whiteboards are not copied: Cloud's REST API reads none of a whiteboard's content; the pages in one go under the nearest page or folder above it, or the space's root"},
+	"database":   {"Database", "databases", "databases are not copied: Cloud's REST API reads none of a database's content; the pages in one go under the nearest page or folder above it, or the space's root"},
+	"embed":      {"Smart Link", "embeds", "Smart Links in the page tree are not copied by this version of ferry: the pages under one go under the nearest page or folder above it, or the space's root"},
 }
 
-// cloudNode is a folder, whiteboard, database or embed of the tree.
-type cloudNode struct {
-	ID, Type, Title, ParentID, ParentType string
-}
-
-// placeInPages gives each page whose parent is not a page the nearest
-// page above it as its parent, naming each node it passes.
-func (s *CloudSource) placeInPages(ctx context.Context, items []cloudContent, space string, at time.Time, emit func(*model.Change) error) error {
-	for i := range items {
-		c := &items[i]
-		id, typ := c.ParentID, c.ParentType
-		for seen := 0; id != "" && typ != "" && typ != "page"; seen++ {
-			n, err := s.node(ctx, typ, id, space, at, emit)
-			if err != nil {
-				return err
-			}
-			if seen > 100 {
-				return fmt.Errorf("page %s: its tree of %s goes round in a circle at %s %s", c.ID, typ, n.Type, n.ID)
-			}
-			id, typ = n.ParentID, n.ParentType
-		}
-		if typ != "" && typ != "page" {
-			id = ""
-		}
-		c.ParentID, c.ParentType = id, "page"
-	}
-	return nil
-}
-
-// node reads a node of the tree once, and names it as not copied.
-func (s *CloudSource) node(ctx context.Context, typ, id, space string, at time.Time, emit func(*model.Change) error) (*cloudNode, error) {
+// node reads a folder, whiteboard, database or embed of the tree, once.
+func (s *CloudSource) node(ctx context.Context, typ, id string) (*cloudContent, error) {
 	key := typ + ":" + id
 	if n, ok := s.nodes[key]; ok {
 		return n, nil
@@ -935,15 +926,121 @@ func (s *CloudSource) node(ctx context.Context, typ, id, space string, at time.T
 	if !ok {
 		return nil, fmt.Errorf("a page's parent is %s %s, a kind of content this version of ferry does not know: upgrade ferry", typ, id)
 	}
-	n := &cloudNode{}
+	n := &cloudContent{}
 	if err := s.Client.Get(ctx, "/wiki/api/v2/"+r.path+"/"+url.PathEscape(id), nil, n); err != nil {
 		return nil, err
 	}
 	n.ID, n.Type = id, typ
 	if s.nodes == nil {
-		s.nodes = map[string]*cloudNode{}
+		s.nodes = map[string]*cloudContent{}
 	}
 	s.nodes[key] = n
-	skipped := &model.Skipped{Class: r.class, ID: id, Objects: 1, Reason: r.reason}
-	return n, emit(&model.Change{Type: model.SourceSkipped, ID: r.class + ":" + id, Space: space, At: at, Payload: skipped})
+	return n, nil
+}
+
+// above follows a parent through the kinds ferry does not copy to the
+// nearest page or folder (or the root), calling pass on each it passes.
+func (s *CloudSource) above(ctx context.Context, id, typ string, pass func(*cloudContent) error) (string, string, error) {
+	for seen := 0; id != "" && typ != "" && typ != "page" && typ != "folder"; seen++ {
+		n, err := s.node(ctx, typ, id)
+		if err != nil {
+			return "", "", err
+		}
+		if seen > 100 {
+			return "", "", fmt.Errorf("the page tree goes round in a circle at %s %s", n.Type, n.ID)
+		}
+		if pass != nil {
+			if err := pass(n); err != nil {
+				return "", "", err
+			}
+		}
+		id, typ = n.ParentID, n.ParentType
+	}
+	if typ != "page" && typ != "folder" {
+		return "", "", nil
+	}
+	return id, typ, nil
+}
+
+// folders adds to a space's pages the folders above them, each once, and
+// gives every page and folder the nearest page or folder above it as its
+// parent, naming each node of another kind it passes (once).
+func (s *CloudSource) folders(ctx context.Context, items []cloudContent, space string, at time.Time, emit func(*model.Change) error) ([]cloudContent, error) {
+	name := func(n *cloudContent) error {
+		if s.named[n.Type+":"+n.ID] {
+			return nil
+		}
+		if s.named == nil {
+			s.named = map[string]bool{}
+		}
+		s.named[n.Type+":"+n.ID] = true
+		r := nodeReasons[n.Type]
+		skipped := &model.Skipped{Class: r.class, ID: n.ID, Objects: 1, Reason: r.reason}
+		return emit(&model.Change{Type: model.SourceSkipped, ID: r.class + ":" + n.ID, Space: space, At: at, Payload: skipped})
+	}
+	added := map[string]bool{}
+	for i := 0; i < len(items); i++ { // items grows as folders join
+		c := &items[i]
+		id, typ, err := s.above(ctx, c.ParentID, c.ParentType, name)
+		if err != nil {
+			return nil, err
+		}
+		c.ParentID, c.ParentType = id, typ
+		if typ == "folder" && !added[id] {
+			f, err := s.node(ctx, "folder", id)
+			if err != nil {
+				return nil, err
+			}
+			added[id] = true
+			items = append(items, *f)
+		}
+	}
+	return items, nil
+}
+
+// folderAuthors reads the folders above a page, for their authors.
+func (s *CloudSource) folderAuthors(ctx context.Context, c *cloudContent, note func(id, at string)) error {
+	id, typ := c.ParentID, c.ParentType
+	for seen := 0; id != "" && seen < 100; seen++ {
+		var err error
+		if id, typ, err = s.above(ctx, id, typ, nil); err != nil || typ != "folder" {
+			return err
+		}
+		f, err := s.node(ctx, "folder", id)
+		if err != nil {
+			return err
+		}
+		note(f.AuthorID, f.CreatedAt)
+		id, typ = f.ParentID, f.ParentType
+	}
+	return nil
+}
+
+// emitFolder writes a folder: its place, and its title as Cloud numbers
+// its version (v2 reads no earlier titles of a folder).
+func (s *CloudSource) emitFolder(c cloudContent, sp cloudSpace, emit func(*model.Change) error) error {
+	folder := &model.Content{ID: c.ID, Type: "folder", SpaceID: sp.ID, ParentID: c.ParentID, Position: c.Position, Status: c.Status,
+		CreatedAt: cloudTime(c.CreatedAt), Author: c.AuthorID}
+	if folder.Status == "" {
+		folder.Status = "current"
+	}
+	if err := emit(&model.Change{Type: model.FolderCreated, ID: c.ID, Parent: c.ParentID, Space: sp.Key, At: folder.CreatedAt, Actor: c.AuthorID, Payload: folder}); err != nil {
+		return err
+	}
+	done, err := s.rec.exported("folder", c.ID)
+	if err != nil {
+		return err
+	}
+	number := max(c.Version.Number, 1)
+	if done < number {
+		at := cloudTime(c.Version.CreatedAt)
+		if c.Version.CreatedAt == "" {
+			at = folder.CreatedAt
+		}
+		v := &model.Version{ContentID: c.ID, Number: number, Title: c.Title, At: at}
+		if err := emit(&model.Change{Type: model.FolderVersion, ID: c.ID, Parent: c.ParentID, Space: sp.Key, At: at, Payload: v}); err != nil {
+			return err
+		}
+	}
+	return s.rec.sawVersions("folder", c.ID, number)
 }

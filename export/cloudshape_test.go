@@ -504,19 +504,20 @@ func TestCloudExportWithoutAnAdminKeyNamesTheGap(t *testing.T) {
 	}
 }
 
-// A page whose parent is a folder, whiteboard, database or Smart Link is
+// Folders are copied, with the pages in them, in one tree with the
+// pages; a page whose parent is a whiteboard, database or Smart Link is
 // not re-parented without a word: each node is named in a source.skipped
-// event with its reason, and its pages go under the nearest page above it
-// (or the space's root); every other page keeps its parent. inspect lists
-// them as held by the source and not copied.
-func TestCloudExportNamesTreeNodesItDoesNotCopy(t *testing.T) {
+// event with its reason, and its pages go under the nearest page or
+// folder above it (or the space's root); every other page keeps its
+// parent. inspect lists the nodes as held by the source and not copied.
+func TestCloudExportCopiesFoldersAndNamesWhatItDoesNot(t *testing.T) {
 	dir := t.TempDir()
 	site, err := embedded.Create(filepath.Join(dir, "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer site.Close()
-	if err := generate.Site(ctx, site, generate.Options{Users: 20, Spaces: 2, Pages: 40, Seed: 12}); err != nil {
+	if err := generate.Site(ctx, site, generate.Options{Users: 20, Spaces: 2, Pages: 40, Seed: 12, Folders: 3}); err != nil {
 		t.Fatal(err)
 	}
 	h := sandbox.New(site)
@@ -535,24 +536,38 @@ func TestCloudExportNamesTreeNodesItDoesNotCopy(t *testing.T) {
 	if _, err := Run(ctx, src, out, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	// Where each page is in the site, by the ids the API shows.
-	want := map[string]string{}
-	rows, err := site.DB().Query(`SELECT c.rowid, coalesce((SELECT rowid FROM content p WHERE p.id = c.parent_id), '') FROM content c WHERE c.type = 'page' AND c.deleted_rev IS NULL`)
+	// Where each page and folder is in the site, by the ids the API shows;
+	// the folders that hold a page (v2 finds folders only through them).
+	want, title := map[string]string{}, map[string]string{}
+	rows, err := site.DB().Query(`SELECT c.rowid, c.type, coalesce((SELECT rowid FROM content p WHERE p.id = c.parent_id), ''),
+		(SELECT title FROM content_versions v WHERE v.content_id = c.id ORDER BY number DESC LIMIT 1)
+		FROM content c WHERE c.type IN ('page', 'folder') AND c.deleted_rev IS NULL AND c.status != 'draft'
+		AND (c.type = 'page' OR EXISTS (WITH RECURSIVE sub(id) AS (SELECT c.id UNION SELECT d.id FROM content d JOIN sub ON d.parent_id = sub.id)
+			SELECT 1 FROM sub JOIN content d ON d.id = sub.id WHERE d.type = 'page' AND d.status != 'draft'))`)
 	if err != nil {
 		t.Fatal(err)
 	}
+	folders := 0
 	for rows.Next() {
-		var id, parent string
-		rows.Scan(&id, &parent)
+		var id, typ, parent, ttl string
+		rows.Scan(&id, &typ, &parent, &ttl)
 		want[id] = parent
+		if typ == "folder" {
+			title[id] = ttl
+			folders++
+		}
 	}
 	rows.Close()
-	// The pages laid in nodes: under the nearest page above, or the root.
+	if folders == 0 {
+		t.Fatal("the site has no folder holding a page")
+	}
+	// The pages laid in nodes: under the nearest page or folder above.
 	moved := 0
+	_, listed := call(t, srv, "/wiki/api/v2/pages?limit=250")
 	for _, n := range nodes {
 		above := ""
 		for m := n; ; {
-			if m.ParentType == "page" {
+			if m.ParentType == "page" || m.ParentType == "folder" {
 				above = m.ParentID
 				break
 			}
@@ -565,8 +580,7 @@ func TestCloudExportNamesTreeNodesItDoesNotCopy(t *testing.T) {
 				}
 			}
 		}
-		_, got := call(t, srv, "/wiki/api/v2/pages?limit=250")
-		for _, p := range got {
+		for _, p := range listed {
 			if p["parentId"] == n.ID {
 				want[p["id"].(string)] = above
 				moved++
@@ -582,6 +596,7 @@ func TestCloudExportNamesTreeNodesItDoesNotCopy(t *testing.T) {
 	}
 	defer f.Close()
 	named := map[string]string{}
+	got, gotTitle := map[string]string{}, map[string]string{}
 	err = replayer.Each(f, nil, func(_ int64, c *model.Change) error {
 		switch p := c.Payload.(type) {
 		case *model.Skipped:
@@ -589,8 +604,15 @@ func TestCloudExportNamesTreeNodesItDoesNotCopy(t *testing.T) {
 				named[p.ID] = p.Class + ": " + p.Reason
 			}
 		case *model.Content:
-			if c.Type == model.PageCreated && p.ParentID != want[p.ID] {
-				t.Errorf("page %s: parent %q in the archive, want %q", p.ID, p.ParentID, want[p.ID])
+			if c.Type == model.PageCreated || c.Type == model.FolderCreated {
+				if _, dup := got[p.ID]; dup {
+					t.Errorf("%s %s twice", c.Type, p.ID)
+				}
+				got[p.ID] = p.ParentID
+			}
+		case *model.Version:
+			if c.Type == model.FolderVersion {
+				gotTitle[c.ID] = p.Title
 			}
 		}
 		return nil
@@ -598,8 +620,14 @@ func TestCloudExportNamesTreeNodesItDoesNotCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pages and folders, by parent:\n got %v\nwant %v", got, want)
+	}
+	if fmt.Sprint(gotTitle) != fmt.Sprint(title) {
+		t.Errorf("folder titles: %v, want %v", gotTitle, title)
+	}
 	for _, n := range nodes {
-		if r := named[n.ID]; !strings.Contains(r, "not copied") || !strings.Contains(r, "nearest page above") {
+		if r := named[n.ID]; !strings.Contains(r, "not copied") || !strings.Contains(r, "nearest page or folder above") {
 			t.Errorf("%s %s: named %q", n.Type, n.ID, r)
 		}
 	}
@@ -616,10 +644,13 @@ func TestCloudExportNamesTreeNodesItDoesNotCopy(t *testing.T) {
 	for _, l := range sum.Held {
 		held[l.Class] += l.Objects
 	}
-	for _, class := range []string{"Folder", "Whiteboard", "Database", "Smart Link"} {
+	for _, class := range []string{"Whiteboard", "Database", "Smart Link"} {
 		if held[class] != 1 {
 			t.Errorf("inspect holds %d of %s: %v", held[class], class, sum.Held)
 		}
+	}
+	if sum.ByKind["folder"] != int64(2*folders) {
+		t.Errorf("inspect counts %d folder events, want %d (created and titled)", sum.ByKind["folder"], 2*folders)
 	}
 }
 

@@ -246,8 +246,11 @@ func (r *recorder) filter(emit func(*model.Change) error) func(*model.Change) er
 			}
 		case *model.Content:
 			moved, status := model.PageMoved, model.PageStatus
-			if c.Type == model.BlogpostCreated {
+			switch c.Type {
+			case model.BlogpostCreated:
 				moved, status = "", model.BlogpostStatus
+			case model.FolderCreated:
+				moved, status = model.FolderMoved, model.FolderStatus
 			}
 			if old.FP != row.FP && moved != "" {
 				m := &model.Move{ID: p.ID, ParentID: p.ParentID, Position: p.Position}
@@ -272,6 +275,8 @@ func (r *recorder) filter(emit func(*model.Change) error) func(*model.Change) er
 // longer does, in the order the archive format wants them (spec/EVENTS.md):
 // whatever hangs on content first, containers last, and within a kind the
 // reverse of the order they came in, so children go before their parents.
+// Pages and folders are one tree: they go together, folders as
+// folder.deleted.
 var removals = []struct {
 	kind string
 	typ  model.EventType
@@ -287,17 +292,25 @@ func (r *recorder) remove(emit func(*model.Change) error) error {
 		return nil
 	}
 	for _, rm := range removals {
-		rows, err := r.tx.Query(`SELECT id, parent, space FROM prev p WHERE kind = ?
-			AND NOT EXISTS (SELECT 1 FROM seen s WHERE s.kind = p.kind AND s.id = p.id) ORDER BY ord DESC`, rm.kind)
+		also := ""
+		if rm.kind == "page" {
+			also = "folder"
+		}
+		rows, err := r.tx.Query(`SELECT id, parent, space, kind FROM prev p WHERE kind IN (?, ?)
+			AND NOT EXISTS (SELECT 1 FROM seen s WHERE s.kind = p.kind AND s.id = p.id) ORDER BY ord DESC`, rm.kind, also)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var row recordRow
-			if err = rows.Scan(&row.ID, &row.Parent, &row.Space); err != nil {
+			if err = rows.Scan(&row.ID, &row.Parent, &row.Space, &row.Kind); err != nil {
 				break
 			}
-			c := &model.Change{Type: rm.typ, ID: row.ID, Parent: row.Parent, Space: row.Space, At: r.last, Payload: &model.Deleted{ID: row.ID}}
+			typ := rm.typ
+			if row.Kind == "folder" {
+				typ = model.FolderDeleted
+			}
+			c := &model.Change{Type: typ, ID: row.ID, Parent: row.Parent, Space: row.Space, At: r.last, Payload: &model.Deleted{ID: row.ID}}
 			if err = emit(c); err != nil {
 				break
 			}

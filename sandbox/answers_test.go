@@ -276,8 +276,20 @@ func writeWalk(t *testing.T, srv *httptest.Server) {
 		"inlineCommentProperties": map[string]any{"textSelection": "walker text", "textSelectionMatchCount": 1, "textSelectionMatchIndex": 0}})
 	inlineID := fmt.Sprint(inline["id"])
 	c.send(http.MethodPut, "/wiki/api/v2/inline-comments/"+inlineID, map[string]any{"version": map[string]any{"number": 2}, "body": body})
+	for _, path := range []string{"", "/children", "/versions"} {
+		c.send(http.MethodGet, "/wiki/api/v2/inline-comments/"+inlineID+path, nil)
+	}
 
 	c.upload(http.MethodPost, "/wiki/rest/api/content/"+page+"/child/attachment", "walker.txt", "walker's file")
+
+	_, folder := c.send(http.MethodPost, "/wiki/api/v2/folders", map[string]any{"spaceId": spaceID, "title": "Walker's folder", "parentId": page})
+	folderID := fmt.Sprint(folder["id"])
+	_, inFolder := c.send(http.MethodPost, "/wiki/api/v2/folders", map[string]any{"spaceId": spaceID, "title": "Walker's inner folder", "parentId": folderID})
+	if inFolder["parentType"] != "folder" || inFolder["parentId"] != folderID {
+		c.t.Errorf("a folder in a folder: %v", inFolder)
+	}
+	c.send(http.MethodGet, "/wiki/api/v2/folders/"+folderID, nil)
+	c.send(http.MethodDelete, "/wiki/api/v2/folders/"+fmt.Sprint(inFolder["id"]), nil)
 
 	_, groups := c.send(http.MethodGet, "/wiki/rest/api/group", nil)
 	group := fmt.Sprint(groups["results"].([]any)[0].(map[string]any)["id"])

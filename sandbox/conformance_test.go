@@ -193,7 +193,7 @@ func generatedSite(t *testing.T) *embedded.Site {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { site.Close() })
-	if err := generate.Site(ctx, site, generate.Options{Users: 30, Spaces: 3, Pages: 80, AttachmentBytes: 1 << 16, Seed: 5}); err != nil {
+	if err := generate.Site(ctx, site, generate.Options{Users: 30, Spaces: 3, Pages: 80, AttachmentBytes: 1 << 16, Seed: 5, Folders: 2}); err != nil {
 		t.Fatal(err)
 	}
 	return site
@@ -234,6 +234,10 @@ func conformanceRun(t *testing.T, serverURL string) {
 // readsRun reads what an export reads.
 func readsRun(t *testing.T, c *cloud.Client) {
 	var err error
+	// An admin's export reads with an admin key, restricted pages too.
+	if why, err := c.EnableAdminKey(ctx); err != nil || why != "" {
+		t.Fatalf("admin key: %v %s", err, why)
+	}
 
 	var spaceIDs, pageIDs, authors []string
 	if err := c.List(ctx, "/wiki/api/v2/spaces", url.Values{"limit": {"2"}}, func(r json.RawMessage) error {

@@ -234,10 +234,10 @@ func (s *Server) deleteSpace(w http.ResponseWriter, r *http.Request) {
 
 // move puts a page under a target (append) or beside it (before, after).
 func (s *Server) move(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND type = 'page' AND deleted_rev IS NULL`, r.PathValue("id"))
-	target, tok := s.one(`SELECT id FROM content WHERE rowid = ? AND type = 'page' AND deleted_rev IS NULL`, r.PathValue("target"))
+	id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND type IN ('page', 'folder') AND deleted_rev IS NULL`, r.PathValue("id"))
+	target, tok := s.one(`SELECT id FROM content WHERE rowid = ? AND type IN ('page', 'folder') AND deleted_rev IS NULL`, r.PathValue("target"))
 	if !ok || !tok {
-		writeV1Error(w, http.StatusNotFound, "No page with that id")
+		writeV1Error(w, http.StatusNotFound, "No page or folder with that id")
 		return
 	}
 	var parent sql.NullString

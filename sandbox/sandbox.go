@@ -397,26 +397,32 @@ func (s *Server) space(w http.ResponseWriter, r *http.Request) {
 
 const contentColumns = `c.rowid, c.status, v.title, (SELECT rowid FROM spaces s WHERE s.id = c.space_id),
 	coalesce((SELECT rowid FROM content p WHERE p.id = c.parent_id), ''), c.position, coalesce(c.author, ''), c.created_at,
-	v.number, v.at, v.message, v.minor_edit, coalesce(v.author, ''), v.body`
+	v.number, v.at, v.message, v.minor_edit, coalesce(v.author, ''), v.body,
+	coalesce((SELECT type FROM content p WHERE p.id = c.parent_id), '')`
 
-// contentJSON renders a page or blog post at one version; withBody adds
-// the storage-format body.
+// contentJSON renders a page, blog post or folder at one version;
+// withBody adds the storage-format body (folders have none).
 func contentJSON(rows *sql.Rows, kind string, withBody bool) (map[string]any, string, error) {
-	var id, status, title, space, parent, author, created, vAt, msg, vAuthor, body string
+	var id, status, title, space, parent, author, created, vAt, msg, vAuthor, body, parentType string
 	var position, number int
 	var minor bool
-	if err := rows.Scan(&id, &status, &title, &space, &parent, &position, &author, &created, &number, &vAt, &msg, &minor, &vAuthor, &body); err != nil {
+	if err := rows.Scan(&id, &status, &title, &space, &parent, &position, &author, &created, &number, &vAt, &msg, &minor, &vAuthor, &body, &parentType); err != nil {
 		return nil, "", err
 	}
 	v := map[string]any{"id": id, "status": status, "title": title, "spaceId": space, "authorId": author, "ownerId": author,
 		"createdAt": cloudTime(created),
 		"version":   map[string]any{"number": number, "createdAt": cloudTime(vAt), "message": msg, "minorEdit": minor, "authorId": vAuthor},
 		"_links":    map[string]any{"webui": "/pages/" + id}}
-	if kind == "page" {
+	if kind == "page" || kind == "folder" {
 		v["position"] = position
 		if parent != "" {
-			v["parentId"], v["parentType"] = parent, "page"
+			v["parentId"], v["parentType"] = parent, parentType
 		}
+	}
+	if kind == "folder" {
+		v["type"] = "folder"
+		v["_links"] = map[string]any{"webui": "/folders/" + id}
+		return v, id, nil
 	}
 	if withBody {
 		v["body"] = map[string]any{"storage": map[string]any{"representation": "storage", "value": body}}

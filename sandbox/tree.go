@@ -9,15 +9,15 @@ import (
 // Cloud's page tree holds more than pages: a page's parentType can be
 // page, folder, whiteboard, database or embed (v2 spec,
 // ParentContentType), and each of those has its own GET /{kind}s/{id}.
-// The embedded site holds pages only, so the sandbox lays such nodes over
-// it: a Node shows in a space's tree, and the pages placed in it answer
-// it as their parent.
+// The embedded site holds pages and folders, so the sandbox lays the
+// other kinds over it: a Node shows in a space's tree, and the pages
+// placed in it answer it as their parent.
 
-// Node is a folder, whiteboard, database or Smart Link (embed) in a
-// space's tree.
+// Node is a whiteboard, database or Smart Link (embed) in a space's tree.
+// (Folders are the site's own: folders.go.)
 type Node struct {
 	ID         string // numeric, unlike any page's
-	Type       string // folder, whiteboard, database, embed
+	Type       string // whiteboard, database, embed
 	Title      string
 	Space      string // the space's id as the API shows it
 	ParentID   string // a page's id or another node's; "" at the space's root
@@ -26,7 +26,7 @@ type Node struct {
 }
 
 // NodeKinds maps each kind of node to its collection's path.
-var NodeKinds = map[string]string{"folder": "folders", "whiteboard": "whiteboards", "database": "databases", "embed": "embeds"}
+var NodeKinds = map[string]string{"whiteboard": "whiteboards", "database": "databases", "embed": "embeds"}
 
 func init() {
 	extra = append(extra, func(s *Server) {
@@ -84,10 +84,10 @@ func (s *Server) node(kind string) http.HandlerFunc {
 }
 
 // LayNodes lays one node of each kind over a site's first space, for
-// tests and rehearsals: a folder at the space's root holding a top-level
-// page, a whiteboard in that folder holding another, a database at the
-// root holding a third, and a Smart Link under a page holding one of its
-// children. Each moves the pages in it, with their subtrees.
+// tests and rehearsals: a whiteboard holding a top-level page (in the
+// space's first folder, if it has one, else at the root), a database at
+// the root holding another, and a Smart Link under a page holding one of
+// its children. Each moves the pages in it, with their subtrees.
 func (s *Server) LayNodes(ctx context.Context) ([]Node, error) {
 	db := s.site.DB()
 	var space, spaceID string
@@ -96,7 +96,7 @@ func (s *Server) LayNodes(ctx context.Context) ([]Node, error) {
 	}
 	var tops []string
 	rows, err := db.QueryContext(ctx, `SELECT rowid FROM content WHERE space_id = ? AND type = 'page' AND parent_id IS NULL
-		AND deleted_rev IS NULL AND status = 'current' ORDER BY rowid LIMIT 3`, spaceID)
+		AND deleted_rev IS NULL AND status = 'current' ORDER BY rowid LIMIT 2`, spaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -109,18 +109,21 @@ func (s *Server) LayNodes(ctx context.Context) ([]Node, error) {
 	var child, parent string
 	err = db.QueryRowContext(ctx, `SELECT c.rowid, p.rowid FROM content c JOIN content p ON p.id = c.parent_id
 		WHERE c.space_id = ? AND c.type = 'page' AND c.deleted_rev IS NULL AND c.status = 'current' ORDER BY c.rowid DESC LIMIT 1`, spaceID).Scan(&child, &parent)
-	if err != nil || len(tops) < 3 {
+	if err != nil || len(tops) < 2 {
 		return nil, fmt.Errorf("lay nodes: space %s has too few pages (%d at its root)", space, len(tops))
 	}
+	var folder string
+	db.QueryRowContext(ctx, `SELECT rowid FROM content WHERE space_id = ? AND type = 'folder' AND deleted_rev IS NULL ORDER BY rowid LIMIT 1`, spaceID).Scan(&folder)
 	nodes := []Node{
-		{ID: "9000001", Type: "folder", Title: "Team folder", Space: space},
-		{ID: "9000002", Type: "whiteboard", Title: "Planning board", Space: space, ParentID: "9000001", ParentType: "folder"},
+		{ID: "9000002", Type: "whiteboard", Title: "Planning board", Space: space},
 		{ID: "9000003", Type: "database", Title: "Release tracker", Space: space},
 		{ID: "9000004", Type: "embed", Title: "Design file", Space: space, ParentID: parent, ParentType: "page", URL: "https://www.example.com/design"},
 	}
+	if folder != "" {
+		nodes[0].ParentID, nodes[0].ParentType = folder, "folder"
+	}
 	s.AddNode(nodes[0], tops[0])
 	s.AddNode(nodes[1], tops[1])
-	s.AddNode(nodes[2], tops[2])
-	s.AddNode(nodes[3], child)
+	s.AddNode(nodes[2], child)
 	return nodes, nil
 }

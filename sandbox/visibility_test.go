@@ -186,11 +186,32 @@ func TestRuleTreeHoldsMoreThanPages(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	_, out := call(t, srv, http.MethodGet, "/wiki/api/v2/pages?limit=250", nil, false)
+	_, out := call(t, srv, http.MethodGet, "/wiki/api/v2/pages?limit=250", nil, true)
 	parents := map[string]int{}
+	folder := ""
 	for _, r := range out["results"].([]any) {
 		if pt, ok := r.(map[string]any)["parentType"].(string); ok {
 			parents[pt]++
+			if pt == "folder" {
+				folder = r.(map[string]any)["parentId"].(string)
+			}
+		}
+	}
+	if folder != "" {
+		status, got := call(t, srv, http.MethodGet, "/wiki/api/v2/folders/"+folder, nil, true)
+		if status != http.StatusOK || got["type"] != "folder" || got["title"] == "" {
+			t.Errorf("GET folder %s: %d %v", folder, status, got)
+		}
+		if status, _ := call(t, srv, http.MethodGet, "/wiki/api/v2/pages/"+folder, nil, true); status != http.StatusNotFound {
+			t.Errorf("folder %s at /pages: %d", folder, status)
+		}
+		for _, r := range out["results"].([]any) {
+			if r.(map[string]any)["id"] == folder {
+				t.Errorf("the pages list holds folder %s", folder)
+			}
+		}
+		if status, _ := call(t, srv, http.MethodPut, "/wiki/api/v2/folders/"+folder, map[string]any{"title": "renamed"}, true); status != http.StatusMethodNotAllowed {
+			t.Errorf("PUT a folder: %d, want 405 (v2 cannot rename a folder)", status)
 		}
 	}
 	for _, kind := range []string{"page", "folder", "whiteboard", "database", "embed"} {

@@ -139,8 +139,8 @@ func (s *Server) createContent(kind string) http.HandlerFunc {
 		}
 		parent := ""
 		if req.ParentID != "" && kind == "page" {
-			if parent, ok = s.one(`SELECT id FROM content WHERE rowid = ? AND type = 'page'`, req.ParentID); !ok {
-				writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "parentId names no page")
+			if parent, ok = s.one(`SELECT id FROM content WHERE rowid = ? AND type IN ('page', 'folder')`, req.ParentID); !ok {
+				writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "parentId names no page or folder")
 				return
 			}
 		}
