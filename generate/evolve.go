@@ -119,8 +119,8 @@ const livePages = `SELECT c.id, c.space_id, s.key FROM content c JOIN spaces s O
 	WHERE c.type = 'page' AND c.deleted_rev IS NULL ORDER BY c.id`
 
 func (g *gen) evNewVersion(ctx context.Context) error {
-	var id, spaceID, key string
-	if !g.one(ctx, `SELECT c.id, c.space_id, s.key FROM content c JOIN spaces s ON s.id = c.space_id WHERE c.deleted_rev IS NULL ORDER BY c.id`, nil, &id, &spaceID, &key) {
+	var id, spaceID, key, typ string
+	if !g.one(ctx, `SELECT c.id, c.space_id, s.key, c.type FROM content c JOIN spaces s ON s.id = c.space_id WHERE c.deleted_rev IS NULL ORDER BY c.id`, nil, &id, &spaceID, &key, &typ) {
 		return nil
 	}
 	var number int
@@ -130,8 +130,12 @@ func (g *gen) evNewVersion(ctx context.Context) error {
 		t = title(g.rng, g.rng.Intn(1e6)) // a rename
 	}
 	return g.change(ctx, func(tx *embedded.Tx) error {
-		return tx.AddVersion(model.Version{ContentID: id, Number: number + 1, Title: t, Body: body(g.rng, bodyRefs{spaceKey: key, accountIDs: g.anyUser}, 1+g.rng.Intn(5)),
-			Author: g.activeUser(), At: g.clock, Message: sentence(g.rng, 4), MinorEdit: g.rng.Intn(3) == 0})
+		v := model.Version{ContentID: id, Number: number + 1, Title: t, Body: body(g.rng, bodyRefs{spaceKey: key, accountIDs: g.anyUser}, 1+g.rng.Intn(5)),
+			Author: g.activeUser(), At: g.clock, Message: sentence(g.rng, 4), MinorEdit: g.rng.Intn(3) == 0}
+		if typ == "folder" { // a folder's version is a new title, no body
+			v.Body, v.Message, v.MinorEdit = "", "", false
+		}
+		return tx.AddVersion(v)
 	})
 }
 

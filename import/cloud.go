@@ -134,6 +134,9 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 	if err := ci.apply(from); err != nil {
 		return ci.report, err
 	}
+	if err := ci.makeFolders(); err != nil {
+		return ci.report, err
+	}
 	if err := ci.applyStatuses(); err != nil {
 		return ci.report, err
 	}
@@ -551,7 +554,7 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 			return ci.property(p, counts)
 		}
 	case *model.Content:
-		if t == model.PageCreated || t == model.BlogpostCreated {
+		if t == model.PageCreated || t == model.BlogpostCreated || t == model.FolderCreated {
 			ci.pending[p.ID] = p
 			// Kept until its first version creates it, across a crash.
 			if err := ci.j.record(ci.site, "content-meta", p.ID, string(ev.Payload)); err != nil {
@@ -571,6 +574,8 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 		switch t {
 		case model.PageVersion, model.BlogpostVersion:
 			return ci.version(t, ev, p, counts)
+		case model.FolderVersion:
+			return ci.folderVersion(p, counts)
 		case model.CommentVersion:
 			return ci.commentVersion(p, counts)
 		}
@@ -700,7 +705,11 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 			body := map[string]any{"spaceId": space, "status": "current",
 				"body": map[string]any{"representation": representation(v), "value": v.Body}}
 			if c.ParentID != "" {
-				if parent, ok := ci.j.lookup(ci.site, "content", c.ParentID); ok {
+				parent, ok, err := ci.written(c.ParentID)
+				if err != nil {
+					return err
+				}
+				if ok {
 					body["parentId"] = parent
 				}
 			}

@@ -35,7 +35,8 @@ func (ci *cloudImport) move(m *model.Move, counts *Counts) error {
 	if m.ParentID == "" {
 		// The API moves a page under or beside another: to the top of its
 		// space, beside a page at the top.
-		beside, err := ci.topPage(id)
+		kind, _ := ci.j.lookup(ci.site, "content-kind", m.ID)
+		beside, err := ci.topPage(id, kind)
 		if err != nil || beside == "" {
 			counts.Skipped++
 			ci.report.Skipped["move of a page to the top of a space that has no other page there: move it by hand"]++
@@ -47,7 +48,10 @@ func (ci *cloudImport) move(m *model.Move, counts *Counts) error {
 		counts.Updated++
 		return nil
 	}
-	parent, ok := ci.j.lookup(ci.site, "content", m.ParentID)
+	parent, ok, err := ci.written(m.ParentID)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		counts.Skipped++
 		ci.report.Skipped["move of a page under a page that was not written"]++
@@ -63,9 +67,12 @@ func (ci *cloudImport) move(m *model.Move, counts *Counts) error {
 
 // topPage finds a page at the top of the space page id is in, other than
 // it ("" if there is none).
-func (ci *cloudImport) topPage(id string) (string, error) {
+func (ci *cloudImport) topPage(id, kind string) (string, error) {
+	if kind == "" {
+		kind = "pages"
+	}
 	var page struct{ SpaceID string }
-	if err := ci.c.Get(ci.ctx, "/wiki/api/v2/pages/"+id, nil, &page); err != nil {
+	if err := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id, nil, &page); err != nil {
 		return "", err
 	}
 	top := ""
@@ -118,11 +125,16 @@ func (ci *cloudImport) remove(t model.EventType, id string, counts *Counts) erro
 		return nil
 	}
 	switch t {
-	case model.PageDeleted, model.BlogpostDeleted:
+	case model.PageDeleted, model.BlogpostDeleted, model.FolderDeleted:
 		dest, ok := ci.j.lookup(ci.site, "content", id)
 		kind, kok := ci.j.lookup(ci.site, "content-kind", id)
 		if !ok || !kok {
 			return skip("")
+		}
+		if kind == "folders" {
+			// v2 trashes a folder and cannot purge one.
+			ci.report.Skipped["folder deleted at the source: in the destination's trash (Confluence Cloud's API cannot purge a folder)"]++
+			return del("/wiki/api/v2/folders/" + dest)
 		}
 		// To the trash, then out of it, as Cloud wants.
 		if err := ci.c.Delete(ci.ctx, "/wiki/api/v2/"+kind+"/"+dest); err != nil && !notFound(err) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -289,6 +290,14 @@ func writeWalk(t *testing.T, srv *httptest.Server) {
 		c.t.Errorf("a folder in a folder: %v", inFolder)
 	}
 	c.send(http.MethodGet, "/wiki/api/v2/folders/"+folderID, nil)
+	if _, kids := c.send(http.MethodGet, "/wiki/api/v2/folders/"+folderID+"/direct-children", nil); len(resultsOf(kids)) != 1 {
+		c.t.Errorf("the folder's direct children: %v", kids)
+	}
+	if _, kids := c.send(http.MethodGet, "/wiki/api/v2/pages/"+page+"/direct-children", nil); !slices.Contains(resultsOf(kids), folderID) {
+		c.t.Errorf("the page's direct children %v lack folder %s", kids, folderID)
+	}
+	c.send(http.MethodPost, "/wiki/api/v2/folders/"+folderID+"/properties", map[string]any{"key": "walker", "value": map[string]any{"c": 3}})
+	c.send(http.MethodGet, "/wiki/api/v2/folders/"+folderID+"/properties?key=walker", nil)
 	c.send(http.MethodDelete, "/wiki/api/v2/folders/"+fmt.Sprint(inFolder["id"]), nil)
 
 	_, groups := c.send(http.MethodGet, "/wiki/rest/api/group", nil)

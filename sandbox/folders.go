@@ -19,6 +19,8 @@ func init() {
 		s.handle("GET /wiki/api/v2/folders/{id}", s.folder)
 		s.handle("POST /wiki/api/v2/folders", s.createFolder)
 		s.handle("DELETE /wiki/api/v2/folders/{id}", s.trash("folder"))
+		s.handle("GET /wiki/api/v2/folders/{id}/direct-children", s.directChildren("folder"))
+		s.handle("GET /wiki/api/v2/pages/{id}/direct-children", s.directChildren("page"))
 	})
 }
 
@@ -80,4 +82,34 @@ func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) {
 	row, _ := s.one(`SELECT rowid FROM content WHERE id = ?`, id)
 	r.SetPathValue("id", row)
 	s.folder(w, r)
+}
+
+// directChildren lists what is directly under a page or folder: pages and
+// folders of the site, current or archived, by position. (The nodes laid
+// over the site are not listed: they hold, not sit under, pages here.)
+func (s *Server) directChildren(kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		parent, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND type = ? AND deleted_rev IS NULL`, r.PathValue("id"), kind)
+		if !ok {
+			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+			return
+		}
+		hid := s.hidden(r)
+		s.listRows(w, r, func(after int64, limit int) (string, []any) {
+			return `SELECT c.rowid, c.status, c.type, (SELECT rowid FROM spaces s WHERE s.id = c.space_id), c.position,
+				(SELECT title FROM content_versions v WHERE v.content_id = c.id ORDER BY v.number DESC LIMIT 1)
+				FROM content c WHERE c.parent_id = ? AND c.deleted_rev IS NULL AND c.status IN ('current', 'archived') AND c.rowid > ?
+				ORDER BY c.rowid LIMIT ?`, []any{parent, after, limit}
+		}, func(rows *sql.Rows) (any, string, error) {
+			var id, status, typ, space, title string
+			var position int
+			if err := rows.Scan(&id, &status, &typ, &space, &position, &title); err != nil {
+				return nil, "", err
+			}
+			if hid != nil && hid.content[id] {
+				return nil, id, nil
+			}
+			return map[string]any{"id": id, "status": status, "title": title, "type": typ, "spaceId": space, "childPosition": position}, id, nil
+		})
+	}
 }

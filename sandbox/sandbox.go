@@ -262,16 +262,15 @@ func (s *Server) listRows(w http.ResponseWriter, r *http.Request, build func(aft
 		return
 	}
 	q, args := build(after, limit)
-	var results []any
-	last := ""
+	var page scanner
 	if !s.query(w, q, args, func(rows *sql.Rows) error {
 		v, cursor, err := row(rows)
-		results, last = append(results, v), cursor
+		page.add(v, cursor, v != nil) // nil: a row the caller may not see
 		return err
 	}) {
 		return
 	}
-	writePage(w, r, results, last, limit)
+	page.write(w, r, limit)
 }
 
 // versionRow renders a version of a list of versions (number, time,

@@ -31,6 +31,8 @@ func init() {
 			s.handle("GET /wiki/api/v2/"+path+"/{id}/properties", s.properties(kind))
 			s.handle("POST /wiki/api/v2/"+path+"/{id}/properties", s.createProperty(kind))
 		}
+		s.handle("GET /wiki/api/v2/folders/{id}/properties", s.properties("folder"))
+		s.handle("POST /wiki/api/v2/folders/{id}/properties", s.createProperty("folder"))
 	})
 }
 
