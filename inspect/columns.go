@@ -15,14 +15,14 @@ import (
 // on a generated site that has every event type.
 var derivedColumns = map[string]map[model.EventType]string{
 	"title": byTypes(map[string][]model.EventType{
-		`payload->>'title'`: {model.PageVersion, model.BlogpostVersion, model.CommentVersion},
+		`payload->>'title'`: {model.PageVersion, model.BlogpostVersion, model.CommentVersion, model.FolderVersion},
 		`payload->>'name'`: {model.GroupCreated, model.GroupRenamed, model.AppInstalled, model.SpaceCreated, model.SpaceUpdated,
 			model.LabelAdded},
 		`payload->>'filename'`: {model.AttachmentCreated},
 	}),
 	"status": byTypes(map[string][]model.EventType{
 		`payload->>'status'`: {model.UserCreated, model.UserUpdated, model.SpaceCreated, model.SpaceUpdated, model.PageCreated,
-			model.BlogpostCreated, model.PageStatus, model.BlogpostStatus, model.CommentCreated},
+			model.BlogpostCreated, model.PageStatus, model.BlogpostStatus, model.CommentCreated, model.FolderCreated, model.FolderStatus},
 	}),
 	"subtype": byTypes(map[string][]model.EventType{
 		`payload->>'account_type'`: {model.UserCreated, model.UserUpdated},
@@ -32,11 +32,11 @@ var derivedColumns = map[string]map[model.EventType]string{
 		`payload->>'format'`:       {model.PageVersion, model.BlogpostVersion, model.CommentVersion},
 	}),
 	"bytes": byTypes(map[string][]model.EventType{
-		`strlen(coalesce(payload->>'body', ''))`:            {model.PageVersion, model.BlogpostVersion, model.CommentVersion},
+		`strlen(coalesce(payload->>'body', ''))`:            {model.PageVersion, model.BlogpostVersion, model.CommentVersion, model.FolderVersion},
 		`coalesce(TRY_CAST(payload->>'size' AS BIGINT), 0)`: {model.AttachmentVersionAdded, model.AppDataRecorded},
 	}),
 	"mentions": byTypes(map[string][]model.EventType{
-		mentionsSQL(): {model.PageVersion, model.BlogpostVersion, model.CommentVersion},
+		mentionsSQL(): {model.PageVersion, model.BlogpostVersion, model.CommentVersion, model.FolderVersion},
 	}),
 	"principal_type": byTypes(map[string][]model.EventType{
 		`payload->>'principal_type'`: {model.SpacePermissionGranted, model.RestrictionAdded},

@@ -24,7 +24,7 @@ func evolvedChain(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	defer site.Close()
-	if err := generate.Site(ctx, site, generate.Options{Users: 40, Spaces: 4, Pages: 150, AttachmentBytes: 1 << 19, Seed: 3}); err != nil {
+	if err := generate.Site(ctx, site, generate.Options{Users: 40, Spaces: 4, Pages: 150, AttachmentBytes: 1 << 19, Seed: 3, Folders: 2}); err != nil {
 		t.Fatal(err)
 	}
 	full, inc := filepath.Join(dir, "full.ferry"), filepath.Join(dir, "inc.ferry")

@@ -16,6 +16,7 @@ var viewDocs = map[string]string{
 	"pages":             "pages at the end of the archive: latest title, status, number of versions, body size in bytes",
 	"page_versions":     "every version of every page, with its body, its format (storage, or wiki for old wiki markup), its size in bytes and how many users it mentions",
 	"blogposts":         "blog posts, as pages",
+	"folders":           "folders (Confluence Cloud's): pages without a body in the page tree, as pages; title is the last one",
 	"comments":          "comments with their container, thread parent, location (footer or inline) and number of versions",
 	"attachments":       "attachments with their latest size, total bytes over all versions and content digest",
 	"labels":            "labels on pages and blog posts",

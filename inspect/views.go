@@ -26,6 +26,7 @@ var views = []struct{ name, sql string }{
 		CAST(payload->>'minor_edit' AS BOOLEAN) AS minor_edit FROM events WHERE type = 'page.version'`},
 	{"pages", contentView("page")},
 	{"blogposts", contentView("blogpost")},
+	{"folders", contentView("folder")},
 	{"comments", `SELECT c.id, c.parent AS container_id, c.space AS space_key, c.payload->>'parent_id' AS parent_id,
 		c.subtype AS location, c.status, c.payload->>'author' AS author, c."at" AS created_at,
 		(SELECT count(*) FROM events v WHERE v.type = 'comment.version' AND v.id = c.id) AS versions
@@ -62,7 +63,7 @@ const conditionApplies = `CASE entity
 	WHEN 'restriction' THEN coalesce(principal_type, '') = 'group'
 	ELSE true END`
 
-// contentView is the latest state of pages or blog posts.
+// contentView is the latest state of pages, blog posts or folders.
 func contentView(kind string) string {
 	return strings.NewReplacer("KIND", kind).Replace(`SELECT c.id, c.space AS space_key, c.parent AS parent_id,
 		coalesce(s.status, c.status) AS status, v.title, v.versions, v.body_bytes, c."at" AS created_at,
