@@ -30,13 +30,19 @@ import (
 // shapedSite is a generated site with more than 200 groups and a group of
 // more than 200 members: every v1 list of it needs several pages.
 func shapedSite(t *testing.T, dir string) *embedded.Site {
+	return shaped(t, dir, generate.Options{Users: 230, Spaces: 2, Pages: 12, Seed: 3})
+}
+
+// shaped generates a site with o (o.Users over 200) and adds 210 groups,
+// one of them holding every user.
+func shaped(t *testing.T, dir string, o generate.Options) *embedded.Site {
 	t.Helper()
 	site, err := embedded.Create(filepath.Join(dir, "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { site.Close() })
-	if err := generate.Site(ctx, site, generate.Options{Users: 230, Spaces: 2, Pages: 12, Seed: 3}); err != nil {
+	if err := generate.Site(ctx, site, o); err != nil {
 		t.Fatal(err)
 	}
 	err = site.Update(ctx, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), "", func(tx *embedded.Tx) error {
@@ -286,6 +292,13 @@ func restrictedSite(t *testing.T, dir string) (*embedded.Site, *sandbox.Hidden) 
 	if err := generate.Site(ctx, site, generate.Options{Users: 30, Spaces: 3, Pages: 40, AttachmentBytes: 1 << 12, Seed: 8}); err != nil {
 		t.Fatal(err)
 	}
+	return site, restrict(t, site)
+}
+
+// restrict hides part of a site from the sandbox's caller, and publishes
+// its drafts.
+func restrict(t *testing.T, site *embedded.Site) *sandbox.Hidden {
+	t.Helper()
 	hid, err := sandbox.Restrict(ctx, site)
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +328,7 @@ func restrictedSite(t *testing.T, dir string) (*embedded.Site, *sandbox.Hidden) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return site, hid
+	return hid
 }
 
 // contentIDs lists the pages and blog posts an archive creates, by id,
@@ -667,4 +680,161 @@ func call(t *testing.T, srv *httptest.Server, path string) (int, []map[string]an
 	var out struct{ Results []map[string]any }
 	json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out.Results
+}
+
+// skippedClasses lists the classes an archive's source.skipped events name.
+func skippedClasses(t *testing.T, path string) map[string]int {
+	t.Helper()
+	f, err := archive.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := map[string]int{}
+	err = replayer.Each(f, func(typ model.EventType) bool { return typ == model.SourceSkipped }, func(_ int64, c *model.Change) error {
+		if s, ok := c.Payload.(*model.Skipped); ok {
+			n[s.Class]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// withoutFolderVersions drops folder.version lines: Cloud reads only a
+// folder's current title, where the site has every one.
+func withoutFolderVersions(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		if !strings.HasPrefix(l, string(model.FolderVersion)) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// The whole shape at once, as a real site has it: more than 200 groups, a
+// group of more than 200 members, a restricted space and a restricted
+// page tree, hidden emails, folders, a whiteboard, a database and a Smart
+// Link. With an admin key the export is complete; without one it holds
+// everything the account can see and names every gap.
+func TestCloudExportOfAWholeShapedSite(t *testing.T) {
+	dir := t.TempDir()
+	site := shaped(t, dir, generate.Options{Users: 230, Spaces: 3, Pages: 45, Folders: 2, AttachmentBytes: 1 << 12, Seed: 3})
+	hid := restrict(t, site)
+	direct := filepath.Join(dir, "direct.ferry")
+	if _, err := Run(ctx, &EmbeddedSource{Site: site}, direct, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want := countTypes(t, direct)
+	if want[model.GroupCreated] <= 200 || want[model.MembershipAdded] <= 200 || want[model.FolderCreated] == 0 {
+		t.Fatalf("the site: %d groups, %d memberships, %d folders", want[model.GroupCreated], want[model.MembershipAdded], want[model.FolderCreated])
+	}
+	export := func(noKey bool) string {
+		h := sandbox.New(site)
+		h.HiddenEmails, h.NoAdminKey = 0.3, noKey
+		if _, err := h.LayNodes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		out := filepath.Join(t.TempDir(), "cloud.ferry")
+		if _, err := Run(ctx, src, out, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+
+	t.Run("with an admin key", func(t *testing.T) {
+		out := export(false)
+		if got, want := withoutFolderVersions(versionsOf(t, out)), withoutFolderVersions(versionsOf(t, direct)); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("the export is not complete: %v", diff(got, want))
+		}
+		got := countTypes(t, out)
+		for _, typ := range []model.EventType{model.UserCreated, model.GroupCreated, model.MembershipAdded, model.PageCreated} {
+			if got[typ] != want[typ] {
+				t.Errorf("%s: %d through the API, %d in the site", typ, got[typ], want[typ])
+			}
+		}
+		// v2 finds folders through the pages in them; an empty one is
+		// named as not found.
+		var holding int
+		site.DB().QueryRow(`SELECT count(*) FROM content f WHERE f.type = 'folder' AND f.deleted_rev IS NULL AND EXISTS (
+			WITH RECURSIVE sub(id) AS (SELECT f.id UNION SELECT d.id FROM content d JOIN sub ON d.parent_id = sub.id WHERE d.deleted_rev IS NULL)
+			SELECT 1 FROM sub JOIN content d ON d.id = sub.id WHERE d.type = 'page')`).Scan(&holding)
+		if got[model.FolderCreated] != holding {
+			t.Errorf("%d folders through the API, %d in the site that hold a page", got[model.FolderCreated], holding)
+		}
+		classes := skippedClasses(t, out)
+		for _, class := range []string{"Whiteboard", "Database", "Smart Link"} {
+			if classes[class] != 1 {
+				t.Errorf("%s named %d times: %v", class, classes[class], classes)
+			}
+		}
+		if classes["Restricted content"] != 0 {
+			t.Errorf("an export with a key names restricted content as missing: %v", classes)
+		}
+		in, err := inspect.Open(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := in.Summarize(ctx)
+		in.Close()
+		if err != nil || sum.Personal.EmailHidden == 0 || sum.Source["visibility"] != "full" {
+			t.Errorf("inspect: %d hidden emails, visibility %v (%v)", sum.Personal.EmailHidden, sum.Source["visibility"], err)
+		}
+	})
+
+	t.Run("without an admin key", func(t *testing.T) {
+		out := export(true)
+		var visible []string
+		rows, err := site.DB().Query(`SELECT c.rowid FROM content c JOIN spaces s ON s.id = c.space_id
+			WHERE c.deleted_rev IS NULL AND c.type != 'folder' AND c.status != 'draft' AND s.key != ? ORDER BY 1`, hid.SpaceKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			if !slices.Contains(hid.Pages, id) {
+				visible = append(visible, id)
+			}
+		}
+		rows.Close()
+		sort.Strings(visible)
+		content, spaces := contentIDs(t, out)
+		if fmt.Sprint(content) != fmt.Sprint(visible) {
+			t.Errorf("pages and blog posts: %v", diff(content, visible))
+		}
+		if slices.Contains(spaces, hid.SpaceKey) {
+			t.Errorf("the restricted space %s is in the archive", hid.SpaceKey)
+		}
+		got := countTypes(t, out)
+		for _, typ := range []model.EventType{model.GroupCreated, model.MembershipAdded} {
+			if got[typ] != want[typ] {
+				t.Errorf("%s: %d through the API, %d in the site", typ, got[typ], want[typ])
+			}
+		}
+		classes := skippedClasses(t, out)
+		for _, class := range []string{"Restricted content", "Draft", "Folder (empty)"} {
+			if classes[class] != 1 {
+				t.Errorf("%s named %d times: %v", class, classes[class], classes)
+			}
+		}
+		f, err := archive.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := f.Header().Source; s.Visibility != "limited" || !strings.Contains(s.Limits, "without an admin key") {
+			t.Errorf("the header: %+v", s)
+		}
+		f.Close()
+	})
 }
