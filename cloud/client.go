@@ -550,10 +550,12 @@ func (c *Client) sendFrom(ctx context.Context, method string, idempotent bool, u
 		resp, err := c.http.Do(req)
 		c.gate.release(epoch, err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable))
 		if err == nil {
-			c.pace(ep, resp.Header)
-		}
-		if err == nil {
 			c.reached.Store(true)
+			// A 429's X-RateLimit-Reset is rounded up to the minute:
+			// its Retry-After, which limited reads, is the wait.
+			if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
+				c.pace(ep, resp.Header)
+			}
 		}
 		var wait time.Duration
 		switch {

@@ -265,3 +265,33 @@ func TestRateLimitsPerEndpoint(t *testing.T) {
 		t.Errorf("waited %s in all", c.Waited())
 	}
 }
+
+// A 429's X-RateLimit-Reset is at minute precision, rounded up: the wait
+// is its Retry-After, not until the next minute (an export that held on
+// the reset spent most of its time idle).
+func TestShortRetryAfterIsNotRoundedToTheMinute(t *testing.T) {
+	var calls atomic.Int32
+	c, waits := testClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("X-RateLimit-Limit", "100")
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("X-RateLimit-Reset", time.Now().Add(time.Minute).UTC().Format("2006-01-02T15:04Z"))
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		fmt.Fprint(w, "{}")
+	}))
+	for i := 0; i < 3; i++ {
+		if err := c.Get(ctx, "/wiki/api/v2/pages/1", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var total time.Duration
+	for _, d := range *waits {
+		total += d
+	}
+	if total > 2*time.Second {
+		t.Errorf("waited %v in all after a 429 asking for 1 s", *waits)
+	}
+}

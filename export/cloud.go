@@ -241,20 +241,44 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 		return "", err
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Key < all[j].Key })
+	// The site is read once. What is read goes to a spool on disk, noting
+	// the accounts and groups it names, so that the archive can give the
+	// users first, then the groups, then the spaces and their content.
 	authors := map[string]bool{}
+	groups := map[string]bool{}
 	var first, last time.Time
-	note := func(id, at string) {
-		if id != "" {
-			authors[id] = true
+	note := func(c *model.Change) {
+		accounts := []string{c.Actor}
+		switch p := c.Payload.(type) {
+		case *model.SpacePermission:
+			if p.PrincipalType == "group" {
+				groups[p.PrincipalID] = true
+			}
+			accounts = append(accounts, principalUser(p.PrincipalType, p.PrincipalID))
+		case *model.Restriction:
+			accounts = append(accounts, principalUser(p.PrincipalType, p.PrincipalID))
+		case *model.Membership:
+			accounts = append(accounts, p.AccountID)
 		}
-		t := cloudTime(at)
-		if t.After(last) {
-			last = t
+		for _, id := range accounts {
+			if id != "" {
+				authors[id] = true
+			}
 		}
-		if first.IsZero() || t.Before(first) {
-			first = t
+		if c.At.IsZero() {
+			return
+		}
+		if c.At.After(last) {
+			last = c.At
+		}
+		if first.IsZero() || c.At.Before(first) {
+			first = c.At
 		}
 	}
+	spool := func(stage int) func(*model.Change) error {
+		return func(c *model.Change) error { note(c); return rec.spool(stage, c) }
+	}
+	const groupStage, contentStage = 0, 1
 	// Accounts exported before stay in the record even when nothing
 	// refers to them any more.
 	known, err := rec.previousIDs("user")
@@ -264,59 +288,9 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 	for _, id := range known {
 		authors[id] = true
 	}
-	groups := map[string]bool{}
 	for _, sp := range all {
-		note(sp.AuthorID, sp.CreatedAt)
-		err := s.permissions(ctx, sp.ID, func(p *cloudPermission) error {
-			switch p.Principal.Type {
-			case "user":
-				authors[p.Principal.ID] = true
-			case "group":
-				groups[p.Principal.ID] = true
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.emitSpace(ctx, sp, spool(contentStage)); err != nil {
 			return "", err
-		}
-		for _, kind := range []string{"pages", "blogposts"} {
-			err := s.content(ctx, kind, sp.ID, func(c *cloudContent) error {
-				note(c.AuthorID, c.CreatedAt)
-				if err := s.folderAuthors(ctx, c, note); err != nil {
-					return err
-				}
-				// Versions an earlier export wrote named their authors then.
-				newVersions := func(path, entity, id string, listed int) error {
-					if done, err := rec.exported(entity, id); err != nil || (done >= listed && listed > 0) {
-						return err
-					}
-					return s.versions(ctx, path, id, func(v *cloudVersion) error { note(v.AuthorID, v.CreatedAt); return nil })
-				}
-				if err := newVersions(kind, strings.TrimSuffix(kind, "s"), c.ID, c.Version.Number); err != nil {
-					return err
-				}
-				err := s.comments(ctx, kind, c.ID, func(cm *cloudComment, _ string) error {
-					return newVersions(cm.loc+"-comments", "comment", cm.ID, cm.Version.Number)
-				})
-				if err != nil {
-					return err
-				}
-				err = s.restrictions(ctx, c.ID, sp.Key, time.Time{}, func(ch *model.Change) error {
-					if r := ch.Payload.(*model.Restriction); r.PrincipalType == "user" {
-						authors[r.PrincipalID] = true
-					}
-					return nil
-				})
-				if err != nil {
-					return err
-				}
-				return s.attachments(ctx, kind, c.ID, func(a *cloudAttachment) error {
-					return newVersions("attachments", "attachment", a.ID, a.Version.Number)
-				})
-			})
-			if err != nil {
-				return "", err
-			}
 		}
 	}
 	// Every group (v1), not only those permissions name.
@@ -334,51 +308,23 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 	groupIDs := make([]string, 0, len(groups))
 	for id := range groups {
 		groupIDs = append(groupIDs, id)
-		if err := s.members(ctx, id, func(account string) error { authors[account] = true; return nil }); err != nil {
-			return "", err
-		}
 	}
 	sort.Strings(groupIDs)
+	if err := s.groups(ctx, groupIDs, spool(groupStage)); err != nil {
+		return "", err
+	}
 	if err := s.users(ctx, authors, first, emit); err != nil {
 		return "", err
 	}
-	if err := s.groups(ctx, groupIDs, first, emit); err != nil {
+	if err := rec.replay(groupStage, first, emit); err != nil {
 		return "", err
 	}
 	unlisted, err := s.apps(ctx, first, emit)
 	if err != nil {
 		return "", err
 	}
-	// Pass 2: each space, its page tree parents first, its blog posts.
-	for _, sp := range all {
-		space := &model.Space{ID: sp.ID, Key: sp.Key, Name: sp.Name, Type: sp.Type, Status: sp.Status, Description: sp.Description.Plain.Value,
-			Homepage: sp.HomepageID, CreatedAt: cloudTime(sp.CreatedAt), Author: sp.AuthorID,
-			Categories: []string{}, Settings: map[string]string{}, LookAndFeel: map[string]string{}, Templates: []model.Template{}}
-		if space.Type != "personal" {
-			space.Type = "global"
-		}
-		if space.Status != "archived" {
-			space.Status = "current"
-		}
-		if err := emit(&model.Change{Type: model.SpaceCreated, ID: sp.ID, Space: sp.Key, At: space.CreatedAt, Actor: sp.AuthorID, Payload: space}); err != nil {
-			return "", err
-		}
-		err := s.permissions(ctx, sp.ID, func(p *cloudPermission) error {
-			if p.Principal.Type != "user" && p.Principal.Type != "group" {
-				return nil // roles: not in ferry's model
-			}
-			perm := &model.SpacePermission{ID: p.ID, SpaceID: sp.ID, PrincipalType: p.Principal.Type, PrincipalID: p.Principal.ID,
-				Operation: p.Operation.Key + ":" + p.Operation.TargetType}
-			return emit(&model.Change{Type: model.SpacePermissionGranted, ID: p.ID, Parent: sp.ID, Space: sp.Key, At: space.CreatedAt, Payload: perm})
-		})
-		if err != nil {
-			return "", err
-		}
-		for _, kind := range []string{"pages", "blogposts"} {
-			if err := s.emitContent(ctx, kind, sp, emit); err != nil {
-				return "", err
-			}
-		}
+	if err := rec.replay(contentStage, time.Time{}, emit); err != nil {
+		return "", err
 	}
 	for _, n := range notReadFromCloud {
 		skipped := &model.Skipped{Class: n.class, Reason: n.reason}
@@ -406,6 +352,48 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 	return rec.finish()
 }
 
+// emitSpace emits a space, its permissions, its page tree (parents
+// first) and its blog posts.
+func (s *CloudSource) emitSpace(ctx context.Context, sp cloudSpace, emit func(*model.Change) error) error {
+	space := &model.Space{ID: sp.ID, Key: sp.Key, Name: sp.Name, Type: sp.Type, Status: sp.Status, Description: sp.Description.Plain.Value,
+		Homepage: sp.HomepageID, CreatedAt: cloudTime(sp.CreatedAt), Author: sp.AuthorID,
+		Categories: []string{}, Settings: map[string]string{}, LookAndFeel: map[string]string{}, Templates: []model.Template{}}
+	if space.Type != "personal" {
+		space.Type = "global"
+	}
+	if space.Status != "archived" {
+		space.Status = "current"
+	}
+	if err := emit(&model.Change{Type: model.SpaceCreated, ID: sp.ID, Space: sp.Key, At: space.CreatedAt, Actor: sp.AuthorID, Payload: space}); err != nil {
+		return err
+	}
+	err := s.permissions(ctx, sp.ID, func(p *cloudPermission) error {
+		if p.Principal.Type != "user" && p.Principal.Type != "group" {
+			return nil // roles: not in ferry's model
+		}
+		perm := &model.SpacePermission{ID: p.ID, SpaceID: sp.ID, PrincipalType: p.Principal.Type, PrincipalID: p.Principal.ID,
+			Operation: p.Operation.Key + ":" + p.Operation.TargetType}
+		return emit(&model.Change{Type: model.SpacePermissionGranted, ID: p.ID, Parent: sp.ID, Space: sp.Key, At: space.CreatedAt, Payload: perm})
+	})
+	if err != nil {
+		return err
+	}
+	for _, kind := range []string{"pages", "blogposts"} {
+		if err := s.emitContent(ctx, kind, sp, emit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// principalUser is a principal's account id if it is a user.
+func principalUser(typ, id string) string {
+	if typ == "user" {
+		return id
+	}
+	return ""
+}
+
 func (s *CloudSource) content(ctx context.Context, kind, spaceID string, each func(*cloudContent) error) error {
 	return s.Client.List(ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {spaceID}, "limit": {"250"}, "status": cloud.Statuses[kind]}, func(r json.RawMessage) error {
 		var c cloudContent
@@ -414,14 +402,6 @@ func (s *CloudSource) content(ctx context.Context, kind, spaceID string, each fu
 		}
 		return each(&c)
 	})
-}
-
-func (s *CloudSource) versions(ctx context.Context, kind, id string, each func(*cloudVersion) error) error {
-	vs, err := s.versionList(ctx, kind, id)
-	for i := 0; err == nil && i < len(vs); i++ {
-		err = each(&vs[i])
-	}
-	return err
 }
 
 // versionList lists an entity's versions in version order.
@@ -687,7 +667,9 @@ func (s *CloudSource) members(ctx context.Context, groupID string, each func(acc
 }
 
 // groups emits the groups that permissions name, with their members.
-func (s *CloudSource) groups(ctx context.Context, ids []string, at time.Time, emit func(*model.Change) error) error {
+// Their time is the export's earliest, set when they are replayed.
+func (s *CloudSource) groups(ctx context.Context, ids []string, emit func(*model.Change) error) error {
+	var at time.Time
 	for _, id := range ids {
 		var g struct{ Name, ID string }
 		if err := s.Client.Get(ctx, "/wiki/rest/api/group/by-id", url.Values{"id": {id}}, &g); err != nil {
@@ -996,24 +978,6 @@ func (s *CloudSource) folders(ctx context.Context, items []cloudContent, space s
 		}
 	}
 	return items, nil
-}
-
-// folderAuthors reads the folders above a page, for their authors.
-func (s *CloudSource) folderAuthors(ctx context.Context, c *cloudContent, note func(id, at string)) error {
-	id, typ := c.ParentID, c.ParentType
-	for seen := 0; id != "" && seen < 100; seen++ {
-		var err error
-		if id, typ, err = s.above(ctx, id, typ, nil); err != nil || typ != "folder" {
-			return err
-		}
-		f, err := s.node(ctx, "folder", id)
-		if err != nil {
-			return err
-		}
-		note(f.AuthorID, f.CreatedAt)
-		id, typ = f.ParentID, f.ParentType
-	}
-	return nil
 }
 
 // emitFolder writes a folder: its place, and its title as Cloud numbers

@@ -73,7 +73,8 @@ func newRecorder(ctx context.Context, dir string, prev io.Reader) (*recorder, er
 func (r *recorder) load(ctx context.Context, prev io.Reader) error {
 	_, err := r.db.ExecContext(ctx, `CREATE TABLE prev (kind TEXT, id TEXT, parent TEXT, space TEXT, fp TEXT, aux TEXT, version INTEGER, ord INTEGER,
 		PRIMARY KEY (kind, id)) WITHOUT ROWID;
-		CREATE TABLE seen (kind TEXT, id TEXT, PRIMARY KEY (kind, id)) WITHOUT ROWID;`)
+		CREATE TABLE seen (kind TEXT, id TEXT, PRIMARY KEY (kind, id)) WITHOUT ROWID;
+		CREATE TABLE spool (seq INTEGER PRIMARY KEY, stage INTEGER, type TEXT, id TEXT, parent TEXT, space TEXT, at TEXT, actor TEXT, payload BLOB);`)
 	if err != nil {
 		return err
 	}
@@ -324,6 +325,58 @@ func (r *recorder) remove(emit func(*model.Change) error) error {
 		}
 	}
 	return nil
+}
+
+// spool keeps an event on disk until replay: a Cloud site is read once,
+// and an archive names the accounts before what they wrote, which are
+// known only at the end.
+func (r *recorder) spool(stage int, c *model.Change) error {
+	payload, err := json.Marshal(c.Payload)
+	if err != nil {
+		return fmt.Errorf("encode %s %s: %w", c.Type, c.ID, err)
+	}
+	_, err = r.tx.Exec(`INSERT INTO spool (stage, type, id, parent, space, at, actor, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		stage, string(c.Type), c.ID, c.Parent, c.Space, c.At.UTC().Format(time.RFC3339Nano), c.Actor, payload)
+	return err
+}
+
+// replay emits a stage's spooled events in the order they came, at the
+// time given if they had none, and empties it.
+func (r *recorder) replay(stage int, at time.Time, emit func(*model.Change) error) error {
+	rows, err := r.tx.Query(`SELECT type, id, parent, space, at, actor, payload FROM spool WHERE stage = ? ORDER BY seq`, stage)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			c         model.Change
+			typ, when string
+			payload []byte
+		)
+		if err := rows.Scan(&typ, &c.ID, &c.Parent, &c.Space, &when, &c.Actor, &payload); err != nil {
+			return err
+		}
+		c.Type = model.EventType(typ)
+		if c.At, err = time.Parse(time.RFC3339Nano, when); err != nil {
+			return err
+		}
+		if c.At.IsZero() {
+			c.At = at
+		}
+		if c.Payload, err = model.Decode(c.Type, payload); err != nil {
+			return err
+		}
+		if err := emit(&c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	_, err = r.tx.Exec(`DELETE FROM spool WHERE stage = ?`, stage)
+	return err
 }
 
 // finish closes the new record and names it by its SHA-256 in dir, where
