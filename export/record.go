@@ -352,7 +352,7 @@ func (r *recorder) replay(stage int, at time.Time, emit func(*model.Change) erro
 		var (
 			c         model.Change
 			typ, when string
-			payload []byte
+			payload   []byte
 		)
 		if err := rows.Scan(&typ, &c.ID, &c.Parent, &c.Space, &when, &c.Actor, &payload); err != nil {
 			return err
