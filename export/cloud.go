@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -157,10 +158,47 @@ type cloudContent struct {
 	ID, Status, Title, SpaceID, ParentID, ParentType, AuthorID, CreatedAt string
 	Type                                                                  string // folder, whiteboard, ...; "" for pages and blog posts
 	Position                                                              int
-	Version                                                               struct {
-		Number    int
-		CreatedAt string
+	Version                                                               cloudVersion
+	Body                                                                  struct {
+		Storage struct{ Value string }
 	}
+}
+
+// included is a list that GET /pages/{id} brings with include-*: its
+// first 50, and whether there are more (v2 spec, PageSingle).
+type included struct {
+	Results []json.RawMessage
+	Meta    struct{ HasMore bool }
+}
+
+// each walks the list: what was included, or, when there is more, the
+// whole list from path.
+func (l included) each(ctx context.Context, c *cloud.Client, path string, each func(json.RawMessage) error) error {
+	if l.Meta.HasMore {
+		return c.List(ctx, path, url.Values{"limit": {"250"}}, each)
+	}
+	for _, r := range l.Results {
+		if err := each(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// detail is what one GET of a page or blog post brings besides itself.
+type detail struct {
+	Labels, Properties, Versions, Likes included
+}
+
+// detail reads a page's or blog post's labels, properties, versions and
+// likes in one request.
+func (s *CloudSource) detail(ctx context.Context, kind, id string) (*detail, error) {
+	var d detail
+	q := url.Values{"include-labels": {"true"}, "include-properties": {"true"}, "include-versions": {"true"}, "include-likes": {"true"}}
+	if err := s.Client.Get(ctx, "/wiki/api/v2/"+kind+"/"+id, q, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
 }
 
 type cloudVersion struct {
@@ -293,6 +331,12 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 			return "", err
 		}
 	}
+	if err := s.siteComments(ctx, spool(contentStage)); err != nil {
+		return "", err
+	}
+	if err := s.siteAttachments(ctx, spool(contentStage)); err != nil {
+		return "", err
+	}
 	// Every group (v1), not only those permissions name.
 	err = s.Client.List(ctx, "/wiki/rest/api/group", url.Values{"limit": {"200"}}, func(r json.RawMessage) error {
 		var g struct{ ID string }
@@ -394,20 +438,33 @@ func principalUser(typ, id string) string {
 	return ""
 }
 
+// content lists a space's pages or blog posts with their current bodies,
+// which wait on disk (beside the record) until their turn.
 func (s *CloudSource) content(ctx context.Context, kind, spaceID string, each func(*cloudContent) error) error {
-	return s.Client.List(ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {spaceID}, "limit": {"250"}, "status": cloud.Statuses[kind]}, func(r json.RawMessage) error {
+	q := url.Values{"space-id": {spaceID}, "limit": {"250"}, "status": cloud.Statuses[kind], "body-format": {"storage"}}
+	return s.Client.List(ctx, "/wiki/api/v2/"+kind, q, func(r json.RawMessage) error {
 		var c cloudContent
 		if err := json.Unmarshal(r, &c); err != nil {
 			return err
 		}
+		if err := s.rec.keepCurrent(c.ID, c.Version.Number, c.Title, c.Body.Storage.Value); err != nil {
+			return err
+		}
+		c.Body.Storage.Value = ""
 		return each(&c)
 	})
 }
 
 // versionList lists an entity's versions in version order.
 func (s *CloudSource) versionList(ctx context.Context, kind, id string) ([]cloudVersion, error) {
+	return s.versionsOf(ctx, kind, id, included{Meta: struct{ HasMore bool }{true}})
+}
+
+// versionsOf lists an entity's versions, in version order, from what a
+// GET included.
+func (s *CloudSource) versionsOf(ctx context.Context, kind, id string, inc included) ([]cloudVersion, error) {
 	var vs []cloudVersion
-	err := s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/versions", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+	err := inc.each(ctx, s.Client, "/wiki/api/v2/"+kind+"/"+id+"/versions", func(r json.RawMessage) error {
 		var v cloudVersion
 		if err := json.Unmarshal(r, &v); err != nil {
 			return err
@@ -518,6 +575,10 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		if err := emit(&model.Change{Type: created, ID: c.ID, Parent: c.ParentID, Space: sp.Key, At: content.CreatedAt, Actor: c.AuthorID, Payload: content}); err != nil {
 			return err
 		}
+		d, err := s.detail(ctx, kind, c.ID)
+		if err != nil {
+			return err
+		}
 		done, err := s.rec.exported(typ, c.ID)
 		if err != nil {
 			return err
@@ -525,11 +586,15 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		newest := done
 		if done < c.Version.Number || c.Version.Number == 0 {
 			var vs, todo []cloudVersion
-			vs, err = s.versionList(ctx, kind, c.ID)
+			var cur *current
+			vs, err = s.versionsOf(ctx, kind, c.ID, d.Versions)
 			todo, newest = after(vs, done)
 			if err == nil {
+				cur, err = s.rec.current(c.ID)
+			}
+			if err == nil {
 				err = inOrder(ctx, len(todo), func(ctx context.Context, i int) (*model.Version, error) {
-					return s.version(ctx, kind, c.ID, &todo[i])
+					return s.version(ctx, kind, c.ID, &todo[i], cur)
 				}, func(_ int, mv *model.Version) error {
 					return emit(&model.Change{Type: version, ID: c.ID, Parent: c.ParentID, Space: sp.Key, At: mv.At, Actor: mv.Author, Payload: mv})
 				})
@@ -541,25 +606,18 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 		if err != nil {
 			return err
 		}
-		if err := s.labels(ctx, kind, c.ID, sp.Key, content.CreatedAt, emit); err != nil {
+		if err := s.labels(ctx, kind, c.ID, sp.Key, content.CreatedAt, d.Labels, emit); err != nil {
 			return err
 		}
 		if err := s.restrictions(ctx, c.ID, sp.Key, content.CreatedAt, emit); err != nil {
 			return err
 		}
-		if err := s.properties(ctx, kind, c.ID, sp.Key, content.CreatedAt, emit); err != nil {
+		if err := s.properties(ctx, kind, c.ID, sp.Key, content.CreatedAt, d.Properties, emit); err != nil {
 			return err
 		}
-		err = s.comments(ctx, kind, c.ID, func(cm *cloudComment, parent string) error {
-			return s.emitComment(ctx, cm, c.ID, parent, sp.Key, emit)
-		})
-		if err != nil {
-			return err
-		}
-		err = s.attachments(ctx, kind, c.ID, func(a *cloudAttachment) error {
-			return s.emitAttachment(ctx, a, c.ID, sp.Key, emit)
-		})
-		if err != nil {
+		// Its comments and attachments come with the site's (siteComments,
+		// siteAttachments).
+		if err := s.rec.container(c.ID, sp.Key); err != nil {
 			return err
 		}
 	}
@@ -567,16 +625,20 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 }
 
 // version reads one version of a page or blog post with its body.
-func (s *CloudSource) version(ctx context.Context, kind, id string, v *cloudVersion) (*model.Version, error) {
+func (s *CloudSource) version(ctx context.Context, kind, id string, v *cloudVersion, cur *current) (*model.Version, error) {
 	var at struct {
 		Title string
 		Body  struct {
 			Storage struct{ Value string }
 		}
 	}
-	q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(v.Number)}}
-	if err := s.Client.Get(ctx, "/wiki/api/v2/"+kind+"/"+id, q, &at); err != nil {
-		return nil, err
+	if cur != nil && cur.number == v.Number { // it came with the list
+		at.Title, at.Body.Storage.Value = cur.title, cur.body
+	} else {
+		q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(v.Number)}}
+		if err := s.Client.Get(ctx, "/wiki/api/v2/"+kind+"/"+id, q, &at); err != nil {
+			return nil, err
+		}
 	}
 	return &model.Version{ContentID: id, Number: v.Number, Title: at.Title, Body: at.Body.Storage.Value, Author: v.AuthorID,
 		At: cloudTime(v.CreatedAt), Message: v.Message, MinorEdit: v.MinorEdit}, nil
@@ -584,19 +646,24 @@ func (s *CloudSource) version(ctx context.Context, kind, id string, v *cloudVers
 
 type cloudAttachment struct {
 	ID, Title, MediaType, CreatedAt, DownloadLink string
-	Version                                       struct {
-		AuthorID string
-		Number   int
-	}
+	PageID, BlogPostID                            string
+	Version                                       cloudVersion
 }
 
-func (s *CloudSource) attachments(ctx context.Context, kind, id string, each func(*cloudAttachment) error) error {
-	return s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/attachments", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+// siteAttachments emits the attachments of the pages and blog posts
+// exported, read from the site's list (v2: GET /attachments) in one pass.
+func (s *CloudSource) siteAttachments(ctx context.Context, emit func(*model.Change) error) error {
+	return s.Client.List(ctx, "/wiki/api/v2/attachments", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
 		var a cloudAttachment
 		if err := json.Unmarshal(r, &a); err != nil {
 			return err
 		}
-		return each(&a)
+		container := cmp.Or(a.PageID, a.BlogPostID)
+		space, ok, err := s.rec.containerSpace(container)
+		if err != nil || !ok {
+			return err // not a page or blog post exported
+		}
+		return s.emitAttachment(ctx, &a, container, space, emit)
 	})
 }
 
@@ -611,9 +678,11 @@ func (s *CloudSource) emitAttachment(ctx context.Context, a *cloudAttachment, co
 	if err != nil {
 		return err
 	}
-	vs, err := s.versionList(ctx, "attachments", a.ID)
-	if err != nil || len(vs) == 0 {
-		return err
+	vs := []cloudVersion{a.Version} // the list gave the only one
+	if a.Version.Number > 1 {
+		if vs, err = s.versionList(ctx, "attachments", a.ID); err != nil || len(vs) == 0 {
+			return err
+		}
 	}
 	todo, newest := after(vs, done)
 	att.Author = vs[0].AuthorID
@@ -690,49 +759,44 @@ func (s *CloudSource) groups(ctx context.Context, ids []string, emit func(*model
 }
 
 type cloudComment struct {
-	ID, Status string
-	Version    struct{ Number int }
+	ID, Status                          string
+	PageID, BlogPostID, ParentCommentID string
+	Version                             cloudVersion
+	Body                                struct {
+		Storage struct{ Value string }
+	}
 	Properties struct {
 		InlineMarkerRef, InlineOriginalSelection string
 	}
 	loc string // footer or inline
 }
 
-// comments walks a page's or blog post's footer and inline comments, each
-// before its replies.
-func (s *CloudSource) comments(ctx context.Context, kind, id string, each func(c *cloudComment, parent string) error) error {
-	type item struct {
-		c      cloudComment
-		parent string
-	}
-	var queue []item
-	collect := func(loc, parent string) func(json.RawMessage) error {
-		return func(r json.RawMessage) error {
+// siteComments emits the footer and inline comments of the pages and blog
+// posts exported, read from the site's lists (v2: GET /footer-comments,
+// GET /inline-comments) in one pass with their current bodies. They wait
+// on disk to be emitted each after its parent.
+func (s *CloudSource) siteComments(ctx context.Context, emit func(*model.Change) error) error {
+	for _, loc := range []string{"footer", "inline"} {
+		q := url.Values{"limit": {"250"}, "body-format": {"storage"}, "sort": {"created-date"}}
+		err := s.Client.List(ctx, "/wiki/api/v2/"+loc+"-comments", q, func(r json.RawMessage) error {
 			var c cloudComment
 			if err := json.Unmarshal(r, &c); err != nil {
 				return err
 			}
-			c.loc = loc
-			queue = append(queue, item{c, parent})
-			return nil
-		}
-	}
-	for _, loc := range []string{"footer", "inline"} {
-		if err := s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/"+loc+"-comments", url.Values{"limit": {"250"}}, collect(loc, "")); err != nil {
+			return s.rec.keepComment(c.ID, loc, cmp.Or(c.PageID, c.BlogPostID), c.ParentCommentID, r)
+		})
+		if err != nil {
 			return err
 		}
 	}
-	for len(queue) > 0 {
-		it := queue[0]
-		queue = queue[1:]
-		if err := each(&it.c, it.parent); err != nil {
+	return s.rec.comments(func(raw []byte, loc, container, parent, space string) error {
+		var c cloudComment
+		if err := json.Unmarshal(raw, &c); err != nil {
 			return err
 		}
-		if err := s.Client.List(ctx, "/wiki/api/v2/"+it.c.loc+"-comments/"+it.c.ID+"/children", url.Values{"limit": {"250"}}, collect(it.c.loc, it.c.ID)); err != nil {
-			return err
-		}
-	}
-	return nil
+		c.loc = loc
+		return s.emitComment(ctx, &c, container, parent, space, emit)
+	})
 }
 
 func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, container, parent, space string, emit func(*model.Change) error) error {
@@ -743,9 +807,11 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 	if err != nil {
 		return err
 	}
-	vs, err := s.versionList(ctx, c.loc+"-comments", c.ID)
-	if err != nil || len(vs) == 0 {
-		return err
+	vs := []cloudVersion{c.Version} // the list gave the only one
+	if c.Version.Number > 1 {
+		if vs, err = s.versionList(ctx, c.loc+"-comments", c.ID); err != nil || len(vs) == 0 {
+			return err
+		}
 	}
 	todo, newest := after(vs, done)
 	status := c.Status
@@ -767,9 +833,13 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 				Storage struct{ Value string }
 			}
 		}
-		q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(v.Number)}}
-		if err := s.Client.Get(ctx, "/wiki/api/v2/"+c.loc+"-comments/"+c.ID, q, &at); err != nil {
-			return nil, err
+		if v.Number == c.Version.Number { // the list brought it
+			at.Body.Storage.Value = c.Body.Storage.Value
+		} else {
+			q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(v.Number)}}
+			if err := s.Client.Get(ctx, "/wiki/api/v2/"+c.loc+"-comments/"+c.ID, q, &at); err != nil {
+				return nil, err
+			}
 		}
 		return &model.Version{ContentID: c.ID, Number: v.Number, Body: at.Body.Storage.Value, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}, nil
 	}, func(_ int, mv *model.Version) error {
@@ -783,8 +853,8 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 
 // properties emits a page's or blog post's content properties, except the
 // provenance ferry itself writes.
-func (s *CloudSource) properties(ctx context.Context, kind, id, space string, at time.Time, emit func(*model.Change) error) error {
-	return s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/properties", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+func (s *CloudSource) properties(ctx context.Context, kind, id, space string, at time.Time, inc included, emit func(*model.Change) error) error {
+	return inc.each(ctx, s.Client, "/wiki/api/v2/"+kind+"/"+id+"/properties", func(r json.RawMessage) error {
 		var p struct {
 			Key     string
 			Value   json.RawMessage
@@ -833,8 +903,8 @@ func (s *CloudSource) restrictions(ctx context.Context, id, space string, at tim
 }
 
 // labels emits a page's or blog post's labels.
-func (s *CloudSource) labels(ctx context.Context, kind, id, space string, at time.Time, emit func(*model.Change) error) error {
-	return s.Client.List(ctx, "/wiki/api/v2/"+kind+"/"+id+"/labels", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+func (s *CloudSource) labels(ctx context.Context, kind, id, space string, at time.Time, inc included, emit func(*model.Change) error) error {
+	return inc.each(ctx, s.Client, "/wiki/api/v2/"+kind+"/"+id+"/labels", func(r json.RawMessage) error {
 		var l struct{ Name, Prefix string }
 		if err := json.Unmarshal(r, &l); err != nil {
 			return err

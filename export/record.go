@@ -74,6 +74,10 @@ func (r *recorder) load(ctx context.Context, prev io.Reader) error {
 	_, err := r.db.ExecContext(ctx, `CREATE TABLE prev (kind TEXT, id TEXT, parent TEXT, space TEXT, fp TEXT, aux TEXT, version INTEGER, ord INTEGER,
 		PRIMARY KEY (kind, id)) WITHOUT ROWID;
 		CREATE TABLE seen (kind TEXT, id TEXT, PRIMARY KEY (kind, id)) WITHOUT ROWID;
+		CREATE TABLE containers (id TEXT PRIMARY KEY, space TEXT) WITHOUT ROWID;
+		CREATE TABLE comments (seq INTEGER PRIMARY KEY, id TEXT, loc TEXT, container TEXT, parent TEXT, raw BLOB);
+		CREATE INDEX comments_by_parent ON comments(parent);
+		CREATE TABLE current (id TEXT PRIMARY KEY, number INTEGER, title TEXT, body TEXT) WITHOUT ROWID;
 		CREATE TABLE spool (seq INTEGER PRIMARY KEY, stage INTEGER, type TEXT, id TEXT, parent TEXT, space TEXT, at TEXT, actor TEXT, payload BLOB);`)
 	if err != nil {
 		return err
@@ -377,6 +381,81 @@ func (r *recorder) replay(stage int, at time.Time, emit func(*model.Change) erro
 	rows.Close()
 	_, err = r.tx.Exec(`DELETE FROM spool WHERE stage = ?`, stage)
 	return err
+}
+
+// keepCurrent keeps a page's or blog post's current version, as a list
+// brought it, until its versions are read.
+func (r *recorder) keepCurrent(id string, number int, title, body string) error {
+	_, err := r.tx.Exec(`INSERT OR REPLACE INTO current VALUES (?, ?, ?, ?)`, id, number, title, body)
+	return err
+}
+
+// container notes a page or blog post exported, in its space: comments
+// and attachments read from the site's lists go with it.
+func (r *recorder) container(id, space string) error {
+	_, err := r.tx.Exec(`INSERT OR REPLACE INTO containers VALUES (?, ?)`, id, space)
+	return err
+}
+
+// containerSpace is the space of a page or blog post exported; false if
+// none was.
+func (r *recorder) containerSpace(id string) (string, bool, error) {
+	var space string
+	err := r.tx.QueryRow(`SELECT space FROM containers WHERE id = ?`, id).Scan(&space)
+	if err == sql.ErrNoRows {
+		return "", false, nil
+	}
+	return space, err == nil, err
+}
+
+// keepComment keeps a comment as the site's list gave it, until all are
+// read.
+func (r *recorder) keepComment(id, loc, container, parent string, raw []byte) error {
+	_, err := r.tx.Exec(`INSERT INTO comments (id, loc, container, parent, raw) VALUES (?, ?, ?, ?, ?)`, id, loc, container, parent, raw)
+	return err
+}
+
+// comments walks the comments kept, of the pages and blog posts exported,
+// each after its parent, in the order they were read; a reply's container
+// is its thread's. A reply whose parent is not there is left out, as it
+// cannot be placed.
+func (r *recorder) comments(each func(raw []byte, loc, container, parent, space string) error) error {
+	rows, err := r.tx.Query(`WITH RECURSIVE t(seq, container, depth) AS (
+			SELECT c.seq, c.container, 0 FROM comments c WHERE c.parent = ''
+			UNION ALL SELECT c.seq, t.container, t.depth + 1 FROM comments c JOIN comments p ON c.parent = p.id AND c.loc = p.loc JOIN t ON t.seq = p.seq)
+		SELECT c.raw, c.loc, t.container, c.parent, k.space FROM t JOIN comments c ON c.seq = t.seq JOIN containers k ON k.id = t.container
+		ORDER BY t.depth, t.seq`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw []byte
+		var loc, container, parent, space string
+		if err := rows.Scan(&raw, &loc, &container, &parent, &space); err != nil {
+			return err
+		}
+		if err := each(raw, loc, container, parent, space); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// current is a version that a list brought whole.
+type current struct {
+	number      int
+	title, body string
+}
+
+// current is what keepCurrent kept, or nil.
+func (r *recorder) current(id string) (*current, error) {
+	var c current
+	err := r.tx.QueryRow(`SELECT number, title, body FROM current WHERE id = ?`, id).Scan(&c.number, &c.title, &c.body)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	return &c, err
 }
 
 // finish closes the new record and names it by its SHA-256 in dir, where

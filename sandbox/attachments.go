@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -19,6 +20,7 @@ func init() {
 		s.handle("GET /wiki/api/v2/pages/{id}/attachments", s.attachments("page"))
 		s.handle("GET /wiki/api/v2/blogposts/{id}/attachments", s.attachments("blogpost"))
 		s.handle("GET /wiki/api/v2/attachments/{id}/versions", s.attachmentVersions)
+		s.handle("GET /wiki/api/v2/attachments", s.siteAttachments)
 		// As Confluence Cloud's downloadLink: outside the v2 API.
 		s.handle("GET /wiki/download/attachments/{container}/{filename}", s.download)
 		// v1's download call, the only one of some widely used clients:
@@ -46,38 +48,57 @@ func (s *Server) downloadRedirect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) attachments(kind string) http.HandlerFunc {
-	key := map[string]string{"page": "pageId", "blogpost": "blogPostId"}[kind]
 	return func(w http.ResponseWriter, r *http.Request) {
-		limit, after, ok := listArgs(w, r)
-		if !ok {
-			return
-		}
-		var results []any
-		last := ""
-		if !s.query(w, `SELECT a.rowid, c.rowid, a.filename, a.media_type, a.created_at, v.number, v.size, v.comment, v.at, coalesce(v.author, '')
-			FROM attachments a JOIN content c ON c.id = a.container_id
-			JOIN attachment_versions v ON v.attachment_id = a.id AND v.number = (SELECT max(number) FROM attachment_versions WHERE attachment_id = a.id)
-			WHERE c.rowid = ? AND c.type = ? AND a.deleted_rev IS NULL AND a.rowid > ? AND (? = '' OR a.filename = ?) ORDER BY a.rowid LIMIT ?`,
-			[]any{r.PathValue("id"), kind, after, r.URL.Query().Get("filename"), r.URL.Query().Get("filename"), limit}, func(rows *sql.Rows) error {
-				var id, container, filename, mediaType, created, comment, at, author string
-				var number int
-				var size int64
-				if err := rows.Scan(&id, &container, &filename, &mediaType, &created, &number, &size, &comment, &at, &author); err != nil {
-					return err
-				}
-				download := "/download/attachments/" + container + "/" + url.PathEscape(filename) + "?version=" + strconv.Itoa(number) + "&api=v2"
-				results = append(results, map[string]any{"id": "att" + id, "status": "current", "title": filename, "createdAt": cloudTime(created),
-					key: container, "mediaType": mediaType, "comment": comment, "fileId": "file-" + id, "fileSize": size,
-					"webuiLink": "/pages/viewpageattachments.action?pageId=" + container, "downloadLink": download,
-					"version": map[string]any{"number": number, "createdAt": cloudTime(at), "message": comment, "minorEdit": false, "authorId": author},
-					"_links":  map[string]any{"webui": "/pages/viewpageattachments.action?pageId=" + container, "download": download}})
-				last = id
-				return nil
-			}) {
-			return
-		}
-		writePage(w, r, results, last, limit)
+		s.attachmentList(w, r, `c.rowid = ? AND c.type = ?`, r.PathValue("id"), kind)
 	}
+}
+
+// siteAttachments lists every attachment of the site the caller may see
+// (v2: GET /attachments), each naming its page or blog post.
+func (s *Server) siteAttachments(w http.ResponseWriter, r *http.Request) {
+	status := multi(r, "status")
+	if len(status) > 0 && !slices.Contains(status, "current") {
+		writeList(w, r, nil, "", false) // only current attachments here
+		return
+	}
+	s.attachmentList(w, r, `c.type IN ('page', 'blogpost')`)
+}
+
+// attachmentList answers a list of attachments at their latest version,
+// of the containers where picks.
+func (s *Server) attachmentList(w http.ResponseWriter, r *http.Request, where string, args ...any) {
+	limit, after, ok := listArgs(w, r)
+	if !ok {
+		return
+	}
+	hid := s.hidden(r)
+	var page scanner
+	filename := r.URL.Query().Get("filename")
+	args = append(args, after, filename, filename, limit)
+	if !s.query(w, `SELECT a.rowid, c.rowid, c.type, a.filename, a.media_type, a.created_at, v.number, v.size, v.comment, v.at, coalesce(v.author, '')
+		FROM attachments a JOIN content c ON c.id = a.container_id
+		JOIN attachment_versions v ON v.attachment_id = a.id AND v.number = (SELECT max(number) FROM attachment_versions WHERE attachment_id = a.id)
+		WHERE `+where+` AND a.deleted_rev IS NULL AND a.rowid > ? AND (? = '' OR a.filename = ?) ORDER BY a.rowid LIMIT ?`,
+		args, func(rows *sql.Rows) error {
+			var id, container, kind, filename, mediaType, created, comment, at, author string
+			var number int
+			var size int64
+			if err := rows.Scan(&id, &container, &kind, &filename, &mediaType, &created, &number, &size, &comment, &at, &author); err != nil {
+				return err
+			}
+			key := map[string]string{"page": "pageId", "blogpost": "blogPostId"}[kind]
+			download := "/download/attachments/" + container + "/" + url.PathEscape(filename) + "?version=" + strconv.Itoa(number) + "&api=v2"
+			page.add(map[string]any{"id": "att" + id, "status": "current", "title": filename, "createdAt": cloudTime(created),
+				key: container, "mediaType": mediaType, "comment": comment, "fileId": "file-" + id, "fileSize": size,
+				"webuiLink": "/pages/viewpageattachments.action?pageId=" + container, "downloadLink": download,
+				"version": map[string]any{"number": number, "createdAt": cloudTime(at), "message": comment, "minorEdit": false, "authorId": author},
+				"_links":  map[string]any{"webui": "/pages/viewpageattachments.action?pageId=" + container, "download": download}},
+				id, hid == nil || !hid.att[id])
+			return nil
+		}) {
+		return
+	}
+	page.write(w, r, limit)
 }
 
 // attachmentRow reads a Cloud attachment id ("att" and a rowid).

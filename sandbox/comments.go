@@ -4,8 +4,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"hash/fnv"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"ferry/model"
 )
@@ -22,6 +24,7 @@ func init() {
 			}
 		}
 		for _, loc := range []string{"footer", "inline"} {
+			s.handle("GET /wiki/api/v2/"+loc+"-comments", s.siteComments(loc))
 			s.handle("GET /wiki/api/v2/"+loc+"-comments/{id}/children", s.commentChildren(loc))
 			s.handle("GET /wiki/api/v2/"+loc+"-comments/{id}/versions", s.commentVersions(loc))
 			s.handle("GET /wiki/api/v2/"+loc+"-comments/{id}", s.comment(loc))
@@ -62,16 +65,24 @@ func (s *Server) labels(kind string) http.HandlerFunc {
 }
 
 // commentColumns is a comment at its latest version.
-const commentColumns = `cm.rowid, cm.status, cm.location, coalesce(cm.anchor, ''), (SELECT rowid FROM content c WHERE c.id = cm.container_id),
+const commentColumns = commentFields + commentFrom
+
+const commentFields = `cm.rowid, cm.status, cm.location, coalesce(cm.anchor, ''), (SELECT rowid FROM content c WHERE c.id = cm.container_id),
 	coalesce((SELECT rowid FROM comments p WHERE p.id = cm.parent_id), ''),
-	v.number, v.at, coalesce(v.author, ''), v.body FROM comments cm JOIN comment_versions v ON v.comment_id = cm.id `
+	v.number, v.at, coalesce(v.author, ''), v.body`
+
+const commentFrom = ` FROM comments cm JOIN comment_versions v ON v.comment_id = cm.id `
 
 const latestComment = `AND v.number = (SELECT max(number) FROM comment_versions WHERE comment_id = cm.id) `
 
 func commentJSON(rows *sql.Rows, containerKey string, withBody bool) (map[string]any, string, error) {
-	var id, status, location, anchor, container, parent, at, author, body string
+	var id, status, location, anchor, container, parent, at, author, body, containerType string
 	var number int
-	if err := rows.Scan(&id, &status, &location, &anchor, &container, &parent, &number, &at, &author, &body); err != nil {
+	dest := []any{&id, &status, &location, &anchor, &container, &parent, &number, &at, &author, &body}
+	if containerKey == "site" { // the site's lists name both the container and the parent
+		dest = append(dest, &containerType)
+	}
+	if err := rows.Scan(dest...); err != nil {
 		return nil, "", err
 	}
 	if status != "current" && status != "draft" && status != "trashed" && status != "historical" && status != "deleted" {
@@ -81,6 +92,11 @@ func commentJSON(rows *sql.Rows, containerKey string, withBody bool) (map[string
 		"version": map[string]any{"number": number, "createdAt": cloudTime(at), "message": "", "minorEdit": false, "authorId": author},
 		"_links":  map[string]any{"webui": "/comments/" + id}}
 	switch containerKey {
+	case "site":
+		v[map[string]string{"page": "pageId", "blogpost": "blogPostId"}[containerType]] = container
+		if parent != "" {
+			v["parentCommentId"] = parent
+		}
 	case "parent":
 		v["parentCommentId"] = parent
 	case "":
@@ -110,6 +126,44 @@ func (s *Server) comments(kind, loc string) http.HandlerFunc {
 				[]any{loc, r.PathValue("id"), kind, after, limit}
 		}, func(rows *sql.Rows) (any, string, error) {
 			return commentJSON(rows, key, r.URL.Query().Get("body-format") == "storage")
+		})
+	}
+}
+
+// siteComments lists every footer or inline comment of the site the
+// caller may see, replies too (v2: GET /footer-comments, GET
+// /inline-comments), each naming its page or blog post and, for a reply,
+// its parent comment.
+func (s *Server) siteComments(loc string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		order := "cm.rowid"
+		// A comment's rowid follows its creation; modified-date is served
+		// in the same order (a simplification, CLOUD.md).
+		switch r.URL.Query().Get("sort") {
+		case "", "created-date", "modified-date":
+		case "-created-date", "-modified-date":
+			order = "cm.rowid DESC"
+		default:
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "sort: one of created-date, -created-date, modified-date, -modified-date")
+			return
+		}
+		hid := s.hidden(r)
+		s.listRows(w, r, func(after int64, limit int) (string, []any) {
+			cmp := ">"
+			if strings.HasSuffix(order, "DESC") {
+				cmp = "<"
+				if after == 0 {
+					after = math.MaxInt64
+				}
+			}
+			return `SELECT ` + commentFields + `, (SELECT type FROM content c WHERE c.id = cm.container_id)` + commentFrom + latestComment +
+				`WHERE cm.location = ? AND cm.deleted_rev IS NULL AND cm.rowid ` + cmp + ` ? ORDER BY ` + order + ` LIMIT ?`, []any{loc, after, limit}
+		}, func(rows *sql.Rows) (any, string, error) {
+			v, id, err := commentJSON(rows, "site", r.URL.Query().Get("body-format") == "storage")
+			if err != nil || (hid != nil && hid.comments[id]) {
+				return nil, id, err
+			}
+			return v, id, nil
 		})
 	}
 }

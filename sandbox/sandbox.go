@@ -105,6 +105,8 @@ func New(site *embedded.Site) *Server {
 	s.handle("GET /wiki/api/v2/blogposts/{id}", s.contentOne("blogpost"))
 	s.handle("GET /wiki/api/v2/pages/{id}/versions", s.versions("page"))
 	s.handle("GET /wiki/api/v2/blogposts/{id}/versions", s.versions("blogpost"))
+	s.handle("GET /wiki/api/v2/pages/{id}/likes/users", s.likeUsers("page"))
+	s.handle("GET /wiki/api/v2/blogposts/{id}/likes/users", s.likeUsers("blogpost"))
 	s.handle("POST /wiki/api/v2/users-bulk", s.usersBulk)
 	s.handle("GET /wiki/rest/api/user/current", s.currentUser)
 	for _, add := range extra {
@@ -488,21 +490,21 @@ func (s *Server) contentOne(kind string) http.HandlerFunc {
 				WHERE c.type = ? AND c.deleted_rev IS NULL AND c.rowid = ?`
 			args = append([]any{n}, args...)
 		}
-		found := false
+		var found map[string]any
 		if !s.query(w, q, args, func(rows *sql.Rows) error {
 			v, _, err := contentJSON(rows, kind, r.URL.Query().Get("body-format") == "storage")
 			s.place(v)
-			if err == nil {
-				found = true
-				writeJSON(w, v)
-			}
+			found = v
 			return err
 		}) {
 			return
 		}
-		if !found {
+		if found == nil {
 			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+			return
 		}
+		s.includes(kind, r.PathValue("id"), r, found)
+		writeJSON(w, found)
 	}
 }
 
