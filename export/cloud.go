@@ -219,7 +219,7 @@ func cloudTime(s string) time.Time {
 
 // notReadFromCloud is what the Cloud source leaves out, and why.
 var notReadFromCloud = []struct{ class, reason string }{
-	{"Like", "not read from Confluence Cloud by this version of ferry (count unknown)"},
+	{"Like (on a comment)", "not read from Confluence Cloud by this version of ferry (count unknown)"},
 	{"SpacePermission (anonymous and role grants)", "not read from Confluence Cloud by this version of ferry (count unknown)"},
 	// v2's lists take no draft status: an unpublished draft is its
 	// author's alone.
@@ -613,6 +613,18 @@ func (s *CloudSource) emitContent(ctx context.Context, kind string, sp cloudSpac
 			return err
 		}
 		if err := s.properties(ctx, kind, c.ID, sp.Key, content.CreatedAt, d.Properties, emit); err != nil {
+			return err
+		}
+		// Cloud gives no time for a like: it is put at the content's creation.
+		err = d.Likes.each(ctx, s.Client, "/wiki/api/v2/"+kind+"/"+c.ID+"/likes/users", func(r json.RawMessage) error {
+			var l struct{ AccountID string }
+			if err := json.Unmarshal(r, &l); err != nil || l.AccountID == "" {
+				return err
+			}
+			like := &model.Like{ContainerID: c.ID, ContainerType: typ, AccountID: l.AccountID, At: content.CreatedAt}
+			return emit(&model.Change{Type: model.LikeAdded, ID: c.ID + ":" + l.AccountID, Parent: c.ID, Space: sp.Key, At: like.At, Actor: l.AccountID, Payload: like})
+		})
+		if err != nil {
 			return err
 		}
 		// Its comments and attachments come with the site's (siteComments,

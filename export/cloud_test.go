@@ -33,7 +33,14 @@ func versionsOf(t *testing.T, path string) []string {
 	}
 	defer f.Close()
 	var out []string
+	drafts := map[string]bool{} // Cloud lists no drafts, and says so
 	err = replayer.Each(f, nil, func(_ int64, c *model.Change) error {
+		if p, ok := c.Payload.(*model.Content); ok && p.Status == "draft" {
+			drafts[c.ID] = true
+		}
+		if drafts[c.ID] || drafts[c.Parent] {
+			return nil
+		}
 		switch p := c.Payload.(type) {
 		case *model.Version:
 			out = append(out, fmt.Sprintf("%s %s %s #%d by %s %x", c.Type, c.Space, p.Title, p.Number, p.Author, sha256.Sum256([]byte(p.Body))))
@@ -53,6 +60,10 @@ func versionsOf(t *testing.T, path string) []string {
 			out = append(out, fmt.Sprintf("%s %s %s %s %s", c.Type, p.Key, p.Name, p.Vendor, p.Version))
 		case *model.Membership:
 			out = append(out, fmt.Sprintf("%s %s", c.Type, c.ID))
+		case *model.Like:
+			if p.ContainerType != "comment" { // not read from Cloud, and named so
+				out = append(out, fmt.Sprintf("%s %s %s %s", c.Type, c.Space, p.ContainerType, p.AccountID))
+			}
 		case *model.AttachmentVersion:
 			out = append(out, fmt.Sprintf("%s %s #%d %s %d by %s", c.Type, c.Space, p.Number, p.Blob, p.Size, p.Author))
 		case *model.Attachment:
@@ -85,9 +96,10 @@ func TestCloudExportThroughSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer site.Close()
-	if err := generate.Site(ctx, site, generate.Options{Users: 20, Spaces: 3, Pages: 30, AttachmentBytes: 1 << 16, Seed: 8}); err != nil {
+	if err := generate.Site(ctx, site, generate.Options{Users: 60, Spaces: 3, Pages: 30, AttachmentBytes: 1 << 16, Seed: 8}); err != nil {
 		t.Fatal(err)
 	}
+	overflow(t, site)
 	direct := filepath.Join(dir, "direct.ferry")
 	if _, err := Run(ctx, &EmbeddedSource{Site: site}, direct, Options{}); err != nil {
 		t.Fatal(err)
@@ -334,5 +346,56 @@ func TestCloudExportPreflightAndUnlistedApps(t *testing.T) {
 	})
 	if err != nil || !strings.Contains(reason, "could not be listed") || !strings.Contains(reason, "404") {
 		t.Fatalf("skipped apps: %q, %v", reason, err)
+	}
+}
+
+// overflow gives a page more labels, properties, versions and likes than
+// one GET /pages/{id} includes (50 of each): the export must read the rest.
+func overflow(t *testing.T, site *embedded.Site) {
+	t.Helper()
+	var page, title, author string
+	var n int
+	var users []string
+	rows, err := site.DB().Query(`SELECT account_id FROM users ORDER BY account_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var u string
+		rows.Scan(&u)
+		users = append(users, u)
+	}
+	rows.Close()
+	err = site.DB().QueryRow(`SELECT c.id, v.title, coalesce(c.author, ''), v.number FROM content c JOIN content_versions v ON v.content_id = c.id
+		WHERE c.type = 'page' AND c.deleted_rev IS NULL AND c.status = 'current' ORDER BY c.rowid, v.number DESC LIMIT 1`).Scan(&page, &title, &author, &n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	err = site.Update(ctx, at, author, func(tx *embedded.Tx) error {
+		for i := 1; i <= 60; i++ {
+			if err := tx.AddLabel(model.Label{ContainerID: page, Prefix: "global", Name: fmt.Sprintf("many-%02d", i)}); err != nil {
+				return err
+			}
+			if err := tx.SetProperty(model.Property{ContainerID: page, Key: fmt.Sprintf("many-%02d", i), Value: []byte(`{"n":` + fmt.Sprint(i) + `}`), Version: 1}); err != nil {
+				return err
+			}
+			v := model.Version{ContentID: page, Number: n + i, Title: title, Body: fmt.Sprintf("<p>edit %d</p>", i), Author: author, At: at.Add(time.Duration(i) * time.Minute)}
+			if err := tx.AddVersion(v); err != nil {
+				return err
+			}
+		}
+		for _, u := range users {
+			if err := tx.AddLike(model.Like{ContainerID: page, ContainerType: "page", AccountID: u, At: at}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) <= 50 {
+		t.Fatalf("only %d users to like a page: 50 are included, more must be", len(users))
 	}
 }

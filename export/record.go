@@ -202,7 +202,7 @@ func rowOf(c *model.Change) (*recordRow, bool) {
 		row.FP, row.Aux = fingerprint(p.Name), p.Name
 	case *model.Content:
 		row.FP, row.Aux = fingerprint([]any{p.ParentID, p.Position}), p.Status
-	case *model.Membership, *model.SpacePermission, *model.Label, *model.Restriction:
+	case *model.Membership, *model.SpacePermission, *model.Label, *model.Restriction, *model.Like:
 		// they exist or not
 	case *model.User, *model.App, *model.Space, *model.Comment, *model.Attachment, *model.Property, *model.Skipped:
 		row.FP = fingerprint(p)
@@ -286,7 +286,7 @@ var removals = []struct {
 	kind string
 	typ  model.EventType
 }{
-	{"property", model.PropertyDeleted}, {"restriction", model.RestrictionRemoved}, {"label", model.LabelRemoved},
+	{"property", model.PropertyDeleted}, {"restriction", model.RestrictionRemoved}, {"label", model.LabelRemoved}, {"like", model.LikeRemoved},
 	{"attachment", model.AttachmentDeleted}, {"comment", model.CommentDeleted}, {"blogpost", model.BlogpostDeleted},
 	{"page", model.PageDeleted}, {"space_permission", model.SpacePermissionRevoked}, {"space", model.SpaceDeleted},
 	{"membership", model.MembershipRemoved}, {"group", model.GroupDeleted},

@@ -2,11 +2,14 @@ package sandbox
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,4 +238,105 @@ func TestRuleTreeHoldsMoreThanPages(t *testing.T) {
 			t.Errorf("%s %s at /%s: %d", n.Type, n.ID, other, status)
 		}
 	}
+}
+
+// Rule: v2 reads in bulk. GET /pages/{id} with include-labels,
+// include-properties, include-versions and include-likes brings the first
+// 50 of each, with meta.hasMore, meta.cursor and _links.self for the rest;
+// the site's /footer-comments, /inline-comments and /attachments list
+// every one there is (replies too, naming their page or blog post and their
+// parent), and nothing the caller may not see.
+func TestRuleBulkReads(t *testing.T) {
+	site := generatedSite(t)
+	hid, err := Restrict(ctx, site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(New(site))
+	defer srv.Close()
+	var page string
+	site.DB().QueryRow(`SELECT c.rowid FROM content c WHERE c.type = 'page' AND c.deleted_rev IS NULL AND c.status = 'current'
+		AND c.space_id IN (SELECT id FROM spaces WHERE rowid != ?) AND c.rowid NOT IN (`+strings.Repeat("?,", len(hid.Pages))+`0)
+		AND (SELECT count(*) FROM content_versions WHERE content_id = c.id) > 1 ORDER BY c.rowid LIMIT 1`,
+		append([]any{hid.Space}, anySlice(hid.Pages)...)...).Scan(&page)
+	if page == "" {
+		t.Fatal("no visible page with versions")
+	}
+	var labels []map[string]string
+	for i := 0; i < 60; i++ {
+		labels = append(labels, map[string]string{"prefix": "global", "name": fmt.Sprintf("bulk-%02d", i)})
+	}
+	if status, out := call(t, srv, http.MethodPost, "/wiki/rest/api/content/"+page+"/label", labels, true); status != http.StatusOK {
+		t.Fatalf("adding labels: %d %v", status, out)
+	}
+	status, out := call(t, srv, http.MethodGet, "/wiki/api/v2/pages/"+page+"?include-labels=true&include-properties=true&include-versions=true&include-likes=true", nil, false)
+	if status != http.StatusOK {
+		t.Fatalf("GET page with includes: %d", status)
+	}
+	for _, field := range []string{"labels", "properties", "versions", "likes"} {
+		inc, _ := out[field].(map[string]any)
+		list := map[string]string{"labels": "labels", "properties": "properties", "versions": "versions", "likes": "likes/users"}[field]
+		all, _ := walkAll(t, srv, "/wiki/api/v2/pages/"+page+"/"+list+"?limit=250", false)
+		results, _ := inc["results"].([]any)
+		meta, _ := inc["meta"].(map[string]any)
+		links, _ := inc["_links"].(map[string]any)
+		want := min(len(all), 50)
+		if inc == nil || len(results) != want || meta["hasMore"] != (want == 50 && len(all) > 50) || links["self"] == "" {
+			t.Errorf("include-%s: %d results, meta %v, links %v; the list has %d", field, len(results), meta, links, len(all))
+		}
+	}
+	if labels := out["labels"].(map[string]any); labels["meta"].(map[string]any)["cursor"] == "" {
+		t.Error("include-labels with more to come gives no cursor")
+	}
+
+	if status, _ := call(t, srv, http.MethodPost, "/wiki/api/v2/admin-key", nil, false); status != http.StatusOK {
+		t.Fatalf("POST /admin-key: %d", status)
+	}
+	var seenWith, seenWithout int
+	for _, c := range []struct{ list, count string }{
+		{"/wiki/api/v2/footer-comments?limit=7&body-format=storage", `SELECT count(*) FROM comments WHERE location = 'footer' AND deleted_rev IS NULL`},
+		{"/wiki/api/v2/inline-comments?limit=7&sort=-created-date", `SELECT count(*) FROM comments WHERE location = 'inline' AND deleted_rev IS NULL`},
+		{"/wiki/api/v2/attachments?limit=7", `SELECT count(*) FROM attachments a JOIN content c ON c.id = a.container_id WHERE a.deleted_rev IS NULL AND c.type IN ('page', 'blogpost')`},
+	} {
+		with, _ := walkAll(t, srv, c.list, true)
+		without, _ := walkAll(t, srv, c.list, false)
+		if n := countOf(t, site, c.count); len(with) != n || len(without) > n {
+			t.Errorf("%s: %d listed with a key, %d without, of %d", c.list, len(with), len(without), n)
+		}
+		seenWith, seenWithout = seenWith+len(with), seenWithout+len(without)
+	}
+	if seenWithout >= seenWith {
+		t.Errorf("without a key, %d comments and attachments listed, with one %d: restricted content's are not left out", seenWithout, seenWith)
+	}
+	_, out = call(t, srv, http.MethodGet, "/wiki/api/v2/footer-comments?limit=250", nil, true)
+	replies := 0
+	for _, r := range out["results"].([]any) {
+		m := r.(map[string]any)
+		if m["pageId"] == nil && m["blogPostId"] == nil {
+			t.Errorf("comment %v names no page or blog post", m["id"])
+		}
+		if m["parentCommentId"] != nil {
+			replies++
+		}
+	}
+	if replies == 0 {
+		t.Error("the site's footer comments list no reply")
+	}
+}
+
+func countOf(t *testing.T, site interface{ DB() *sql.DB }, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := site.DB().QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
