@@ -338,12 +338,13 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 		return "", err
 	}
 	// Every group (v1), not only those permissions name.
+	names := map[string]string{}
 	err = s.Client.List(ctx, "/wiki/rest/api/group", url.Values{"limit": {"200"}}, func(r json.RawMessage) error {
-		var g struct{ ID string }
+		var g struct{ ID, Name string }
 		if err := json.Unmarshal(r, &g); err != nil {
 			return err
 		}
-		groups[g.ID] = true
+		groups[g.ID], names[g.ID] = true, g.Name
 		return nil
 	})
 	if err != nil {
@@ -354,7 +355,7 @@ func (s *CloudSource) Changes(ctx context.Context, since string, spaces []string
 		groupIDs = append(groupIDs, id)
 	}
 	sort.Strings(groupIDs)
-	if err := s.groups(ctx, groupIDs, spool(groupStage)); err != nil {
+	if err := s.groups(ctx, groupIDs, names, spool(groupStage)); err != nil {
 		return "", err
 	}
 	if err := s.users(ctx, authors, first, emit); err != nil {
@@ -423,6 +424,9 @@ func (s *CloudSource) emitSpace(ctx context.Context, sp cloudSpace, emit func(*m
 		return err
 	}
 	for _, kind := range []string{"pages", "blogposts"} {
+		if err := s.spaceRestrictions(ctx, sp.Key, strings.TrimSuffix(kind, "s")); err != nil {
+			return err
+		}
 		if err := s.emitContent(ctx, kind, sp, emit); err != nil {
 			return err
 		}
@@ -749,12 +753,14 @@ func (s *CloudSource) members(ctx context.Context, groupID string, each func(acc
 
 // groups emits the groups that permissions name, with their members.
 // Their time is the export's earliest, set when they are replayed.
-func (s *CloudSource) groups(ctx context.Context, ids []string, emit func(*model.Change) error) error {
+func (s *CloudSource) groups(ctx context.Context, ids []string, names map[string]string, emit func(*model.Change) error) error {
 	var at time.Time
 	for _, id := range ids {
-		var g struct{ Name, ID string }
-		if err := s.Client.Get(ctx, "/wiki/rest/api/group/by-id", url.Values{"id": {id}}, &g); err != nil {
-			return err
+		g := struct{ Name, ID string }{Name: names[id]}
+		if g.Name == "" { // named by a permission, not in the list
+			if err := s.Client.Get(ctx, "/wiki/rest/api/group/by-id", url.Values{"id": {id}}, &g); err != nil {
+				return err
+			}
 		}
 		if err := emit(&model.Change{Type: model.GroupCreated, ID: id, At: at, Payload: &model.Group{ID: id, Name: g.Name}}); err != nil {
 			return err
@@ -819,10 +825,23 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 	if err != nil {
 		return err
 	}
-	vs := []cloudVersion{c.Version} // the list gave the only one
-	if c.Version.Number > 1 {
-		if vs, err = s.versionList(ctx, c.loc+"-comments", c.ID); err != nil || len(vs) == 0 {
+	// A comment's versions are numbered 1 to its current one: each older
+	// one read brings its own author and time, and a comment new to the
+	// record needs no list of them. If one is missing, the list is read.
+	var vs []cloudVersion
+	bodies := map[int]string{c.Version.Number: c.Body.Storage.Value} // the list brought the current one
+	if done == 0 && c.Version.Number > 1 {
+		vs, err = s.olderComments(ctx, c, bodies)
+		if err != nil {
 			return err
+		}
+	}
+	if vs == nil {
+		vs = []cloudVersion{c.Version}
+		if c.Version.Number > 1 {
+			if vs, err = s.versionList(ctx, c.loc+"-comments", c.ID); err != nil || len(vs) == 0 {
+				return err
+			}
 		}
 	}
 	todo, newest := after(vs, done)
@@ -840,20 +859,15 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 	}
 	err = inOrder(ctx, len(todo), func(ctx context.Context, i int) (*model.Version, error) {
 		v := &todo[i]
-		var at struct {
-			Body struct {
-				Storage struct{ Value string }
-			}
-		}
-		if v.Number == c.Version.Number { // the list brought it
-			at.Body.Storage.Value = c.Body.Storage.Value
-		} else {
-			q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(v.Number)}}
-			if err := s.Client.Get(ctx, "/wiki/api/v2/"+c.loc+"-comments/"+c.ID, q, &at); err != nil {
+		body, ok := bodies[v.Number]
+		if !ok {
+			at, err := s.commentAt(ctx, c, v.Number)
+			if err != nil {
 				return nil, err
 			}
+			body = at.Body.Storage.Value
 		}
-		return &model.Version{ContentID: c.ID, Number: v.Number, Body: at.Body.Storage.Value, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}, nil
+		return &model.Version{ContentID: c.ID, Number: v.Number, Body: body, Author: v.AuthorID, At: cloudTime(v.CreatedAt)}, nil
 	}, func(_ int, mv *model.Version) error {
 		return emit(&model.Change{Type: model.CommentVersion, ID: c.ID, Parent: container, Space: space, At: mv.At, Actor: mv.Author, Payload: mv})
 	})
@@ -862,6 +876,40 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 	}
 	return s.rec.sawVersions("comment", c.ID, newest)
 }
+
+// commentAt reads a comment at one of its versions.
+func (s *CloudSource) commentAt(ctx context.Context, c *cloudComment, number int) (*cloudComment, error) {
+	var at cloudComment
+	q := url.Values{"body-format": {"storage"}, "version": {fmt.Sprint(number)}}
+	if err := s.Client.Get(ctx, "/wiki/api/v2/"+c.loc+"-comments/"+c.ID, q, &at); err != nil {
+		return nil, err
+	}
+	return &at, nil
+}
+
+// olderComments reads a comment's versions before its current one, 1 on,
+// keeping their bodies; nil if one of them is not there (404), for the
+// caller to read the list of versions instead.
+func (s *CloudSource) olderComments(ctx context.Context, c *cloudComment, bodies map[int]string) ([]cloudVersion, error) {
+	vs := make([]cloudVersion, c.Version.Number)
+	vs[c.Version.Number-1] = c.Version
+	err := inOrder(ctx, c.Version.Number-1, func(ctx context.Context, i int) (*cloudComment, error) {
+		return s.commentAt(ctx, c, i+1)
+	}, func(i int, at *cloudComment) error {
+		if at.Version.Number != i+1 {
+			return errMissingVersion
+		}
+		vs[i], bodies[i+1] = at.Version, at.Body.Storage.Value
+		return nil
+	})
+	var api *cloud.APIError
+	if errors.Is(err, errMissingVersion) || (errors.As(err, &api) && api.Status == http.StatusNotFound) {
+		return nil, nil
+	}
+	return vs, err
+}
+
+var errMissingVersion = errors.New("a version is not where its number says")
 
 // properties emits a page's or blog post's content properties, except the
 // provenance ferry itself writes.
@@ -886,13 +934,17 @@ func (s *CloudSource) properties(ctx context.Context, kind, id, space string, at
 // restrictions emits a page's or blog post's read and update restrictions
 // (v1: v2 has none).
 func (s *CloudSource) restrictions(ctx context.Context, id, space string, at time.Time, emit func(*model.Change) error) error {
-	var byOp map[string]struct {
-		Restrictions struct {
-			User  struct{ Results []struct{ AccountID string } }
-			Group struct{ Results []struct{ ID string } }
-		}
+	var byOp v1Restrictions
+	raw, err := s.rec.restrictionsOf(id)
+	switch {
+	case err != nil:
+		return err
+	case raw != nil: // the space's list brought them
+		err = json.Unmarshal(raw, &byOp)
+	default:
+		err = s.Client.Get(ctx, "/wiki/rest/api/content/"+id+"/restriction/byOperation", nil, &byOp)
 	}
-	if err := s.Client.Get(ctx, "/wiki/rest/api/content/"+id+"/restriction/byOperation", nil, &byOp); err != nil {
+	if err != nil {
 		return err
 	}
 	for _, op := range []string{"read", "update"} {
@@ -912,6 +964,57 @@ func (s *CloudSource) restrictions(ctx context.Context, id, space string, at tim
 		}
 	}
 	return nil
+}
+
+// v1Restrictions is content's restrictions by operation (v1).
+type v1Restrictions map[string]struct {
+	Restrictions struct {
+		User, Group v1Principals
+	}
+}
+
+// v1Principals is one operation's users or groups: a v1 list, which an
+// expansion may cut short.
+type v1Principals struct {
+	Results []struct{ AccountID, ID string }
+	Size    int
+	Limit   int
+	Links   struct{ Next string } `json:"_links"`
+}
+
+// whole reports whether the list holds all there is.
+func (p v1Principals) whole() bool {
+	return p.Links.Next == "" && len(p.Results) == p.Size && (p.Limit == 0 || p.Size < p.Limit)
+}
+
+// spaceRestrictions reads the restrictions of a space's current pages or
+// blog posts in bulk, through v1's space content list with restrictions
+// expanded (v2 has none), and keeps each whole answer for restrictions to
+// use: one request per 100 pages rather than one per page. What the list
+// leaves out (archived pages) or cuts short is read page by page.
+func (s *CloudSource) spaceRestrictions(ctx context.Context, key, kind string) error {
+	q := url.Values{"depth": {"all"}, "limit": {"100"},
+		"expand": {"restrictions.read.restrictions.user,restrictions.read.restrictions.group,restrictions.update.restrictions.user,restrictions.update.restrictions.group"}}
+	return s.Client.List(ctx, "/wiki/rest/api/space/"+url.PathEscape(key)+"/content/"+kind, q, func(r json.RawMessage) error {
+		var c struct {
+			ID           string
+			Restrictions json.RawMessage
+		}
+		if err := json.Unmarshal(r, &c); err != nil {
+			return err
+		}
+		var byOp v1Restrictions
+		if len(c.Restrictions) == 0 || json.Unmarshal(c.Restrictions, &byOp) != nil {
+			return nil
+		}
+		for _, op := range []string{"read", "update"} {
+			rs, ok := byOp[op]
+			if !ok || !rs.Restrictions.User.whole() || !rs.Restrictions.Group.whole() {
+				return nil
+			}
+		}
+		return s.rec.keepRestrictions(c.ID, c.Restrictions)
+	})
 }
 
 // labels emits a page's or blog post's labels.

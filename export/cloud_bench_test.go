@@ -36,7 +36,7 @@ func BenchmarkCloudExportRateLimited(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer site.Close()
-	if err := generate.Site(ctx, site, generate.Options{Users: 20, Spaces: 2, Pages: 40, AttachmentBytes: 1 << 16, Seed: 3}); err != nil {
+	if err := generate.Site(ctx, site, generate.Options{Users: 50, Spaces: 4, Pages: 400, AttachmentBytes: 1 << 20, Seed: 3}); err != nil {
 		b.Fatal(err)
 	}
 	var versions int

@@ -350,7 +350,8 @@ func TestCloudExportPreflightAndUnlistedApps(t *testing.T) {
 }
 
 // overflow gives a page more labels, properties, versions and likes than
-// one GET /pages/{id} includes (50 of each): the export must read the rest.
+// one GET /pages/{id} includes (50 of each): the export must read the rest;
+// and a comment with a gap in its versions' numbers.
 func overflow(t *testing.T, site *embedded.Site) {
 	t.Helper()
 	var page, title, author string
@@ -387,6 +388,24 @@ func overflow(t *testing.T, site *embedded.Site) {
 		}
 		for _, u := range users {
 			if err := tx.AddLike(model.Like{ContainerID: page, ContainerType: "page", AccountID: u, At: at}); err != nil {
+				return err
+			}
+		}
+		// A comment whose versions are not numbered 1, 2, 3 (one taken
+		// out): read through its list of versions.
+		id, err := tx.NewID("")
+		if err != nil {
+			return err
+		}
+		if err := tx.CreateComment(model.Comment{ID: id, ContainerID: page, Location: "footer", Status: "current", Author: author, CreatedAt: at}); err != nil {
+			return err
+		}
+		for _, n := range []int{1, 3, 4} {
+			v := model.Version{ContentID: id, Number: n, Body: fmt.Sprintf("<p>comment version %d</p>", n), Author: users[n], At: at.Add(time.Duration(n) * time.Hour)}
+			if n == 1 {
+				v.Author = author // its creator's
+			}
+			if err := tx.AddCommentVersion(v); err != nil {
 				return err
 			}
 		}

@@ -77,6 +77,7 @@ func (r *recorder) load(ctx context.Context, prev io.Reader) error {
 		CREATE TABLE containers (id TEXT PRIMARY KEY, space TEXT) WITHOUT ROWID;
 		CREATE TABLE comments (seq INTEGER PRIMARY KEY, id TEXT, loc TEXT, container TEXT, parent TEXT, raw BLOB);
 		CREATE INDEX comments_by_parent ON comments(parent);
+		CREATE TABLE restrictions (id TEXT PRIMARY KEY, raw BLOB) WITHOUT ROWID;
 		CREATE TABLE current (id TEXT PRIMARY KEY, number INTEGER, title TEXT, body TEXT) WITHOUT ROWID;
 		CREATE TABLE spool (seq INTEGER PRIMARY KEY, stage INTEGER, type TEXT, id TEXT, parent TEXT, space TEXT, at TEXT, actor TEXT, payload BLOB);`)
 	if err != nil {
@@ -440,6 +441,23 @@ func (r *recorder) comments(each func(raw []byte, loc, container, parent, space 
 		}
 	}
 	return rows.Err()
+}
+
+// keepRestrictions keeps content's restrictions, as a list brought them
+// whole, until the content's turn.
+func (r *recorder) keepRestrictions(id string, raw []byte) error {
+	_, err := r.tx.Exec(`INSERT OR REPLACE INTO restrictions VALUES (?, ?)`, id, raw)
+	return err
+}
+
+// restrictionsOf is what keepRestrictions kept, or nil.
+func (r *recorder) restrictionsOf(id string) ([]byte, error) {
+	var raw []byte
+	err := r.tx.QueryRow(`SELECT raw FROM restrictions WHERE id = ?`, id).Scan(&raw)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	return raw, err
 }
 
 // current is a version that a list brought whole.

@@ -129,6 +129,8 @@ func walk(t *testing.T, srv *httptest.Server) {
 		"/wiki/api/v2/comments/" + comment + "/properties",
 		"/wiki/rest/api/group/by-id?id=" + group, "/wiki/rest/api/group/by-name?name=" + url.QueryEscape(groupName),
 		"/wiki/rest/api/content/" + page + "/restriction/byOperation",
+		"/wiki/rest/api/space/" + key + "/content/page?depth=all&limit=3&expand=restrictions.read.restrictions.user,restrictions.read.restrictions.group,restrictions.update.restrictions.user,restrictions.update.restrictions.group",
+		"/wiki/rest/api/space/" + key + "/content/blogpost?depth=root",
 		"/wiki/rest/api/content/" + page + "/restriction/byOperation/read/user?accountId=" + url.QueryEscape(user),
 		"/wiki/rest/api/content/" + page + "/restriction/byOperation/read/byGroupId/" + group,
 		"/wiki/rest/api/content/" + attPage + "/child/attachment/" + att + "/download",

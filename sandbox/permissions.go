@@ -102,6 +102,7 @@ func (s *Server) groupList(w http.ResponseWriter, r *http.Request) {
 func init() {
 	extra = append(extra, func(s *Server) {
 		s.handle("GET /wiki/rest/api/content/{id}/restriction/byOperation", s.restrictions)
+		s.handle("GET /wiki/rest/api/space/{key}/content/{type}", s.spaceContent)
 	})
 }
 
@@ -113,36 +114,126 @@ func (s *Server) restrictions(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, http.StatusNotFound, "No content with id "+r.PathValue("id"))
 		return
 	}
+	out, err := s.restrictionsOf(r, r.PathValue("id"), id)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", err.Error())
+		return
+	}
+	writeJSON(w, out)
+}
+
+// restrictionsOf is content's restrictions by operation, as v1 answers
+// them at /restriction/byOperation and in a content's restrictions
+// expansion.
+func (s *Server) restrictionsOf(r *http.Request, rowid, id string) (map[string]any, error) {
 	out := map[string]any{}
 	for _, op := range []string{"read", "update"} {
 		users, groups := []any{}, []any{}
-		if !s.query(w, `SELECT principal_type, principal_id FROM restrictions WHERE container_id = ? AND operation = ? AND deleted_rev IS NULL ORDER BY 1, 2`,
-			[]any{id, op}, func(rows *sql.Rows) error {
-				var ptype, pid string
-				if err := rows.Scan(&ptype, &pid); err != nil {
-					return err
-				}
-				if ptype == "user" {
-					users = append(users, map[string]any{"type": "known", "accountId": pid})
-				} else {
-					name, _ := s.one(`SELECT name FROM groups WHERE id = ?`, pid)
-					groups = append(groups, map[string]any{"type": "group", "id": pid, "name": name})
-				}
-				return nil
-			}) {
-			return
+		rows, err := s.site.DB().Query(`SELECT r.principal_type, r.principal_id, coalesce(g.name, '') FROM restrictions r
+			LEFT JOIN groups g ON g.id = r.principal_id AND r.principal_type = 'group'
+			WHERE r.container_id = ? AND r.operation = ? AND r.deleted_rev IS NULL ORDER BY 1, 2`, id, op)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var ptype, pid, name string
+			if err := rows.Scan(&ptype, &pid, &name); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if ptype == "user" {
+				users = append(users, map[string]any{"type": "known", "accountId": pid})
+			} else {
+				groups = append(groups, map[string]any{"type": "group", "id": pid, "name": name})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 		// Each operation is a ContentRestriction, which requires
 		// _expandable and _links (v1 spec), as Cloud sends them.
-		self := siteBase(r) + "/rest/api/content/" + r.PathValue("id") + "/restriction/byOperation/" + op
+		self := siteBase(r) + "/rest/api/content/" + rowid + "/restriction/byOperation/" + op
 		out[op] = map[string]any{"operation": op, "restrictions": map[string]any{
 			"user":  map[string]any{"results": users, "start": 0, "limit": 200, "size": len(users)},
 			"group": map[string]any{"results": groups, "start": 0, "limit": 200, "size": len(groups)}},
-			"_expandable": map[string]any{"content": "/rest/api/content/" + r.PathValue("id")},
+			"_expandable": map[string]any{"content": "/rest/api/content/" + rowid},
 			"_links":      map[string]any{"self": self, "base": siteBase(r), "context": "/wiki"}}
 	}
 	out["_links"] = map[string]any{"base": siteBase(r), "context": "/wiki"}
-	writeJSON(w, out)
+	return out, nil
+}
+
+// spaceContent lists a space's pages or blog posts, v1 style (GET
+// /space/{spaceKey}/content/{type}): current ones, by id, only those the
+// caller may view, depth all or root. Of the expansions, restrictions
+// (restrictions.read.restrictions.user and the like) are served; others
+// stay in _expandable.
+func (s *Server) spaceContent(w http.ResponseWriter, r *http.Request) {
+	typ := r.PathValue("type")
+	if typ != "page" && typ != "blogpost" {
+		writeV1Error(w, http.StatusBadRequest, "type: page or blogpost (the sandbox has no custom content)")
+		return
+	}
+	spaceID, ok := s.one(`SELECT id FROM spaces WHERE key = ? AND deleted_rev IS NULL`, r.PathValue("key"))
+	if !ok {
+		writeV1Error(w, http.StatusNotFound, "No space with key : "+r.PathValue("key"))
+		return
+	}
+	depth := r.URL.Query().Get("depth")
+	if depth != "" && depth != "all" && depth != "root" {
+		writeV1Error(w, http.StatusBadRequest, "depth: all or root")
+		return
+	}
+	expandRestrictions := false
+	for _, e := range multi(r, "expand") {
+		if e == "restrictions" || strings.HasPrefix(e, "restrictions.") {
+			expandRestrictions = true
+		}
+	}
+	start, limit := v1ListArgs(r)
+	q := `SELECT c.rowid, c.id, v.title FROM content c JOIN content_versions v ON v.content_id = c.id
+		AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id)
+		WHERE c.space_id = ? AND c.type = ? AND c.status = 'current' AND c.deleted_rev IS NULL`
+	if depth == "root" {
+		q += ` AND c.parent_id IS NULL`
+	}
+	q += ` ORDER BY c.rowid LIMIT ? OFFSET ?`
+	type row struct{ rowid, id, title string }
+	var found []row
+	if !s.query(w, q, []any{spaceID, typ, limit, start}, func(rows *sql.Rows) error {
+		var x row
+		if err := rows.Scan(&x.rowid, &x.id, &x.title); err != nil {
+			return err
+		}
+		found = append(found, x)
+		return nil
+	}) {
+		return
+	}
+	hid := s.hidden(r)
+	results := make([]any, 0, len(found))
+	for _, x := range found {
+		if hid != nil && hid.content[x.rowid] {
+			continue // a page the caller may not view: left out, the page of the list is short
+		}
+		c := map[string]any{"id": x.rowid, "type": typ, "status": "current", "title": x.title,
+			"_expandable": map[string]any{"space": "/rest/api/space/" + r.PathValue("key"), "version": "", "history": "/rest/api/content/" + x.rowid + "/history"},
+			"_links":      map[string]any{"webui": "/pages/" + x.rowid, "self": siteBase(r) + "/rest/api/content/" + x.rowid}}
+		if expandRestrictions {
+			rs, err := s.restrictionsOf(r, x.rowid, x.id)
+			if err != nil {
+				writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", err.Error())
+				return
+			}
+			c["restrictions"] = rs
+		} else {
+			c["_expandable"].(map[string]any)["restrictions"] = ""
+		}
+		results = append(results, c)
+	}
+	// Full when the query gave limit rows, though fewer are seen.
+	writeV1List(w, r, results, start, limit, len(found) == limit)
 }
 
 // v1ListArgs reads v1 paging: start, and limit (at most 200).
@@ -160,9 +251,23 @@ func v1ListArgs(r *http.Request) (start, limit int) {
 // to it ("/rest/api/group?next=true&limit=200&start=200"; the v1 spec's
 // examples, pchuri/confluence-cli#168, salto-io/salto#6053).
 func writeV1Page(w http.ResponseWriter, r *http.Request, results []any, start, limit int) {
+	writeV1List(w, r, results, start, limit, len(results) == limit)
+}
+
+// writeV1List answers one page of a v1 list, with a next link if more may
+// follow; the link keeps the request's other parameters (expand, depth).
+func writeV1List(w http.ResponseWriter, r *http.Request, results []any, start, limit int, more bool) {
 	links := map[string]any{"base": siteBase(r), "context": "/wiki", "self": siteBase(r) + strings.TrimPrefix(r.URL.Path, "/wiki")}
-	if len(results) == limit {
-		links["next"] = fmt.Sprintf("%s?next=true&limit=%d&start=%d", strings.TrimPrefix(r.URL.Path, "/wiki"), limit, start+limit)
+	if more {
+		q := r.URL.Query()
+		q.Del("next")
+		q.Del("limit")
+		q.Del("start")
+		rest := ""
+		if len(q) > 0 {
+			rest = "&" + q.Encode()
+		}
+		links["next"] = fmt.Sprintf("%s?next=true&limit=%d&start=%d%s", strings.TrimPrefix(r.URL.Path, "/wiki"), limit, start+limit, rest)
 	}
 	if results == nil {
 		results = []any{}
