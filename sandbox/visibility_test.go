@@ -289,9 +289,67 @@ func TestRuleBulkReads(t *testing.T) {
 		t.Error("include-labels with more to come gives no cursor")
 	}
 
+	// v1's space content, restrictions expanded: current pages by id, only
+	// those the caller may view, each with what byOperation answers.
+	const expand = "&expand=restrictions.read.restrictions.user,restrictions.read.restrictions.group,restrictions.update.restrictions.user,restrictions.update.restrictions.group"
+	if status, _ := call(t, srv, http.MethodGet, "/wiki/rest/api/space/"+hid.SpaceKey+"/content/page?limit=5"+expand, nil, false); status != http.StatusNotFound {
+		t.Errorf("v1 content of a space the caller may not read: %d, want 404", status)
+	}
+	var keys []string
+	rows, _ := site.DB().Query(`SELECT key FROM spaces WHERE deleted_rev IS NULL AND rowid != ?`, hid.Space)
+	for rows.Next() {
+		var k string
+		rows.Scan(&k)
+		keys = append(keys, k)
+	}
+	rows.Close()
+	listed := 0
+	for _, key := range keys {
+		for next := "/wiki/rest/api/space/" + key + "/content/page?limit=5" + expand; next != ""; {
+			status, out := call(t, srv, http.MethodGet, next, nil, false)
+			if status != http.StatusOK {
+				t.Fatalf("GET %s: %d", next, status)
+			}
+			for _, r := range out["results"].([]any) {
+				m := r.(map[string]any)
+				id := m["id"].(string)
+				listed++
+				if slices.Contains(hid.Pages, id) {
+					t.Errorf("v1 space content lists restricted page %s", id)
+				}
+				_, byOp := call(t, srv, http.MethodGet, "/wiki/rest/api/content/"+id+"/restriction/byOperation", nil, false)
+				delete(byOp, "_links")
+				got, _ := json.Marshal(m["restrictions"].(map[string]any)["read"])
+				want, _ := json.Marshal(byOp["read"])
+				if string(got) != string(want) {
+					t.Errorf("page %s: expanded read restrictions %s, byOperation %s", id, got, want)
+				}
+			}
+			links, _ := out["_links"].(map[string]any)
+			next, _ = links["next"].(string)
+			if next != "" {
+				next = "/wiki" + next
+			}
+		}
+	}
+	want := countOf(t, site, `SELECT count(*) FROM content WHERE type = 'page' AND status = 'current' AND deleted_rev IS NULL AND space_id IN (SELECT id FROM spaces WHERE rowid != ?)`, hid.Space)
+	if listed == 0 || listed+len(hid.Pages) < want || listed >= want {
+		t.Errorf("v1 space content listed %d pages; %d current outside the hidden space, %d of them restricted", listed, want, len(hid.Pages))
+	}
+
 	if status, _ := call(t, srv, http.MethodPost, "/wiki/api/v2/admin-key", nil, false); status != http.StatusOK {
 		t.Fatalf("POST /admin-key: %d", status)
 	}
+	// A comment read at a version it does not have: 404.
+	var comment string
+	site.DB().QueryRow(`SELECT rowid FROM comments WHERE location = 'footer' AND deleted_rev IS NULL ORDER BY rowid LIMIT 1`).Scan(&comment)
+	if status, out := call(t, srv, http.MethodGet, "/wiki/api/v2/footer-comments/"+comment+"?version=1&body-format=storage", nil, true); status != http.StatusOK || out["version"].(map[string]any)["number"] != 1.0 {
+		t.Errorf("a comment at version 1: %d %v", status, out["version"])
+	}
+	if status, _ := call(t, srv, http.MethodGet, "/wiki/api/v2/footer-comments/"+comment+"?version=99", nil, true); status != http.StatusNotFound {
+		t.Errorf("a comment at a version it does not have: %d, want 404", status)
+	}
+
 	var seenWith, seenWithout int
 	for _, c := range []struct{ list, count string }{
 		{"/wiki/api/v2/footer-comments?limit=7&body-format=storage", `SELECT count(*) FROM comments WHERE location = 'footer' AND deleted_rev IS NULL`},
