@@ -101,7 +101,7 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 	}
 	defer j.db.Close()
 	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{}, skipped: map[string]bool{},
-		pending: map[string]*model.Content{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
+		pending: map[string]*model.Content{}, spaceIDs: map[string]string{}, checked: map[string]bool{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{}, NotCopied: map[string]int64{},
 			Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
 	if h.ParentID != "" {
@@ -182,9 +182,12 @@ type cloudImport struct {
 	labels      map[string]bool
 	membersOf   string // the destination group whose members are in members
 	members     map[string]bool
-	skipped     map[string]bool // source content left out for its title, and what is in it
-	skipErr     error           // a failure to note a skip, reported after the event
-	last        int64           // seq of the last event applied
+	skipped     map[string]bool   // source content left out for its title, and what is in it
+	skipErr     error             // a failure to note a skip, reported after the event
+	last        int64             // seq of the last event applied
+	me          string            // the importing account
+	spaceIDs    map[string]string // upper-cased space key → source space id
+	checked     map[string]bool   // source spaces whose permissions were read back (checkSpace)
 }
 
 // applyStatuses trashes and archives what the source had trashed or
@@ -455,6 +458,11 @@ func (ci *cloudImport) apply(from int64) error {
 			if err != nil {
 				return fmt.Errorf("archive %s seq %d: %w", ci.archiveID, ev.Seq, err)
 			}
+			if ev.Space != "" && !spaceLevel(t) {
+				if err := ci.checkSpace(ev.Space); err != nil {
+					return err
+				}
+			}
 			if err := ci.event(t, ev, payload, counts); err != nil {
 				return fmt.Errorf("seq %d (%s %s): %w", ev.Seq, ev.Type, ev.ID, err)
 			}
@@ -472,14 +480,21 @@ func (ci *cloudImport) apply(from int64) error {
 
 // createSpace creates a space and labels it with its provenance.
 func (ci *cloudImport) createSpace(p *model.Space) error {
-	body := map[string]any{"key": p.Key, "name": p.Name, "description": map[string]any{"plain": map[string]any{"value": p.Description, "representation": "plain"}}}
+	// With permissions given, Cloud applies exactly those: not the
+	// destination's defaults (see checkSpace).
+	perms, err := ci.spacePermissions()
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"key": p.Key, "name": p.Name, "description": map[string]any{"plain": map[string]any{"value": p.Description, "representation": "plain"}},
+		"permissions": perms}
 	// Noted before the write: a run killed between creating the space
 	// and labelling it leaves a space the next run must recognise.
 	if err := ci.j.record(ci.site, "space-intent", p.ID, p.Key); err != nil {
 		return err
 	}
 	var created struct{ ID json.Number }
-	err := writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/rest/api/space", body, &created) }, func() (bool, error) {
+	err = writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/rest/api/space", body, &created) }, func() (bool, error) {
 		var found struct{ Results []struct{ ID string } }
 		err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces", url.Values{"keys": {p.Key}}, &found)
 		if len(found.Results) > 0 {
@@ -515,6 +530,7 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 		if t != model.SpaceCreated {
 			break
 		}
+		ci.spaceIDs[strings.ToUpper(p.Key)] = p.ID
 		if _, ok := ci.j.lookup(ci.site, "space", p.ID); ok {
 			if !ci.anchorEarly || ci.anchor.ID != p.ID {
 				counts.Unchanged++ // (the anchor, created early, was counted then)

@@ -179,9 +179,11 @@ type Report struct {
 	// NewBillable counts accounts the import creates that join a group at
 	// the destination: what the destination's bill grows by, where groups
 	// give product access.
-	NewBillable int64   `json:"new_accounts_in_groups"`
-	Seconds     float64 `json:"seconds"`
-	PeakRSS     int64   `json:"peak_rss_bytes,omitempty"` // of the whole process
+	NewBillable int64 `json:"new_accounts_in_groups"`
+	// Notes are what the import did that a reviewer should know of.
+	Notes   []string `json:"notes,omitempty"`
+	Seconds float64  `json:"seconds"`
+	PeakRSS int64    `json:"peak_rss_bytes,omitempty"` // of the whole process
 }
 
 // GroupMerge is a source group merged into a destination group, and who

@@ -257,3 +257,46 @@ func TestRuleHiddenEmails(t *testing.T) {
 		t.Errorf("%d of %d emails hidden, want about 40%%", hidden, len(ids))
 	}
 }
+
+// Rule: a space created without permissions gets the site's default space
+// permissions (the default access group's); with permissions, exactly
+// those, and an operation a space permission cannot have is refused.
+func TestRuleSpaceDefaultPermissions(t *testing.T) {
+	site := generatedSite(t)
+	srv := httptest.NewServer(New(site))
+	defer srv.Close()
+	c := client{t, srv}
+	grants := func(key string) []string {
+		t.Helper()
+		_, sp := c.send(http.MethodGet, "/wiki/api/v2/spaces?keys="+key, nil)
+		id := fmt.Sprint(sp["results"].([]any)[0].(map[string]any)["id"])
+		_, out := c.send(http.MethodGet, "/wiki/api/v2/spaces/"+id+"/permissions?limit=250", nil)
+		var got []string
+		for _, r := range out["results"].([]any) {
+			m := r.(map[string]any)
+			p, op := m["principal"].(map[string]any), m["operation"].(map[string]any)
+			got = append(got, fmt.Sprintf("%s:%s:%s", p["type"], op["key"], op["targetType"]))
+		}
+		sort.Strings(got)
+		return got
+	}
+	if status, out := c.send(http.MethodPost, "/wiki/rest/api/space", map[string]any{"key": "DEF", "name": "Defaults"}); status != http.StatusOK {
+		t.Fatalf("create: %d %v", status, out)
+	}
+	if got := grants("DEF"); len(got) != len(DefaultSpacePermissions) || !strings.Contains(strings.Join(got, " "), "group:read:space") {
+		t.Errorf("a space created without permissions has %v: want the default access group's %v", got, DefaultSpacePermissions)
+	}
+	own := []any{map[string]any{"subjects": map[string]any{"user": map[string]any{"results": []any{map[string]string{"accountId": CallerAccount}}, "size": 1}},
+		"operation": map[string]string{"operation": "read", "targetType": "space"}, "anonymousAccess": false, "unlicensedAccess": false}}
+	if status, out := c.send(http.MethodPost, "/wiki/rest/api/space", map[string]any{"key": "EXA", "name": "Exact", "permissions": own}); status != http.StatusOK {
+		t.Fatalf("create with permissions: %d %v", status, out)
+	}
+	if got := grants("EXA"); fmt.Sprint(got) != "[user:read:space]" {
+		t.Errorf("a space created with one permission has %v", got)
+	}
+	bad := []any{map[string]any{"subjects": map[string]any{"user": map[string]any{"results": []any{map[string]string{"accountId": CallerAccount}}, "size": 1}},
+		"operation": map[string]string{"operation": "archive", "targetType": "page"}, "anonymousAccess": false, "unlicensedAccess": false}}
+	if status, _ := call(t, srv, http.MethodPost, "/wiki/rest/api/space", map[string]any{"key": "BAD", "name": "Bad", "permissions": bad}, false); status != http.StatusBadRequest {
+		t.Errorf("a permission with operation archive:page: %d, want 400", status)
+	}
+}

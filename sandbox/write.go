@@ -56,6 +56,18 @@ func (s *Server) one(q string, args ...any) (string, bool) {
 	return v, err == nil
 }
 
+// spaceOperations are the operations a space permission may name on
+// create (v1 spec, SpacePermissionCreate).
+var spaceOperations = map[string]bool{
+	"create:page": true, "create:blogpost": true, "create:comment": true, "create:attachment": true, "read:space": true,
+	"delete:page": true, "delete:blogpost": true, "delete:comment": true, "delete:attachment": true, "export:space": true, "administer:space": true,
+}
+
+// DefaultSpacePermissions are the site's default space permissions, which
+// a space created without permissions gets (v1 SpaceCreate.permissions):
+// these operations for the default access group, DefaultCallerGroups[0].
+var DefaultSpacePermissions = []string{"read:space", "create:page", "create:blogpost", "create:comment", "create:attachment", "export:space"}
+
 func (s *Server) createSpace(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Key         string `json:"key"`
@@ -65,6 +77,26 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request) {
 				Value string `json:"value"`
 			} `json:"plain"`
 		} `json:"description"`
+		Permissions []struct {
+			Subjects struct {
+				User struct {
+					Results []struct {
+						AccountID string `json:"accountId"`
+					} `json:"results"`
+				} `json:"user"`
+				Group struct {
+					Results []struct {
+						ID   string `json:"id"`
+						Name string `json:"name"`
+					} `json:"results"`
+				} `json:"group"`
+			} `json:"subjects"`
+			Operation struct {
+				Operation  string `json:"operation"`
+				TargetType string `json:"targetType"`
+			} `json:"operation"`
+			AnonymousAccess bool `json:"anonymousAccess"`
+		} `json:"permissions"`
 	}
 	if !readBody(w, r, &req) {
 		return
@@ -77,15 +109,60 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, http.StatusBadRequest, "A space with key "+req.Key+" already exists")
 		return
 	}
+	// The grants: exactly those asked for, or, if none, the defaults.
+	type grant struct{ ptype, pid, op string }
+	var grants []grant
+	for _, p := range req.Permissions {
+		op := p.Operation.Operation + ":" + p.Operation.TargetType
+		if !spaceOperations[op] {
+			writeV1Error(w, http.StatusBadRequest, "permissions: operation "+op+" is not one a space permission may have")
+			return
+		}
+		if p.AnonymousAccess {
+			grants = append(grants, grant{"anonymous", "", op})
+		}
+		for _, u := range p.Subjects.User.Results {
+			if _, ok := s.one(`SELECT account_id FROM users WHERE account_id = ?`, u.AccountID); !ok && u.AccountID != CallerAccount {
+				writeV1Error(w, http.StatusBadRequest, "permissions: no user with account id "+u.AccountID)
+				return
+			}
+			grants = append(grants, grant{"user", u.AccountID, op})
+		}
+		for _, g := range p.Subjects.Group.Results {
+			id, ok := s.one(`SELECT id FROM groups WHERE (id = ? OR name = ?) AND deleted_rev IS NULL`, g.ID, g.Name)
+			if !ok {
+				writeV1Error(w, http.StatusBadRequest, "permissions: no group "+g.ID+g.Name)
+				return
+			}
+			grants = append(grants, grant{"group", id, op})
+		}
+	}
+	if len(req.Permissions) == 0 {
+		if group, ok := s.one(`SELECT id FROM groups WHERE name = ? AND deleted_rev IS NULL`, DefaultCallerGroups[0]); ok {
+			for _, op := range DefaultSpacePermissions {
+				grants = append(grants, grant{"group", group, op})
+			}
+		}
+	}
 	var id string
 	err := s.update(r, func(tx *embedded.Tx) error {
 		var err error
 		if id, err = tx.NewID("cloud-space-"); err != nil {
 			return err
 		}
-		return tx.CreateSpace(model.Space{ID: id, Key: req.Key, Name: req.Name, Type: "global", Status: "current",
+		err = tx.CreateSpace(model.Space{ID: id, Key: req.Key, Name: req.Name, Type: "global", Status: "current",
 			Description: req.Description.Plain.Value, Categories: []string{}, Settings: map[string]string{},
 			LookAndFeel: map[string]string{}, Templates: []model.Template{}, CreatedAt: time.Now().UTC()})
+		for _, g := range grants {
+			if err != nil {
+				break
+			}
+			var pid string
+			if pid, err = tx.NewID("cloud-permission-"); err == nil {
+				err = tx.GrantPermission(model.SpacePermission{ID: pid, SpaceID: id, PrincipalType: g.ptype, PrincipalID: g.pid, Operation: g.op})
+			}
+		}
+		return err
 	})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "create space failed")

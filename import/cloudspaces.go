@@ -1,0 +1,155 @@
+package importer
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"ferry/model"
+)
+
+// A space created without permissions gets the destination's default
+// space permissions, on top of which the source's would be granted: a
+// space three people could read would be readable by everyone with the
+// default grant (v1 SpaceCreate.permissions: "If no permissions are
+// provided, the Confluence default space permissions are applied"). So
+// ferry creates each space with an explicit set, the importing account's
+// own read and administer (it must go on writing), adds the source's
+// grants as the archive gives them, and, before any content goes in,
+// reads the space's permissions back: anything else there stops the
+// import.
+
+// ownSpaceGrants are the importing account's grants on a space it creates.
+var ownSpaceGrants = []string{"read:space", "administer:space"}
+
+// account is the importing account's id.
+func (ci *cloudImport) account() (string, error) {
+	if ci.me != "" {
+		return ci.me, nil
+	}
+	var me struct{ AccountID string }
+	if err := ci.c.Get(ci.ctx, "/wiki/rest/api/user/current", nil, &me); err != nil {
+		return "", fmt.Errorf("who the importing account is: %w", err)
+	}
+	if me.AccountID == "" {
+		return "", fmt.Errorf("who the importing account is: the site names no account id")
+	}
+	ci.me = me.AccountID
+	return ci.me, nil
+}
+
+// spacePermissions is the permissions field of a space create request:
+// the importing account's own grants, and no default ones.
+func (ci *cloudImport) spacePermissions() ([]any, error) {
+	me, err := ci.account()
+	if err != nil {
+		return nil, err
+	}
+	var out []any
+	for _, g := range ownSpaceGrants {
+		op, target, _ := strings.Cut(g, ":")
+		out = append(out, map[string]any{
+			"subjects":        map[string]any{"user": map[string]any{"results": []any{map[string]string{"accountId": me}}, "size": 1}},
+			"operation":       map[string]string{"operation": op, "targetType": target},
+			"anonymousAccess": false, "unlicensedAccess": false})
+	}
+	return out, nil
+}
+
+// checkSpace reads back the permissions of a space ferry created, once,
+// before the first content is written into it, and stops if they are not
+// the source's (those granted so far) and the importing account's own.
+func (ci *cloudImport) checkSpace(key string) error {
+	source, ok := ci.spaceIDs[strings.ToUpper(key)]
+	if !ok { // created by an earlier run, which this one resumes
+		for id, k := range ci.j.all(ci.site, "space-key") {
+			ci.spaceIDs[strings.ToUpper(k)] = id
+		}
+		source, ok = ci.spaceIDs[strings.ToUpper(key)]
+	}
+	if !ok || ci.checked[source] || ci.o.DryRun { // a rehearsal writes no permissions to read back
+		return nil
+	}
+	ci.checked[source] = true
+	if _, done := ci.j.lookup(ci.site, "space-checked", source); done {
+		return nil
+	}
+	if _, created := ci.j.lookup(ci.site, "space-intent", source); !created {
+		return nil // a space that was there before: its permissions are its own
+	}
+	dest, ok := ci.j.lookup(ci.site, "space", source)
+	if !ok {
+		return nil
+	}
+	me, err := ci.account()
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, g := range ownSpaceGrants {
+		want["user "+me+" "+g] = true
+	}
+	for _, v := range ci.j.all(ci.site, "space_permission") {
+		f := strings.Split(v, "\x00") // key, space, type, principal, operation, target
+		if len(f) == 6 && f[1] == dest {
+			want[f[2]+" "+f[3]+" "+f[4]+":"+f[5]] = true
+		}
+	}
+	var extra []string
+	have := map[string]bool{}
+	err = ci.c.List(ci.ctx, "/wiki/api/v2/spaces/"+dest+"/permissions", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+		var p struct {
+			Principal struct{ Type, ID string }
+			Operation struct{ Key, TargetType string }
+		}
+		if err := json.Unmarshal(r, &p); err != nil {
+			return err
+		}
+		g := p.Principal.Type + " " + p.Principal.ID + " " + p.Operation.Key + ":" + p.Operation.TargetType
+		have[g] = true
+		if !want[g] {
+			extra = append(extra, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("space %s: reading its permissions back: %w", key, err)
+	}
+	var missing []string
+	for g := range want {
+		if !have[g] {
+			missing = append(missing, g)
+		}
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		return fmt.Errorf("space %s has permissions the source's does not (%s): the destination added them (its default space permissions?); "+
+			"nothing was written into the space: remove them in its settings, then run the import again", key, listSome(extra, 8))
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("space %s lacks permissions that were granted (%s): nothing was written into the space; run the import again", key, listSome(missing, 8))
+	}
+	ci.report.Notes = append(ci.report.Notes, fmt.Sprintf("space %s: created with exactly the source's permissions, and the importing account's own read and administer", key))
+	return ci.j.record(ci.site, "space-checked", source, dest)
+}
+
+// listSome lists up to n items, and how many more there are.
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
+// spaceLevel reports whether an event is about a space itself or its
+// permissions, which go in before its content.
+func spaceLevel(t model.EventType) bool {
+	switch t {
+	case model.SpaceCreated, model.SpaceUpdated, model.SpacePermissionGranted, model.SpacePermissionRevoked:
+		return true
+	}
+	return false
+}
