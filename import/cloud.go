@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -194,6 +193,7 @@ type cloudImport struct {
 // archived (both are safe to repeat). A page restored at the source stays
 // as the destination has it.
 func (ci *cloudImport) applyStatuses() error {
+	var archive []string
 	for source, status := range ci.j.all(ci.site, "status") {
 		id, ok := ci.j.lookup(ci.site, "content", source)
 		kind, kok := ci.j.lookup(ci.site, "content-kind", source)
@@ -208,13 +208,11 @@ func (ci *cloudImport) applyStatuses() error {
 				return err
 			}
 		case status == "archived" && kind == "pages":
-			n, _ := strconv.ParseInt(id, 10, 64)
-			if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/content/archive", map[string]any{"pages": []map[string]int64{{"id": n}}}, nil); err != nil {
-				return err
-			}
+			archive = append(archive, id)
 		}
 	}
-	return nil
+	slices.Sort(archive)
+	return ci.archivePages(archive)
 }
 
 // billReview finds, before any write, which of the archive's users have

@@ -523,7 +523,11 @@ func writesRun(t *testing.T, c *cloud.Client) {
 		t.Errorf("removing a label twice: %v", err)
 	}
 	n, _ := strconv.ParseInt(page.ID, 10, 64)
-	if err := c.PostRepeatable(ctx, "/wiki/rest/api/content/archive", map[string]any{"pages": []map[string]int64{{"id": n}}}, nil); err != nil {
+	var task struct{ ID string }
+	if err := c.PostRepeatable(ctx, "/wiki/rest/api/content/archive", map[string]any{"pages": []map[string]int64{{"id": n}}}, &task); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, "/wiki/rest/api/longtask/"+task.ID, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Delete(ctx, "/wiki/api/v2/pages/"+page.ID); err != nil {

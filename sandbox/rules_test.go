@@ -300,3 +300,66 @@ func TestRuleSpaceDefaultPermissions(t *testing.T) {
 		t.Errorf("a permission with operation archive:page: %d, want 400", status)
 	}
 }
+
+// Rule: archiving is a task of at most 300 pages, none archived already,
+// one per site at a time; its progress is at /longtask/{id}, and the pages
+// are archived when it has finished.
+func TestRuleArchiveTasks(t *testing.T) {
+	site := generatedSite(t)
+	h := New(site)
+	h.ArchiveTime = 200 * time.Millisecond
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	var ids []int64
+	rows, _ := site.DB().Query(`SELECT rowid FROM content WHERE type = 'page' AND status = 'current' AND deleted_rev IS NULL ORDER BY rowid LIMIT 3`)
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	pages := func(ids ...int64) map[string]any {
+		var out []any
+		for _, id := range ids {
+			out = append(out, map[string]int64{"id": id})
+		}
+		return map[string]any{"pages": out}
+	}
+	many := make([]int64, 301)
+	for i := range many {
+		many[i] = ids[0]
+	}
+	if status, _ := call(t, srv, http.MethodPost, "/wiki/rest/api/content/archive", pages(many...), false); status != http.StatusBadRequest {
+		t.Errorf("301 pages: %d, want 400", status)
+	}
+	status, task := call(t, srv, http.MethodPost, "/wiki/rest/api/content/archive", pages(ids[0], ids[1]), false)
+	if status != http.StatusAccepted || task["id"] == nil {
+		t.Fatalf("archiving 2 pages: %d %v", status, task)
+	}
+	if status, _ := call(t, srv, http.MethodPost, "/wiki/rest/api/content/archive", pages(ids[2]), false); status != http.StatusBadRequest {
+		t.Errorf("a second task while one runs: %d, want 400", status)
+	}
+	if n := countOf(t, site, `SELECT count(*) FROM content WHERE rowid IN (?, ?) AND status = 'archived'`, ids[0], ids[1]); n != 0 {
+		t.Errorf("%d pages archived before the task finished", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, st := call(t, srv, http.MethodGet, "/wiki/rest/api/longtask/"+task["id"].(string), nil, false)
+		if st["finished"] == true {
+			if st["successful"] != true || st["percentageComplete"] != 100.0 {
+				t.Errorf("finished task: %v", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the task never finished")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := countOf(t, site, `SELECT count(*) FROM content WHERE rowid IN (?, ?) AND status = 'archived'`, ids[0], ids[1]); n != 2 {
+		t.Errorf("%d of 2 pages archived after the task", n)
+	}
+	if status, _ := call(t, srv, http.MethodPost, "/wiki/rest/api/content/archive", pages(ids[0]), false); status != http.StatusBadRequest {
+		t.Errorf("a page archived already: %d, want 400", status)
+	}
+}

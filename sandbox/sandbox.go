@@ -59,6 +59,8 @@ type Server struct {
 	// minutes), and a retry sent before it is over earns the same wait
 	// again; else a 429 asks to wait until the window ends.
 	RetryAfter time.Duration
+	// ArchiveTime is how long an archival job takes (3 s if 0), on Clock.
+	ArchiveTime time.Duration
 	// Clock keeps the sandbox's time (rate windows and waits): a faster
 	// one lets tests see waits of minutes pass in milliseconds.
 	Clock clock.Clock
@@ -73,15 +75,16 @@ type Server struct {
 	// access group, DefaultCallerGroups): what it may view follows.
 	CallerGroups []string
 
-	wmu       sync.Mutex // one write at a time, as SQLite wants
-	mu        sync.Mutex
-	served    int64
-	refused   int64
-	penalties int64 // 429s that asked for RetryAfter
-	early     int64 // requests during such a wait
-	windows   map[string]*window
-	routes    []string
-	rng       *rand.Rand
+	wmu         sync.Mutex // one write at a time, as SQLite wants
+	mu          sync.Mutex
+	served      int64
+	refused     int64
+	penalties   int64 // 429s that asked for RetryAfter
+	archiveJobs []*archiveJob
+	early       int64 // requests during such a wait
+	windows     map[string]*window
+	routes      []string
+	rng         *rand.Rand
 
 	keyUntil    time.Time // the caller's admin key's end
 	keysIssued  int
@@ -447,6 +450,16 @@ func (s *Server) contentList(kind string) http.HandlerFunc {
 		args := []any{kind, after}
 		if ids := multi(r, "space-id"); len(ids) > 0 {
 			q += ` AND c.space_id IN (SELECT id FROM spaces WHERE rowid IN (` + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + `))`
+			for _, id := range ids {
+				args = append(args, id)
+			}
+		}
+		if ids := multi(r, "id"); len(ids) > 0 {
+			if len(ids) > 250 {
+				writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "id: at most 250 ids")
+				return
+			}
+			q += ` AND c.rowid IN (` + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + `)`
 			for _, id := range ids {
 				args = append(args, id)
 			}

@@ -460,6 +460,7 @@ func init() {
 		s.handle("DELETE /wiki/api/v2/pages/{id}", s.trash("page"))
 		s.handle("DELETE /wiki/api/v2/blogposts/{id}", s.trash("blogpost"))
 		s.handle("POST /wiki/rest/api/content/archive", s.archivePages)
+		s.handle("GET /wiki/rest/api/longtask/{id}", s.longTask)
 	})
 }
 
@@ -494,39 +495,6 @@ func (s *Server) trash(kind string) http.HandlerFunc {
 }
 
 // archivePages archives pages (v1; Confluence does it as a long task).
-func (s *Server) archivePages(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Pages []struct {
-			ID int64 `json:"id"`
-		} `json:"pages"`
-	}
-	if !readBody(w, r, &req) {
-		return
-	}
-	var ids []string
-	for _, p := range req.Pages {
-		id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND type = 'page' AND deleted_rev IS NULL`, p.ID)
-		if !ok {
-			writeV1Error(w, http.StatusBadRequest, "No page with id "+strconv.FormatInt(p.ID, 10))
-			return
-		}
-		ids = append(ids, id)
-	}
-	err := s.update(r, func(tx *embedded.Tx) error {
-		for _, id := range ids {
-			if err := tx.SetContentStatus(id, "archived"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		writeV1Error(w, http.StatusInternalServerError, "archive failed")
-		return
-	}
-	w.WriteHeader(http.StatusAccepted)
-}
-
 // titleTaken reports whether content of a kind in a space, other than
 // except, has a title as its current one. Trashed and archived content
 // count: Cloud keeps their titles taken.

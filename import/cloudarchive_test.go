@@ -1,0 +1,118 @@
+package importer
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"ferry/cloud"
+	"ferry/embedded"
+	"ferry/export"
+	"ferry/generate"
+	"ferry/sandbox"
+)
+
+// More than 300 pages archived at the source are archived at the
+// destination in tasks of at most 300 pages, one at a time, each waited
+// for; a re-run archives nothing (Cloud refuses a page archived already).
+func TestCloudArchivesInTasksOf300(t *testing.T) {
+	dir := t.TempDir()
+	src, err := embedded.Create(filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := generate.Site(ctx, src, generate.Options{Users: 5, Spaces: 1, Pages: 340, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := src.DB().Query(`SELECT id FROM content WHERE type = 'page' AND status = 'current' AND deleted_rev IS NULL ORDER BY rowid LIMIT 320`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := src.Update(ctx, time.Now(), "", func(tx *embedded.Tx) error {
+		for _, id := range ids {
+			if err := tx.SetContentStatus(id, "archived"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := countRows(t, src, `SELECT count(*) FROM content WHERE type = 'page' AND status = 'archived' AND deleted_rev IS NULL`)
+	if want < 301 {
+		t.Fatalf("only %d pages to archive", want)
+	}
+	arch := filepath.Join(dir, "a.ferry")
+	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
+		t.Fatal(err)
+	}
+
+	dest, err := embedded.Create(filepath.Join(dir, "dest.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dest.Close()
+	h := sandbox.New(dest)
+	h.Clock = fast
+	var mu sync.Mutex
+	var calls []int // pages named by each archive call the sandbox took
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/wiki/rest/api/content/archive" {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			var req struct{ Pages []any }
+			json.Unmarshal(body, &req)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code == http.StatusAccepted {
+				mu.Lock()
+				calls = append(calls, len(req.Pages))
+				mu.Unlock()
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c, err := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.UseClock(fast.Now, fast.Sleep)
+	journal := filepath.Join(dir, "j.db")
+	if _, err := RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, dest, `SELECT count(*) FROM content WHERE type = 'page' AND status = 'archived'`); n != want {
+		t.Errorf("%d pages archived at the destination, want %d", n, want)
+	}
+	if len(calls) != 2 || calls[0]+calls[1] != want || max(calls[0], calls[1]) > 300 {
+		t.Errorf("archive calls taken, pages in each: %v; want two, of at most 300, %d in all", calls, want)
+	}
+	calls = nil
+	if _, err := RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true}); err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if len(calls) != 0 {
+		t.Errorf("a re-run archived again: %v", calls)
+	}
+}
