@@ -100,7 +100,7 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 	}
 	defer j.db.Close()
 	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{}, skipped: map[string]bool{},
-		pending: map[string]*model.Content{}, spaceIDs: map[string]string{}, checked: map[string]bool{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
+		pending: map[string]*model.Content{}, spaceIDs: map[string]string{}, checked: map[string]bool{}, grants: map[string]map[string]bool{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{}, NotCopied: map[string]int64{},
 			Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
 	if h.ParentID != "" {
@@ -136,6 +136,7 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 	if err := ci.makeFolders(); err != nil {
 		return ci.report, err
 	}
+	ci.reportWaiting()
 	if err := ci.applyStatuses(); err != nil {
 		return ci.report, err
 	}
@@ -181,12 +182,13 @@ type cloudImport struct {
 	labels      map[string]bool
 	membersOf   string // the destination group whose members are in members
 	members     map[string]bool
-	skipped     map[string]bool   // source content left out for its title, and what is in it
-	skipErr     error             // a failure to note a skip, reported after the event
-	last        int64             // seq of the last event applied
-	me          string            // the importing account
-	spaceIDs    map[string]string // upper-cased space key → source space id
-	checked     map[string]bool   // source spaces whose permissions were read back (checkSpace)
+	skipped     map[string]bool            // source content left out for its title, and what is in it
+	skipErr     error                      // a failure to note a skip, reported after the event
+	last        int64                      // seq of the last event applied
+	me          string                     // the importing account
+	spaceIDs    map[string]string          // upper-cased space key → source space id
+	checked     map[string]bool            // source spaces whose permissions were read back (checkSpace)
+	grants      map[string]map[string]bool // destination space → its grants (destGrants)
 }
 
 // applyStatuses trashes and archives what the source had trashed or
@@ -1044,57 +1046,6 @@ func (ci *cloudImport) groupMembers(group string) (map[string]bool, error) {
 	}
 	ci.membersOf, ci.members = group, members
 	return members, nil
-}
-
-// permission grants a space permission unless the space already has it.
-func (ci *cloudImport) permission(spaceKey string, p *model.SpacePermission, counts *Counts) error {
-	space, ok := ci.j.lookup(ci.site, "space", p.SpaceID)
-	principal, pok := "", false
-	switch p.PrincipalType {
-	case "user":
-		principal, pok = ci.j.lookup(ci.site, "user", p.PrincipalID)
-	case "group":
-		principal, pok = ci.j.lookup(ci.site, "group", p.PrincipalID)
-	}
-	if !ok || !pok {
-		counts.Skipped++
-		ci.report.Skipped["space permission for a space, user or group not at the destination, or for anonymous users"]++
-		return nil
-	}
-	key, target, _ := strings.Cut(p.Operation, ":")
-	has := func() (bool, error) {
-		found := false
-		err := ci.c.List(ci.ctx, "/wiki/api/v2/spaces/"+space+"/permissions", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
-			var q struct {
-				Principal struct{ Type, ID string }
-				Operation struct{ Key, TargetType string }
-			}
-			json.Unmarshal(r, &q)
-			if q.Principal.Type == p.PrincipalType && q.Principal.ID == principal && q.Operation.Key == key && q.Operation.TargetType == target {
-				found = true
-			}
-			return nil
-		})
-		return found, err
-	}
-	// Recorded, so that a later archive can revoke it.
-	if err := ci.j.record(ci.site, "space_permission", p.ID, strings.Join([]string{spaceKey, space, p.PrincipalType, principal, key, target}, "\x00")); err != nil {
-		return err
-	}
-	if done, err := has(); err != nil {
-		return err
-	} else if done {
-		counts.Unchanged++
-		return nil
-	}
-	body := map[string]any{"subject": map[string]string{"type": p.PrincipalType, "identifier": principal}, "operation": map[string]string{"key": key, "target": target}}
-	if err := writeChecked(func() error {
-		return ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(spaceKey)+"/permission", body, nil)
-	}, has); err != nil {
-		return err
-	}
-	counts.Created++
-	return nil
 }
 
 // property sets a content property unless the destination has one of that

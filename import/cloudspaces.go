@@ -153,3 +153,133 @@ func spaceLevel(t model.EventType) bool {
 	}
 	return false
 }
+
+// grantOperations are what v1's POST /space/{key}/permission can grant
+// (v1 spec, SpacePermissionRequest); a source grant of another operation
+// is reported, not written.
+var grantOperations = map[string]bool{
+	"create:page": true, "create:blogpost": true, "create:comment": true, "create:attachment": true, "read:space": true,
+	"delete:page": true, "delete:blogpost": true, "delete:comment": true, "delete:attachment": true, "delete:space": true,
+	"export:space": true, "administer:space": true, "archive:page": true, "restrict_content:space": true,
+}
+
+// noReadReason is why a grant waiting for its principal's read grant was
+// never written.
+const noReadReason = "space permission for a user or group that may not read the space at the source (Cloud grants nothing else without read space)"
+
+// permission grants a space permission unless the space already has it.
+// Cloud refuses any grant but read space to a user or group that may not
+// read the space yet, so such a grant waits, noted in the journal, for
+// the principal's read grant, which the archive may give later.
+func (ci *cloudImport) permission(spaceKey string, p *model.SpacePermission, counts *Counts) error {
+	space, ok := ci.j.lookup(ci.site, "space", p.SpaceID)
+	principal, pok := "", false
+	switch p.PrincipalType {
+	case "user":
+		principal, pok = ci.j.lookup(ci.site, "user", p.PrincipalID)
+	case "group":
+		principal, pok = ci.j.lookup(ci.site, "group", p.PrincipalID)
+	}
+	if !ok || !pok {
+		counts.Skipped++
+		ci.report.Skipped["space permission for a space, user or group not at the destination, or for anonymous users"]++
+		return nil
+	}
+	if !grantOperations[p.Operation] {
+		counts.Skipped++
+		ci.report.Skipped["space permission Cloud's API cannot grant ("+p.Operation+")"]++
+		return nil
+	}
+	key, target, _ := strings.Cut(p.Operation, ":")
+	grant := p.PrincipalType + " " + principal + " " + p.Operation
+	has := func(g string) (bool, error) {
+		grants, err := ci.destGrants(space)
+		return grants[g], err
+	}
+	if done, err := has(grant); err != nil {
+		return err
+	} else if !done && p.Operation != "read:space" {
+		if reads, err := has(p.PrincipalType + " " + principal + " read:space"); err != nil {
+			return err
+		} else if !reads {
+			data, _ := json.Marshal(waiting{SpaceKey: spaceKey, Permission: *p})
+			return ci.j.record(ci.site, "space_permission-waiting", p.ID, string(data))
+		}
+	}
+	// Recorded, so that a later archive can revoke it.
+	if err := ci.j.record(ci.site, "space_permission", p.ID, strings.Join([]string{spaceKey, space, p.PrincipalType, principal, key, target}, "\x00")); err != nil {
+		return err
+	}
+	if done, err := has(grant); err != nil {
+		return err
+	} else if done {
+		counts.Unchanged++
+	} else {
+		body := map[string]any{"subject": map[string]string{"type": p.PrincipalType, "identifier": principal}, "operation": map[string]string{"key": key, "target": target}}
+		err := writeChecked(func() error {
+			return ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(spaceKey)+"/permission", body, nil)
+		}, func() (bool, error) { delete(ci.grants, space); return has(grant) })
+		if err != nil {
+			return err
+		}
+		ci.grants[space][grant] = true
+		counts.Created++
+	}
+	if p.Operation != "read:space" {
+		return nil
+	}
+	// What waited for this read grant goes in now.
+	for id, v := range ci.j.all(ci.site, "space_permission-waiting") {
+		var w waiting
+		if json.Unmarshal([]byte(v), &w) != nil || w.Permission.SpaceID != p.SpaceID || w.Permission.PrincipalType != p.PrincipalType || w.Permission.PrincipalID != p.PrincipalID {
+			continue
+		}
+		if err := ci.j.forget(ci.site, "space_permission-waiting", id); err != nil {
+			return err
+		}
+		if err := ci.permission(w.SpaceKey, &w.Permission, counts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waiting is a grant waiting for its principal's read grant.
+type waiting struct {
+	SpaceKey   string
+	Permission model.SpacePermission
+}
+
+// reportWaiting reports the grants whose principal's read grant never
+// came: the source let them read nothing, so Cloud cannot grant them.
+func (ci *cloudImport) reportWaiting() {
+	for range ci.j.all(ci.site, "space_permission-waiting") {
+		ci.report.Skipped[noReadReason]++
+		ci.report.kind(model.SpacePermissionGranted.Kind()).Skipped++
+	}
+}
+
+// destGrants is a space's grants at the destination ("group ID
+// read:space"), read once.
+func (ci *cloudImport) destGrants(space string) (map[string]bool, error) {
+	if g, ok := ci.grants[space]; ok {
+		return g, nil
+	}
+	g := map[string]bool{}
+	err := ci.c.List(ci.ctx, "/wiki/api/v2/spaces/"+space+"/permissions", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+		var q struct {
+			Principal struct{ Type, ID string }
+			Operation struct{ Key, TargetType string }
+		}
+		if err := json.Unmarshal(r, &q); err != nil {
+			return err
+		}
+		g[q.Principal.Type+" "+q.Principal.ID+" "+q.Operation.Key+":"+q.Operation.TargetType] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ci.grants[space] = g
+	return g, nil
+}

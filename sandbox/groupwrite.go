@@ -88,6 +88,14 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusCreated)
 }
 
+// grantOperations are what v1's POST /space/{key}/permission may grant
+// (v1 spec, SpacePermissionRequest).
+var grantOperations = map[string]bool{
+	"create:page": true, "create:blogpost": true, "create:comment": true, "create:attachment": true, "read:space": true,
+	"delete:page": true, "delete:blogpost": true, "delete:comment": true, "delete:attachment": true, "delete:space": true,
+	"export:space": true, "administer:space": true, "archive:page": true, "restrict_content:space": true,
+}
+
 func (s *Server) grantPermission(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Subject struct {
@@ -112,6 +120,23 @@ func (s *Server) grantPermission(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op := req.Operation.Key + ":" + req.Operation.Target
+	if !grantOperations[op] {
+		writeV1Error(w, http.StatusBadRequest, "operation "+op+" is not one a space permission may have")
+		return
+	}
+	if req.Subject.Type == "group" { // named by id or by name
+		if id, ok := s.one(`SELECT id FROM groups WHERE (id = ? OR name = ?) AND deleted_rev IS NULL`, req.Subject.Identifier, req.Subject.Identifier); ok {
+			req.Subject.Identifier = id
+		} else {
+			writeV1Error(w, http.StatusBadRequest, "No group found with the given groupName or groupId: "+req.Subject.Identifier)
+			return
+		}
+	}
+	if _, reads := s.one(`SELECT id FROM space_permissions WHERE space_id = ? AND principal_type = ? AND principal_id = ? AND operation = 'read:space' AND deleted_rev IS NULL`,
+		space, req.Subject.Type, req.Subject.Identifier); !reads && op != "read:space" {
+		writeV1Error(w, http.StatusBadRequest, "'read space' permission doesn't exist for the given user or group")
+		return
+	}
 	if _, dup := s.one(`SELECT id FROM space_permissions WHERE space_id = ? AND principal_type = ? AND principal_id = ? AND operation = ? AND deleted_rev IS NULL`,
 		space, req.Subject.Type, req.Subject.Identifier, op); dup {
 		writeV1Error(w, http.StatusBadRequest, "Permission already exists")

@@ -363,3 +363,38 @@ func TestRuleArchiveTasks(t *testing.T) {
 		t.Errorf("a page archived already: %d, want 400", status)
 	}
 }
+
+// Rule: v1 grants a space permission only to a user or group that may
+// read the space (read space first), only of the operations its spec
+// lists, to a group named by id or by name.
+func TestRuleSpaceGrantsNeedRead(t *testing.T) {
+	site := generatedSite(t)
+	srv := httptest.NewServer(New(site))
+	defer srv.Close()
+	var key, group string
+	site.DB().QueryRow(`SELECT s.key, g.name FROM spaces s, groups g WHERE s.deleted_rev IS NULL AND g.deleted_rev IS NULL AND NOT EXISTS (SELECT 1 FROM space_permissions p
+		WHERE p.space_id = s.id AND p.principal_id = g.id AND p.deleted_rev IS NULL) ORDER BY s.rowid, g.name LIMIT 1`).Scan(&key, &group)
+	if key == "" {
+		t.Fatal("no group without grants in a space")
+	}
+	post := func(op, target string) int {
+		status, _ := call(t, srv, http.MethodPost, "/wiki/rest/api/space/"+key+"/permission", map[string]any{
+			"subject": map[string]string{"type": "group", "identifier": group}, "operation": map[string]string{"key": op, "target": target}}, false)
+		return status
+	}
+	if status := post("create", "page"); status != http.StatusBadRequest {
+		t.Errorf("create page before read space: %d, want 400", status)
+	}
+	if status := post("read", "space"); status != http.StatusOK {
+		t.Errorf("read space, by group name: %d", status)
+	}
+	if status := post("create", "page"); status != http.StatusOK {
+		t.Errorf("create page after read space: %d", status)
+	}
+	if status := post("create", "page"); status != http.StatusBadRequest {
+		t.Errorf("the same grant again: %d, want 400", status)
+	}
+	if status := post("purge", "space"); status != http.StatusBadRequest {
+		t.Errorf("purge space, not one v1 grants: %d, want 400", status)
+	}
+}
