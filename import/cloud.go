@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,10 @@ type Provenance struct {
 	// CreatedGroups, on spaces: the source groups of those the import
 	// created (not merged into), which later archives may change.
 	CreatedGroups []string `json:"created_groups,omitempty"`
+	// VersionOffset, on a space's homepage: the versions the destination's
+	// own homepage had before the source homepage's were written onto it
+	// (source version n is destination version n+VersionOffset).
+	VersionOffset int `json:"version_offset,omitempty"`
 }
 
 // notWrittenToCloud is why events of other kinds are left out, for now.
@@ -518,6 +523,13 @@ func (ci *cloudImport) createSpace(p *model.Space) error {
 	if err := ci.j.record(ci.site, "space-key", p.ID, p.Key); err != nil {
 		return err
 	}
+	if p.Homepage != "" {
+		if err := ci.j.record(ci.site, "space-homepage", p.ID, p.Homepage); err != nil {
+			return err
+		}
+	} else {
+		ci.report.Notes = append(ci.report.Notes, fmt.Sprintf("space %s: the source's space has no homepage; the one Cloud made with the space stays", p.Key))
+	}
 	return ci.j.record(ci.site, "space", p.ID, created.ID.String())
 }
 
@@ -715,6 +727,17 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 				found = orphan
 			}
 		}
+		if found == "" && kind == "pages" {
+			home, err := ci.homepage(c, space, v)
+			if err != nil {
+				return err
+			}
+			if home != "" {
+				delete(ci.pending, v.ContentID)
+				counts.Created++
+				return nil
+			}
+		}
 		if found != "" {
 			id = found
 		} else {
@@ -732,7 +755,11 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 			var created struct{ ID string }
 			err := ci.withTitle(kind, v.ContentID, v.Title, true, func(title string) error {
 				body["title"] = title
-				return writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/api/v2/"+kind, body, &created) }, func() (bool, error) {
+				path := "/wiki/api/v2/" + kind
+				if kind == "pages" && body["parentId"] == nil {
+					path += "?root-level=true" // else Cloud puts it under the space's homepage
+				}
+				return writeChecked(func() error { return ci.c.Post(ci.ctx, path, body, &created) }, func() (bool, error) {
 					// Created after all (the answer was lost)? It has no
 					// property yet: a same-titled page without one is it.
 					orphan, err := ci.findByProvenance(kind, space, title, "")
@@ -767,11 +794,12 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 			return nil // version 1 was written with the page
 		}
 	}
+	n := v.Number + ci.versionOffset(v.ContentID)
 	body := map[string]any{"id": id, "status": "current", "body": map[string]any{"representation": representation(v), "value": v.Body},
-		"version": map[string]any{"number": v.Number, "message": message}}
+		"version": map[string]any{"number": n, "message": message}}
 	return ci.withTitle(kind, v.ContentID, v.Title, false, func(title string) error {
 		body["title"] = title
-		return ci.nextVersion("/wiki/api/v2/"+kind+"/"+id, "content "+v.ContentID, v.Number, body, counts)
+		return ci.nextVersion("/wiki/api/v2/"+kind+"/"+id, "content "+v.ContentID, n, body, counts)
 	}, func(title string) (bool, error) { return ci.titleInUse(kind, id, title) })
 }
 
@@ -1476,6 +1504,11 @@ func (ci *cloudImport) recover(kind, space string) error {
 					}
 					if err := ci.j.record(ci.site, "content-kind", p.Value.SourceID, kind); err != nil {
 						return err
+					}
+					if p.Value.VersionOffset > 0 {
+						if err := ci.j.record(ci.site, "version-offset", p.Value.SourceID, strconv.Itoa(p.Value.VersionOffset)); err != nil {
+							return err
+						}
 					}
 				}
 			}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"ferry/model"
 )
@@ -282,4 +284,78 @@ func (ci *cloudImport) destGrants(space string) (map[string]bool, error) {
 	}
 	ci.grants[space] = g
 	return g, nil
+}
+
+// A space Cloud creates comes with a homepage, and a page created without
+// a parent goes under it (v2 createPage: "the space homepage's ID will be
+// used", unless root-level=true). So the source space's homepage is
+// written onto the destination's, as new versions of it, and other root
+// pages are created at the root.
+
+// homepage writes the first version of the source space's homepage onto
+// the homepage Cloud made with the space, and returns its id; "" if c is
+// not the homepage of a space ferry created.
+func (ci *cloudImport) homepage(c *model.Content, space string, v *model.Version) (string, error) {
+	if c.ParentID != "" {
+		return "", nil
+	}
+	if home, ok := ci.j.lookup(ci.site, "space-homepage", c.SpaceID); !ok || home != v.ContentID {
+		return "", nil
+	}
+	var sp struct{ HomepageID string }
+	if err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces/"+space, nil, &sp); err != nil {
+		return "", err
+	}
+	if sp.HomepageID == "" {
+		return "", nil // none (any more): the page is created as any other
+	}
+	// The offset is noted before the write, so that a run killed after it
+	// does not take the written version for the homepage's own.
+	offset := 0
+	if s, ok := ci.j.lookup(ci.site, "homepage-offset", v.ContentID); ok {
+		offset, _ = strconv.Atoi(s)
+	} else {
+		var cur struct {
+			Version struct{ Number int }
+		}
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/pages/"+sp.HomepageID, nil, &cur); err != nil {
+			return "", err
+		}
+		offset = cur.Version.Number
+		if err := ci.j.record(ci.site, "homepage-offset", v.ContentID, strconv.Itoa(offset)); err != nil {
+			return "", err
+		}
+	}
+	message := fmt.Sprintf("ferry: version %d by %s at %s", v.Number, v.Author, v.At.UTC().Format(time.RFC3339))
+	if v.Message != "" {
+		message += ": " + v.Message
+	}
+	body := map[string]any{"id": sp.HomepageID, "status": "current", "body": map[string]any{"representation": representation(v), "value": v.Body},
+		"version": map[string]any{"number": v.Number + offset, "message": message}}
+	var counts Counts
+	err := ci.withTitle("pages", v.ContentID, v.Title, false, func(title string) error {
+		body["title"] = title
+		return ci.nextVersion("/wiki/api/v2/pages/"+sp.HomepageID, "the homepage of space "+space, v.Number+offset, body, &counts)
+	}, func(title string) (bool, error) { return ci.titleInUse("pages", sp.HomepageID, title) })
+	if err != nil {
+		return "", err
+	}
+	prov := Provenance{SourceSite: ci.site, SourceID: v.ContentID, ArchiveID: ci.archiveID, Author: c.Author, CreatedAt: c.CreatedAt, VersionOffset: offset}
+	if err := ci.setProvenance("pages", sp.HomepageID, prov); err != nil {
+		return "", err
+	}
+	for kind, value := range map[string]string{"content": sp.HomepageID, "content-kind": "pages", "version-offset": strconv.Itoa(offset)} {
+		if err := ci.j.record(ci.site, kind, v.ContentID, value); err != nil {
+			return "", err
+		}
+	}
+	return sp.HomepageID, nil
+}
+
+// versionOffset is what to add to a source version's number at the
+// destination: non-zero for a space's homepage (see homepage).
+func (ci *cloudImport) versionOffset(sourceID string) int {
+	s, _ := ci.j.lookup(ci.site, "version-offset", sourceID)
+	n, _ := strconv.Atoi(s)
+	return n
 }

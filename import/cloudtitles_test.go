@@ -97,7 +97,7 @@ func TestCloudTitleClashesAreRenamed(t *testing.T) {
 	if got, want := strings.Join(destTitles(t, dest, "blogpost"), "|"), "News: the same|News: the same (copied)"; got != want {
 		t.Errorf("blog posts %q, want %q", got, want)
 	}
-	if got, want := strings.Join(destTitles(t, dest, "page"), "|"), "Child of the third plan|Plan|Plan (copied 2)|Plan (copied)"; got != want {
+	if got, want := strings.Join(destTitles(t, dest, "page"), "|"), "Child of the third plan|Plan|Plan (copied 2)|Plan (copied)|Titles"; got != want {
 		t.Errorf("pages %q, want %q", got, want)
 	}
 	if len(rep.Renamed) != 3 {
@@ -125,7 +125,7 @@ func TestCloudTitleClashPolicies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(destTitles(t, dest, "page"), "|"); got != "Plan|Plan (copied)" {
+	if got := strings.Join(destTitles(t, dest, "page"), "|"); got != "Plan|Plan (copied)|Titles" {
 		t.Errorf("pages %q: want the third plan and its child left out, the renamed draft kept", got)
 	}
 	if got := strings.Join(destTitles(t, dest, "blogpost"), "|"); got != "News: the same" {

@@ -398,3 +398,38 @@ func TestRuleSpaceGrantsNeedRead(t *testing.T) {
 		t.Errorf("purge space, not one v1 grants: %d, want 400", status)
 	}
 }
+
+// Rule: a new space comes with a homepage, titled as the space; a page
+// created without a parent goes under it, unless root-level=true; the
+// homepage's title is taken like any other.
+func TestRuleSpaceHomepage(t *testing.T) {
+	site := generatedSite(t)
+	srv := httptest.NewServer(New(site))
+	defer srv.Close()
+	c := client{t, srv}
+	c.send(http.MethodPost, "/wiki/rest/api/space", map[string]any{"key": "HOM", "name": "Home base"})
+	_, sp := c.send(http.MethodGet, "/wiki/api/v2/spaces?keys=HOM", nil)
+	space := sp["results"].([]any)[0].(map[string]any)
+	home, _ := space["homepageId"].(string)
+	if home == "" {
+		t.Fatalf("a new space has no homepage: %v", space)
+	}
+	if _, hp := c.send(http.MethodGet, "/wiki/api/v2/pages/"+home, nil); hp["title"] != "Home base" {
+		t.Errorf("the homepage is titled %v", hp["title"])
+	}
+	page := func(title, query string) map[string]any {
+		_, out := c.send(http.MethodPost, "/wiki/api/v2/pages"+query, map[string]any{"spaceId": space["id"], "status": "current", "title": title,
+			"body": map[string]any{"representation": "storage", "value": "<p>x</p>"}})
+		return out
+	}
+	if p := page("Under the homepage", ""); p["parentId"] != home {
+		t.Errorf("a page created without a parent: parent %v, want the homepage %s", p["parentId"], home)
+	}
+	if p := page("At the root", "?root-level=true"); p["parentId"] != nil {
+		t.Errorf("a page created with root-level=true: parent %v", p["parentId"])
+	}
+	if status, _ := call(t, srv, http.MethodPost, "/wiki/api/v2/pages", map[string]any{"spaceId": space["id"], "status": "current", "title": "Home base",
+		"body": map[string]any{"representation": "storage", "value": "<p>x</p>"}}, false); status != http.StatusBadRequest {
+		t.Errorf("a page titled as the homepage: %d, want 400", status)
+	}
+}

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"hash/fnv"
 	"net/http"
 	"strconv"
@@ -150,9 +151,20 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request) {
 		if id, err = tx.NewID("cloud-space-"); err != nil {
 			return err
 		}
+		now := time.Now().UTC()
 		err = tx.CreateSpace(model.Space{ID: id, Key: req.Key, Name: req.Name, Type: "global", Status: "current",
 			Description: req.Description.Plain.Value, Categories: []string{}, Settings: map[string]string{},
-			LookAndFeel: map[string]string{}, Templates: []model.Template{}, CreatedAt: time.Now().UTC()})
+			LookAndFeel: map[string]string{}, Templates: []model.Template{}, CreatedAt: now})
+		// A new space comes with a homepage, titled as the space.
+		var home string
+		if err == nil {
+			home, err = tx.NewID("cloud-content-")
+		}
+		if err == nil {
+			err = errors.Join(tx.CreateContent(model.Content{ID: home, Type: "page", SpaceID: id, Status: "current", CreatedAt: now, Author: CallerAccount}),
+				tx.AddVersion(model.Version{ContentID: home, Number: 1, Title: req.Name, Body: "", Author: CallerAccount, At: now}),
+				tx.SetHomepage(id, home))
+		}
 		for _, g := range grants {
 			if err != nil {
 				break
@@ -222,6 +234,10 @@ func (s *Server) createContent(kind string) http.HandlerFunc {
 				writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "parentId names no page or folder")
 				return
 			}
+		} else if kind == "page" && r.URL.Query().Get("root-level") != "true" {
+			// v2 spec, createPage: without parentId "the space homepage's
+			// ID will be used", unless root-level=true.
+			parent, _ = s.one(`SELECT homepage FROM spaces WHERE id = ? AND homepage IS NOT NULL`, space)
 		}
 		var id string
 		err := s.update(r, func(tx *embedded.Tx) error {
