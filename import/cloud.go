@@ -292,7 +292,7 @@ func (ci *cloudImport) adoptSpace(sp *model.Space, id, key string, propErr error
 	}
 	prov := Provenance{SourceSite: ci.site, SourceID: sp.ID, ArchiveID: ci.archiveID, Author: sp.Author, CreatedAt: sp.CreatedAt, Groups: ci.j.all(ci.site, "group"),
 		CreatedGroups: slices.Sorted(maps.Keys(ci.j.all(ci.site, "group-owned")))}
-	if err := ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(key)+"/property", map[string]any{"key": ProvenanceKey, "value": prov}, nil); err != nil {
+	if err := ci.addSpaceProperty(id, ProvenanceKey, prov); err != nil {
 		return false, err
 	}
 	if err := ci.j.record(ci.site, "space-key", sp.ID, key); err != nil {
@@ -357,7 +357,7 @@ func (ci *cloudImport) preflight() error {
 		if len(found.Results) > 0 {
 			// One this source's earlier import created (its journal lost)?
 			var prop struct{ Value Provenance }
-			err := ci.c.Get(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(found.Results[0].Key)+"/property/"+ProvenanceKey, nil, &prop)
+			_, err := ci.spaceProperty(found.Results[0].ID, ProvenanceKey, &prop.Value)
 			if err == nil && prop.Value.SourceSite == ci.site && prop.Value.SourceID == sp.ID {
 				if err := ci.j.record(ci.site, "space", sp.ID, found.Results[0].ID); err != nil {
 					return err
@@ -512,10 +512,9 @@ func (ci *cloudImport) createSpace(p *model.Space) error {
 	}
 	prov := Provenance{SourceSite: ci.site, SourceID: p.ID, ArchiveID: ci.archiveID, Author: p.Author, CreatedAt: p.CreatedAt, Groups: ci.j.all(ci.site, "group"), CreatedGroups: slices.Sorted(maps.Keys(ci.j.all(ci.site, "group-owned")))}
 	err = writeChecked(func() error {
-		return ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(p.Key)+"/property", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
+		return ci.addSpaceProperty(created.ID.String(), ProvenanceKey, prov)
 	}, func() (bool, error) {
-		err := ci.c.Get(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(p.Key)+"/property/"+ProvenanceKey, nil, nil)
-		return err == nil, nil
+		return ci.spaceProperty(created.ID.String(), ProvenanceKey, nil)
 	})
 	if err != nil {
 		return err
@@ -940,16 +939,18 @@ func (ci *cloudImport) intendGroups() error {
 	if ci.intent != nil || ci.anchor == nil {
 		return nil
 	}
-	key, ok := ci.j.lookup(ci.site, "space-key", ci.anchor.ID)
-	if !ok {
+	if _, ok := ci.j.lookup(ci.site, "space-key", ci.anchor.ID); !ok {
 		if err := ci.createSpace(ci.anchor); err != nil {
 			return fmt.Errorf("creating space %s ahead of its event, to note the groups this import creates: %w", ci.anchor.Key, err)
 		}
 		ci.report.kind(model.SpaceCreated.Kind()).Created++
 		ci.anchorEarly = true
-		key = ci.anchor.Key
 	}
-	intent, err := ci.readIntent(key)
+	space, ok := ci.j.lookup(ci.site, "space", ci.anchor.ID)
+	if !ok {
+		return fmt.Errorf("space %s: created, but its id is not in the journal", ci.anchor.Key)
+	}
+	intent, err := ci.readIntent(space)
 	if err != nil || intent != nil { // a killed run wrote it already
 		ci.intent = intent
 		return err
@@ -965,11 +966,10 @@ func (ci *cloudImport) intendGroups() error {
 			intent[g.ID] = g.Name
 		}
 	}
-	path := "/wiki/rest/api/space/" + url.PathEscape(key) + "/property"
 	err = writeChecked(func() error {
-		return ci.c.Post(ci.ctx, path, map[string]any{"key": groupIntentKey(ci.archiveID), "value": groupIntent{SourceSite: ci.site, Groups: intent}}, nil)
+		return ci.addSpaceProperty(space, groupIntentKey(ci.archiveID), groupIntent{SourceSite: ci.site, Groups: intent})
 	}, func() (bool, error) {
-		found, err := ci.readIntent(key)
+		found, err := ci.readIntent(space)
 		return found != nil, err
 	})
 	if err != nil {
@@ -985,11 +985,11 @@ func (ci *cloudImport) intended(g *model.Group) (bool, error) {
 		if !ci.rerun || ci.anchor == nil {
 			return false, nil
 		}
-		key, ok := ci.j.lookup(ci.site, "space-key", ci.anchor.ID)
+		space, ok := ci.j.lookup(ci.site, "space", ci.anchor.ID)
 		if !ok {
 			return false, nil
 		}
-		intent, err := ci.readIntent(key)
+		intent, err := ci.readIntent(space)
 		if err != nil || intent == nil {
 			return false, err
 		}
@@ -999,10 +999,10 @@ func (ci *cloudImport) intended(g *model.Group) (bool, error) {
 }
 
 // readIntent reads the group intent from the anchor space: nil when absent.
-func (ci *cloudImport) readIntent(spaceKey string) (map[string]string, error) {
+func (ci *cloudImport) readIntent(space string) (map[string]string, error) {
 	var prop struct{ Value groupIntent }
-	err := ci.c.Get(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(spaceKey)+"/property/"+groupIntentKey(ci.archiveID), nil, &prop)
-	if notFound(err) || err == nil && prop.Value.SourceSite != ci.site {
+	found, err := ci.spaceProperty(space, groupIntentKey(ci.archiveID), &prop.Value)
+	if notFound(err) || err == nil && (!found || prop.Value.SourceSite != ci.site) {
 		return nil, nil
 	}
 	if err != nil {

@@ -359,3 +359,31 @@ func (ci *cloudImport) versionOffset(sourceID string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// Space properties go through v2 (/spaces/{id}/properties): v1's are
+// going away (CONFCLOUD-77052).
+
+// spaceProperty reads a space's property into v (if not nil); false if
+// the space has none of that key.
+func (ci *cloudImport) spaceProperty(space, key string, v any) (bool, error) {
+	var props struct {
+		Results []struct{ Value json.RawMessage }
+	}
+	if err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces/"+space+"/properties", url.Values{"key": {key}}, &props); err != nil {
+		return false, err
+	}
+	if len(props.Results) == 0 {
+		return false, nil
+	}
+	if v != nil {
+		if err := json.Unmarshal(props.Results[0].Value, v); err != nil {
+			return true, fmt.Errorf("space %s, property %s: %w", space, key, err)
+		}
+	}
+	return true, nil
+}
+
+// addSpaceProperty gives a space a property.
+func (ci *cloudImport) addSpaceProperty(space, key string, value any) error {
+	return ci.c.Post(ci.ctx, "/wiki/api/v2/spaces/"+space+"/properties", map[string]any{"key": key, "value": value}, nil)
+}

@@ -276,6 +276,16 @@ func writeWalk(t *testing.T, srv *httptest.Server) {
 	_, prop := c.send(http.MethodPost, "/wiki/api/v2/blogposts/"+blogID+"/properties", map[string]any{"key": "walker", "value": map[string]any{"a": 1}})
 	c.send(http.MethodDelete, "/wiki/api/v2/blogposts/"+blogID+"/properties/"+fmt.Sprint(prop["id"]), nil)
 
+	_, sprop := c.send(http.MethodPost, "/wiki/api/v2/spaces/"+spaceID+"/properties", map[string]any{"key": "walker", "value": map[string]any{"a": 1}})
+	spropID := fmt.Sprint(sprop["id"])
+	c.send(http.MethodGet, "/wiki/api/v2/spaces/"+spaceID+"/properties?key=walker", nil)
+	c.send(http.MethodPut, "/wiki/api/v2/spaces/"+spaceID+"/properties/"+spropID, map[string]any{"key": "walker", "value": map[string]any{"a": 2},
+		"version": map[string]any{"number": 2, "message": "walked"}})
+	if _, got := c.send(http.MethodGet, "/wiki/api/v2/spaces/"+spaceID+"/properties/"+spropID, nil); fmt.Sprint(got["value"]) != "map[a:2]" || fmt.Sprint(got["version"].(map[string]any)["number"]) != "2" {
+		t.Errorf("a space property after its update: %v", got)
+	}
+	c.send(http.MethodDelete, "/wiki/api/v2/spaces/"+spaceID+"/properties/"+spropID, nil)
+
 	_, footer := c.send(http.MethodPost, "/wiki/api/v2/footer-comments", map[string]any{"pageId": page, "body": body})
 	footerID := fmt.Sprint(footer["id"])
 	c.send(http.MethodPut, "/wiki/api/v2/footer-comments/"+footerID, map[string]any{"version": map[string]any{"number": 2}, "body": body})

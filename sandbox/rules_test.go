@@ -433,3 +433,33 @@ func TestRuleSpaceHomepage(t *testing.T) {
 		t.Errorf("a page titled as the homepage: %d, want 400", status)
 	}
 }
+
+// Rule: v2 space properties: created once per key (a second create of a
+// key in use answers 400, not an overwrite), updated with the next version
+// number only, read by key.
+func TestRuleSpaceProperties(t *testing.T) {
+	site := generatedSite(t)
+	srv := httptest.NewServer(New(site))
+	defer srv.Close()
+	var space string
+	site.DB().QueryRow(`SELECT rowid FROM spaces WHERE deleted_rev IS NULL ORDER BY rowid LIMIT 1`).Scan(&space)
+	path := "/wiki/api/v2/spaces/" + space + "/properties"
+	status, created := call(t, srv, http.MethodPost, path, map[string]any{"key": "k", "value": map[string]int{"n": 1}}, true)
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, created)
+	}
+	if status, _ := call(t, srv, http.MethodPost, path, map[string]any{"key": "k", "value": 2}, true); status != http.StatusBadRequest {
+		t.Errorf("a second create of the key: %d, want 400", status)
+	}
+	id := fmt.Sprint(created["id"])
+	if status, _ := call(t, srv, http.MethodPut, path+"/"+id, map[string]any{"key": "k", "value": 3, "version": map[string]int{"number": 3}}, true); status != http.StatusBadRequest {
+		t.Errorf("an update skipping a version: %d, want 400", status)
+	}
+	if status, _ := call(t, srv, http.MethodPut, path+"/"+id, map[string]any{"key": "k", "value": 3, "version": map[string]int{"number": 2}}, true); status != http.StatusOK {
+		t.Errorf("an update to version 2: %d", status)
+	}
+	_, got := call(t, srv, http.MethodGet, path+"?key=k", nil, true)
+	if rs, _ := got["results"].([]any); len(rs) != 1 || fmt.Sprint(rs[0].(map[string]any)["value"]) != "3" {
+		t.Errorf("read by key: %v", got)
+	}
+}
