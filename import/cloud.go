@@ -45,6 +45,9 @@ type Provenance struct {
 	// own homepage had before the source homepage's were written onto it
 	// (source version n is destination version n+VersionOffset).
 	VersionOffset int `json:"version_offset,omitempty"`
+	// InlineFallback, on a comment: why an inline comment was written as a
+	// footer comment quoting its selection.
+	InlineFallback string `json:"inline_fallback,omitempty"`
 }
 
 // notWrittenToCloud is why events of other kinds are left out, for now.
@@ -107,7 +110,7 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{}, skipped: map[string]bool{},
 		pending: map[string]*model.Content{}, spaceIDs: map[string]string{}, checked: map[string]bool{}, grants: map[string]map[string]bool{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{}, NotCopied: map[string]int64{},
-			Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
+			Skipped: map[string]int64{}, Changed: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
 	if h.ParentID != "" {
 		if _, done := j.progress(h.ParentID); !done {
 			return nil, fmt.Errorf("archive %s continues archive %s, which this journal (%s) has not imported: import that archive first", h.ArchiveID, h.ParentID, journal)
@@ -1217,18 +1220,39 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 			default:
 				body["pageId"] = container
 			}
-			if cm.Location == "inline" && cm.ParentID == "" && cm.Anchor != nil {
-				body["inlineCommentProperties"] = map[string]any{"textSelection": cm.Anchor.Selection,
-					"textSelectionMatchCount": cm.Anchor.MatchIndex + 1, "textSelectionMatchIndex": cm.Anchor.MatchIndex}
+			var why string // the comment is inline, but its text cannot be placed
+			if cm.Location == "inline" && cm.ParentID == "" {
+				props, reason, err := ci.placeInline(kind, container, cm.Anchor)
+				if err != nil {
+					return err
+				}
+				body["inlineCommentProperties"], why = props, reason
 			}
 			var created struct{ ID string }
-			err := writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/api/v2/"+commentPath(cm), body, &created) }, func() (bool, error) {
-				// Lost answer? A comment without a ferry.source property,
-				// written since the scan, is this one.
-				orphan, err := ci.orphanComment(kind, container)
-				created.ID = orphan
-				return orphan != "", err
-			})
+			post := func(path string) error {
+				return writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/api/v2/"+path, body, &created) }, func() (bool, error) {
+					// Lost answer? A comment without a ferry.source property,
+					// written since the scan, is this one.
+					orphan, err := ci.orphanComment(kind, container)
+					created.ID = orphan
+					return orphan != "", err
+				})
+			}
+			err := errInlineRefused
+			if why == "" {
+				err = post(commentPath(cm))
+			}
+			var ae *cloud.APIError
+			if cm.Location == "inline" && cm.ParentID == "" && (errors.Is(err, errInlineRefused) || errors.As(err, &ae) && ae.Status == http.StatusBadRequest) {
+				// One comment never stops an import: it becomes a footer
+				// comment quoting its selection, reported and marked.
+				if why == "" {
+					why = "Cloud refused its selected text"
+				}
+				if err = ci.inlineFallback(v.ContentID, cm, body, why); err == nil {
+					err = post("footer-comments")
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -1243,10 +1267,13 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 	message := fmt.Sprintf("ferry: version %d by %s at %s", v.Number, v.Author, v.At.UTC().Format(time.RFC3339))
 	body := map[string]any{"body": map[string]any{"representation": representation(v), "value": v.Body}, "version": map[string]any{"number": v.Number, "message": message}}
 	path := "/wiki/api/v2/footer-comments/" + id
-	if cm != nil {
-		path = "/wiki/api/v2/" + commentPath(cm) + "/" + id
-	} else if loc, ok := ci.j.lookup(ci.site, "comment-location", v.ContentID); ok {
+	if loc, ok := ci.j.lookup(ci.site, "comment-location", v.ContentID); ok {
 		path = "/wiki/api/v2/" + loc + "-comments/" + id
+	} else if cm != nil {
+		path = "/wiki/api/v2/" + commentPath(cm) + "/" + id
+	}
+	if quote, ok := ci.j.lookup(ci.site, "comment-quote", v.ContentID); ok {
+		body["body"] = map[string]any{"representation": representation(v), "value": quote + v.Body}
 	}
 	return ci.nextVersion(path, "comment "+v.ContentID, v.Number, body, counts)
 }
@@ -1262,7 +1289,7 @@ func commentPath(cm *model.Comment) string {
 
 // walkComments lists every footer and inline comment of a page or blog
 // post, replies included, with its ferry.source property if it has one.
-func (ci *cloudImport) walkComments(kind, container string, each func(id string, prov *Provenance) error) error {
+func (ci *cloudImport) walkComments(kind, container string, each func(id, loc string, prov *Provenance) error) error {
 	type item struct{ id, loc string }
 	var queue []item
 	collect := func(loc string) func(json.RawMessage) error {
@@ -1292,7 +1319,7 @@ func (ci *cloudImport) walkComments(kind, container string, each func(id string,
 		if len(props.Results) > 0 {
 			prov = &props.Results[0].Value
 		}
-		if err := each(id, prov); err != nil {
+		if err := each(id, it.loc, prov); err != nil {
 			return err
 		}
 		if err := ci.c.List(ci.ctx, "/wiki/api/v2/"+it.loc+"-comments/"+id+"/children", url.Values{"limit": {"250"}}, collect(it.loc)); err != nil {
@@ -1309,9 +1336,21 @@ func (ci *cloudImport) recoverComments(kind, container string) error {
 		return nil
 	}
 	ci.recovered["comments/"+container] = true
-	return ci.walkComments(kind, container, func(id string, prov *Provenance) error {
+	return ci.walkComments(kind, container, func(id, loc string, prov *Provenance) error {
 		if prov != nil && prov.SourceSite == ci.site && prov.SourceID != "" {
 			if _, known := ci.j.lookup(ci.site, "comment", prov.SourceID); !known {
+				// Where it is, and, for an inline comment written as a
+				// footer comment, the quote its later versions keep.
+				if err := ci.j.record(ci.site, "comment-location", prov.SourceID, loc); err != nil {
+					return err
+				}
+				if cm := ci.comments[prov.SourceID]; prov.InlineFallback != "" && cm != nil {
+					quote := quoteOf(cm)
+					if err := errors.Join(ci.j.record(ci.site, "comment-quote", prov.SourceID, quote),
+						ci.j.record(ci.site, "comment-fallback", prov.SourceID, prov.InlineFallback)); err != nil {
+						return err
+					}
+				}
 				return ci.j.record(ci.site, "comment", prov.SourceID, id)
 			}
 		}
@@ -1333,6 +1372,7 @@ func (ci *cloudImport) adoptComment(kind, container string, cm *model.Comment, s
 // property and records it in the journal.
 func (ci *cloudImport) labelComment(id string, cm *model.Comment, sourceID string) error {
 	prov := Provenance{SourceSite: ci.site, SourceID: sourceID, ArchiveID: ci.archiveID, Author: cm.Author, CreatedAt: cm.CreatedAt}
+	prov.InlineFallback, _ = ci.j.lookup(ci.site, "comment-fallback", sourceID)
 	err := writeChecked(func() error {
 		return ci.c.Post(ci.ctx, "/wiki/api/v2/comments/"+id+"/properties", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
 	}, func() (bool, error) {
@@ -1353,7 +1393,7 @@ func (ci *cloudImport) labelComment(id string, cm *model.Comment, sourceID strin
 // property: one whose creation answer was lost.
 func (ci *cloudImport) orphanComment(kind, container string) (string, error) {
 	found := ""
-	err := ci.walkComments(kind, container, func(id string, prov *Provenance) error {
+	err := ci.walkComments(kind, container, func(id, _ string, prov *Provenance) error {
 		if prov == nil && found == "" {
 			found = id
 		}

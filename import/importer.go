@@ -41,7 +41,7 @@ func RunArchive(ctx context.Context, a *Archive, dest Destination, o Options) (*
 	im := &importer{f: f, o: o, srcSite: h.Source.SiteID, archiveID: h.ArchiveID, parentID: h.ParentID,
 		spaces: map[string]*spaceDecision{}, homepages: map[string]string{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{},
-			NotCopied: map[string]int64{}, Skipped: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
+			NotCopied: map[string]int64{}, Skipped: map[string]int64{}, Changed: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
 	var state embedded.ImportState
 	err := dest.Update(ctx, func(tx Tx) error {
 		if h.ParentID != "" {

@@ -164,6 +164,7 @@ type Report struct {
 	Kinds       map[string]*Counts `json:"kinds"`
 	NotCopied   map[string]int64   `json:"not_copied"` // reason → events
 	Skipped     map[string]int64   `json:"skipped"`    // reason → events
+	Changed     map[string]int64   `json:"changed"`    // written otherwise than the source has it: reason → events
 	Conflicts   []string           `json:"conflicts"`
 	Renamed     []string           `json:"renamed,omitempty"` // content written under another title, and why
 	Merges      []GroupMerge       `json:"group_merges"`

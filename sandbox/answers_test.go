@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"encoding/json"
+	"ferry/model"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -290,8 +291,12 @@ func writeWalk(t *testing.T, srv *httptest.Server) {
 	footerID := fmt.Sprint(footer["id"])
 	c.send(http.MethodPut, "/wiki/api/v2/footer-comments/"+footerID, map[string]any{"version": map[string]any{"number": 2}, "body": body})
 	c.send(http.MethodPost, "/wiki/api/v2/comments/"+footerID+"/properties", map[string]any{"key": "walker", "value": "x"})
+	// The selection is text of the page's current body (rule 26).
+	_, current := c.send(http.MethodGet, "/wiki/api/v2/pages/"+page+"?body-format=storage", nil)
+	storage := current["body"].(map[string]any)["storage"].(map[string]any)["value"].(string)
+	selection := strings.Fields(model.BodyText(storage))[0]
 	_, inline := c.send(http.MethodPost, "/wiki/api/v2/inline-comments", map[string]any{"pageId": page, "body": body,
-		"inlineCommentProperties": map[string]any{"textSelection": "walker text", "textSelectionMatchCount": 1, "textSelectionMatchIndex": 0}})
+		"inlineCommentProperties": map[string]any{"textSelection": selection, "textSelectionMatchCount": model.Occurrences(storage, selection), "textSelectionMatchIndex": 0}})
 	inlineID := fmt.Sprint(inline["id"])
 	c.send(http.MethodPut, "/wiki/api/v2/inline-comments/"+inlineID, map[string]any{"version": map[string]any{"number": 2}, "body": body})
 	for _, path := range []string{"", "/children", "/versions"} {

@@ -71,6 +71,24 @@ func (s *Server) createComment(loc string) http.HandlerFunc {
 			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "give an existing pageId, blogPostId or parentCommentId")
 			return
 		}
+		if loc == "inline" && parent == "" {
+			// The selection must be in the page's current body: how often,
+			// and which occurrence (v2 spec, InlineCommentProperties).
+			body, _ := s.one(`SELECT body FROM content_versions WHERE content_id = ? ORDER BY number DESC LIMIT 1`, container)
+			sel := req.Inline
+			n := model.Occurrences(body, sel.TextSelection)
+			switch {
+			case sel.TextSelection == "" || n == 0:
+				writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "inlineCommentProperties.textSelection is not in the page's current body")
+				return
+			case sel.TextSelectionMatchCount != n:
+				writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "inlineCommentProperties.textSelectionMatchCount is "+strconv.Itoa(sel.TextSelectionMatchCount)+"; the body has the selection "+strconv.Itoa(n)+" times")
+				return
+			case sel.TextSelectionMatchIndex < 0 || sel.TextSelectionMatchIndex >= n:
+				writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "inlineCommentProperties.textSelectionMatchIndex must be below textSelectionMatchCount")
+				return
+			}
+		}
 		var id string
 		err := s.update(r, func(tx *embedded.Tx) error {
 			var err error

@@ -463,3 +463,40 @@ func TestRuleSpaceProperties(t *testing.T) {
 		t.Errorf("read by key: %v", got)
 	}
 }
+
+// Rule: an inline comment's textSelection must be text of the page's
+// current body, textSelectionMatchCount how often it occurs there, and
+// textSelectionMatchIndex one of those occurrences.
+func TestRuleInlineSelection(t *testing.T) {
+	site := generatedSite(t)
+	srv := httptest.NewServer(New(site))
+	defer srv.Close()
+	c := client{t, srv}
+	_, sp := c.send(http.MethodGet, "/wiki/api/v2/spaces?limit=1", nil)
+	spaceID := sp["results"].([]any)[0].(map[string]any)["id"]
+	_, page := c.send(http.MethodPost, "/wiki/api/v2/pages?root-level=true", map[string]any{"spaceId": spaceID, "status": "current", "title": "Selections",
+		"body": map[string]any{"representation": "storage", "value": "<p>one <em>two</em> one &amp; three</p>"}})
+	comment := func(selection string, count, index int) int {
+		status, _ := call(t, srv, http.MethodPost, "/wiki/api/v2/inline-comments", map[string]any{"pageId": page["id"],
+			"body":                    map[string]any{"representation": "storage", "value": "<p>c</p>"},
+			"inlineCommentProperties": map[string]any{"textSelection": selection, "textSelectionMatchCount": count, "textSelectionMatchIndex": index}}, false)
+		return status
+	}
+	for _, tc := range []struct {
+		selection    string
+		count, index int
+		want         int
+	}{
+		{"one", 2, 1, http.StatusCreated},
+		{"two", 1, 0, http.StatusCreated},         // inside markup
+		{"one & three", 1, 0, http.StatusCreated}, // an entity, decoded
+		{"one", 1, 0, http.StatusBadRequest},      // the count is wrong
+		{"one", 2, 2, http.StatusBadRequest},      // no third occurrence
+		{"four", 1, 0, http.StatusBadRequest},     // not in the page
+		{"", 0, 0, http.StatusBadRequest},
+	} {
+		if got := comment(tc.selection, tc.count, tc.index); got != tc.want {
+			t.Errorf("selection %q, count %d, index %d: %d, want %d", tc.selection, tc.count, tc.index, got, tc.want)
+		}
+	}
+}

@@ -227,6 +227,7 @@ func printImportReport(r *importer.Report) {
 	}
 	printList("not copied, and why:", r.NotCopied)
 	printList("skipped, and why:", r.Skipped)
+	printList("written otherwise, and why:", r.Changed)
 	for _, c := range r.Conflicts {
 		printf("conflict: %s\n", c)
 	}
