@@ -853,6 +853,13 @@ func (s *CloudSource) emitComment(ctx context.Context, c *cloudComment, containe
 		Author: vs[0].AuthorID, CreatedAt: cloudTime(vs[0].CreatedAt)}
 	if c.loc == "inline" && parent == "" {
 		cm.Anchor = &model.InlineAnchor{Selection: c.Properties.InlineOriginalSelection, MarkerRef: c.Properties.InlineMarkerRef}
+		// Which occurrence of the selection it is: those before its marker
+		// in the page's current body.
+		if cur, err := s.rec.current(container); err != nil {
+			return err
+		} else if cur != nil {
+			cm.Anchor.MatchIndex = model.MatchIndex(cur.body, c.Properties.InlineMarkerRef, c.Properties.InlineOriginalSelection)
+		}
 	}
 	if err := emit(&model.Change{Type: model.CommentCreated, ID: c.ID, Parent: container, Space: space, At: cm.CreatedAt, Actor: cm.Author, Payload: cm}); err != nil {
 		return err

@@ -26,3 +26,14 @@ func Occurrences(storage, selection string) int {
 	}
 	return strings.Count(BodyText(storage), selection)
 }
+
+// MatchIndex is which occurrence of the selection an inline comment's
+// marker (<ac:inline-comment-marker ac:ref="REF">) holds in a storage
+// body: how many occurrences come before it; 0 if the marker is not there.
+func MatchIndex(storage, markerRef, selection string) int {
+	at := strings.Index(storage, `<ac:inline-comment-marker ac:ref="`+markerRef+`"`)
+	if at < 0 || markerRef == "" || selection == "" {
+		return 0
+	}
+	return strings.Count(BodyText(storage[:at]), selection)
+}
