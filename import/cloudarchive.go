@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,4 +135,30 @@ func (ci *cloudImport) waitArchived(task string, batch []string) error {
 			return err
 		}
 	}
+}
+
+// applyStatuses trashes and archives what the source had trashed or
+// archived (both are safe to repeat). A page restored at the source stays
+// as the destination has it.
+func (ci *cloudImport) applyStatuses() error {
+	var archive []string
+	for source, status := range ci.j.all(ci.site, "status") {
+		id, ok := ci.j.lookup(ci.site, "content", source)
+		kind, kok := ci.j.lookup(ci.site, "content-kind", source)
+		if !ok || !kok {
+			continue
+		}
+		switch {
+		case status == "trashed":
+			err := ci.c.Delete(ci.ctx, "/wiki/api/v2/"+kind+"/"+id)
+			var ae *cloud.APIError
+			if err != nil && !(errors.As(err, &ae) && ae.Status == 404) {
+				return err
+			}
+		case status == "archived" && kind == "pages":
+			archive = append(archive, id)
+		}
+	}
+	slices.Sort(archive)
+	return ci.archivePages(archive)
 }

@@ -1,10 +1,15 @@
 package importer
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"html"
+	"net/http"
 	"net/url"
+	"time"
 
+	"ferry/cloud"
 	"ferry/model"
 )
 
@@ -74,4 +79,233 @@ func quoteOf(cm *model.Comment) string {
 		selection = cm.Anchor.Selection
 	}
 	return "<blockquote><p>" + html.EscapeString(selection) + "</p></blockquote>"
+}
+
+// commentVersion writes one version of a footer or inline comment: the
+// first creates it (unless a ferry.source property shows an earlier run
+// did), later ones update it.
+func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
+	cm := ci.comments[v.ContentID]
+	if meta, ok := ci.j.lookup(ci.site, "comment-meta", v.ContentID); cm == nil && ok {
+		cm = &model.Comment{}
+		json.Unmarshal([]byte(meta), cm)
+	}
+	id, ok := ci.j.lookup(ci.site, "comment", v.ContentID)
+	if !ok {
+		if cm == nil {
+			counts.Skipped++
+			ci.report.Skipped["comment version whose comment was not seen in this archive"]++
+			return nil
+		}
+		container, ok := ci.j.lookup(ci.site, "content", cm.ContainerID)
+		kind, known := ci.j.lookup(ci.site, "content-kind", cm.ContainerID)
+		if !ok || !known {
+			counts.Skipped++
+			ci.report.Skipped["on content that was not written"]++
+			return nil
+		}
+		if err := ci.recoverComments(kind, container); err != nil {
+			return err
+		}
+		if _, known := ci.j.lookup(ci.site, "comment", v.ContentID); !known && ci.rerun {
+			if err := ci.adoptComment(kind, container, cm, v.ContentID); err != nil {
+				return err
+			}
+		}
+		if id, ok = ci.j.lookup(ci.site, "comment", v.ContentID); !ok {
+			body := map[string]any{"body": map[string]any{"representation": representation(v), "value": v.Body}}
+			switch {
+			case cm.ParentID != "":
+				parent, ok := ci.j.lookup(ci.site, "comment", cm.ParentID)
+				if !ok {
+					counts.Skipped++
+					ci.report.Skipped["a reply to a comment that was not written"]++
+					return nil
+				}
+				body["parentCommentId"] = parent
+			case kind == "blogposts":
+				body["blogPostId"] = container
+			default:
+				body["pageId"] = container
+			}
+			var why string // the comment is inline, but its text cannot be placed
+			if cm.Location == "inline" && cm.ParentID == "" {
+				props, reason, err := ci.placeInline(kind, container, cm.Anchor)
+				if err != nil {
+					return err
+				}
+				body["inlineCommentProperties"], why = props, reason
+			}
+			var created struct{ ID string }
+			post := func(path string) error {
+				return writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/api/v2/"+path, body, &created) }, func() (bool, error) {
+					// Lost answer? A comment without a ferry.source property,
+					// written since the scan, is this one.
+					orphan, err := ci.orphanComment(kind, container)
+					created.ID = orphan
+					return orphan != "", err
+				})
+			}
+			err := errInlineRefused
+			if why == "" {
+				err = post(commentPath(cm))
+			}
+			var ae *cloud.APIError
+			if cm.Location == "inline" && cm.ParentID == "" && (errors.Is(err, errInlineRefused) || errors.As(err, &ae) && ae.Status == http.StatusBadRequest) {
+				// One comment never stops an import: it becomes a footer
+				// comment quoting its selection, reported and marked.
+				if why == "" {
+					why = "Cloud refused its selected text"
+				}
+				if err = ci.inlineFallback(v.ContentID, cm, body, why); err == nil {
+					err = post("footer-comments")
+				}
+			}
+			if err != nil {
+				return err
+			}
+			id = created.ID
+			if err := ci.labelComment(id, cm, v.ContentID); err != nil {
+				return err
+			}
+			counts.Created++
+			return nil
+		}
+	}
+	message := fmt.Sprintf("ferry: version %d by %s at %s", v.Number, v.Author, v.At.UTC().Format(time.RFC3339))
+	body := map[string]any{"body": map[string]any{"representation": representation(v), "value": v.Body}, "version": map[string]any{"number": v.Number, "message": message}}
+	path := "/wiki/api/v2/footer-comments/" + id
+	if loc, ok := ci.j.lookup(ci.site, "comment-location", v.ContentID); ok {
+		path = "/wiki/api/v2/" + loc + "-comments/" + id
+	} else if cm != nil {
+		path = "/wiki/api/v2/" + commentPath(cm) + "/" + id
+	}
+	if quote, ok := ci.j.lookup(ci.site, "comment-quote", v.ContentID); ok {
+		body["body"] = map[string]any{"representation": representation(v), "value": quote + v.Body}
+	}
+	return ci.nextVersion(path, "comment "+v.ContentID, v.Number, body, counts)
+}
+
+// commentPath is the v2 collection of a comment: footer-comments or
+// inline-comments.
+func commentPath(cm *model.Comment) string {
+	if cm.Location == "inline" {
+		return "inline-comments"
+	}
+	return "footer-comments"
+}
+
+// walkComments lists every footer and inline comment of a page or blog
+// post, replies included, with its ferry.source property if it has one.
+func (ci *cloudImport) walkComments(kind, container string, each func(id, loc string, prov *Provenance) error) error {
+	type item struct{ id, loc string }
+	var queue []item
+	collect := func(loc string) func(json.RawMessage) error {
+		return func(r json.RawMessage) error {
+			var c struct{ ID string }
+			json.Unmarshal(r, &c)
+			queue = append(queue, item{c.ID, loc})
+			return nil
+		}
+	}
+	for _, loc := range []string{"footer", "inline"} {
+		if err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind+"/"+container+"/"+loc+"-comments", url.Values{"limit": {"250"}}, collect(loc)); err != nil {
+			return err
+		}
+	}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		id := it.id
+		var props struct {
+			Results []struct{ Value Provenance }
+		}
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/comments/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props); err != nil {
+			return err
+		}
+		var prov *Provenance
+		if len(props.Results) > 0 {
+			prov = &props.Results[0].Value
+		}
+		if err := each(id, it.loc, prov); err != nil {
+			return err
+		}
+		if err := ci.c.List(ci.ctx, "/wiki/api/v2/"+it.loc+"-comments/"+id+"/children", url.Values{"limit": {"250"}}, collect(it.loc)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recoverComments scans a page's comments once for ferry.source
+// properties, recording them in the journal.
+func (ci *cloudImport) recoverComments(kind, container string) error {
+	if ci.recovered["comments/"+container] {
+		return nil
+	}
+	ci.recovered["comments/"+container] = true
+	return ci.walkComments(kind, container, func(id, loc string, prov *Provenance) error {
+		if prov != nil && prov.SourceSite == ci.site && prov.SourceID != "" {
+			if _, known := ci.j.lookup(ci.site, "comment", prov.SourceID); !known {
+				// Where it is, and, for an inline comment written as a
+				// footer comment, the quote its later versions keep.
+				if err := ci.j.record(ci.site, "comment-location", prov.SourceID, loc); err != nil {
+					return err
+				}
+				if cm := ci.comments[prov.SourceID]; prov.InlineFallback != "" && cm != nil {
+					quote := quoteOf(cm)
+					if err := errors.Join(ci.j.record(ci.site, "comment-quote", prov.SourceID, quote),
+						ci.j.record(ci.site, "comment-fallback", prov.SourceID, prov.InlineFallback)); err != nil {
+						return err
+					}
+				}
+				return ci.j.record(ci.site, "comment", prov.SourceID, id)
+			}
+		}
+		return nil
+	})
+}
+
+// adoptComment takes a comment that a run killed between writing it and
+// labelling it left without a ferry.source property, and labels it.
+func (ci *cloudImport) adoptComment(kind, container string, cm *model.Comment, sourceID string) error {
+	orphan, err := ci.orphanComment(kind, container)
+	if err != nil || orphan == "" {
+		return err
+	}
+	return ci.labelComment(orphan, cm, sourceID)
+}
+
+// labelComment gives a comment at the destination its ferry.source
+// property and records it in the journal.
+func (ci *cloudImport) labelComment(id string, cm *model.Comment, sourceID string) error {
+	prov := Provenance{SourceSite: ci.site, SourceID: sourceID, ArchiveID: ci.archiveID, Author: cm.Author, CreatedAt: cm.CreatedAt}
+	prov.InlineFallback, _ = ci.j.lookup(ci.site, "comment-fallback", sourceID)
+	err := writeChecked(func() error {
+		return ci.c.Post(ci.ctx, "/wiki/api/v2/comments/"+id+"/properties", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
+	}, func() (bool, error) {
+		var props struct{ Results []json.RawMessage }
+		err := ci.c.Get(ci.ctx, "/wiki/api/v2/comments/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props)
+		return len(props.Results) > 0, err
+	})
+	if err != nil {
+		return err
+	}
+	if err := ci.j.record(ci.site, "comment", sourceID, id); err != nil {
+		return err
+	}
+	return ci.j.record(ci.site, "comment-location", sourceID, cm.Location)
+}
+
+// orphanComment finds a comment of the page without a ferry.source
+// property: one whose creation answer was lost.
+func (ci *cloudImport) orphanComment(kind, container string) (string, error) {
+	found := ""
+	err := ci.walkComments(kind, container, func(id, _ string, prov *Provenance) error {
+		if prov == nil && found == "" {
+			found = id
+		}
+		return nil
+	})
+	return found, err
 }

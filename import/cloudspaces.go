@@ -3,6 +3,7 @@ package importer
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -386,4 +387,53 @@ func (ci *cloudImport) spaceProperty(space, key string, v any) (bool, error) {
 // addSpaceProperty gives a space a property.
 func (ci *cloudImport) addSpaceProperty(space, key string, value any) error {
 	return ci.c.Post(ci.ctx, "/wiki/api/v2/spaces/"+space+"/properties", map[string]any{"key": key, "value": value}, nil)
+}
+
+// createSpace creates a space and labels it with its provenance.
+func (ci *cloudImport) createSpace(p *model.Space) error {
+	// With permissions given, Cloud applies exactly those: not the
+	// destination's defaults (see checkSpace).
+	perms, err := ci.spacePermissions()
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"key": p.Key, "name": p.Name, "description": map[string]any{"plain": map[string]any{"value": p.Description, "representation": "plain"}},
+		"permissions": perms}
+	// Noted before the write: a run killed between creating the space
+	// and labelling it leaves a space the next run must recognise.
+	if err := ci.j.record(ci.site, "space-intent", p.ID, p.Key); err != nil {
+		return err
+	}
+	var created struct{ ID json.Number }
+	err = writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/rest/api/space", body, &created) }, func() (bool, error) {
+		var found struct{ Results []struct{ ID string } }
+		err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces", url.Values{"keys": {p.Key}}, &found)
+		if len(found.Results) > 0 {
+			created.ID = json.Number(found.Results[0].ID)
+		}
+		return len(found.Results) > 0, err
+	})
+	if err != nil {
+		return err
+	}
+	prov := Provenance{SourceSite: ci.site, SourceID: p.ID, ArchiveID: ci.archiveID, Author: p.Author, CreatedAt: p.CreatedAt, Groups: ci.j.all(ci.site, "group"), CreatedGroups: slices.Sorted(maps.Keys(ci.j.all(ci.site, "group-owned")))}
+	err = writeChecked(func() error {
+		return ci.addSpaceProperty(created.ID.String(), ProvenanceKey, prov)
+	}, func() (bool, error) {
+		return ci.spaceProperty(created.ID.String(), ProvenanceKey, nil)
+	})
+	if err != nil {
+		return err
+	}
+	if err := ci.j.record(ci.site, "space-key", p.ID, p.Key); err != nil {
+		return err
+	}
+	if p.Homepage != "" {
+		if err := ci.j.record(ci.site, "space-homepage", p.ID, p.Homepage); err != nil {
+			return err
+		}
+	} else {
+		ci.report.Notes = append(ci.report.Notes, fmt.Sprintf("space %s: the source's space has no homepage; the one Cloud made with the space stays", p.Key))
+	}
+	return ci.j.record(ci.site, "space", p.ID, created.ID.String())
 }

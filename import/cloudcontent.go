@@ -1,0 +1,388 @@
+package importer
+
+// Pages and blog posts into Cloud: their versions, labels, properties and
+// restrictions, and how a run finds what an earlier one wrote.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"ferry/archive"
+	"ferry/cloud"
+	"ferry/model"
+)
+
+// hasLabel reports whether content at the destination has a label. An
+// archive's labels on one page come together, so the page's labels are
+// read once for all of them.
+func (ci *cloudImport) hasLabel(source, dest, name string) (bool, error) {
+	if ci.labelsOf != dest {
+		kind, _ := ci.j.lookup(ci.site, "content-kind", source)
+		if kind == "" {
+			kind = "pages"
+		}
+		labels := map[string]bool{}
+		err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind+"/"+dest+"/labels", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
+			var l struct{ Name string }
+			json.Unmarshal(r, &l)
+			labels[l.Name] = true
+			return nil
+		})
+		if err != nil {
+			return false, err
+		}
+		ci.labelsOf, ci.labels = dest, labels
+	}
+	return ci.labels[name], nil
+}
+
+// version writes one version of a page or blog post: the first creates it
+// (unless a ferry.source property shows an earlier run did), later ones
+// update it when the destination is one version behind.
+func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Version, counts *Counts) error {
+	kind := "pages"
+	if t == model.BlogpostVersion {
+		kind = "blogposts"
+	}
+	message := fmt.Sprintf("ferry: version %d by %s at %s", v.Number, v.Author, v.At.UTC().Format(time.RFC3339))
+	if v.Message != "" {
+		message += ": " + v.Message
+	}
+	id, ok := ci.j.lookup(ci.site, "content", v.ContentID)
+	if !ok {
+		c := ci.pending[v.ContentID]
+		if meta, ok := ci.j.lookup(ci.site, "content-meta", v.ContentID); c == nil && ok {
+			c = &model.Content{}
+			json.Unmarshal([]byte(meta), c)
+		}
+		if c == nil {
+			return fmt.Errorf("content %s: its creation was not seen (an increment of content copied elsewhere?)", v.ContentID)
+		}
+		space, ok := ci.j.lookup(ci.site, "space", c.SpaceID)
+		if !ok {
+			return fmt.Errorf("content %s: its space %s was not written", v.ContentID, c.SpaceID)
+		}
+		// Written by an earlier run whose journal is gone? Titles change
+		// across versions, so the space is scanned once for ferry.source.
+		if err := ci.recover(kind, space); err != nil {
+			return err
+		}
+		found, _ := ci.j.lookup(ci.site, "content", v.ContentID)
+		if found == "" && ci.rerun {
+			// Created by a run killed before it could label it?
+			orphan, err := ci.findByProvenance(kind, space, v.Title, "")
+			if err != nil {
+				return err
+			}
+			if orphan != "" {
+				prov := Provenance{SourceSite: ci.site, SourceID: v.ContentID, ArchiveID: ci.archiveID, Author: c.Author, CreatedAt: c.CreatedAt}
+				if err := ci.setProvenance(kind, orphan, prov); err != nil {
+					return err
+				}
+				found = orphan
+			}
+		}
+		if found == "" && kind == "pages" {
+			home, err := ci.homepage(c, space, v)
+			if err != nil {
+				return err
+			}
+			if home != "" {
+				delete(ci.pending, v.ContentID)
+				counts.Created++
+				return nil
+			}
+		}
+		if found != "" {
+			id = found
+		} else {
+			body := map[string]any{"spaceId": space, "status": "current",
+				"body": map[string]any{"representation": representation(v), "value": v.Body}}
+			if c.ParentID != "" {
+				parent, ok, err := ci.written(c.ParentID)
+				if err != nil {
+					return err
+				}
+				if ok {
+					body["parentId"] = parent
+				}
+			}
+			var created struct{ ID string }
+			err := ci.withTitle(kind, v.ContentID, v.Title, true, func(title string) error {
+				body["title"] = title
+				path := "/wiki/api/v2/" + kind
+				if kind == "pages" && body["parentId"] == nil {
+					path += "?root-level=true" // else Cloud puts it under the space's homepage
+				}
+				return writeChecked(func() error { return ci.c.Post(ci.ctx, path, body, &created) }, func() (bool, error) {
+					// Created after all (the answer was lost)? It has no
+					// property yet: a same-titled page without one is it.
+					orphan, err := ci.findByProvenance(kind, space, title, "")
+					created.ID = orphan
+					return orphan != "", err
+				})
+			}, nil)
+			if errors.Is(err, errTitleSkipped) {
+				delete(ci.pending, v.ContentID)
+				counts.Skipped++
+				ci.report.Skipped[titleSkipReason]++
+				return ci.skipContent(v.ContentID)
+			}
+			if err != nil {
+				return err
+			}
+			id = created.ID
+			prov := Provenance{SourceSite: ci.site, SourceID: v.ContentID, ArchiveID: ci.archiveID, Author: c.Author, CreatedAt: c.CreatedAt}
+			if err := ci.setProvenance(kind, id, prov); err != nil {
+				return err
+			}
+			counts.Created++
+		}
+		delete(ci.pending, v.ContentID)
+		if err := ci.j.record(ci.site, "content", v.ContentID, id); err != nil {
+			return err
+		}
+		if err := ci.j.record(ci.site, "content-kind", v.ContentID, kind); err != nil {
+			return err
+		}
+		if found == "" {
+			return nil // version 1 was written with the page
+		}
+	}
+	n := v.Number + ci.versionOffset(v.ContentID)
+	body := map[string]any{"id": id, "status": "current", "body": map[string]any{"representation": representation(v), "value": v.Body},
+		"version": map[string]any{"number": n, "message": message}}
+	return ci.withTitle(kind, v.ContentID, v.Title, false, func(title string) error {
+		body["title"] = title
+		return ci.nextVersion("/wiki/api/v2/"+kind+"/"+id, "content "+v.ContentID, n, body, counts)
+	}, func(title string) (bool, error) { return ci.titleInUse(kind, id, title) })
+}
+
+// nextVersion writes version n of the page, blog post or comment at path
+// when the destination has version n-1; it counts a version already there
+// as unchanged, a retried update included (Confluence answers it 409).
+func (ci *cloudImport) nextVersion(path, what string, n int, body map[string]any, counts *Counts) error {
+	var current struct {
+		Version struct{ Number int }
+	}
+	if err := ci.c.Get(ci.ctx, path, nil, &current); err != nil {
+		return err
+	}
+	switch {
+	case current.Version.Number >= n:
+		counts.Unchanged++
+		return nil
+	case current.Version.Number != n-1:
+		return fmt.Errorf("%s is at version %d at the destination, so version %d cannot follow", what, current.Version.Number, n)
+	}
+	if err := ci.c.Put(ci.ctx, path, body, nil); err != nil {
+		var ae *cloud.APIError
+		if errors.As(err, &ae) && ae.Status == 409 {
+			if gerr := ci.c.Get(ci.ctx, path, nil, &current); gerr == nil && current.Version.Number >= n {
+				counts.Unchanged++
+				return nil
+			}
+		}
+		return err
+	}
+	counts.Updated++
+	return nil
+}
+
+// property sets a content property unless the destination has one of that
+// key (the same value: unchanged; another: left alone and reported).
+func (ci *cloudImport) property(p *model.Property, counts *Counts) error {
+	container, ok := ci.j.lookup(ci.site, "content", p.ContainerID)
+	kind, kok := ci.j.lookup(ci.site, "content-kind", p.ContainerID)
+	if !ok || !kok || p.Key == ProvenanceKey {
+		counts.Skipped++
+		ci.report.Skipped["property of content not at the destination"]++
+		return nil
+	}
+	path := "/wiki/api/v2/" + kind + "/" + container + "/properties"
+	existing := func() (json.RawMessage, bool, error) {
+		var props struct {
+			Results []struct{ Value json.RawMessage }
+		}
+		err := ci.c.Get(ci.ctx, path, url.Values{"key": {p.Key}}, &props)
+		if err != nil || len(props.Results) == 0 {
+			return nil, false, err
+		}
+		return props.Results[0].Value, true, nil
+	}
+	value, found, err := existing()
+	switch {
+	case err != nil:
+		return err
+	case found && jsonEqual(value, p.Value):
+		counts.Unchanged++
+		return nil
+	case found:
+		counts.Skipped++
+		ci.report.Skipped["content property the destination has with another value (never overwritten)"]++
+		return nil
+	}
+	err = writeChecked(func() error { return ci.c.Post(ci.ctx, path, map[string]any{"key": p.Key, "value": p.Value}, nil) }, func() (bool, error) {
+		_, found, err := existing()
+		return found, err
+	})
+	if err != nil {
+		return err
+	}
+	counts.Created++
+	return nil
+}
+
+// jsonEqual compares two JSON texts by value.
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return string(a) == string(b)
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return string(xa) == string(ya)
+}
+
+// restriction adds a read or update restriction (v1); a PUT of one that
+// is there changes nothing, so it is safe to repeat.
+func (ci *cloudImport) restriction(r *model.Restriction, counts *Counts) error {
+	container, ok := ci.j.lookup(ci.site, "content", r.ContainerID)
+	principal, pok := ci.j.lookup(ci.site, r.PrincipalType, r.PrincipalID)
+	if !ok || !pok || (r.PrincipalType != "user" && r.PrincipalType != "group") {
+		counts.Skipped++
+		ci.report.Skipped["restriction on content, or for a user or group, not at the destination"]++
+		return nil
+	}
+	path := "/wiki/rest/api/content/" + container + "/restriction/byOperation/" + url.PathEscape(r.Operation)
+	if r.PrincipalType == "user" {
+		path += "/user?accountId=" + url.QueryEscape(principal)
+	} else {
+		path += "/byGroupId/" + url.PathEscape(principal)
+	}
+	// Adding one that is there changes nothing, but a re-run should not
+	// write at all: the journal knows, or Cloud answers on the same path.
+	key := strings.Join([]string{r.ContainerID, r.Operation, r.PrincipalType, r.PrincipalID}, ":")
+	if _, done := ci.j.lookup(ci.site, "restriction", key); done {
+		counts.Unchanged++
+		return nil
+	}
+	err := ci.c.Get(ci.ctx, path, nil, nil)
+	var ae *cloud.APIError
+	switch {
+	case err == nil:
+		counts.Unchanged++
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+		if err := ci.c.Put(ci.ctx, path, nil, nil); err != nil {
+			return err
+		}
+		counts.Created++
+	default:
+		return err
+	}
+	return ci.j.record(ci.site, "restriction", key, "1")
+}
+
+// representation names a version's body format for the API: Cloud takes
+// old wiki markup (from XML exports) and converts it.
+func representation(v *model.Version) string {
+	if v.Format == "wiki" {
+		return "wiki"
+	}
+	return "storage"
+}
+
+// setProvenance gives created content its ferry.source property.
+func (ci *cloudImport) setProvenance(kind, id string, prov Provenance) error {
+	return writeChecked(func() error {
+		return ci.c.Post(ci.ctx, "/wiki/api/v2/"+kind+"/"+id+"/properties", map[string]any{"key": ProvenanceKey, "value": prov}, nil)
+	}, func() (bool, error) {
+		var props struct{ Results []json.RawMessage }
+		err := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props)
+		return len(props.Results) > 0, err
+	})
+}
+
+// recover scans a space's pages or blog posts once for ferry.source
+// properties naming this source site, and records them in the journal.
+func (ci *cloudImport) recover(kind, space string) error {
+	if ci.recovered[kind+"/"+space] {
+		return nil
+	}
+	ci.recovered[kind+"/"+space] = true
+	var ids []string
+	err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {space}, "limit": {"250"}, "status": cloud.Statuses[kind]}, func(r json.RawMessage) error {
+		var c struct{ ID string }
+		json.Unmarshal(r, &c)
+		ids = append(ids, c.ID)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		var props struct {
+			Results []struct{ Value Provenance }
+		}
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props); err != nil {
+			return err
+		}
+		for _, p := range props.Results {
+			if p.Value.SourceSite == ci.site && p.Value.SourceID != "" {
+				if _, known := ci.j.lookup(ci.site, "content", p.Value.SourceID); !known {
+					if err := ci.j.record(ci.site, "content", p.Value.SourceID, id); err != nil {
+						return err
+					}
+					if err := ci.j.record(ci.site, "content-kind", p.Value.SourceID, kind); err != nil {
+						return err
+					}
+					if p.Value.VersionOffset > 0 {
+						if err := ci.j.record(ci.site, "version-offset", p.Value.SourceID, strconv.Itoa(p.Value.VersionOffset)); err != nil {
+							return err
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// findByProvenance looks for content an earlier run created: same space
+// and title, and a ferry.source property naming this source content; with
+// an empty sourceID, same-titled content without the property.
+func (ci *cloudImport) findByProvenance(kind, space, title, sourceID string) (string, error) {
+	var hits []string
+	err := ci.c.List(ci.ctx, "/wiki/api/v2/"+kind, url.Values{"space-id": {space}, "title": {title}, "status": cloud.Statuses[kind]}, func(r json.RawMessage) error {
+		var c struct{ ID string }
+		json.Unmarshal(r, &c)
+		hits = append(hits, c.ID)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, id := range hits {
+		var props struct {
+			Results []struct{ Value Provenance }
+		}
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id+"/properties", url.Values{"key": {ProvenanceKey}}, &props); err != nil {
+			return "", err
+		}
+		if sourceID == "" && len(props.Results) == 0 {
+			return id, nil
+		}
+		for _, p := range props.Results {
+			if sourceID != "" && p.Value.SourceSite == ci.site && p.Value.SourceID == sourceID {
+				return id, nil
+			}
+		}
+	}
+	return "", nil
+}
