@@ -85,6 +85,9 @@ func quoteOf(cm *model.Comment) string {
 // first creates it (unless a ferry.source property shows an earlier run
 // did), later ones update it.
 func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
+	if err := ci.toStorage(v); err != nil {
+		return err
+	}
 	cm := ci.comments[v.ContentID]
 	if meta, ok := ci.j.lookup(ci.site, "comment-meta", v.ContentID); cm == nil && ok {
 		cm = &model.Comment{}

@@ -46,6 +46,9 @@ func (ci *cloudImport) hasLabel(source, dest, name string) (bool, error) {
 // (unless a ferry.source property shows an earlier run did), later ones
 // update it when the destination is one version behind.
 func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Version, counts *Counts) error {
+	if err := ci.toStorage(v); err != nil {
+		return err
+	}
 	kind := "pages"
 	if t == model.BlogpostVersion {
 		kind = "blogposts"

@@ -277,6 +277,9 @@ func writeWalk(t *testing.T, srv *httptest.Server) {
 	_, prop := c.send(http.MethodPost, "/wiki/api/v2/blogposts/"+blogID+"/properties", map[string]any{"key": "walker", "value": map[string]any{"a": 1}})
 	c.send(http.MethodDelete, "/wiki/api/v2/blogposts/"+blogID+"/properties/"+fmt.Sprint(prop["id"]), nil)
 
+	if _, conv := c.send(http.MethodPost, "/wiki/rest/api/contentbody/convert/storage", map[string]string{"value": "h1. Walker\n\n*bold* text", "representation": "wiki"}); conv["value"] != "<h1>Walker</h1><p><strong>bold</strong> text</p>" {
+		t.Errorf("wiki converted: %v", conv["value"])
+	}
 	_, sprop := c.send(http.MethodPost, "/wiki/api/v2/spaces/"+spaceID+"/properties", map[string]any{"key": "walker", "value": map[string]any{"a": 1}})
 	spropID := fmt.Sprint(sprop["id"])
 	c.send(http.MethodGet, "/wiki/api/v2/spaces/"+spaceID+"/properties?key=walker", nil)

@@ -500,3 +500,31 @@ func TestRuleInlineSelection(t *testing.T) {
 		}
 	}
 }
+
+// Rule: a blog post takes its body in storage format only; wiki markup is
+// converted at POST /contentbody/convert/storage (a documented subset;
+// a macro outside it answers 400).
+func TestRuleWikiMarkup(t *testing.T) {
+	site := generatedSite(t)
+	srv := httptest.NewServer(New(site))
+	defer srv.Close()
+	var space string
+	site.DB().QueryRow(`SELECT rowid FROM spaces WHERE deleted_rev IS NULL ORDER BY rowid LIMIT 1`).Scan(&space)
+	if status, _ := call(t, srv, http.MethodPost, "/wiki/api/v2/blogposts", map[string]any{"spaceId": space, "status": "current", "title": "Wiki post",
+		"body": map[string]any{"representation": "wiki", "value": "*news*"}}, false); status != http.StatusBadRequest {
+		t.Errorf("a blog post in wiki markup: %d, want 400", status)
+	}
+	for _, tc := range []struct {
+		wiki, want string
+		status     int
+	}{
+		{"h3. Title\nline one\nline two\n\n# a\n# b", "<h3>Title</h3><p>line one line two</p><ol><li>a</li><li>b</li></ol>", http.StatusOK},
+		{"{{x < y}} and [https://example.com]", `<p><code>x &lt; y</code> and <a href="https://example.com">https://example.com</a></p>`, http.StatusOK},
+		{"{panel}boxed{panel}", "", http.StatusBadRequest},
+	} {
+		status, out := call(t, srv, http.MethodPost, "/wiki/rest/api/contentbody/convert/storage", map[string]string{"value": tc.wiki, "representation": "wiki"}, false)
+		if status != tc.status || (status == http.StatusOK && out["value"] != tc.want) {
+			t.Errorf("%q: %d %v, want %d %q", tc.wiki, status, out["value"], tc.status, tc.want)
+		}
+	}
+}

@@ -219,6 +219,10 @@ func (s *Server) createContent(kind string) http.HandlerFunc {
 		if !readBody(w, r, &req) {
 			return
 		}
+		if kind == "blogpost" && req.Body.Representation != "storage" {
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "body.representation: a blog post takes storage format")
+			return
+		}
 		space, ok := s.one(`SELECT id FROM spaces WHERE rowid = ? AND deleted_rev IS NULL`, req.SpaceID)
 		if !ok || req.Title == "" {
 			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "spaceId must name a space, and a title is required")
@@ -280,6 +284,10 @@ func (s *Server) updateContent(kind string) http.HandlerFunc {
 		id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND type = ? AND deleted_rev IS NULL`, r.PathValue("id"), kind)
 		if !ok {
 			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
+			return
+		}
+		if kind == "blogpost" && req.Body.Representation != "storage" {
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "body.representation: a blog post takes storage format")
 			return
 		}
 		if space, _ := s.one(`SELECT space_id FROM content WHERE id = ?`, id); s.titleTaken(space, kind, req.Title, id) {
