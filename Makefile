@@ -42,6 +42,7 @@ bench: build
 	@mkdir -p bench/out
 	$(GO) test ./archive -run '^$$' -bench 'Events|Blobs|Open' -benchtime 4x | tee bench/out/archive.txt
 	$(GO) test ./export -run '^$$' -bench CloudExportRateLimited -benchtime 1x | tee bench/out/cloud.txt
+	$(GO) test ./import -run '^$$' -bench CloudImportRateLimited -benchtime 1x -timeout 20m | tee bench/out/cloud-import.txt
 
 # The long ones: peak memory while writing a 2 GB archive (FERRY_BENCH_GB),
 # import against raw inserts, inspect at a million events, a 500 MB XML

@@ -99,7 +99,7 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 	}
 	defer j.db.Close()
 	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{}, skipped: map[string]bool{},
-		pending: map[string]*model.Content{}, spaceIDs: map[string]string{}, checked: map[string]bool{}, grants: map[string]map[string]bool{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
+		pending: map[string]*model.Content{}, spaceIDs: map[string]string{}, checked: map[string]bool{}, grants: map[string]map[string]bool{}, known: map[string]int{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{}, NotCopied: map[string]int64{},
 			Skipped: map[string]int64{}, Changed: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
 	if h.ParentID != "" {
@@ -176,6 +176,7 @@ type cloudImport struct {
 	spaceIDs    map[string]string          // upper-cased space key → source space id
 	checked     map[string]bool            // source spaces whose permissions were read back (checkSpace)
 	grants      map[string]map[string]bool // destination space → its grants (destGrants)
+	known       map[string]int             // what this run wrote last: a page's, comment's or attachment's version
 }
 
 func (ci *cloudImport) apply(from int64) error {
@@ -346,6 +347,9 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 		// Adding a label that is there changes nothing: safe to repeat.
 		if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/content/"+id+"/label", []map[string]string{{"prefix": p.Prefix, "name": p.Name}}, nil); err != nil {
 			return err
+		}
+		if ci.labelsOf == id {
+			ci.labels[p.Name] = true
 		}
 		counts.Created++
 		return nil

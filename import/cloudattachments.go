@@ -41,7 +41,11 @@ func (ci *cloudImport) attachmentVersion(v *model.AttachmentVersion, counts *Cou
 		ci.report.NotCopied[fmt.Sprintf("attachment version over Confluence Cloud's 2 GB upload limit (%s version %d, %d bytes)", a.Filename, v.Number, v.Size)]++
 		return nil
 	}
+	key := "attachment:" + container + "/" + a.Filename
 	have := func() (int, error) {
+		if k, ok := ci.known[key]; ok { // this run's last upload
+			return k, nil
+		}
 		var list struct {
 			Results []struct{ Version struct{ Number int } }
 		}
@@ -69,12 +73,14 @@ func (ci *cloudImport) attachmentVersion(v *model.AttachmentVersion, counts *Cou
 	err = writeChecked(func() error {
 		return ci.c.Upload(ci.ctx, "PUT", "/wiki/rest/api/content/"+container+"/child/attachment", a.Filename, mediaTypeOf(a, v), comment, open, nil)
 	}, func() (bool, error) {
+		delete(ci.known, key) // ask the site
 		n, err := have()
 		return n >= v.Number, err
 	})
 	if err != nil {
 		return err
 	}
+	ci.remember(key, v.Number)
 	counts.Created++
 	return nil
 }

@@ -107,7 +107,7 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 			ci.report.Skipped["on content that was not written"]++
 			return nil
 		}
-		if err := ci.recoverComments(kind, container); err != nil {
+		if err := ci.recoverCommentsOnRerun(kind, container); err != nil {
 			return err
 		}
 		if _, known := ci.j.lookup(ci.site, "comment", v.ContentID); !known && ci.rerun {
@@ -168,6 +168,7 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 				return err
 			}
 			id = created.ID
+			ci.remember("/wiki/api/v2/"+commentPath(cm)+"/"+id, 1)
 			if err := ci.labelComment(id, cm, v.ContentID); err != nil {
 				return err
 			}
@@ -311,4 +312,13 @@ func (ci *cloudImport) orphanComment(kind, container string) (string, error) {
 		return nil
 	})
 	return found, err
+}
+
+// recoverCommentsOnRerun scans a page's comments for what an earlier run
+// wrote, when there may have been one.
+func (ci *cloudImport) recoverCommentsOnRerun(kind, container string) error {
+	if !ci.rerun {
+		return nil
+	}
+	return ci.recoverComments(kind, container)
 }

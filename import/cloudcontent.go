@@ -22,6 +22,10 @@ import (
 // archive's labels on one page come together, so the page's labels are
 // read once for all of them.
 func (ci *cloudImport) hasLabel(source, dest, name string) (bool, error) {
+	if _, fresh := ci.known["labels:"+dest]; fresh && ci.labelsOf != dest {
+		// Created by this run, with only the labels this run gave it.
+		ci.labelsOf, ci.labels = dest, map[string]bool{}
+	}
 	if ci.labelsOf != dest {
 		kind, _ := ci.j.lookup(ci.site, "content-kind", source)
 		if kind == "" {
@@ -141,6 +145,8 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 				return err
 			}
 			id = created.ID
+			ci.remember("/wiki/api/v2/"+kind+"/"+id, 1)
+			ci.remember("labels:"+id, 0) // none yet
 			prov := Provenance{SourceSite: ci.site, SourceID: v.ContentID, ArchiveID: ci.archiveID, Author: c.Author, CreatedAt: c.CreatedAt}
 			if err := ci.setProvenance(kind, id, prov); err != nil {
 				return err
@@ -174,7 +180,10 @@ func (ci *cloudImport) nextVersion(path, what string, n int, body map[string]any
 	var current struct {
 		Version struct{ Number int }
 	}
-	if err := ci.c.Get(ci.ctx, path, nil, &current); err != nil {
+	// What this run wrote last there, it knows; anything else is asked.
+	if k, ok := ci.known[path]; ok && k == n-1 {
+		current.Version.Number = k
+	} else if err := ci.c.Get(ci.ctx, path, nil, &current); err != nil {
 		return err
 	}
 	switch {
@@ -185,6 +194,7 @@ func (ci *cloudImport) nextVersion(path, what string, n int, body map[string]any
 		return fmt.Errorf("%s is at version %d at the destination, so version %d cannot follow", what, current.Version.Number, n)
 	}
 	if err := ci.c.Put(ci.ctx, path, body, nil); err != nil {
+		delete(ci.known, path)
 		var ae *cloud.APIError
 		if errors.As(err, &ae) && ae.Status == 409 {
 			if gerr := ci.c.Get(ci.ctx, path, nil, &current); gerr == nil && current.Version.Number >= n {
@@ -194,6 +204,7 @@ func (ci *cloudImport) nextVersion(path, what string, n int, body map[string]any
 		}
 		return err
 	}
+	ci.remember(path, n)
 	counts.Updated++
 	return nil
 }
@@ -388,4 +399,16 @@ func (ci *cloudImport) findByProvenance(kind, space, title, sourceID string) (st
 		}
 	}
 	return "", nil
+}
+
+// remember notes what this run wrote last at a key (a page's, comment's or
+// attachment's version; "labels:ID" for content it created). Writes come
+// in the archive's order, the versions of one thing together, so a
+// bounded memory serves: past 10,000 keys it starts again, and what is
+// not remembered is asked of the site.
+func (ci *cloudImport) remember(key string, n int) {
+	if len(ci.known) >= 10000 {
+		clear(ci.known)
+	}
+	ci.known[key] = n
 }
