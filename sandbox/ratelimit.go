@@ -45,7 +45,9 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request) bool {
 			continue
 		}
 		win := s.window(l.key)
-		if now.Sub(win.start) >= time.Second {
+		span := s.rateWindow()
+		allowed := l.rate * span.Seconds()
+		if now.Sub(win.start) >= span {
 			win.start, win.n = now, 0
 		}
 		switch {
@@ -53,15 +55,15 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request) bool {
 			wait, reason = s.RetryAfter, l.reason
 			win.penalty = now.Add(s.RetryAfter)
 			s.early++
-		case win.n >= l.rate:
-			wait, reason = max(win.start.Add(time.Second).Sub(now), time.Millisecond), l.reason
+		case win.n >= allowed:
+			wait, reason = max(win.start.Add(span).Sub(now), time.Millisecond), l.reason
 			if s.RetryAfter > 0 {
 				wait = s.RetryAfter
 				win.penalty = now.Add(wait)
 				s.penalties++
 			}
 		}
-		limit, remaining = min(limit, l.rate), min(remaining, max(0, l.rate-win.n-1))
+		limit, remaining = min(limit, allowed), min(remaining, max(0, allowed-win.n-1))
 	}
 	if wait == 0 {
 		for _, key := range []string{"site", endpointOf(r)} {
@@ -127,4 +129,13 @@ func (s *Server) Waits() (asked, early int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.penalties, s.early
+}
+
+// rateWindow is the span rate limits count requests over: RateWindow, or
+// a second.
+func (s *Server) rateWindow() time.Duration {
+	if s.RateWindow > 0 {
+		return s.RateWindow
+	}
+	return time.Second
 }

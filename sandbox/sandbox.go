@@ -59,6 +59,10 @@ type Server struct {
 	// minutes), and a retry sent before it is over earns the same wait
 	// again; else a 429 asks to wait until the window ends.
 	RetryAfter time.Duration
+	// RateWindow is the span RateLimit and EndpointLimit count over (a
+	// second if 0): a longer one, on a fast Clock, makes a test's requests
+	// meet the limit however slow the machine.
+	RateWindow time.Duration
 	// ArchiveTime is how long an archival job takes (3 s if 0), on Clock.
 	ArchiveTime time.Duration
 	// Clock keeps the sandbox's time (rate windows and waits): a faster
