@@ -3,7 +3,9 @@ package importer
 import (
 	"encoding/json"
 	"errors"
+	"ferry/model"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -138,8 +140,9 @@ func (ci *cloudImport) waitArchived(task string, batch []string) error {
 }
 
 // applyStatuses trashes and archives what the source had trashed or
-// archived (both are safe to repeat). A page restored at the source stays
-// as the destination has it.
+// archived (both are safe to repeat), and restores from the trash what the
+// source restored (v2 update with status current). Cloud's API cannot
+// unarchive: a page the source unarchived stays archived, reported.
 func (ci *cloudImport) applyStatuses() error {
 	var archive []string
 	for source, status := range ci.j.all(ci.site, "status") {
@@ -157,8 +160,40 @@ func (ci *cloudImport) applyStatuses() error {
 			}
 		case status == "archived" && kind == "pages":
 			archive = append(archive, id)
+		case status == "current":
+			if err := ci.restore(kind, id); err != nil {
+				return err
+			}
 		}
 	}
 	slices.Sort(archive)
 	return ci.archivePages(archive)
+}
+
+// restore brings content the source restored back from the destination's
+// trash; content archived there stays so, reported.
+func (ci *cloudImport) restore(kind, id string) error {
+	var cur struct {
+		Status, Title string
+		Version       struct{ Number int }
+	}
+	err := ci.c.Get(ci.ctx, "/wiki/api/v2/"+kind+"/"+id, url.Values{"status": {"current,trashed,archived"}}, &cur)
+	var ae *cloud.APIError
+	switch {
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+		return nil // gone: a removal will say so
+	case err != nil:
+		return err
+	}
+	switch cur.Status {
+	case "trashed":
+		body := map[string]any{"id": id, "status": "current", "title": cur.Title, "version": map[string]any{"number": cur.Version.Number + 1, "message": "ferry: restored, as at the source"}}
+		if err := ci.c.Put(ci.ctx, "/wiki/api/v2/"+kind+"/"+id, body, nil); err != nil {
+			return err
+		}
+		ci.report.kind(model.PageStatus.Kind()).Updated++
+	case "archived":
+		ci.report.Changed["page restored from the archive at the source, left archived: Cloud's API cannot unarchive"]++
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package importer
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"ferry/embedded"
 	"ferry/export"
 	"ferry/generate"
+	"ferry/model"
 	"ferry/sandbox"
 )
 
@@ -114,5 +116,65 @@ func TestCloudArchivesInTasksOf300(t *testing.T) {
 	}
 	if len(calls) != 0 {
 		t.Errorf("a re-run archived again: %v", calls)
+	}
+}
+
+// A page the source trashed and then restored, and edited, is restored at
+// the destination (an update with status current restores, v2) and gets
+// its new version.
+func TestCloudRestoresFromTheTrash(t *testing.T) {
+	dir := t.TempDir()
+	src, err := embedded.Create(filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	step := func(fn func(tx *embedded.Tx) error) {
+		at = at.Add(time.Hour)
+		if err := src.Update(ctx, at, "u1", fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(func(tx *embedded.Tx) error {
+		return errors.Join(
+			tx.PutUser(model.User{AccountID: "u1", Email: "u1@example.com", DisplayName: "U One", Status: "active", AccountType: "atlassian"}),
+			tx.CreateSpace(model.Space{ID: "s1", Key: "TR", Name: "Trash", Type: "global", Status: "current", CreatedAt: at}),
+			tx.CreateContent(model.Content{ID: "p1", Type: "page", SpaceID: "s1", Status: "current", CreatedAt: at, Author: "u1"}),
+			tx.AddVersion(model.Version{ContentID: "p1", Number: 1, Title: "Kept", Body: "<p>one</p>", Author: "u1", At: at}))
+	})
+	dest, c := cloudDest(t, 0)
+	journal := filepath.Join(dir, "j.db")
+	prev := ""
+	increment := func(name string) {
+		t.Helper()
+		arch := filepath.Join(dir, name)
+		if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{Since: prev}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		prev = arch
+	}
+	status := func() string {
+		var s string
+		dest.DB().QueryRow(`SELECT c.status || ' ' || (SELECT count(*) FROM content_versions WHERE content_id = c.id) FROM content c
+			JOIN content_versions v ON v.content_id = c.id WHERE v.title = 'Kept' LIMIT 1`).Scan(&s)
+		return s
+	}
+	increment("1.ferry")
+	step(func(tx *embedded.Tx) error { return tx.SetContentStatus("p1", "trashed") })
+	increment("2.ferry")
+	if got := status(); got != "trashed 1" {
+		t.Fatalf("after the source trashed it: %q", got)
+	}
+	step(func(tx *embedded.Tx) error {
+		return errors.Join(tx.SetContentStatus("p1", "current"),
+			tx.AddVersion(model.Version{ContentID: "p1", Number: 2, Title: "Kept", Body: "<p>two</p>", Author: "u1", At: at}))
+	})
+	increment("3.ferry")
+	if got := status(); got != "current 2" {
+		t.Errorf("after the source restored and edited it: %q, want current with 2 versions", got)
 	}
 }

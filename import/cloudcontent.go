@@ -193,7 +193,17 @@ func (ci *cloudImport) nextVersion(path, what string, n int, body map[string]any
 	case current.Version.Number != n-1:
 		return fmt.Errorf("%s is at version %d at the destination, so version %d cannot follow", what, current.Version.Number, n)
 	}
-	if err := ci.c.Put(ci.ctx, path, body, nil); err != nil {
+	var after struct {
+		Version struct{ Number int }
+	}
+	err := ci.c.Put(ci.ctx, path, body, &after)
+	if err == nil && after.Version.Number != 0 && after.Version.Number < n {
+		// It was in the destination's trash: an update with status current
+		// only restores it (v2 spec). The source has it, edited: write the
+		// version now.
+		err = ci.c.Put(ci.ctx, path, body, &after)
+	}
+	if err != nil {
 		delete(ci.known, path)
 		var ae *cloud.APIError
 		if errors.As(err, &ae) && ae.Status == 409 {

@@ -528,3 +528,30 @@ func TestRuleWikiMarkup(t *testing.T) {
 		}
 	}
 }
+
+// Rule: trashed content takes no update but a restore: an update with
+// status current brings it back, its contents unchanged.
+func TestRuleTrashRestore(t *testing.T) {
+	site := generatedSite(t)
+	srv := httptest.NewServer(New(site))
+	defer srv.Close()
+	var page, title string
+	var n int
+	site.DB().QueryRow(`SELECT c.rowid, v.title, v.number FROM content c JOIN content_versions v ON v.content_id = c.id
+		AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id)
+		WHERE c.type = 'page' AND c.status = 'current' AND c.deleted_rev IS NULL AND NOT EXISTS (SELECT 1 FROM content k WHERE k.parent_id = c.id) ORDER BY c.rowid LIMIT 1`).Scan(&page, &title, &n)
+	if status, _ := call(t, srv, http.MethodDelete, "/wiki/api/v2/pages/"+page, nil, true); status != http.StatusNoContent {
+		t.Fatalf("trash: %d", status)
+	}
+	update := func(status string) (int, map[string]any) {
+		return call(t, srv, http.MethodPut, "/wiki/api/v2/pages/"+page, map[string]any{"id": page, "status": status, "title": title,
+			"body": map[string]any{"representation": "storage", "value": "<p>new</p>"}, "version": map[string]any{"number": n + 1}}, true)
+	}
+	if status, _ := update("draft"); status != http.StatusBadRequest {
+		t.Errorf("an update of trashed content: %d, want 400", status)
+	}
+	status, out := update("current")
+	if status != http.StatusOK || out["status"] != "current" || fmt.Sprint(out["version"].(map[string]any)["number"]) != fmt.Sprint(n) {
+		t.Errorf("a restore: %d, status %v, version %v (want current, still %d)", status, out["status"], out["version"], n)
+	}
+}

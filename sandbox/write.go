@@ -286,6 +286,24 @@ func (s *Server) updateContent(kind string) http.HandlerFunc {
 			writeError(w, http.StatusNotFound, "NOT_FOUND", "Not Found")
 			return
 		}
+		if status, _ := s.one(`SELECT status FROM content WHERE id = ?`, id); status == "trashed" {
+			// v2 spec, PageUpdateRequest.status: an update with status
+			// current restores a trashed page, "only the page status will
+			// be changed"; trashed content takes no other update.
+			if req.Status != "current" {
+				writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "trashed content takes no update but a restore (status current)")
+				return
+			}
+			if err := s.update(r, func(tx *embedded.Tx) error { return tx.SetContentStatus(id, "current") }); err != nil {
+				writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "restore failed")
+				return
+			}
+			s.mu.Lock()
+			s.hiddenCache = nil
+			s.mu.Unlock()
+			s.writeContent(w, kind, r.PathValue("id"))
+			return
+		}
 		if kind == "blogpost" && req.Body.Representation != "storage" {
 			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "body.representation: a blog post takes storage format")
 			return
