@@ -2,14 +2,10 @@ package export
 
 import (
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,8 +44,7 @@ func BenchmarkCloudExportRateLimited(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		h := sandbox.New(site)
 		h.RateLimit = rate
-		counts := &endpointCounts{n: map[string]int{}}
-		srv := httptest.NewServer(counts.wrap(h))
+		srv := httptest.NewServer(h)
 		src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
 		if err != nil {
 			b.Fatal(err)
@@ -69,48 +64,8 @@ func BenchmarkCloudExportRateLimited(b *testing.B) {
 		b.ReportMetric(float64(requests)/float64(sum.Events), "requests/event")
 		b.ReportMetric(float64(sum.Events)/elapsed, "events/s")
 		if os.Getenv("FERRY_BENCH_ENDPOINTS") != "" {
-			fmt.Fprintf(os.Stderr, "%d page and blog post versions, %d events, %d requests:\n%s", versions, sum.Events, requests, counts)
+			fmt.Fprintf(os.Stderr, "%d page and blog post versions, %d events, %d requests:\n%s", versions, sum.Events, requests, h.EndpointReport())
 		}
 	}
 	b.ReportMetric(0, "ns/op")
-}
-
-// endpointCounts counts requests per endpoint (ids folded).
-type endpointCounts struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *endpointCounts) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		parts := strings.Split(r.URL.Path, "/")
-		for i, p := range parts {
-			if strings.ContainsAny(p, "0123456789") {
-				parts[i] = "{}"
-			}
-		}
-		ep := r.Method + " " + strings.Join(parts, "/")
-		if r.URL.Query().Has("version") {
-			ep += "?version"
-		}
-		c.mu.Lock()
-		c.n[ep]++
-		c.mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (c *endpointCounts) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	eps := make([]string, 0, len(c.n))
-	for ep := range c.n {
-		eps = append(eps, ep)
-	}
-	sort.Slice(eps, func(i, j int) bool { return c.n[eps[i]] > c.n[eps[j]] })
-	var b strings.Builder
-	for _, ep := range eps {
-		fmt.Fprintf(&b, "%6d %s\n", c.n[ep], ep)
-	}
-	return b.String()
 }

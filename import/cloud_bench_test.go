@@ -2,14 +2,10 @@ package importer
 
 import (
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,8 +54,7 @@ func BenchmarkCloudImportRateLimited(b *testing.B) {
 		h := sandbox.New(dest)
 		h.RateLimit = rate
 		h.ArchiveTime = time.Second
-		counts := &endpointCounts{n: map[string]int{}}
-		srv := httptest.NewServer(counts.wrap(h))
+		srv := httptest.NewServer(h)
 		c, err := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
 		if err != nil {
 			b.Fatal(err)
@@ -82,44 +77,8 @@ func BenchmarkCloudImportRateLimited(b *testing.B) {
 		b.ReportMetric(hours, "hours-for-40k-pages-at-18/s")
 		b.ReportMetric(hours/(40000.0/400000*24), "vs-CMA-median")
 		if os.Getenv("FERRY_BENCH_ENDPOINTS") != "" {
-			fmt.Fprintf(os.Stderr, "%d page and blog post versions, %d requests:\n%s", versions, requests, counts)
+			fmt.Fprintf(os.Stderr, "%d page and blog post versions, %d requests:\n%s", versions, requests, h.EndpointReport())
 		}
 	}
 	b.ReportMetric(0, "ns/op")
-}
-
-// endpointCounts counts requests per endpoint (ids folded).
-type endpointCounts struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *endpointCounts) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		parts := strings.Split(r.URL.Path, "/")
-		for i, p := range parts {
-			if strings.ContainsAny(p, "0123456789") {
-				parts[i] = "{}"
-			}
-		}
-		c.mu.Lock()
-		c.n[r.Method+" "+strings.Join(parts, "/")]++
-		c.mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (c *endpointCounts) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	eps := make([]string, 0, len(c.n))
-	for ep := range c.n {
-		eps = append(eps, ep)
-	}
-	sort.Slice(eps, func(i, j int) bool { return c.n[eps[i]] > c.n[eps[j]] })
-	var b strings.Builder
-	for _, ep := range eps {
-		fmt.Fprintf(&b, "%6d %s\n", c.n[ep], ep)
-	}
-	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ type window struct {
 func (s *Server) limit(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	s.served++
+	if s.byEndpoint == nil {
+		s.byEndpoint = map[string]int{}
+	}
+	s.byEndpoint[endpointOf(r)]++
 	now := s.Clock.Now()
 	var (
 		wait      time.Duration
@@ -138,4 +143,26 @@ func (s *Server) rateWindow() time.Duration {
 		return s.RateWindow
 	}
 	return time.Second
+}
+
+// EndpointReport lists the requests served per endpoint (ids folded),
+// the busiest first: where a client's requests go.
+func (s *Server) EndpointReport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	eps := make([]string, 0, len(s.byEndpoint))
+	for ep := range s.byEndpoint {
+		eps = append(eps, ep)
+	}
+	sort.Slice(eps, func(i, j int) bool {
+		if s.byEndpoint[eps[i]] != s.byEndpoint[eps[j]] {
+			return s.byEndpoint[eps[i]] > s.byEndpoint[eps[j]]
+		}
+		return eps[i] < eps[j]
+	})
+	var b strings.Builder
+	for _, ep := range eps {
+		fmt.Fprintf(&b, "%6d %s\n", s.byEndpoint[ep], ep)
+	}
+	return b.String()
 }

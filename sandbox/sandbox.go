@@ -85,7 +85,8 @@ type Server struct {
 	refused     int64
 	penalties   int64 // 429s that asked for RetryAfter
 	archiveJobs []*archiveJob
-	early       int64 // requests during such a wait
+	byEndpoint  map[string]int // requests served per endpoint
+	early       int64          // requests during such a wait
 	windows     map[string]*window
 	routes      []string
 	rng         *rand.Rand
