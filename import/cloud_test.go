@@ -64,6 +64,38 @@ func exportedSite(t *testing.T, dir string, o generate.Options) (*embedded.Site,
 	return src, arch
 }
 
+// userU1 is the one account of the small hand-made sources.
+var userU1 = model.User{AccountID: "u1", Email: "u1@example.com", DisplayName: "U One", Status: "active", AccountType: "atlassian"}
+
+// exportTo exports an embedded source to path (an increment of since, if
+// given) and returns path.
+func exportTo(t *testing.T, src *embedded.Site, path, since string) string {
+	t.Helper()
+	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, path, export.Options{Since: since}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// column lists what a one-column query of a site answers.
+func column(t *testing.T, site *embedded.Site, q string, args ...any) []string {
+	t.Helper()
+	rows, err := site.DB().Query(q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func countRows(t *testing.T, site *embedded.Site, q string) int {
 	t.Helper()
 	var n int

@@ -14,7 +14,6 @@ import (
 
 	"ferry/cloud"
 	"ferry/embedded"
-	"ferry/export"
 	"ferry/generate"
 	"ferry/model"
 	"ferry/sandbox"
@@ -58,10 +57,7 @@ func TestCloudArchivesInTasksOf300(t *testing.T) {
 	if want < 301 {
 		t.Fatalf("only %d pages to archive", want)
 	}
-	arch := filepath.Join(dir, "a.ferry")
-	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	arch := exportTo(t, src, filepath.Join(dir, "a.ferry"), "")
 
 	dest, err := embedded.Create(filepath.Join(dir, "dest.db"))
 	if err != nil {
@@ -138,7 +134,7 @@ func TestCloudRestoresFromTheTrash(t *testing.T) {
 	}
 	step(func(tx *embedded.Tx) error {
 		return errors.Join(
-			tx.PutUser(model.User{AccountID: "u1", Email: "u1@example.com", DisplayName: "U One", Status: "active", AccountType: "atlassian"}),
+			tx.PutUser(userU1),
 			tx.CreateSpace(model.Space{ID: "s1", Key: "TR", Name: "Trash", Type: "global", Status: "current", CreatedAt: at}),
 			tx.CreateContent(model.Content{ID: "p1", Type: "page", SpaceID: "s1", Status: "current", CreatedAt: at, Author: "u1"}),
 			tx.AddVersion(model.Version{ContentID: "p1", Number: 1, Title: "Kept", Body: "<p>one</p>", Author: "u1", At: at}))
@@ -148,10 +144,7 @@ func TestCloudRestoresFromTheTrash(t *testing.T) {
 	prev := ""
 	increment := func(name string) {
 		t.Helper()
-		arch := filepath.Join(dir, name)
-		if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{Since: prev}); err != nil {
-			t.Fatal(err)
-		}
+		arch := exportTo(t, src, filepath.Join(dir, name), prev)
 		if _, err := RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true}); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

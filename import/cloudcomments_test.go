@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"ferry/embedded"
-	"ferry/export"
 	"ferry/model"
 )
 
@@ -32,7 +31,7 @@ func TestCloudInlineComments(t *testing.T) {
 	}
 	err = src.Update(ctx, at, "u1", func(tx *embedded.Tx) error {
 		return errors.Join(
-			tx.PutUser(model.User{AccountID: "u1", Email: "u1@example.com", DisplayName: "U One", Status: "active", AccountType: "atlassian"}),
+			tx.PutUser(userU1),
 			tx.CreateSpace(model.Space{ID: "s1", Key: "IN", Name: "Inline", Type: "global", Status: "current", CreatedAt: at}),
 			tx.CreateContent(model.Content{ID: "c1", Type: "page", SpaceID: "s1", Status: "current", CreatedAt: at, Author: "u1"}),
 			tx.AddVersion(model.Version{ContentID: "c1", Number: 1, Title: "A page", Body: "<p>alpha <b>beta</b> alpha &amp; gamma</p>", Author: "u1", At: at}),
@@ -53,25 +52,15 @@ func TestCloudInlineComments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arch := filepath.Join(dir, "a.ferry")
-	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	arch := exportTo(t, src, filepath.Join(dir, "a.ferry"), "")
 	dest, c := cloudDest(t, 0)
 	journal := filepath.Join(dir, "j.db")
 	rep, err := RunCloud(ctx, arch, c, journal, Options{AllowMissingApps: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	rows, _ := dest.DB().Query(`SELECT cm.location || ' ' || coalesce(json_extract(cm.anchor, '$.selection') || '#' || json_extract(cm.anchor, '$.match_index'), '-') || ' ' || v.body
+	got := column(t, dest, `SELECT cm.location || ' ' || coalesce(json_extract(cm.anchor, '$.selection') || '#' || json_extract(cm.anchor, '$.match_index'), '-') || ' ' || v.body
 		FROM comments cm JOIN comment_versions v ON v.comment_id = cm.id AND v.number = (SELECT max(number) FROM comment_versions WHERE comment_id = cm.id) ORDER BY 1`)
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		got = append(got, s)
-	}
-	rows.Close()
 	want := "footer - <blockquote><p>&amp; gamma</p></blockquote><p>on gamma, edited</p>|inline alpha#1 <p>on alpha</p>|inline beta#0 <p>on beta</p>"
 	if strings.Join(got, "|") != want {
 		t.Errorf("comments at the destination:\n %s\nwant\n %s", strings.Join(got, "|"), want)

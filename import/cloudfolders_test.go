@@ -20,21 +20,10 @@ import (
 // the source stays in the destination's trash).
 func tree(t *testing.T, site *embedded.Site) []string {
 	t.Helper()
-	rows, err := site.DB().Query(`SELECT c.type || ' ' || v.title || ' > ' || coalesce((SELECT pv.title FROM content_versions pv WHERE pv.content_id = c.parent_id
+	return column(t, site, `SELECT c.type || ' ' || v.title || ' > ' || coalesce((SELECT pv.title FROM content_versions pv WHERE pv.content_id = c.parent_id
 			ORDER BY pv.number DESC LIMIT 1), '') FROM content c JOIN content_versions v ON v.content_id = c.id
 		AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id)
 		WHERE c.deleted_rev IS NULL AND c.type IN ('page', 'folder') AND NOT (c.type = 'folder' AND c.status = 'trashed') ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		out = append(out, s)
-	}
-	return out
 }
 
 // Folders reach Confluence Cloud in their place in the tree, with the

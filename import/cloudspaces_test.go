@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"ferry/embedded"
-	"ferry/export"
 	"ferry/model"
 )
 
@@ -103,7 +102,7 @@ func TestCloudGrantsReadFirst(t *testing.T) {
 	}
 	err = src.Update(ctx, at, "u1", func(tx *embedded.Tx) error {
 		return errors.Join(
-			tx.PutUser(model.User{AccountID: "u1", Email: "u1@example.com", DisplayName: "U One", Status: "active", AccountType: "atlassian"}),
+			tx.PutUser(userU1),
 			tx.CreateGroup(model.Group{ID: "g1", Name: "readers"}),
 			tx.CreateGroup(model.Group{ID: "g2", Name: "admins"}),
 			tx.CreateSpace(model.Space{ID: "s1", Key: "RF", Name: "Read first", Type: "global", Status: "current", CreatedAt: at}),
@@ -117,24 +116,14 @@ func TestCloudGrantsReadFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arch := filepath.Join(dir, "a.ferry")
-	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	arch := exportTo(t, src, filepath.Join(dir, "a.ferry"), "")
 	dest, c := cloudDest(t, 0)
 	rep, err := RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{AllowMissingApps: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	rows, _ := dest.DB().Query(`SELECT p.principal_type || ' ' || coalesce(g.name, p.principal_id) || ' ' || p.operation FROM space_permissions p
+	got := column(t, dest, `SELECT p.principal_type || ' ' || coalesce(g.name, p.principal_id) || ' ' || p.operation FROM space_permissions p
 		LEFT JOIN groups g ON g.id = p.principal_id WHERE p.deleted_rev IS NULL ORDER BY 1`)
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		got = append(got, s)
-	}
-	rows.Close()
 	want := "group readers create:page|group readers read:space|user sandbox-caller administer:space|user sandbox-caller read:space"
 	if strings.Join(got, "|") != want {
 		t.Errorf("grants at the destination:\n %s\nwant\n %s", strings.Join(got, "|"), want)

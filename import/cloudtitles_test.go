@@ -65,19 +65,8 @@ func titleClashes(t *testing.T, dir string) string {
 // destTitles lists a destination's current titles of a kind.
 func destTitles(t *testing.T, dest *embedded.Site, kind string) []string {
 	t.Helper()
-	rows, err := dest.DB().Query(`SELECT v.title FROM content c JOIN content_versions v ON v.content_id = c.id
+	return column(t, dest, `SELECT v.title FROM content c JOIN content_versions v ON v.content_id = c.id
 		AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id) WHERE c.type = ? ORDER BY v.title`, kind)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		out = append(out, s)
-	}
-	return out
 }
 
 // Titles Confluence Cloud refuses in a space are renamed by default,

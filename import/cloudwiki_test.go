@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"ferry/embedded"
-	"ferry/export"
 	"ferry/model"
 )
 
@@ -30,7 +29,7 @@ func TestCloudConvertsWikiMarkup(t *testing.T) {
 	}
 	err = src.Update(ctx, at, "u1", func(tx *embedded.Tx) error {
 		return errors.Join(
-			tx.PutUser(model.User{AccountID: "u1", Email: "u1@example.com", DisplayName: "U One", Status: "active", AccountType: "atlassian"}),
+			tx.PutUser(userU1),
 			tx.CreateSpace(model.Space{ID: "s1", Key: "WK", Name: "Wiki", Type: "global", Status: "current", CreatedAt: at}),
 			content(tx, "p1", "page", "Plain", "h2. Plan\n\n* one\n* _two_"),
 			content(tx, "b1", "blogpost", "News", "*Big* news, see [the plan|https://example.com/plan]"),
@@ -39,23 +38,13 @@ func TestCloudConvertsWikiMarkup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	arch := filepath.Join(dir, "a.ferry")
-	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: src}, arch, export.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	arch := exportTo(t, src, filepath.Join(dir, "a.ferry"), "")
 	dest, c := cloudDest(t, 0)
 	rep, err := RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{AllowMissingApps: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	rows, _ := dest.DB().Query(`SELECT v.title || ': ' || v.body FROM content c JOIN content_versions v ON v.content_id = c.id WHERE v.title IN ('Plain', 'News', 'Code') ORDER BY 1`)
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		got = append(got, s)
-	}
-	rows.Close()
+	got := column(t, dest, `SELECT v.title || ': ' || v.body FROM content c JOIN content_versions v ON v.content_id = c.id WHERE v.title IN ('Plain', 'News', 'Code') ORDER BY 1`)
 	want := `Code: <pre>{code}x &lt; y{code}</pre>|News: <p><strong>Big</strong> news, see <a href="https://example.com/plan">the plan</a></p>|Plain: <h2>Plan</h2><ul><li>one</li><li><em>two</em></li></ul>`
 	if strings.Join(got, "|") != want {
 		t.Errorf("bodies at the destination:\n %s\nwant\n %s", strings.Join(got, "|"), want)

@@ -50,6 +50,11 @@ func loadSpecs(t *testing.T, serverURL string) *specs {
 	load := func(path, server string, comma bool) routers.Router {
 		data, err := os.ReadFile(path)
 		if err != nil {
+			// A fresh clone has no shared folder; CI names one, and there
+			// the specs must be found.
+			if os.Getenv("FERRY_SHARED") != "" {
+				t.Fatalf("FERRY_SHARED is set and the published API specs are not in it: %v", err)
+			}
 			t.Skipf("the published API specs are absent (%v): conformance cannot be checked", err)
 		}
 		doc, err := openapi3.NewLoader().LoadFromData(data)

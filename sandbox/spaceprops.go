@@ -2,8 +2,11 @@ package sandbox
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -39,7 +42,7 @@ func (s *Server) spacePropsOf(rowid string) (id, key string, props map[string]sp
 	json.Unmarshal([]byte(settings), &all)
 	props = map[string]spaceProp{}
 	for k, v := range all {
-		if name, isProp := cutPrefix(k, "property:"); isProp {
+		if name, isProp := strings.CutPrefix(k, "property:"); isProp {
 			p := spaceProp{key: name, value: v, version: 1}
 			if n, err := strconv.Atoi(string(all["propversion:"+name])); err == nil {
 				p.version = n
@@ -48,13 +51,6 @@ func (s *Server) spacePropsOf(rowid string) (id, key string, props map[string]sp
 		}
 	}
 	return id, key, props, true
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return "", false
 }
 
 func spacePropJSON(spaceKey string, p spaceProp) map[string]any {
@@ -83,15 +79,8 @@ func (s *Server) spaceProps(w http.ResponseWriter, r *http.Request) {
 }
 
 func sortedProps(props map[string]spaceProp) []spaceProp {
-	out := make([]spaceProp, 0, len(props))
-	for _, p := range props {
-		out = append(out, p)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].key < out[j-1].key; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	out := slices.Collect(maps.Values(props))
+	slices.SortFunc(out, func(a, b spaceProp) int { return strings.Compare(a.key, b.key) })
 	return out
 }
 
