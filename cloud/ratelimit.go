@@ -101,6 +101,9 @@ func (c *Client) UseClock(now func() time.Time, sleep func(context.Context, time
 	c.clock, c.Sleep = now, sleep
 }
 
+// Now is the client's time, which its waits are measured on.
+func (c *Client) Now() time.Time { return c.now() }
+
 // now is the client's clock: the real one, or a test's.
 func (c *Client) now() time.Time {
 	if c.clock != nil {

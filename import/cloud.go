@@ -99,9 +99,9 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 	}
 	defer j.db.Close()
 	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{}, skipped: map[string]bool{},
-		pending: map[string]*model.Content{}, spaceIDs: map[string]string{}, checked: map[string]bool{}, grants: map[string]map[string]bool{}, known: map[string]int{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
+		pending: map[string]*model.Content{}, spaceIDs: map[string]string{}, checked: map[string]bool{}, grants: map[string]map[string]bool{}, known: map[string]int{}, people: map[string]*Person{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{}, NotCopied: map[string]int64{},
-			Skipped: map[string]int64{}, Changed: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}}}
+			Skipped: map[string]int64{}, Changed: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}, People: []*Person{}}}
 	if h.ParentID != "" {
 		if _, done := j.progress(h.ParentID); !done {
 			return nil, fmt.Errorf("archive %s continues archive %s, which this journal (%s) has not imported: import that archive first", h.ArchiveID, h.ParentID, journal)
@@ -124,6 +124,14 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 			return ci.report, err
 		}
 		wouldStop = append(wouldStop, err)
+	}
+	if o.OnReview != nil {
+		o.OnReview(ci.report)
+	}
+	if o.Invite && !o.DryRun {
+		if err := ci.invite(); err != nil {
+			return ci.report, err
+		}
 	}
 	ci.report.ResumedFrom = from
 	// A run after another (resumed, re-run without its journal, or an
@@ -177,6 +185,7 @@ type cloudImport struct {
 	checked     map[string]bool            // source spaces whose permissions were read back (checkSpace)
 	grants      map[string]map[string]bool // destination space → its grants (destGrants)
 	known       map[string]int             // what this run wrote last: a page's, comment's or attachment's version
+	people      map[string]*Person         // source account id → what the destination knows of them (cloudaccess.go)
 }
 
 func (ci *cloudImport) apply(from int64) error {

@@ -115,14 +115,14 @@ func TestCloudImport(t *testing.T) {
 	dest, c := cloudDest(t, 0.1)
 	// Atlassian accounts are the same on every site: half the source's
 	// users already have access to the destination.
-	rows, err := src.DB().Query(`SELECT account_id, display_name FROM users ORDER BY account_id`)
+	rows, err := src.DB().Query(`SELECT account_id, coalesce(email, ''), display_name FROM users ORDER BY account_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var accounts []model.User
 	for i := 0; rows.Next(); i++ {
 		var u model.User
-		rows.Scan(&u.AccountID, &u.DisplayName)
+		rows.Scan(&u.AccountID, &u.Email, &u.DisplayName)
 		if i%2 == 0 {
 			u.Status, u.AccountType = "active", "atlassian"
 			accounts = append(accounts, u)

@@ -218,6 +218,9 @@ func (ci *cloudImport) remove(t model.EventType, id string, counts *Counts) erro
 		if err := ci.j.forget(ci.site, "membership", id); err != nil { // its id is GROUP:ACCOUNT, the key it was noted under
 			return err
 		}
+		if mapped, ok := ci.j.lookup(ci.site, "user", account); ok {
+			account = mapped // linked through --map
+		}
 		if ci.membersOf == dest {
 			delete(ci.members, account)
 		}

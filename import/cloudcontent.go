@@ -279,6 +279,9 @@ func jsonEqual(a, b json.RawMessage) bool {
 func (ci *cloudImport) restriction(r *model.Restriction, counts *Counts) error {
 	container, ok := ci.j.lookup(ci.site, "content", r.ContainerID)
 	principal, pok := ci.j.lookup(ci.site, r.PrincipalType, r.PrincipalID)
+	if !pok && r.PrincipalType == "user" && ci.withheld(r.PrincipalID, r.Operation+" restriction on "+r.ContainerID, counts) {
+		return nil
+	}
 	if !ok || !pok || (r.PrincipalType != "user" && r.PrincipalType != "group") {
 		counts.Skipped++
 		ci.report.Skipped["restriction on content, or for a user or group, not at the destination"]++

@@ -12,27 +12,24 @@ import (
 	"ferry/model"
 )
 
-// user links an account: Atlassian accounts are the same on every site,
-// but Confluence Cloud cannot create one through the API, so an account
-// the destination does not know is reported (inviting it adds to the bill).
+// user links an account the preflight found may use the destination
+// (cloudaccess.go); any other is reported, by why.
 func (ci *cloudImport) user(u *model.User, counts *Counts) error {
 	if _, ok := ci.j.lookup(ci.site, "user", u.AccountID); ok {
 		counts.Unchanged++
 		return nil
 	}
-	var found struct {
-		Results []struct{ AccountID string }
+	p := ci.people[u.AccountID]
+	if p == nil { // not in the review: a user.created after a later one of the same id
+		return nil
 	}
-	if err := ci.c.PostRepeatable(ci.ctx, "/wiki/api/v2/users-bulk", map[string]any{"accountIds": []string{u.AccountID}}, &found); err != nil {
-		return err
-	}
-	if len(found.Results) == 0 {
+	if p.Access != AccessLinked && p.Access != AccessUnchecked {
 		counts.NotCopied++
-		ci.report.NotCopied["no account at the destination: Confluence Cloud cannot create accounts through its API; invite these users (each adds to the bill)"]++
+		ci.report.NotCopied[accessReasons[p.Access]]++
 		return nil
 	}
 	counts.Merged++
-	return ci.j.record(ci.site, "user", u.AccountID, u.AccountID)
+	return ci.j.record(ci.site, "user", u.AccountID, p.Destination)
 }
 
 // group finds or creates a group: a destination group of the same name is
@@ -193,6 +190,16 @@ func (ci *cloudImport) readIntent(space string) (map[string]string, error) {
 	return prop.Value.Groups, nil
 }
 
+// groupName names a source group for a report.
+func (ci *cloudImport) groupName(id string) string {
+	for _, g := range ci.groups {
+		if g.ID == id {
+			return g.Name
+		}
+	}
+	return id
+}
+
 func (ci *cloudImport) groupByName(name string) (string, error) {
 	var found struct{ ID string }
 	err := ci.c.Get(ci.ctx, "/wiki/rest/api/group/by-name", url.Values{"name": {name}}, &found)
@@ -204,7 +211,10 @@ func (ci *cloudImport) groupByName(name string) (string, error) {
 
 func (ci *cloudImport) membership(m *model.Membership, counts *Counts) error {
 	group, gok := ci.j.lookup(ci.site, "group", m.GroupID)
-	_, uok := ci.j.lookup(ci.site, "user", m.AccountID)
+	account, uok := ci.j.lookup(ci.site, "user", m.AccountID)
+	if !uok && ci.withheld(m.AccountID, "membership of group "+ci.groupName(m.GroupID), counts) {
+		return nil
+	}
 	if !gok || !uok {
 		counts.Skipped++
 		ci.report.Skipped["membership of a group or user not at the destination"]++
@@ -221,13 +231,13 @@ func (ci *cloudImport) membership(m *model.Membership, counts *Counts) error {
 	if err != nil {
 		return err
 	}
-	if members[m.AccountID] {
+	if members[account] {
 		counts.Unchanged++
 	} else {
-		if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/group/userByGroupId?groupId="+url.QueryEscape(group), map[string]string{"accountId": m.AccountID}, nil); err != nil {
+		if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/group/userByGroupId?groupId="+url.QueryEscape(group), map[string]string{"accountId": account}, nil); err != nil {
 			return err
 		}
-		members[m.AccountID] = true
+		members[account] = true
 		counts.Created++
 	}
 	return ci.j.record(ci.site, "membership", key, "1")

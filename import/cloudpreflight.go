@@ -29,50 +29,6 @@ func cloudPreflight(ctx context.Context, c *cloud.Client) error {
 	return c.Get(ctx, "/wiki/api/v2/spaces", url.Values{"limit": {"1"}}, nil)
 }
 
-// billReview finds, before any write, which of the archive's users have
-// an account at the destination (they are linked) and which do not
-// (inviting them grows the bill), asking 100 at a time. add takes a user
-// event; flush asks about what is left.
-type billReview struct {
-	ci    *cloudImport
-	batch []string
-}
-
-func (b *billReview) add(accountID string) error {
-	if _, known := b.ci.j.lookup(b.ci.site, "user", accountID); known {
-		return nil
-	}
-	if b.batch = append(b.batch, accountID); len(b.batch) == 100 {
-		return b.flush()
-	}
-	return nil
-}
-
-func (b *billReview) flush() error {
-	if len(b.batch) == 0 {
-		return nil
-	}
-	var found struct {
-		Results []struct{ AccountID string }
-	}
-	if err := b.ci.c.PostRepeatable(b.ci.ctx, "/wiki/api/v2/users-bulk", map[string]any{"accountIds": b.batch}, &found); err != nil {
-		return fmt.Errorf("preflight: %w", err)
-	}
-	known := map[string]bool{}
-	for _, u := range found.Results {
-		known[u.AccountID] = true
-	}
-	for _, id := range b.batch {
-		if known[id] {
-			b.ci.report.Linked = append(b.ci.report.Linked, id)
-		} else {
-			b.ci.report.NewBillable++
-		}
-	}
-	b.batch = b.batch[:0]
-	return nil
-}
-
 // adoptSpace takes a space a run killed between creating it and labelling
 // it left without its ferry.source property: one this journal says it
 // was about to create, or, without the journal, one of the same key and
@@ -112,7 +68,7 @@ func (ci *cloudImport) adoptSpace(sp *model.Space, id, key string, propErr error
 // written, space keys the destination already uses (compared
 // case-insensitively) and the users it has no account for.
 func (ci *cloudImport) preflight() error {
-	bill := &billReview{ci: ci}
+	bill := &accessReview{ci: ci}
 	var apps []*model.App
 	it := ci.f.Events()
 	defer it.Close()
@@ -126,8 +82,12 @@ func (ci *cloudImport) preflight() error {
 			apps = append(apps, &a)
 			continue
 		}
-		if ev.Type == string(model.UserCreated) {
-			if err := bill.add(ev.ID); err != nil {
+		if ev.Type == string(model.UserCreated) || ev.Type == string(model.UserUpdated) {
+			var u model.User
+			if err := json.Unmarshal(ev.Payload, &u); err != nil {
+				return err
+			}
+			if err := bill.add(u); err != nil {
 				return err
 			}
 			continue

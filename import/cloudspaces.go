@@ -180,6 +180,9 @@ func (ci *cloudImport) permission(spaceKey string, p *model.SpacePermission, cou
 	switch p.PrincipalType {
 	case "user":
 		principal, pok = ci.j.lookup(ci.site, "user", p.PrincipalID)
+		if !pok && ci.withheld(p.PrincipalID, "space permission "+p.Operation+" in space "+spaceKey, counts) {
+			return nil
+		}
 	case "group":
 		principal, pok = ci.j.lookup(ci.site, "group", p.PrincipalID)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"ferry/archive"
 )
@@ -39,12 +40,19 @@ type Options struct {
 	// space does, where titles must be unique (Confluence Cloud); ""
 	// renames it "TITLE (copied)".
 	OnTitleConflict Policy
-	MergeGroups     bool     // merge source groups into same-named destination groups
-	Map             *Mapping // hand-made mappings of users, groups and space keys
-	Spaces          []string // import only these spaces (and the users and groups they need)
-	DryRun          bool     // do everything, then roll it back
-	BatchEvents     int      // events per transaction; 0 means 2000
-	Progress        func(*Report)
+	MergeGroups     bool // merge source groups into same-named destination groups
+	// Invite invites, into Confluence Cloud, the archive's users without
+	// access to it (each grows the bill), after the review; InviteWait is
+	// how long the import waits for the invitations to take effect (15
+	// minutes if 0). OnReview, if set, is shown the review first.
+	Invite      bool
+	InviteWait  time.Duration
+	OnReview    func(*Report)
+	Map         *Mapping // hand-made mappings of users, groups and space keys
+	Spaces      []string // import only these spaces (and the users and groups they need)
+	DryRun      bool     // do everything, then roll it back
+	BatchEvents int      // events per transaction; 0 means 2000
+	Progress    func(*Report)
 	// BeforeEvent, if set, runs before each event is applied; an error
 	// stops the import there as a crash would. Tests use it.
 	BeforeEvent func(seq int64) error
@@ -179,8 +187,14 @@ type Report struct {
 	MissingApps []string `json:"missing_apps"`
 	// NewBillable counts accounts the import creates that join a group at
 	// the destination: what the destination's bill grows by, where groups
-	// give product access.
+	// give product access. Into Confluence Cloud: the users without access
+	// to it, whom an invitation would give access.
 	NewBillable int64 `json:"new_accounts_in_groups"`
+	// People are the source users Confluence Cloud could not simply link
+	// (without access, unchecked, unmatched), with what was not granted
+	// to them; Invited counts the invitations this run sent.
+	People  []*Person `json:"people,omitempty"`
+	Invited int64     `json:"invited,omitempty"`
 	// Notes are what the import did that a reviewer should know of.
 	Notes   []string `json:"notes,omitempty"`
 	Seconds float64  `json:"seconds"`

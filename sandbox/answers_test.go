@@ -280,6 +280,10 @@ func writeWalk(t *testing.T, srv *httptest.Server) {
 	if _, conv := c.send(http.MethodPost, "/wiki/rest/api/contentbody/convert/storage", map[string]string{"value": "h1. Walker\n\n*bold* text", "representation": "wiki"}); conv["value"] != "<h1>Walker</h1><p><strong>bold</strong> text</p>" {
 		t.Errorf("wiki converted: %v", conv["value"])
 	}
+	if _, acc := c.send(http.MethodPost, "/wiki/api/v2/user/access/check-access-by-email", map[string]any{"emails": []string{"walker@example.org", "walker"}}); len(acc["invalidEmails"].([]any)) != 1 {
+		t.Errorf("access check: %v", acc)
+	}
+	c.send(http.MethodPost, "/wiki/api/v2/user/access/invite-by-email", map[string]any{"emails": []string{"walker@example.org"}})
 	_, sprop := c.send(http.MethodPost, "/wiki/api/v2/spaces/"+spaceID+"/properties", map[string]any{"key": "walker", "value": map[string]any{"a": 1}})
 	spropID := fmt.Sprint(sprop["id"])
 	c.send(http.MethodGet, "/wiki/api/v2/spaces/"+spaceID+"/properties?key=walker", nil)

@@ -77,6 +77,9 @@ func (s *Server) addMember(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, http.StatusNotFound, "No user with account id "+req.AccountID+" on this site")
 		return
 	}
+	if s.refuseWithoutAccess(w, r, req.AccountID) {
+		return
+	}
 	if _, member := s.one(`SELECT account_id FROM memberships WHERE group_id = ? AND account_id = ? AND deleted_rev IS NULL`, group, req.AccountID); !member {
 		if err := s.update(r, func(tx *embedded.Tx) error {
 			return tx.AddMembership(model.Membership{GroupID: group, AccountID: req.AccountID})
@@ -122,6 +125,9 @@ func (s *Server) grantPermission(w http.ResponseWriter, r *http.Request) {
 	op := req.Operation.Key + ":" + req.Operation.Target
 	if !grantOperations[op] {
 		writeV1Error(w, http.StatusBadRequest, "operation "+op+" is not one a space permission may have")
+		return
+	}
+	if req.Subject.Type == "user" && s.refuseWithoutAccess(w, r, req.Subject.Identifier) {
 		return
 	}
 	if req.Subject.Type == "group" { // named by id or by name
@@ -213,6 +219,9 @@ func (s *Server) restrict(w http.ResponseWriter, r *http.Request, principalType,
 	table := map[string]string{"user": `SELECT account_id FROM users WHERE account_id = ?`, "group": `SELECT id FROM groups WHERE id = ? AND deleted_rev IS NULL`}[principalType]
 	if _, exists := s.one(table, principal); !exists {
 		writeV1Error(w, http.StatusNotFound, "No "+principalType+" "+principal)
+		return
+	}
+	if principalType == "user" && s.refuseWithoutAccess(w, r, principal) {
 		return
 	}
 	if _, dup := s.one(`SELECT principal_id FROM restrictions WHERE container_id = ? AND operation = ? AND principal_type = ? AND principal_id = ? AND deleted_rev IS NULL`,

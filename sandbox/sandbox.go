@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -72,6 +71,13 @@ type Server struct {
 	// users-bulk answers it empty, as Cloud does. Which users is fixed by
 	// their account ids.
 	HiddenEmails float64
+	// WithoutAccess is the share of accounts that may not use the site
+	// (they exist, as every Atlassian account does everywhere, but have
+	// no access until invited: access.go). Which is fixed by their ids.
+	WithoutAccess float64
+	// InviteTime is how long an invitation takes to give access (5 s if
+	// 0), on Clock.
+	InviteTime time.Duration
 	// NoAdminKey makes the site one without admin keys (Standard): the
 	// caller sees only what it may view (visibility.go).
 	NoAdminKey bool
@@ -97,6 +103,10 @@ type Server struct {
 	created     map[string]bool   // spaces the caller created, which it may read
 	nodes       map[string]Node   // folders, whiteboards, ... laid over the site (tree.go)
 	placed      map[string]string // page id → the node it is in
+
+	access        map[string]bool // site access set by SetAccess or an invitation
+	invitations   []invitation    // not yet taken effect
+	invitedEmails []string
 }
 
 // SpikeDelay is how long a latency spike holds an answer.
@@ -607,10 +617,5 @@ func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 // emailHidden says whether an account's profile hides its email: the
 // share HiddenEmails of the accounts, picked by a hash of their ids.
 func (s *Server) emailHidden(accountID string) bool {
-	if s.HiddenEmails <= 0 {
-		return false
-	}
-	h := fnv.New32a()
-	h.Write([]byte(accountID))
-	return float64(h.Sum32()%1000) < s.HiddenEmails*1000
+	return share(accountID, "", s.HiddenEmails)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"ferry/cloud"
 	importer "ferry/import"
@@ -18,6 +19,8 @@ import (
 type importOptions struct {
 	to, onConflict, mapFile, format string
 	mergeGroups, dryRun, allowApps  bool
+	invite                          bool
+	inviteWait                      time.Duration
 	spaces                          []string
 	keys                            keyFlags
 	journal                         string
@@ -61,8 +64,15 @@ whole archive, before the destination is opened.
 SITE is PATH.db or local:PATH for an embedded site, created if missing, or
 https://NAME.atlassian.net (or a 'ferry sandbox' URL) for Confluence Cloud,
 with credentials from FERRY_EMAIL and FERRY_API_TOKEN (or FERRY_TOKEN), or
---credentials FILE. Into Cloud, this version links users by account id
-(reporting those the destination has no account for), creates groups (or
+--credentials FILE. Into Cloud, users are linked to their Atlassian account
+(by account id, or by --map) when it may use the site, which is asked by
+email before anything is written; the review lists those without access
+(each grows the bill if invited), those whose access could not be checked
+(hidden emails), and those known only by email (Cloud finds no account by
+email: --map them). --invite invites those without access after the review
+and waits (--invite-wait) for the invitations to take effect; without it
+nobody is invited, and the memberships, permissions and restrictions they
+cannot take are listed per person. The import creates groups (or
 merges them with --merge-groups), adds memberships and space permissions,
 and writes spaces, pages and blog posts with every version (messages name
 the original author and time), footer and inline comments, attachments, labels,
@@ -100,12 +110,19 @@ twice. Likes are reported as not written (Cloud cannot like on behalf of a user)
 	o.keys.addTrust(f)
 	o.keys.addIdentity(f)
 	o.keys.addCredentials(f)
+	f.BoolVar(&o.invite, "invite", false, "for Confluence Cloud: invite the archive's users who may not use the destination, after the review is shown (each grows the bill)")
+	f.DurationVar(&o.inviteWait, "invite-wait", 15*time.Minute, "with --invite: how long to wait for the invitations to take effect before writing")
 	f.StringVar(&o.journal, "journal", "", "for Confluence Cloud: the file that records what was written (default in the user cache folder)")
 	return cmd
 }
 
 func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, policy importer.Policy) (err error) {
-	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, AllowMissingApps: o.allowApps}
+	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, AllowMissingApps: o.allowApps,
+		Invite: o.invite, InviteWait: o.inviteWait}
+	cloudDest := strings.HasPrefix(o.to, "http://") || strings.HasPrefix(o.to, "https://")
+	if o.invite && !cloudDest {
+		return usageError("--invite is for a Confluence Cloud destination (https://...): an embedded site's accounts are created by the import")
+	}
 	if cmd.Flags().Changed("on-conflict") {
 		opts.OnTitleConflict = policy // else titles taken in Cloud are renamed "TITLE (copied)"
 	}
@@ -245,7 +262,11 @@ func printImportReport(r *importer.Report) {
 	for _, a := range r.MissingApps {
 		printf("app missing at the destination (its data is not copied; macros using it will not work): %s\n", a)
 	}
-	if n := len(r.Linked); n > 0 {
+	if r.People != nil { // Confluence Cloud
+		printf("people:\n")
+		printPeopleReview(r, "  ")
+		printPeople(r)
+	} else if n := len(r.Linked); n > 0 {
 		printf("%d source user(s) linked to existing destination accounts by email (see --format json for the list)\n", n)
 	}
 	if n := len(r.SameEmail); n > 0 {
@@ -262,6 +283,15 @@ func importCloud(cmd *cobra.Command, o *importOptions, a *importer.Archive, opts
 	journal := o.journal
 	if journal == "" {
 		journal = importer.DefaultJournal(o.to)
+	}
+	if o.format == "text" {
+		opts.OnReview = func(r *importer.Report) {
+			printf("review of the people, before any write:\n")
+			printPeopleReview(r, "  ")
+			if opts.Invite && !opts.DryRun {
+				printf("inviting those without access (--invite), then waiting up to %s for the invitations to take effect\n", opts.InviteWait)
+			}
+		}
 	}
 	rep, err := importer.RunCloudArchive(cmd.Context(), a, c, journal, opts)
 	return showImport(o, rep, err, journal)

@@ -26,6 +26,7 @@ import (
 
 type inspectOptions struct {
 	format, query, out, against, report string
+	usersCSV                            string
 	memoryLimit                         string
 	timeout                             time.Duration
 	schema                              bool
@@ -55,6 +56,12 @@ query can read the archive's events and nothing else.
 --against SITE plans an import into SITE without writing (the same planner as
 'ferry import --dry-run'): space key conflicts, group merges and who gains
 access, users matched by email, and how many new accounts would join groups.
+Against Confluence Cloud, it asks which users may use the site (by email),
+and says whom it could not ask (hidden emails); --users-csv FILE then
+writes those without access as a CSV with the columns of Atlassian's user
+import (Username, First Name, Last Name, Email Address: see
+confluence.atlassian.com/cloud/import-users-and-groups-744721626.html), to
+invite them at admin.atlassian.com instead of with 'ferry import --invite'.
 
 Several archives of one chain (a full archive, then its increments, in order)
 are queried as one log. 'ferry inspect diff A B' lists what differs between
@@ -101,6 +108,9 @@ DuckDB runs in a private temporary folder that it may spill to, within
 			if o.against != "" && len(args) > 1 {
 				return usageError("--against takes one archive")
 			}
+			if o.usersCSV != "" && !isCloudURL(o.against) {
+				return usageError("--users-csv lists whom to invite into Confluence Cloud: give --against https://SITE.atlassian.net too")
+			}
 			return runInspect(cmd.Context(), o, args)
 		},
 	}
@@ -110,6 +120,7 @@ DuckDB runs in a private temporary folder that it may spill to, within
 	f.StringVar(&o.out, "out", "", "save the --sql result to FILE.parquet, FILE.csv or FILE.json instead of printing it")
 	f.BoolVar(&o.schema, "schema", false, "list the views and their columns")
 	f.StringVar(&o.against, "against", "", "plan an import into this site without writing to it")
+	f.StringVar(&o.usersCSV, "users-csv", "", "with --against a Cloud site: write the users without access to it to FILE, as Atlassian's user import takes them")
 	f.StringVar(&o.report, "report", "", "write a self-contained HTML report (with the --against review when given)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "stop a query (and the summary) that runs longer than this")
 	f.StringVar(&o.memoryLimit, "memory-limit", inspect.DefaultMemoryLimit, "the most memory DuckDB may use (as DuckDB writes it: 500MB, 2GB); larger results spill to a temporary folder")
@@ -461,6 +472,11 @@ func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
 		return err
 	}
 	if o.format == "json" {
+		if o.usersCSV != "" {
+			if _, err := writeUsersCSV(o.usersCSV, rep); err != nil {
+				return err
+			}
+		}
 		return json.NewEncoder(os.Stdout).Encode(rep)
 	}
 	printf("review of importing %s into %s (nothing was written):\n", path, o.against)
@@ -473,11 +489,21 @@ func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
 		printf("    %s\n", a)
 	}
 	users := rep.Kinds["user"]
-	if users == nil { // Confluence Cloud: the preflight's bill review
-		printf("  users with an account at the destination: %d\n", len(rep.Linked))
-		printf("  users without one: %d (Confluence Cloud cannot create accounts through its API; inviting them grows the bill by %d)\n",
-			rep.NewBillable, rep.NewBillable)
+	if isCloudURL(o.against) { // the preflight's review of the people
+		printPeopleReview(rep, "  ")
+		if o.usersCSV != "" {
+			n, err := writeUsersCSV(o.usersCSV, rep)
+			if err != nil {
+				return err
+			}
+			printf("  %d user(s) to invite written to %s\n", n, o.usersCSV)
+		}
+		printf("\nwhat the import would do (spaces whose keys are in use left out, as --on-conflict skip does):\n")
+		printImportReport(rep)
 		return nil
+	}
+	if users == nil {
+		users = &importer.Counts{}
 	}
 	printf("  users linked to existing accounts by email: %d\n", len(rep.Linked))
 	printf("  new accounts: %d, of which %d join groups: the destination's bill grows by %d users where those groups give product access\n",
@@ -491,6 +517,11 @@ func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
 	printf("\nwhat the import would do (conflicts shown as --on-conflict rename would resolve them):\n")
 	printImportReport(rep)
 	return nil
+}
+
+// isCloudURL says whether a site names Confluence Cloud (or a sandbox).
+func isCloudURL(site string) bool {
+	return strings.HasPrefix(site, "http://") || strings.HasPrefix(site, "https://")
 }
 
 // createPrivate creates (or truncates) a file only its owner may read, as

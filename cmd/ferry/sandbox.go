@@ -21,8 +21,8 @@ import (
 
 func newSandboxCmd() *cobra.Command {
 	var site, listen string
-	var failRate, rateLimit, endpointLimit, hiddenEmails float64
-	var retryAfter time.Duration
+	var failRate, rateLimit, endpointLimit, hiddenEmails, withoutAccess float64
+	var retryAfter, inviteTime time.Duration
 	var readOnly, hideRate, gateway, noAdminKey, treeNodes bool
 	var spikes float64
 	var latency time.Duration
@@ -55,6 +55,9 @@ not exist is created empty, to stand in for a destination.`,
 			if failRate < 0 || failRate >= 1 {
 				return usageError("--fail-rate %v: want a fraction from 0 to below 1", failRate)
 			}
+			if withoutAccess < 0 || withoutAccess > 1 {
+				return usageError("--without-access %v: want a share from 0 to 1", withoutAccess)
+			}
 			if rateLimit < 0 {
 				return usageError("--rate-limit %v: want requests per second, or 0 for none", rateLimit)
 			}
@@ -71,6 +74,7 @@ not exist is created empty, to stand in for a destination.`,
 			h.Token, h.FailRate, h.RateLimit, h.ReadOnly = token, failRate, rateLimit, readOnly
 			h.Latency, h.MaxPage, h.Unannounced, h.Spikes = latency, maxPage, hideRate, spikes
 			h.EndpointLimit, h.RetryAfter, h.HiddenEmails, h.NoAdminKey = endpointLimit, retryAfter, hiddenEmails, noAdminKey
+			h.WithoutAccess, h.InviteTime = withoutAccess, inviteTime
 			if gateway {
 				h.Prefix = h.GatewayPrefix()
 			}
@@ -111,6 +115,8 @@ not exist is created empty, to stand in for a destination.`,
 	cmd.Flags().DurationVar(&retryAfter, "retry-after", 0, "the wait a 429 asks for, e.g. 4m10s (Cloud's can be minutes); a retry sent earlier earns it again (0: until the second's window ends)")
 	cmd.Flags().DurationVar(&latency, "latency", 0, "added to every answer, e.g. 50ms")
 	cmd.Flags().Float64Var(&hiddenEmails, "hidden-emails", 0, "the share of users whose profile hides their email: answered empty, as Cloud does (0 to 1)")
+	cmd.Flags().Float64Var(&withoutAccess, "without-access", 0, "the share of accounts that exist but may not use the site until invited (0 to 1): access is checked by email and given by invite-by-email, as Cloud does")
+	cmd.Flags().DurationVar(&inviteTime, "invite-time", 5*time.Second, "how long an invitation takes to give access")
 	cmd.Flags().BoolVar(&hideRate, "hide-rate-headers", false, "send no X-RateLimit headers, so 429s come without warning")
 	cmd.Flags().Float64Var(&spikes, "spikes", 0, "fraction of answers delayed by a latency spike of a quarter second")
 	cmd.Flags().IntVar(&maxPage, "max-page", 0, "largest page a list answers, below the API's 250 (0: no cap)")

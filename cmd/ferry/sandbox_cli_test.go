@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"encoding/csv"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,4 +152,98 @@ func TestCloudImportPreflightCLI(t *testing.T) {
 	if code != 0 || strings.Contains(out, `"created":1`) || strings.Contains(out, `"created":2`) {
 		t.Fatalf("second run: exit %d\n%s\n%s", code, out, errOut)
 	}
+}
+
+// People into Confluence Cloud, as an admin runs it: inspect --against
+// says who may use the site, and writes those who may not to a CSV for
+// Atlassian's user import; an import without --invite invites nobody and
+// lists what it could not grant them; --invite invites them, after the
+// review is shown, and once the invitations take effect nobody lacks access.
+func TestCloudPeopleCLI(t *testing.T) {
+	dir := t.TempDir()
+	site, dest := filepath.Join(dir, "s.db"), filepath.Join(dir, "dest.db")
+	must(t, 0, "generate", "--out", site, "--users", "12", "--spaces", "1", "--pages", "6", "--progress", "never")
+	arch := filepath.Join(dir, "s.ferry")
+	must(t, 0, "export", "--from", site, "--out", arch, "--progress", "never")
+	// The destination knows the same Atlassian accounts (a copy of the
+	// site stands in); about half of them may not use it.
+	data, err := os.ReadFile(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(dest, data, 0o600)
+	addr := startSandbox(t, dest, "--without-access", "0.5", "--invite-time", "1s")
+	users := filepath.Join(dir, "invite.csv")
+	out, errOut, code := withToken("sandbox-secret-token", "inspect", arch, "--against", "http://"+addr, "--users-csv", users)
+	if code != 0 {
+		t.Fatalf("inspect --against: exit %d\n%s\n%s", code, out, errOut)
+	}
+	without := reviewCount(t, out, "users without access: ")
+	if without == 0 || without == 12 {
+		t.Fatalf("%d of 12 users without access, want about half:\n%s", without, out)
+	}
+	rows := readCSV(t, users)
+	if strings.Join(rows[0], ",") != "Username,First Name,Last Name,Email Address" || len(rows)-1 != without {
+		t.Errorf("users CSV: header %v and %d rows, want %d:\n%v", rows[0], len(rows)-1, without, rows)
+	}
+	for _, r := range rows[1:] {
+		if !strings.Contains(r[3], "@") || r[0] != r[3] {
+			t.Errorf("users CSV row %v: want the email as user name and email", r)
+		}
+	}
+	if _, errOut, code := withToken("sandbox-secret-token", "inspect", arch, "--against", filepath.Join(dir, "local.db"), "--users-csv", users); code != 2 || !strings.Contains(errOut, "--users-csv") {
+		t.Errorf("--users-csv against an embedded site: exit %d, %s", code, errOut)
+	}
+
+	importTo := func(extra ...string) string {
+		t.Helper()
+		args := append([]string{"import", arch, "--to", "http://" + addr, "--journal", filepath.Join(dir, "j.db"), "--on-conflict", "skip", "--allow-missing-apps", "--progress", "never"}, extra...)
+		out, errOut, code := withToken("sandbox-secret-token", args...)
+		if code != 0 {
+			t.Fatalf("import %v: exit %d\n%s\n%s", extra, code, out, errOut)
+		}
+		return out
+	}
+	out = importTo("--dry-run")
+	if got := reviewCount(t, out, "users without access: "); got != without || strings.Contains(out, "inviting") {
+		t.Errorf("a dry run: %d without access (want %d), or it invited:\n%s", got, without, out)
+	}
+	out = importTo("--invite", "--invite-wait", "30s")
+	review, after, _ := strings.Cut(out, "inviting those without access")
+	if !strings.Contains(review, "review of the people, before any write") || reviewCount(t, review, "users without access: ") != without {
+		t.Errorf("the review before the invitations:\n%s", out)
+	}
+	if !strings.Contains(after, fmt.Sprintf("invited by this run: %d; not yet in effect when it went on: 0", without)) {
+		t.Errorf("the invitations:\n%s", out)
+	}
+	out, _, _ = withToken("sandbox-secret-token", "inspect", arch, "--against", "http://"+addr)
+	if got := reviewCount(t, out, "users without access: "); got != 0 {
+		t.Errorf("after the invitations, %d users still without access:\n%s", got, out)
+	}
+}
+
+// reviewCount reads the number after label in a review.
+func reviewCount(t *testing.T, out, label string) int {
+	t.Helper()
+	_, rest, ok := strings.Cut(out, label)
+	if !ok {
+		t.Fatalf("no %q in:\n%s", label, out)
+	}
+	var n int
+	fmt.Sscan(rest, &n)
+	return n
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rows
 }
