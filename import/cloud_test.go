@@ -414,6 +414,12 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 		h := sandbox.New(site)
 		servers = append(servers, h)
 		h.FailRate, h.RateLimit, h.Unannounced, h.Clock = 0.1, 5, true, fast // faults, and bursts of 429s without warning (5 a second of the fast clock)
+		// People of three kinds: a quarter hide their email (at both
+		// sites); at the copy, a quarter may not use it until invited.
+		h.HiddenEmails = 0.25
+		if len(servers) == 2 {
+			h.WithoutAccess = 0.25
+		}
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
 		c, _ := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
@@ -438,6 +444,14 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 	defer dest.Close()
 	sameAccounts(t, src, dest)
 	b := serve(dest)
+	// One whose email is hidden may not use the copy either: nothing can
+	// say so before a grant to them is refused.
+	for _, id := range column(t, src, `SELECT DISTINCT account_id FROM memberships ORDER BY account_id`) {
+		if servers[1].HidesEmail(id) {
+			servers[1].SetAccess(id, false)
+			break
+		}
+	}
 	journal := filepath.Join(dir, "j.db")
 	stop := errors.New("killed")
 	half := int64(0)
@@ -454,14 +468,56 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 	if !errors.Is(err, stop) {
 		t.Fatalf("the stopped run: %v", err)
 	}
-	if _, err := RunCloud(ctx, arch, b, journal, Options{AllowMissingApps: true}); err != nil {
+	resumed, err := RunCloud(ctx, arch, b, journal, Options{AllowMissingApps: true})
+	if err != nil {
 		t.Fatal(err)
 	}
+	// Without --invite, what users who may not use the copy would be
+	// granted is all that is missing, each listed per person.
+	withheld := func(hiddenOnly bool) []string {
+		var keys []string
+		for _, u := range column(t, src, `SELECT account_id || ' ' || coalesce(lower(email), '') FROM users`) {
+			id, email, _ := strings.Cut(u, " ")
+			if servers[1].MayUse(id) || hiddenOnly && !servers[1].HidesEmail(id) {
+				continue
+			}
+			if email == "" {
+				email = "account:" + id
+			}
+			keys = append(keys, email)
+		}
+		return keys
+	}
+	listed := 0 // (what each was not granted is in the killed run's report too)
+	for _, p := range resumed.People {
+		if p.Access == AccessNone {
+			listed++
+		}
+	}
+	if len(withheld(false)) == 0 || len(withheld(true)) == 0 || listed == 0 {
+		t.Fatalf("users without access: %d, of them with hidden emails %d; listed as without access: %d (the test wants some of each)",
+			len(withheld(false)), len(withheld(true)), listed)
+	}
+	checkCloudCopy(t, srcPath, destPath, src, dest, withheld(false)...)
+	// With --invite, and without the journal: those with an email to invite
+	// get everything; those without access whose email is hidden cannot
+	// be invited, and still get nothing (the copy refused, they were
+	// unchecked).
 	os.Remove(journal)
-	if _, err := RunCloud(ctx, arch, b, journal, Options{AllowMissingApps: true}); err != nil {
+	invited, err := RunCloud(ctx, arch, b, journal, Options{AllowMissingApps: true, Invite: true})
+	if err != nil {
 		t.Fatal(err)
 	}
-	checkCloudCopy(t, srcPath, destPath, src, dest)
+	turnedDown := 0
+	for _, p := range invited.People {
+		if p.Refused && p.NotGrantedCount > 0 {
+			turnedDown++
+		}
+	}
+	if invited.Invited == 0 || turnedDown == 0 {
+		t.Errorf("%d invited, %d unchecked users whose grants the copy refused (want some of each)", invited.Invited, turnedDown)
+	}
+	checkCloudCopy(t, srcPath, destPath, src, dest, withheld(false)...)
 
 	// A week of edits at the source, exported from it over HTTP as an
 	// increment and imported: moves, trash, deletions, new versions,
@@ -480,14 +536,14 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 	if _, err := export.Run(ctx, from2, inc, export.Options{Since: arch}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := RunCloud(ctx, inc, b, journal, Options{AllowMissingApps: true})
+	rep, err := RunCloud(ctx, inc, b, journal, Options{AllowMissingApps: true, Invite: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tot := rep.Totals(); tot.Deleted == 0 || tot.Updated == 0 || tot.Created == 0 {
 		t.Errorf("the increment: %+v, skipped %v", tot, rep.Skipped)
 	}
-	checkCloudCopy(t, srcPath, destPath, src, dest)
+	checkCloudCopy(t, srcPath, destPath, src, dest, withheld(true)...)
 	// The export, which reads several requests at a time, always meets
 	// the limit; the import, one request at a time, does when the machine
 	// is fast enough.
@@ -528,10 +584,13 @@ func sameAccounts(t *testing.T, src, dest *embedded.Site) {
 
 // checkCloudCopy compares a site with its copy through the API: equal but
 // for what the API cannot copy, with no duplicates and nothing lost.
-func checkCloudCopy(t *testing.T, srcPath, destPath string, src, dest *embedded.Site) {
+func checkCloudCopy(t *testing.T, srcPath, destPath string, src, dest *embedded.Site, withheld ...string) {
 	t.Helper()
 	for _, d := range differences(t, srcPath, destPath) {
 		switch {
+		case (d.Kind == "membership" || d.Kind == "space_permission" || d.Kind == "restriction") && d.What == "only in A" && slices.ContainsFunc(withheld, func(u string) bool { return strings.Contains(d.Key, u) }):
+			// Granted to a user who may not use the destination: listed
+			// per person in the report, never sent.
 		case d.Kind == "like": // Cloud's API cannot like on a user's behalf
 		case d.Kind == "property" && strings.HasSuffix(d.Key, " ferry.source"): // provenance
 		case d.Kind == "space_permission" && strings.Contains(d.Key, "anonymous"): // v2 names no anonymous principal

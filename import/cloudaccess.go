@@ -9,11 +9,14 @@ package importer
 // know (an XML or embedded archive's) is linked only through --map.
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"net/mail"
 	"strings"
 	"time"
 
+	"ferry/cloud"
 	"ferry/model"
 )
 
@@ -42,6 +45,9 @@ type Person struct {
 	// out for them, the first maxNotGranted; NotGrantedCount counts all.
 	NotGranted      []string `json:"not_granted,omitempty"`
 	NotGrantedCount int      `json:"not_granted_count,omitempty"`
+	// Refused says the destination refused a grant to them, unchecked,
+	// as to someone who may not use it: nothing more is sent for them.
+	Refused bool `json:"refused_a_grant,omitempty"`
 }
 
 // accessReasons say, per Access, why a user was not linked.
@@ -283,7 +289,7 @@ func (ci *cloudImport) invite() error {
 // destination, on that person's entry; it says whether the user was one.
 func (ci *cloudImport) withheld(accountID, what string, counts *Counts) bool {
 	p := ci.people[accountID]
-	if p == nil || p.Access == AccessLinked || p.Access == AccessUnchecked {
+	if p == nil || p.Access == AccessLinked || p.Access == AccessUnchecked && !p.Refused {
 		return false
 	}
 	counts.Skipped++
@@ -292,4 +298,21 @@ func (ci *cloudImport) withheld(accountID, what string, counts *Counts) bool {
 		p.NotGranted = append(p.NotGranted, what)
 	}
 	return true
+}
+
+// refused says whether err is the destination refusing a grant to an
+// unchecked user (no email to ask about) as to someone who may not use
+// the site; the grant is then withheld, like those that follow for them,
+// and the user is forgotten, so that a re-run asks about them again.
+func (ci *cloudImport) refused(accountID, what string, err error, counts *Counts) bool {
+	var ae *cloud.APIError
+	p := ci.people[accountID]
+	if p == nil || p.Access != AccessUnchecked || !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		return false
+	}
+	p.Refused = true
+	if ferr := ci.j.forget(ci.site, "user", accountID); ferr != nil {
+		return false
+	}
+	return ci.withheld(accountID, what, counts)
 }

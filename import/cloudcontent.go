@@ -279,7 +279,8 @@ func jsonEqual(a, b json.RawMessage) bool {
 func (ci *cloudImport) restriction(r *model.Restriction, counts *Counts) error {
 	container, ok := ci.j.lookup(ci.site, "content", r.ContainerID)
 	principal, pok := ci.j.lookup(ci.site, r.PrincipalType, r.PrincipalID)
-	if !pok && r.PrincipalType == "user" && ci.withheld(r.PrincipalID, r.Operation+" restriction on "+r.ContainerID, counts) {
+	what := r.Operation + " restriction on " + r.ContainerID
+	if r.PrincipalType == "user" && ci.withheld(r.PrincipalID, what, counts) {
 		return nil
 	}
 	if !ok || !pok || (r.PrincipalType != "user" && r.PrincipalType != "group") {
@@ -307,6 +308,9 @@ func (ci *cloudImport) restriction(r *model.Restriction, counts *Counts) error {
 		counts.Unchanged++
 	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
 		if err := ci.c.Put(ci.ctx, path, nil, nil); err != nil {
+			if r.PrincipalType == "user" && ci.refused(r.PrincipalID, what, err, counts) {
+				return nil
+			}
 			return err
 		}
 		counts.Created++

@@ -212,7 +212,8 @@ func (ci *cloudImport) groupByName(name string) (string, error) {
 func (ci *cloudImport) membership(m *model.Membership, counts *Counts) error {
 	group, gok := ci.j.lookup(ci.site, "group", m.GroupID)
 	account, uok := ci.j.lookup(ci.site, "user", m.AccountID)
-	if !uok && ci.withheld(m.AccountID, "membership of group "+ci.groupName(m.GroupID), counts) {
+	what := "membership of group " + ci.groupName(m.GroupID)
+	if ci.withheld(m.AccountID, what, counts) {
 		return nil
 	}
 	if !gok || !uok {
@@ -235,6 +236,9 @@ func (ci *cloudImport) membership(m *model.Membership, counts *Counts) error {
 		counts.Unchanged++
 	} else {
 		if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/group/userByGroupId?groupId="+url.QueryEscape(group), map[string]string{"accountId": account}, nil); err != nil {
+			if ci.refused(m.AccountID, what, err, counts) {
+				return nil
+			}
 			return err
 		}
 		members[account] = true

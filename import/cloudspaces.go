@@ -180,7 +180,7 @@ func (ci *cloudImport) permission(spaceKey string, p *model.SpacePermission, cou
 	switch p.PrincipalType {
 	case "user":
 		principal, pok = ci.j.lookup(ci.site, "user", p.PrincipalID)
-		if !pok && ci.withheld(p.PrincipalID, "space permission "+p.Operation+" in space "+spaceKey, counts) {
+		if ci.withheld(p.PrincipalID, "space permission "+p.Operation+" in space "+spaceKey, counts) {
 			return nil
 		}
 	case "group":
@@ -225,6 +225,9 @@ func (ci *cloudImport) permission(spaceKey string, p *model.SpacePermission, cou
 		err := writeChecked(func() error {
 			return ci.c.Post(ci.ctx, "/wiki/rest/api/space/"+url.PathEscape(spaceKey)+"/permission", body, nil)
 		}, func() (bool, error) { delete(ci.grants, space); return has(grant) })
+		if err != nil && p.PrincipalType == "user" && ci.refused(p.PrincipalID, "space permission "+p.Operation+" in space "+spaceKey, err, counts) {
+			return ci.j.forget(ci.site, "space_permission", p.ID)
+		}
 		if err != nil {
 			return err
 		}

@@ -55,13 +55,7 @@ func (s *Server) Invited() []string {
 // accounts, picked by a hash of their ids.
 func (s *Server) hasAccess(r *http.Request, accountID string) bool {
 	s.settleInvitations(r)
-	s.mu.Lock()
-	access, set := s.access[accountID]
-	s.mu.Unlock()
-	if set {
-		return access
-	}
-	return !share(accountID, "access", s.WithoutAccess)
+	return s.MayUse(accountID)
 }
 
 // share says whether id falls in the given share of ids, by a hash salted
@@ -203,3 +197,18 @@ func (s *Server) refuseWithoutAccess(w http.ResponseWriter, r *http.Request, acc
 	writeV1Error(w, http.StatusBadRequest, "User "+accountID+" does not have access to this site: invite them first")
 	return true
 }
+
+// MayUse says whether an account may use the site now (invitations not
+// yet due are not counted).
+func (s *Server) MayUse(accountID string) bool {
+	s.mu.Lock()
+	access, set := s.access[accountID]
+	s.mu.Unlock()
+	if set {
+		return access
+	}
+	return !share(accountID, "access", s.WithoutAccess)
+}
+
+// HidesEmail says whether an account's profile hides its email.
+func (s *Server) HidesEmail(accountID string) bool { return s.emailHidden(accountID) }
