@@ -99,7 +99,7 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 	}
 	defer j.db.Close()
 	ci := &cloudImport{ctx: ctx, c: c, j: j, f: f, site: h.Source.SiteID, archiveID: h.ArchiveID, o: o, skipKeys: map[string]bool{}, skipped: map[string]bool{},
-		pending: map[string]*model.Content{}, spaceIDs: map[string]string{}, checked: map[string]bool{}, grants: map[string]map[string]bool{}, known: map[string]int{}, people: map[string]*Person{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
+		pending: map[string]*model.Content{}, spaceIDs: map[string]string{}, checked: map[string]bool{}, grants: map[string]map[string]bool{}, known: map[string]int{}, people: map[string]*Person{}, roleOf: map[string]map[string]string{}, recovered: map[string]bool{}, attachments: map[string]*model.Attachment{}, comments: map[string]*model.Comment{},
 		report: &Report{Archive: path, ArchiveID: h.ArchiveID, DryRun: o.DryRun, Kinds: map[string]*Counts{}, NotCopied: map[string]int64{},
 			Skipped: map[string]int64{}, Changed: map[string]int64{}, Conflicts: []string{}, Merges: []GroupMerge{}, Linked: []string{}, Duplicates: []string{}, MissingApps: []string{}, People: []*Person{}}}
 	if h.ParentID != "" {
@@ -144,6 +144,7 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 		return ci.report, err
 	}
 	ci.reportWaiting()
+	ci.reportRoles()
 	if err := ci.applyStatuses(); err != nil {
 		return ci.report, err
 	}
@@ -186,6 +187,9 @@ type cloudImport struct {
 	grants      map[string]map[string]bool // destination space → its grants (destGrants)
 	known       map[string]int             // what this run wrote last: a page's, comment's or attachment's version
 	people      map[string]*Person         // source account id → what the destination knows of them (cloudaccess.go)
+	roleChecked bool                       // whether the destination's role mode was asked (cloudroles.go)
+	roles       []spaceRole                // its space roles, on a role-based site; else nil
+	roleOf      map[string]map[string]string
 }
 
 func (ci *cloudImport) apply(from int64) error {

@@ -238,6 +238,9 @@ func (ci *cloudImport) remove(t model.EventType, id string, counts *Counts) erro
 			return skip("")
 		}
 		key, space, ptype, principal, op, target := f[0], f[1], f[2], f[3], f[4], f[5]
+		if ci.roles != nil { // a role-based site: the role that fits what is left
+			return ci.assignRole(space, ptype, principal, op+":"+target, false, counts)
+		}
 		var found string
 		err := ci.c.List(ci.ctx, "/wiki/api/v2/spaces/"+space+"/permissions", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
 			var q struct {

@@ -68,6 +68,9 @@ func (ci *cloudImport) adoptSpace(sp *model.Space, id, key string, propErr error
 // written, space keys the destination already uses (compared
 // case-insensitively) and the users it has no account for.
 func (ci *cloudImport) preflight() error {
+	if _, err := ci.roleSite(); err != nil {
+		return fmt.Errorf("preflight: %w", err)
+	}
 	bill := &accessReview{ci: ci}
 	var apps []*model.App
 	it := ci.f.Events()

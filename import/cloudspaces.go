@@ -90,6 +90,23 @@ func (ci *cloudImport) checkSpace(key string) error {
 	if err != nil {
 		return err
 	}
+	if ci.roles != nil {
+		extra, missing, err := ci.checkRoles(dest, me)
+		if err != nil {
+			return fmt.Errorf("space %s: reading its role assignments back: %w", key, err)
+		}
+		if len(extra) > 0 {
+			slices.Sort(extra)
+			return fmt.Errorf("space %s has role assignments the source's grants do not give (%s): the destination added them (its default space roles?); "+
+				"nothing was written into the space: remove them in its settings, then run the import again", key, listSome(extra, 8))
+		}
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			return fmt.Errorf("space %s lacks role assignments that were made (%s): nothing was written into the space; run the import again", key, listSome(missing, 8))
+		}
+		ci.report.Notes = append(ci.report.Notes, fmt.Sprintf("space %s: created with roles for exactly the source's users and groups, and the importing account as its Admin", key))
+		return ci.j.record(ci.site, "space-checked", source, dest)
+	}
 	want := map[string]bool{}
 	for _, g := range ownSpaceGrants {
 		want["user "+me+" "+g] = true
@@ -190,6 +207,17 @@ func (ci *cloudImport) permission(spaceKey string, p *model.SpacePermission, cou
 		counts.Skipped++
 		ci.report.Skipped["space permission for a space, user or group not at the destination, or for anonymous users"]++
 		return nil
+	}
+	if ci.roles != nil {
+		key, target, _ := strings.Cut(p.Operation, ":")
+		if err := ci.j.record(ci.site, "space_permission", p.ID, strings.Join([]string{spaceKey, space, p.PrincipalType, principal, key, target}, "\x00")); err != nil {
+			return err
+		}
+		err := ci.assignRole(space, p.PrincipalType, principal, p.Operation, true, counts)
+		if err != nil && p.PrincipalType == "user" && ci.refused(p.PrincipalID, "space role in space "+spaceKey, err, counts) {
+			return nil
+		}
+		return err
 	}
 	if !grantOperations[p.Operation] {
 		counts.Skipped++
@@ -410,8 +438,20 @@ func (ci *cloudImport) createSpace(p *model.Space) error {
 	if err := ci.j.record(ci.site, "space-intent", p.ID, p.Key); err != nil {
 		return err
 	}
+	path := "/wiki/rest/api/space"
+	if ci.roles != nil {
+		// A role-based site: v2, with the importing account its only
+		// Admin (and so no default roles).
+		admin, _ := adminRole(ci.roles)
+		me, err := ci.account()
+		if err != nil {
+			return err
+		}
+		path, body = "/wiki/api/v2/spaces", map[string]any{"key": p.Key, "name": p.Name, "description": map[string]any{"value": p.Description, "representation": "plain"},
+			"roleAssignments": []any{map[string]any{"principal": map[string]string{"principalType": "USER", "principalId": me}, "roleId": admin.ID}}}
+	}
 	var created struct{ ID json.Number }
-	err = writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/rest/api/space", body, &created) }, func() (bool, error) {
+	err = writeChecked(func() error { return ci.c.Post(ci.ctx, path, body, &created) }, func() (bool, error) {
 		var found struct{ Results []struct{ ID string } }
 		err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces", url.Values{"keys": {p.Key}}, &found)
 		if len(found.Results) > 0 {

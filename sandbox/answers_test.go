@@ -181,6 +181,9 @@ func TestEveryAnswerConforms(t *testing.T) {
 	writeWalk(t, srv)
 	checkRestrictionShape(t, srv, v.sp)
 	conformanceRun(t, srv.URL)
+	h.Roles = true // a role-based site's answers
+	roleWalk(t, srv)
+	h.Roles = false
 	for _, b := range v.bad {
 		t.Error(b)
 	}
@@ -368,4 +371,16 @@ func checkRestrictionShape(t *testing.T, srv *httptest.Server, sp *specs) {
 			t.Errorf("restriction operation %s: %v", op, err)
 		}
 	}
+}
+
+// roleWalk creates a space on a role-based site and sets a role in it.
+func roleWalk(t *testing.T, srv *httptest.Server) {
+	c := client{t, srv}
+	c.send(http.MethodGet, "/wiki/api/v2/space-role-mode", nil)
+	c.send(http.MethodGet, "/wiki/api/v2/space-roles", nil)
+	admin := map[string]any{"principal": map[string]string{"principalType": "USER", "principalId": CallerAccount}, "roleId": "admin"}
+	_, sp := c.send(http.MethodPost, "/wiki/api/v2/spaces", map[string]any{"key": "WALKROLES", "name": "Walker's roles", "roleAssignments": []any{admin}})
+	id := fmt.Sprint(sp["id"])
+	c.send(http.MethodPost, "/wiki/api/v2/spaces/"+id+"/role-assignments", []any{admin})
+	c.send(http.MethodGet, "/wiki/api/v2/spaces/"+id+"/role-assignments", nil)
 }

@@ -122,6 +122,10 @@ func (s *Server) grantPermission(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, http.StatusBadRequest, "subject type must be user or group, and operation needs a key and a target")
 		return
 	}
+	if s.Roles {
+		writeV1Error(w, http.StatusBadRequest, "This site manages space access with roles: assign roles at /wiki/api/v2/spaces/{id}/role-assignments")
+		return
+	}
 	op := req.Operation.Key + ":" + req.Operation.Target
 	if !grantOperations[op] {
 		writeV1Error(w, http.StatusBadRequest, "operation "+op+" is not one a space permission may have")

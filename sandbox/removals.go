@@ -135,6 +135,10 @@ func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) revokePermission(w http.ResponseWriter, r *http.Request) {
+	if s.Roles {
+		writeV1Error(w, http.StatusBadRequest, "This site manages space access with roles: assign roles at /wiki/api/v2/spaces/{id}/role-assignments")
+		return
+	}
 	space, ok := s.one(`SELECT id FROM spaces WHERE key = ? AND deleted_rev IS NULL`, r.PathValue("key"))
 	perm, found := "", false
 	if ok {

@@ -75,6 +75,9 @@ type Server struct {
 	// (they exist, as every Atlassian account does everywhere, but have
 	// no access until invited: access.go). Which is fixed by their ids.
 	WithoutAccess float64
+	// Roles puts the site in ROLES mode: space access through roles
+	// (roles.go), v1's grants refused.
+	Roles bool
 	// InviteTime is how long an invitation takes to give access (5 s if
 	// 0), on Clock.
 	InviteTime time.Duration

@@ -110,8 +110,12 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request) {
 		writeV1Error(w, http.StatusBadRequest, "A space with key "+req.Key+" already exists")
 		return
 	}
+	if s.Roles && len(req.Permissions) > 0 {
+		writeV1Error(w, http.StatusBadRequest, "This site manages space access with roles: create the space with v2 POST /spaces and roleAssignments")
+		return
+	}
 	// The grants: exactly those asked for, or, if none, the defaults.
-	type grant struct{ ptype, pid, op string }
+	type grant = spaceGrant
 	var grants []grant
 	for _, p := range req.Permissions {
 		op := p.Operation.Operation + ":" + p.Operation.TargetType
@@ -145,45 +149,11 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	var id string
-	err := s.update(r, func(tx *embedded.Tx) error {
-		var err error
-		if id, err = tx.NewID("cloud-space-"); err != nil {
-			return err
-		}
-		now := time.Now().UTC()
-		err = tx.CreateSpace(model.Space{ID: id, Key: req.Key, Name: req.Name, Type: "global", Status: "current",
-			Description: req.Description.Plain.Value, Categories: []string{}, Settings: map[string]string{},
-			LookAndFeel: map[string]string{}, Templates: []model.Template{}, CreatedAt: now})
-		// A new space comes with a homepage, titled as the space.
-		var home string
-		if err == nil {
-			home, err = tx.NewID("cloud-content-")
-		}
-		if err == nil {
-			err = errors.Join(tx.CreateContent(model.Content{ID: home, Type: "page", SpaceID: id, Status: "current", CreatedAt: now, Author: CallerAccount}),
-				tx.AddVersion(model.Version{ContentID: home, Number: 1, Title: req.Name, Body: "", Author: CallerAccount, At: now}),
-				tx.SetHomepage(id, home))
-		}
-		for _, g := range grants {
-			if err != nil {
-				break
-			}
-			var pid string
-			if pid, err = tx.NewID("cloud-permission-"); err == nil {
-				err = tx.GrantPermission(model.SpacePermission{ID: pid, SpaceID: id, PrincipalType: g.ptype, PrincipalID: g.pid, Operation: g.op})
-			}
-		}
-		return err
-	})
+	id, err := s.newSpace(r, req.Key, req.Name, req.Description.Plain.Value, grants)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "create space failed")
 		return
 	}
-	s.mu.Lock()
-	s.created[id] = true // Cloud makes a space's creator its admin
-	s.hiddenCache = nil
-	s.mu.Unlock()
 	row, _ := s.one(`SELECT rowid FROM spaces WHERE id = ?`, id)
 	n, _ := strconv.ParseInt(row, 10, 64)
 	writeJSON(w, map[string]any{"id": n, "key": req.Key, "name": req.Name, "type": "global", "status": "current",
@@ -544,4 +514,51 @@ func (s *Server) titleTaken(space, kind, title, except string) bool {
 	_, taken := s.one(`SELECT c.id FROM content c JOIN content_versions v ON v.content_id = c.id AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id)
 		WHERE c.space_id = ? AND c.type = ? AND v.title = ? AND c.id != ? AND c.deleted_rev IS NULL`, space, kind, title, except)
 	return taken
+}
+
+// spaceGrant is a space permission a new space is created with.
+type spaceGrant struct{ ptype, pid, op string }
+
+// newSpace creates a space with a homepage titled as the space, and
+// exactly the grants given.
+func (s *Server) newSpace(r *http.Request, key, name, description string, grants []spaceGrant) (string, error) {
+	var id string
+	err := s.update(r, func(tx *embedded.Tx) error {
+		var err error
+		if id, err = tx.NewID("cloud-space-"); err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		err = tx.CreateSpace(model.Space{ID: id, Key: key, Name: name, Type: "global", Status: "current",
+			Description: description, Categories: []string{}, Settings: map[string]string{},
+			LookAndFeel: map[string]string{}, Templates: []model.Template{}, CreatedAt: now})
+		// A new space comes with a homepage, titled as the space.
+		var home string
+		if err == nil {
+			home, err = tx.NewID("cloud-content-")
+		}
+		if err == nil {
+			err = errors.Join(tx.CreateContent(model.Content{ID: home, Type: "page", SpaceID: id, Status: "current", CreatedAt: now, Author: CallerAccount}),
+				tx.AddVersion(model.Version{ContentID: home, Number: 1, Title: name, Body: "", Author: CallerAccount, At: now}),
+				tx.SetHomepage(id, home))
+		}
+		for _, g := range grants {
+			if err != nil {
+				break
+			}
+			var pid string
+			if pid, err = tx.NewID("cloud-permission-"); err == nil {
+				err = tx.GrantPermission(model.SpacePermission{ID: pid, SpaceID: id, PrincipalType: g.ptype, PrincipalID: g.pid, Operation: g.op})
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.created[id] = true // Cloud makes a space's creator its admin
+	s.hiddenCache = nil
+	s.mu.Unlock()
+	return id, nil
 }

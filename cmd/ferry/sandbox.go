@@ -23,7 +23,7 @@ func newSandboxCmd() *cobra.Command {
 	var site, listen string
 	var failRate, rateLimit, endpointLimit, hiddenEmails, withoutAccess float64
 	var retryAfter, inviteTime time.Duration
-	var readOnly, hideRate, gateway, noAdminKey, treeNodes bool
+	var readOnly, hideRate, gateway, noAdminKey, treeNodes, roles bool
 	var spikes float64
 	var latency time.Duration
 	var maxPage int
@@ -74,7 +74,7 @@ not exist is created empty, to stand in for a destination.`,
 			h.Token, h.FailRate, h.RateLimit, h.ReadOnly = token, failRate, rateLimit, readOnly
 			h.Latency, h.MaxPage, h.Unannounced, h.Spikes = latency, maxPage, hideRate, spikes
 			h.EndpointLimit, h.RetryAfter, h.HiddenEmails, h.NoAdminKey = endpointLimit, retryAfter, hiddenEmails, noAdminKey
-			h.WithoutAccess, h.InviteTime = withoutAccess, inviteTime
+			h.WithoutAccess, h.InviteTime, h.Roles = withoutAccess, inviteTime, roles
 			if gateway {
 				h.Prefix = h.GatewayPrefix()
 			}
@@ -117,6 +117,7 @@ not exist is created empty, to stand in for a destination.`,
 	cmd.Flags().Float64Var(&hiddenEmails, "hidden-emails", 0, "the share of users whose profile hides their email: answered empty, as Cloud does (0 to 1)")
 	cmd.Flags().Float64Var(&withoutAccess, "without-access", 0, "the share of accounts that exist but may not use the site until invited (0 to 1): access is checked by email and given by invite-by-email, as Cloud does")
 	cmd.Flags().DurationVar(&inviteTime, "invite-time", 5*time.Second, "how long an invitation takes to give access")
+	cmd.Flags().BoolVar(&roles, "roles", false, "serve a site with role-based access control in ROLES mode: space access through roles only, v1 grants refused")
 	cmd.Flags().BoolVar(&hideRate, "hide-rate-headers", false, "send no X-RateLimit headers, so 429s come without warning")
 	cmd.Flags().Float64Var(&spikes, "spikes", 0, "fraction of answers delayed by a latency spike of a quarter second")
 	cmd.Flags().IntVar(&maxPage, "max-page", 0, "largest page a list answers, below the API's 250 (0: no cap)")
