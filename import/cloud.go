@@ -145,6 +145,7 @@ func RunCloudArchive(ctx context.Context, a *Archive, c *cloud.Client, journal s
 	}
 	ci.reportWaiting()
 	ci.reportRoles()
+	ci.reportOwners()
 	if err := ci.applyStatuses(); err != nil {
 		return ci.report, err
 	}

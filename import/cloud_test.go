@@ -1,8 +1,10 @@
 package importer
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -269,6 +271,49 @@ func TestCloudImport(t *testing.T) {
 		JOIN content c ON c.id = p.container_id WHERE p.deleted_rev IS NULL AND c.deleted_rev IS NULL`); got != want || want == 0 {
 		t.Errorf("%d content properties at the destination, %d at the source", got, want)
 	}
+	// Each page belongs to its source author where the author's account is
+	// linked and the page had an update to move it with (the homepages
+	// always do); else to the importing account, reported.
+	type srcPage struct {
+		author   string
+		versions int
+		home     bool
+	}
+	byTitle := map[string]srcPage{}
+	for _, row := range column(t, src, `SELECT v.title || '|' || coalesce(c.author, '') || '|' || (SELECT count(*) FROM content_versions WHERE content_id = c.id) || '|' ||
+		EXISTS (SELECT 1 FROM spaces s WHERE s.homepage = c.id) FROM content c JOIN content_versions v ON v.content_id = c.id
+		AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id) WHERE c.type = 'page' AND c.deleted_rev IS NULL`) {
+		f := strings.Split(row, "|")
+		n, _ := strconv.Atoi(f[2])
+		byTitle[f[0]] = srcPage{f[1], n, f[3] == "1"}
+	}
+	unmoved, owned := 0, 0
+	if _, err := c.EnableAdminKey(ctx); err != nil { // restricted pages too
+		t.Fatal(err)
+	}
+	err = c.List(ctx, "/wiki/api/v2/pages", url.Values{"limit": {"250"}, "status": cloud.Statuses["pages"]}, func(r json.RawMessage) error {
+		var p struct{ Title, OwnerID, AuthorID string }
+		json.Unmarshal(r, &p)
+		sp, ok := byTitle[p.Title]
+		if !ok || !linked[sp.author] {
+			return nil
+		}
+		want := sp.author
+		if sp.versions == 1 && !sp.home {
+			want = p.AuthorID // the importing account
+			unmoved++
+		} else {
+			owned++
+		}
+		if p.OwnerID != want {
+			t.Errorf("page %q: owner %s, want %s", p.Title, p.OwnerID, want)
+		}
+		return nil
+	})
+	if err != nil || owned == 0 || unmoved == 0 || rep.Changed[ownerUnmoved] != int64(unmoved) {
+		t.Errorf("owners: %v; %d moved to their authors, %d left (%d reported)", err, owned, unmoved, rep.Changed[ownerUnmoved])
+	}
+	c.DisableAdminKey(ctx)
 	if rep.Kinds["page"].Created == 0 || rep.Kinds["user"].NotCopied == 0 {
 		t.Errorf("report %+v %+v", rep.Kinds["page"], rep.Kinds["user"])
 	}
@@ -452,6 +497,30 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 			break
 		}
 	}
+	// And one who hides their email and wrote a page with a later version
+	// loses access while the pages go in: the copy refuses them its
+	// ownership.
+	var leaver string
+	for _, id := range column(t, src, `SELECT DISTINCT c.author FROM content c WHERE c.type = 'page' AND (SELECT count(*) FROM content_versions WHERE content_id = c.id) > 1 ORDER BY 1`) {
+		if servers[1].HidesEmail(id) && servers[1].MayUse(id) {
+			leaver = id
+			break
+		}
+	}
+	firstVersion := int64(0)
+	if f, err := archive.Open(arch); err == nil {
+		it := f.Events()
+		for firstVersion == 0 && it.Next() {
+			if it.Event().Type == string(model.PageVersion) {
+				firstVersion = it.Event().Seq
+			}
+		}
+		it.Close()
+		f.Close()
+	}
+	if leaver == "" || firstVersion == 0 {
+		t.Fatalf("no author with a hidden email (%q), or no page version in the archive (%d)", leaver, firstVersion)
+	}
 	journal := filepath.Join(dir, "j.db")
 	stop := errors.New("killed")
 	half := int64(0)
@@ -459,7 +528,10 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 		half = f.Manifest().Events.Count / 2
 		f.Close()
 	}
-	_, err = RunCloud(ctx, arch, b, journal, Options{AllowMissingApps: true, BeforeEvent: func(seq int64) error {
+	killed, err := RunCloud(ctx, arch, b, journal, Options{AllowMissingApps: true, BeforeEvent: func(seq int64) error {
+		if seq == firstVersion {
+			servers[1].SetAccess(leaver, false)
+		}
 		if seq == half {
 			return stop
 		}
@@ -497,6 +569,9 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 	if len(withheld(false)) == 0 || len(withheld(true)) == 0 || listed == 0 {
 		t.Fatalf("users without access: %d, of them with hidden emails %d; listed as without access: %d (the test wants some of each)",
 			len(withheld(false)), len(withheld(true)), listed)
+	}
+	if killed.Changed[ownerRefused]+resumed.Changed[ownerRefused] == 0 {
+		t.Errorf("no page's ownership was refused: %v, then %v", killed.Changed, resumed.Changed)
 	}
 	checkCloudCopy(t, srcPath, destPath, src, dest, withheld(false)...)
 	// With --invite, and without the journal: those with an email to invite

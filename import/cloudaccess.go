@@ -301,13 +301,21 @@ func (ci *cloudImport) withheld(accountID, what string, counts *Counts) bool {
 }
 
 // refused says whether err is the destination refusing a grant to an
-// unchecked user (no email to ask about) as to someone who may not use
-// the site; the grant is then withheld, like those that follow for them,
+// unchecked user (no email to ask about, or linked by an earlier run) as
+// to someone who may not use the site; the grant is then withheld, like those that follow for them,
 // and the user is forgotten, so that a re-run asks about them again.
 func (ci *cloudImport) refused(accountID, what string, err error, counts *Counts) bool {
 	var ae *cloud.APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+		return false
+	}
 	p := ci.people[accountID]
-	if p == nil || p.Access != AccessUnchecked || !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
+	if p == nil { // linked by an earlier run, and since gone from the site?
+		p = &Person{AccountID: accountID, Access: AccessUnchecked}
+		ci.people[accountID] = p
+		ci.report.People = append(ci.report.People, p)
+	}
+	if p.Access != AccessUnchecked {
 		return false
 	}
 	p.Refused = true

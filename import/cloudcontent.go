@@ -151,6 +151,15 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 			if err := ci.setProvenance(kind, id, prov); err != nil {
 				return err
 			}
+			if kind == "pages" {
+				if owner, err := ci.owner(c); err != nil {
+					return err
+				} else if owner != "" {
+					if err := ci.j.record(ci.site, "owner-wanted", v.ContentID, owner); err != nil {
+						return err
+					}
+				}
+			}
 			counts.Created++
 		}
 		delete(ci.pending, v.ContentID)
@@ -167,10 +176,71 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 	n := v.Number + ci.versionOffset(v.ContentID)
 	body := map[string]any{"id": id, "status": "current", "body": map[string]any{"representation": representation(v), "value": v.Body},
 		"version": map[string]any{"number": n, "message": message}}
-	return ci.withTitle(kind, v.ContentID, v.Title, false, func(title string) error {
-		body["title"] = title
-		return ci.nextVersion("/wiki/api/v2/"+kind+"/"+id, "content "+v.ContentID, n, body, counts)
-	}, func(title string) (bool, error) { return ci.titleInUse(kind, id, title) })
+	owner, moveOwner := ci.j.lookup(ci.site, "owner-wanted", v.ContentID)
+	if moveOwner && kind == "pages" {
+		body["ownerId"] = owner // the page's first update: to its source author
+	}
+	write := func() error {
+		return ci.withTitle(kind, v.ContentID, v.Title, false, func(title string) error {
+			body["title"] = title
+			return ci.nextVersion("/wiki/api/v2/"+kind+"/"+id, "content "+v.ContentID, n, body, counts)
+		}, func(title string) (bool, error) { return ci.titleInUse(kind, id, title) })
+	}
+	err := ci.withOwner(body, write)
+	if err == nil && moveOwner {
+		err = ci.j.forget(ci.site, "owner-wanted", v.ContentID)
+	}
+	return err
+}
+
+// ownerUnlinked and ownerUnmoved are why a page's owner at the
+// destination is the importing account rather than its source author.
+const (
+	ownerUnlinked = "page owned by the importing account: its source author has no account that may use the destination"
+	ownerUnmoved  = "page owned by the importing account: Cloud creates a page as the caller's and moves its owner only with an update, and the source page has no later version"
+	ownerRefused  = "page owned by the importing account: the destination refused its source author as owner"
+)
+
+// owner is the destination account a page written from c should belong
+// to: its source author's, when linked and not the importing account
+// itself ("" otherwise, reported when the author could not be linked).
+func (ci *cloudImport) owner(c *model.Content) (string, error) {
+	if c.Author == "" {
+		return "", nil
+	}
+	dest, ok := ci.j.lookup(ci.site, "user", c.Author)
+	if !ok {
+		ci.report.Changed[ownerUnlinked]++
+		return "", nil
+	}
+	me, err := ci.account()
+	if err != nil || dest == me {
+		return "", err
+	}
+	return dest, nil
+}
+
+// withOwner runs write, which sends body; if the destination refuses the
+// owner it names (400: an author whose access could not be checked, and
+// who has none), it runs it again without one, reported.
+func (ci *cloudImport) withOwner(body map[string]any, write func() error) error {
+	err := write()
+	var ae *cloud.APIError
+	if body["ownerId"] != nil && errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+		delete(body, "ownerId")
+		if err = write(); err == nil {
+			ci.report.Changed[ownerRefused]++
+		}
+	}
+	return err
+}
+
+// reportOwners counts the pages still owned by the importing account for
+// want of a later version to move their owner with.
+func (ci *cloudImport) reportOwners() {
+	if n := ci.j.count(ci.site, "owner-wanted"); n > 0 {
+		ci.report.Changed[ownerUnmoved] = int64(n)
+	}
 }
 
 // nextVersion writes version n of the page, blog post or comment at path

@@ -110,6 +110,13 @@ func (j *journal) all(site, kind string) map[string]string {
 	return out
 }
 
+// count counts the mappings of a kind.
+func (j *journal) count(site, kind string) int {
+	var n int
+	j.db.QueryRow(`SELECT count(*) FROM ids WHERE source_site = ? AND kind = ?`, site, kind).Scan(&n)
+	return n
+}
+
 func (j *journal) record(site, kind, id, cloudID string) error {
 	_, err := j.db.Exec(`INSERT OR REPLACE INTO ids VALUES (?, ?, ?, ?)`, site, kind, id, cloudID)
 	return err

@@ -367,11 +367,18 @@ func (ci *cloudImport) homepage(c *model.Content, space string, v *model.Version
 	}
 	body := map[string]any{"id": sp.HomepageID, "status": "current", "body": map[string]any{"representation": representation(v), "value": v.Body},
 		"version": map[string]any{"number": v.Number + offset, "message": message}}
+	if owner, err := ci.owner(c); err != nil {
+		return "", err
+	} else if owner != "" {
+		body["ownerId"] = owner
+	}
 	var counts Counts
-	err := ci.withTitle("pages", v.ContentID, v.Title, false, func(title string) error {
-		body["title"] = title
-		return ci.nextVersion("/wiki/api/v2/pages/"+sp.HomepageID, "the homepage of space "+space, v.Number+offset, body, &counts)
-	}, func(title string) (bool, error) { return ci.titleInUse("pages", sp.HomepageID, title) })
+	err := ci.withOwner(body, func() error {
+		return ci.withTitle("pages", v.ContentID, v.Title, false, func(title string) error {
+			body["title"] = title
+			return ci.nextVersion("/wiki/api/v2/pages/"+sp.HomepageID, "the homepage of space "+space, v.Number+offset, body, &counts)
+		}, func(title string) (bool, error) { return ci.titleInUse("pages", sp.HomepageID, title) })
+	})
 	if err != nil {
 		return "", err
 	}

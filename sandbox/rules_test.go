@@ -555,3 +555,51 @@ func TestRuleTrashRestore(t *testing.T) {
 		t.Errorf("a restore: %d, status %v, version %v (want current, still %d)", status, out["status"], out["version"], n)
 	}
 }
+
+// Rule: a page update may transfer its ownership (ownerId) to an account
+// that may use the site, which the page then answers as its owner; an
+// unknown account, one without access, and a blog post's owner are
+// refused.
+func TestRulePageOwner(t *testing.T) {
+	site := generatedSite(t)
+	h := New(site)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	var users []string
+	rows, _ := site.DB().Query(`SELECT account_id FROM users WHERE status = 'active' ORDER BY account_id LIMIT 2`)
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		users = append(users, id)
+	}
+	rows.Close()
+	h.SetAccess(users[1], false)
+	latest := func(kind string) (string, string, int) {
+		var id, title string
+		var n int
+		site.DB().QueryRow(`SELECT c.rowid, v.title, v.number FROM content c JOIN content_versions v ON v.content_id = c.id
+			AND v.number = (SELECT max(number) FROM content_versions WHERE content_id = c.id)
+			WHERE c.type = ? AND c.status = 'current' AND c.deleted_rev IS NULL ORDER BY c.rowid LIMIT 1`, kind).Scan(&id, &title, &n)
+		return id, title, n
+	}
+	update := func(kind, owner string) (int, map[string]any) {
+		id, title, n := latest(kind)
+		return call(t, srv, http.MethodPut, "/wiki/api/v2/"+kind+"s/"+id, map[string]any{"id": id, "status": "current", "title": title, "ownerId": owner,
+			"body": map[string]any{"representation": "storage", "value": "<p>owned</p>"}, "version": map[string]any{"number": n + 1}}, true)
+	}
+	for _, c := range []struct{ kind, owner, why string }{
+		{"page", "no-such-account", "an unknown account"}, {"page", users[1], "an account without access"}, {"blogpost", users[0], "a blog post"},
+	} {
+		if status, _ := update(c.kind, c.owner); status != http.StatusBadRequest {
+			t.Errorf("ownership to %s: %d, want 400", c.why, status)
+		}
+	}
+	status, out := update("page", users[0])
+	if status != http.StatusOK || out["ownerId"] != users[0] {
+		t.Fatalf("ownership transferred: %d, owner %v (want %s)", status, out["ownerId"], users[0])
+	}
+	id, _, _ := latest("page")
+	if _, got := call(t, srv, http.MethodGet, "/wiki/api/v2/pages/"+id, nil, true); got["ownerId"] != users[0] || got["authorId"] == users[0] {
+		t.Errorf("the page read back: owner %v, author %v", got["ownerId"], got["authorId"])
+	}
+}

@@ -107,8 +107,9 @@ type Server struct {
 	nodes       map[string]Node   // folders, whiteboards, ... laid over the site (tree.go)
 	placed      map[string]string // page id → the node it is in
 
-	access        map[string]bool // site access set by SetAccess or an invitation
-	invitations   []invitation    // not yet taken effect
+	owners        map[string]string // page (its Cloud id) → owner, where ownership was transferred
+	access        map[string]bool   // site access set by SetAccess or an invitation
+	invitations   []invitation      // not yet taken effect
 	invitedEmails []string
 }
 
@@ -502,7 +503,7 @@ func (s *Server) contentList(kind string) http.HandlerFunc {
 		var page scanner
 		if !s.query(w, q, args, func(rows *sql.Rows) error {
 			v, id, err := contentJSON(rows, kind, withBody)
-			s.place(v)
+			s.overlay(v)
 			page.add(v, id, hid == nil || !hid.content[id])
 			return err
 		}) {
@@ -524,7 +525,7 @@ func (s *Server) contentOne(kind string) http.HandlerFunc {
 		var found map[string]any
 		if !s.query(w, q, args, func(rows *sql.Rows) error {
 			v, _, err := contentJSON(rows, kind, r.URL.Query().Get("body-format") == "storage")
-			s.place(v)
+			s.overlay(v)
 			found = v
 			return err
 		}) {

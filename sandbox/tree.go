@@ -50,13 +50,18 @@ func (s *Server) AddNode(n Node, pages ...string) {
 	}
 }
 
-// place shows a page's parent as a node when it was placed in one.
-func (s *Server) place(v map[string]any) {
+// overlay lays over content's answer what the sandbox keeps beside the
+// site: a page's parent, when it was placed in a node, and its owner,
+// when ownership was transferred (write.go).
+func (s *Server) overlay(v map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id, _ := v["id"].(string)
 	if n, ok := s.nodes[s.placed[id]]; ok {
 		v["parentId"], v["parentType"] = n.ID, n.Type
+	}
+	if owner, ok := s.owners[id]; ok {
+		v["ownerId"] = owner
 	}
 }
 
