@@ -191,6 +191,7 @@ type cloudImport struct {
 	roleChecked bool                       // whether the destination's role mode was asked (cloudroles.go)
 	roles       []spaceRole                // its space roles, on a role-based site; else nil
 	roleOf      map[string]map[string]string
+	labelBuf    labelBatch // labels waiting to be written together
 }
 
 func (ci *cloudImport) apply(from int64) error {
@@ -207,6 +208,11 @@ func (ci *cloudImport) apply(from int64) error {
 			}
 		}
 		t := model.EventType(ev.Type)
+		if t != model.LabelAdded {
+			if err := ci.flushLabels(); err != nil {
+				return err
+			}
+		}
 		counts := ci.report.kind(t.Kind())
 		switch {
 		case model.RuleFor(t).Copy == model.NotCopied:
@@ -236,6 +242,9 @@ func (ci *cloudImport) apply(from int64) error {
 			}
 		}
 		ci.last = ev.Seq
+		if len(ci.labelBuf.labels) > 0 {
+			continue // checkpointed once they are written
+		}
 		if err := ci.j.checkpoint(ci.archiveID, ev.Seq, false); err != nil {
 			return err
 		}
@@ -243,7 +252,65 @@ func (ci *cloudImport) apply(from int64) error {
 			ci.o.Progress(ci.report)
 		}
 	}
-	return it.Err()
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if err := ci.flushLabels(); err != nil {
+		return err
+	}
+	return ci.j.checkpoint(ci.archiveID, ci.last, false)
+}
+
+// labelBatch holds the labels an archive adds to one page or blog post,
+// written in one request (v1 takes a list) before the next other event,
+// at most maxLabelBatch at a time. The checkpoint waits for them.
+type labelBatch struct {
+	dest   string
+	labels []map[string]string
+	counts *Counts
+}
+
+const maxLabelBatch = 50
+
+func (ci *cloudImport) bufferLabel(dest string, l *model.Label, counts *Counts) error {
+	b := &ci.labelBuf
+	if b.dest != dest {
+		if err := ci.flushLabels(); err != nil {
+			return err
+		}
+		b.dest = dest
+	}
+	for _, have := range b.labels {
+		if have["name"] == l.Name {
+			counts.Unchanged++
+			return nil
+		}
+	}
+	b.labels, b.counts = append(b.labels, map[string]string{"prefix": l.Prefix, "name": l.Name}), counts
+	if len(b.labels) == maxLabelBatch {
+		return ci.flushLabels()
+	}
+	return nil
+}
+
+// flushLabels writes the labels held; adding a label that is there
+// changes nothing, so it is safe to repeat.
+func (ci *cloudImport) flushLabels() error {
+	b := &ci.labelBuf
+	if len(b.labels) == 0 {
+		return nil
+	}
+	if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/content/"+b.dest+"/label", b.labels, nil); err != nil {
+		return fmt.Errorf("labels of %s: %w", b.dest, err)
+	}
+	for _, l := range b.labels {
+		if ci.labelsOf == b.dest {
+			ci.labels[l["name"]] = true
+		}
+	}
+	b.counts.Created += int64(len(b.labels))
+	b.labels = b.labels[:0]
+	return nil
 }
 
 func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, counts *Counts) error {
@@ -358,15 +425,7 @@ func (ci *cloudImport) event(t model.EventType, ev *archive.Event, payload any, 
 			}
 			return err
 		}
-		// Adding a label that is there changes nothing: safe to repeat.
-		if err := ci.c.PostRepeatable(ci.ctx, "/wiki/rest/api/content/"+id+"/label", []map[string]string{{"prefix": p.Prefix, "name": p.Name}}, nil); err != nil {
-			return err
-		}
-		if ci.labelsOf == id {
-			ci.labels[p.Name] = true
-		}
-		counts.Created++
-		return nil
+		return ci.bufferLabel(id, p, counts)
 	}
 	counts.NotCopied++
 	ci.report.NotCopied[notWrittenToCloud]++

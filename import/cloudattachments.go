@@ -42,9 +42,12 @@ func (ci *cloudImport) attachmentVersion(v *model.AttachmentVersion, counts *Cou
 		return nil
 	}
 	key := "attachment:" + container + "/" + a.Filename
-	have := func() (int, error) {
-		if k, ok := ci.known[key]; ok { // this run's last upload
+	have := func(askSite bool) (int, error) {
+		if k, ok := ci.known[key]; ok && !askSite { // this run's last upload
 			return k, nil
+		}
+		if _, fresh := ci.known["created:"+container]; fresh && !askSite {
+			return 0, nil // this run made the page, and has uploaded no such file to it
 		}
 		var list struct {
 			Results []struct{ Version struct{ Number int } }
@@ -55,7 +58,7 @@ func (ci *cloudImport) attachmentVersion(v *model.AttachmentVersion, counts *Cou
 		}
 		return list.Results[0].Version.Number, nil
 	}
-	n, err := have()
+	n, err := have(false)
 	switch {
 	case err != nil:
 		return err
@@ -73,8 +76,7 @@ func (ci *cloudImport) attachmentVersion(v *model.AttachmentVersion, counts *Cou
 	err = writeChecked(func() error {
 		return ci.c.Upload(ci.ctx, "PUT", "/wiki/rest/api/content/"+container+"/child/attachment", a.Filename, mediaTypeOf(a, v), comment, open, nil)
 	}, func() (bool, error) {
-		delete(ci.known, key) // ask the site
-		n, err := have()
+		n, err := have(true)
 		return n >= v.Number, err
 	})
 	if err != nil {

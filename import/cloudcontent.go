@@ -146,7 +146,8 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 			}
 			id = created.ID
 			ci.remember("/wiki/api/v2/"+kind+"/"+id, 1)
-			ci.remember("labels:"+id, 0) // none yet
+			ci.remember("labels:"+id, 0)  // none yet
+			ci.remember("created:"+id, 1) // and no attachments or properties
 			prov := Provenance{SourceSite: ci.site, SourceID: v.ContentID, ArchiveID: ci.archiveID, Author: c.Author, CreatedAt: c.CreatedAt}
 			if err := ci.setProvenance(kind, id, prov); err != nil {
 				return err
@@ -310,7 +311,13 @@ func (ci *cloudImport) property(p *model.Property, counts *Counts) error {
 		}
 		return props.Results[0].Value, true, nil
 	}
-	value, found, err := existing()
+	var value json.RawMessage
+	var found bool
+	var err error
+	written := "property:" + container + "/" + p.Key
+	if _, fresh := ci.known["created:"+container]; !fresh || ci.known[written] > 0 {
+		value, found, err = existing() // (content this run made has only what it gave it)
+	}
 	switch {
 	case err != nil:
 		return err
@@ -329,6 +336,7 @@ func (ci *cloudImport) property(p *model.Property, counts *Counts) error {
 	if err != nil {
 		return err
 	}
+	ci.remember(written, 1)
 	counts.Created++
 	return nil
 }

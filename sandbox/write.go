@@ -456,12 +456,23 @@ func (s *Server) spaceProperty(w http.ResponseWriter, r *http.Request) {
 // addLabels adds labels to a page or blog post (v1); adding one that is
 // there already changes nothing, as in Confluence.
 func (s *Server) addLabels(w http.ResponseWriter, r *http.Request) {
-	var labels []struct {
+	type label struct {
 		Prefix string `json:"prefix"`
 		Name   string `json:"name"`
 	}
-	if !readBody(w, r, &labels) {
+	// A list of labels, or one (v1 spec: LabelCreateArray or LabelCreate).
+	var raw json.RawMessage
+	if !readBody(w, r, &raw) {
 		return
+	}
+	var labels []label
+	if err := json.Unmarshal(raw, &labels); err != nil {
+		var one label
+		if err := json.Unmarshal(raw, &one); err != nil {
+			writeV1Error(w, http.StatusBadRequest, "the body is neither a label nor a list of labels")
+			return
+		}
+		labels = []label{one}
 	}
 	id, ok := s.one(`SELECT id FROM content WHERE rowid = ? AND deleted_rev IS NULL`, r.PathValue("id"))
 	if !ok {
