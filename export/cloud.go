@@ -807,13 +807,26 @@ func (s *CloudSource) siteComments(ctx context.Context, emit func(*model.Change)
 			return err
 		}
 	}
-	return s.rec.comments(func(raw []byte, loc, container, parent, space string) error {
+	err := s.rec.comments(func(raw []byte, loc, container, parent, space string) error {
 		var c cloudComment
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return err
 		}
 		c.loc = loc
 		return s.emitComment(ctx, &c, container, parent, space, emit)
+	})
+	if err != nil {
+		return err
+	}
+	// A reply that cannot be placed is named, not dropped unseen.
+	return s.rec.stranded(func(raw []byte, loc, parent, space string) error {
+		var c cloudComment
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return err
+		}
+		skipped := &model.Skipped{Class: "Comment", ID: c.ID, Objects: 1, Reason: fmt.Sprintf("a reply among the site's %s comments whose parent comment (%s) is not among them: "+
+			"a reply of another kind than its thread, or to a comment the account may not see; it cannot be placed, and is not exported", loc, parent)}
+		return emit(&model.Change{Type: model.SourceSkipped, ID: "Comment:" + c.ID, Space: space, At: cloudTime(c.Version.CreatedAt), Payload: skipped})
 	})
 }
 

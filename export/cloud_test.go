@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -416,5 +417,70 @@ func overflow(t *testing.T, site *embedded.Site) {
 	}
 	if len(users) <= 50 {
 		t.Fatalf("only %d users to like a page: 50 are included, more must be", len(users))
+	}
+}
+
+// A reply Cloud lists among the footer comments whose parent is an inline
+// comment cannot be placed (the import writes a reply beside its parent):
+// the export names it as skipped, with its id, rather than dropping it
+// unseen, and exports everything else.
+func TestCloudExportNamesARepliesItCannotPlace(t *testing.T) {
+	dir := t.TempDir()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	if err := generate.Site(ctx, site, generate.Options{Users: 5, Spaces: 1, Pages: 20, Seed: 8}); err != nil {
+		t.Fatal(err)
+	}
+	var parent, container, author string
+	if err := site.DB().QueryRow(`SELECT id, container_id, author FROM comments WHERE location = 'inline' AND parent_id IS NULL AND deleted_rev IS NULL ORDER BY id LIMIT 1`).Scan(&parent, &container, &author); err != nil {
+		t.Fatalf("no inline comment: %v", err)
+	}
+	now := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	err = site.Update(ctx, now, "", func(tx *embedded.Tx) error {
+		cm := model.Comment{ID: "odd-reply", ContainerID: container, ParentID: parent, Location: "footer", Status: "current", Author: author, CreatedAt: now}
+		return errors.Join(tx.CreateComment(cm), tx.AddCommentVersion(model.Version{ContentID: cm.ID, Number: 1, Body: "<p>beside its thread</p>", Author: author, At: now}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sandbox.New(site))
+	defer srv.Close()
+	src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "c.ferry")
+	if _, err := Run(ctx, src, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := archive.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var named []string
+	comments := 0
+	it := f.Events()
+	for it.Next() {
+		ev := it.Event()
+		switch ev.Type {
+		case string(model.SourceSkipped):
+			if strings.HasPrefix(ev.ID, "Comment:") {
+				named = append(named, ev.ID)
+			}
+		case string(model.CommentCreated):
+			comments++
+		}
+	}
+	it.Close()
+	var rowid string
+	site.DB().QueryRow(`SELECT rowid FROM comments WHERE id = 'odd-reply'`).Scan(&rowid)
+	var want int
+	site.DB().QueryRow(`SELECT count(*) - 1 FROM comments WHERE deleted_rev IS NULL`).Scan(&want)
+	if len(named) != 1 || named[0] != "Comment:"+rowid || comments != want {
+		t.Errorf("named as skipped %v (want Comment:%s); %d comments exported, want %d", named, rowid, comments, want)
 	}
 }

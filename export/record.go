@@ -443,6 +443,32 @@ func (r *recorder) comments(each func(raw []byte, loc, container, parent, space 
 	return rows.Err()
 }
 
+// stranded walks the replies comments leaves out, of the pages and blog
+// posts exported: their parent is not among the kept comments of their
+// kind.
+func (r *recorder) stranded(each func(raw []byte, loc, parent, space string) error) error {
+	rows, err := r.tx.Query(`WITH RECURSIVE t(seq) AS (
+			SELECT c.seq FROM comments c WHERE c.parent = ''
+			UNION ALL SELECT c.seq FROM comments c JOIN comments p ON c.parent = p.id AND c.loc = p.loc JOIN t ON t.seq = p.seq)
+		SELECT c.raw, c.loc, c.parent, k.space FROM comments c JOIN containers k ON k.id = c.container
+		WHERE c.seq NOT IN (SELECT seq FROM t) ORDER BY c.seq`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw []byte
+		var loc, parent, space string
+		if err := rows.Scan(&raw, &loc, &parent, &space); err != nil {
+			return err
+		}
+		if err := each(raw, loc, parent, space); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // keepRestrictions keeps content's restrictions, as a list brought them
 // whole, until the content's turn.
 func (r *recorder) keepRestrictions(id string, raw []byte) error {

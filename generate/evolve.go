@@ -216,18 +216,20 @@ func (g *gen) evComment(ctx context.Context) error {
 		return nil
 	}
 	var replyTo, editID string
+	location := "footer"
 	var number int
 	if g.rng.Intn(3) == 0 {
 		g.one(ctx, `SELECT cm.id, max(v.number) FROM comments cm JOIN comment_versions v ON v.comment_id = cm.id
 			WHERE cm.deleted_rev IS NULL GROUP BY cm.id ORDER BY cm.id`, nil, &editID, &number)
 	} else {
-		g.one(ctx, `SELECT id FROM comments WHERE container_id = ? AND deleted_rev IS NULL ORDER BY id`, []any{id}, &replyTo)
+		g.one(ctx, `SELECT id, location FROM comments WHERE container_id = ? AND deleted_rev IS NULL ORDER BY id`, []any{id}, &replyTo, &location)
 	}
 	return g.change(ctx, func(tx *embedded.Tx) error {
 		if editID != "" {
 			return tx.AddCommentVersion(model.Version{ContentID: editID, Number: number + 1, Body: "<p>" + xmlEscape(sentence(g.rng, 10)) + "</p>", Author: g.activeUser(), At: g.clock})
 		}
-		cm := model.Comment{ID: g.id(), ContainerID: id, ParentID: replyTo, Location: "footer", Status: "current", Author: g.activeUser(), CreatedAt: g.clock}
+		// A reply is of its thread's kind: a reply to an inline comment is inline.
+		cm := model.Comment{ID: g.id(), ContainerID: id, ParentID: replyTo, Location: location, Status: "current", Author: g.activeUser(), CreatedAt: g.clock}
 		if err := tx.CreateComment(cm); err != nil {
 			return err
 		}

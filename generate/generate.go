@@ -449,11 +449,12 @@ func (g *gen) attachmentVersion(tx *embedded.Tx, a model.Attachment, v int, text
 
 // extras adds comments, labels, restrictions, properties and likes.
 func (g *gen) extras(tx *embedded.Tx, c model.Content) error {
-	var comments []string
+	var comments []model.Comment
 	for n := int(g.rng.ExpFloat64() * 0.6); n > 0; n-- {
 		cm := model.Comment{ID: g.id(), ContainerID: c.ID, Location: "footer", Status: "current", Author: g.anyUser(), CreatedAt: c.CreatedAt.Add(time.Duration(1+g.rng.Intn(100)) * time.Hour)}
 		if len(comments) > 0 && g.rng.Intn(3) == 0 {
-			cm.ParentID = comments[g.rng.Intn(len(comments))]
+			parent := comments[g.rng.Intn(len(comments))]
+			cm.ParentID, cm.Location = parent.ID, parent.Location // a reply is of its thread's kind
 		} else if g.rng.Intn(5) == 0 {
 			cm.Location = "inline"
 			cm.Anchor = &model.InlineAnchor{Selection: sentence(g.rng, 3), MatchIndex: g.rng.Intn(3), MarkerRef: fmt.Sprintf("marker-%d", g.rng.Intn(1e6))}
@@ -461,7 +462,7 @@ func (g *gen) extras(tx *embedded.Tx, c model.Content) error {
 		if err := tx.CreateComment(cm); err != nil {
 			return err
 		}
-		comments = append(comments, cm.ID)
+		comments = append(comments, cm)
 		for v := 1; v <= 1+g.rng.Intn(2); v++ {
 			if err := tx.AddCommentVersion(model.Version{ContentID: cm.ID, Number: v, Body: "<p>" + xmlEscape(sentence(g.rng, 8+g.rng.Intn(20))) + "</p>",
 				Author: cm.Author, At: cm.CreatedAt.Add(time.Duration(v-1) * time.Hour)}); err != nil {
@@ -494,7 +495,7 @@ func (g *gen) extras(tx *embedded.Tx, c model.Content) error {
 	for n := int(g.rng.ExpFloat64() * 0.8); n > 0; n-- {
 		target, kind := c.ID, c.Type
 		if len(comments) > 0 && g.rng.Intn(4) == 0 {
-			target, kind = comments[g.rng.Intn(len(comments))], "comment"
+			target, kind = comments[g.rng.Intn(len(comments))].ID, "comment"
 		}
 		if err := tx.AddLike(model.Like{ContainerID: target, ContainerType: kind, AccountID: g.anyUser(), At: c.CreatedAt.Add(48 * time.Hour)}); err != nil {
 			return err

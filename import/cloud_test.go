@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -546,34 +547,16 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 	}
 	// Without --invite, what users who may not use the copy would be
 	// granted is all that is missing, each listed per person.
-	withheld := func(hiddenOnly bool) []string {
-		var keys []string
-		for _, u := range column(t, src, `SELECT account_id || ' ' || coalesce(lower(email), '') FROM users`) {
-			id, email, _ := strings.Cut(u, " ")
-			if servers[1].MayUse(id) || hiddenOnly && !servers[1].HidesEmail(id) {
-				continue
-			}
-			if email == "" {
-				email = "account:" + id
-			}
-			keys = append(keys, email)
-		}
-		return keys
-	}
-	listed := 0 // (what each was not granted is in the killed run's report too)
+	withoutAccess := 0
 	for _, p := range resumed.People {
 		if p.Access == AccessNone {
-			listed++
+			withoutAccess++
 		}
 	}
-	if len(withheld(false)) == 0 || len(withheld(true)) == 0 || listed == 0 {
-		t.Fatalf("users without access: %d, of them with hidden emails %d; listed as without access: %d (the test wants some of each)",
-			len(withheld(false)), len(withheld(true)), listed)
+	if withoutAccess == 0 || len(gapsOf(t, src, killed, resumed).withheld) == 0 {
+		t.Fatalf("%d users listed as without access, %d with what they were not granted (the test wants some of each)", withoutAccess, len(gapsOf(t, src, killed, resumed).withheld))
 	}
-	if killed.Changed[ownerRefused]+resumed.Changed[ownerRefused] == 0 {
-		t.Errorf("no page's ownership was refused: %v, then %v", killed.Changed, resumed.Changed)
-	}
-	checkCloudCopy(t, srcPath, destPath, src, dest, withheld(false)...)
+	checkCloudCopy(t, srcPath, destPath, src, dest, gapsOf(t, src, killed, resumed))
 	// With --invite, and without the journal: those with an email to invite
 	// get everything; those without access whose email is hidden cannot
 	// be invited, and still get nothing (the copy refused, they were
@@ -592,13 +575,13 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 	if invited.Invited == 0 || turnedDown == 0 {
 		t.Errorf("%d invited, %d unchecked users whose grants the copy refused (want some of each)", invited.Invited, turnedDown)
 	}
-	checkCloudCopy(t, srcPath, destPath, src, dest, withheld(false)...)
+	checkCloudCopy(t, srcPath, destPath, src, dest, gapsOf(t, src, invited))
 
 	// A week of edits at the source, exported from it over HTTP as an
 	// increment and imported: moves, trash, deletions, new versions,
 	// comments, attachments, labels, restrictions and permissions reach
 	// the copy.
-	if err := generate.Evolve(ctx, src, 150, 9); err != nil {
+	if err := generate.Evolve(ctx, src, 150, 11); err != nil {
 		t.Fatal(err)
 	}
 	sameAccounts(t, src, dest)
@@ -618,7 +601,34 @@ func TestCloudRoundTripOverHTTP(t *testing.T) {
 	if tot := rep.Totals(); tot.Deleted == 0 || tot.Updated == 0 || tot.Created == 0 {
 		t.Errorf("the increment: %+v, skipped %v", tot, rep.Skipped)
 	}
-	checkCloudCopy(t, srcPath, destPath, src, dest, withheld(true)...)
+	checkCloudCopy(t, srcPath, destPath, src, dest, gapsOf(t, src, rep, invited))
+	if rep.Changed[unarchiveReason] == 0 {
+		t.Error("no page restored from the archive at the source (the test wants one)")
+	}
+	// Another week, another increment of the increment: with a group
+	// renamed at the source (reported: Cloud's API cannot rename one).
+	if err := generate.Evolve(ctx, src, 150, 21); err != nil {
+		t.Fatal(err)
+	}
+	sameAccounts(t, src, dest)
+	from3, err := export.OpenCloudClient(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer from3.Close()
+	inc2 := filepath.Join(dir, "inc2.ferry")
+	if _, err := export.Run(ctx, from3, inc2, export.Options{Since: inc}); err != nil {
+		t.Fatal(err)
+	}
+	rep2, err := RunCloud(ctx, inc2, b, journal, Options{AllowMissingApps: true, Invite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gaps := gapsOf(t, src, rep2, rep, invited)
+	if len(gaps.renamed) == 0 {
+		t.Errorf("no group renamed at the source (the test wants one): %v", rep2.Skipped)
+	}
+	checkCloudCopy(t, srcPath, destPath, src, dest, gaps)
 	// The export, which reads several requests at a time, always meets
 	// the limit; the import, one request at a time, does when the machine
 	// is fast enough.
@@ -657,12 +667,68 @@ func sameAccounts(t *testing.T, src, dest *embedded.Site) {
 	}
 }
 
+// copyGaps are what a Cloud copy may lack, as its import reported.
+type copyGaps struct {
+	unarchived int               // pages restored from the archive at the source, left archived
+	withheld   []string          // users (emails, or account:ID) whose grants were not written
+	renamed    map[string]string // groups renamed at the source: old name → new
+}
+
+// groupRename reads a renamed group's names from its report line.
+var groupRename = regexp.MustCompile(`^group renamed at the source from "(.*)" to "(.*)": `)
+
+// gapsOf collects the gaps the reports of imports into one copy name.
+func gapsOf(t *testing.T, src *embedded.Site, reps ...*Report) copyGaps {
+	g := copyGaps{renamed: map[string]string{}}
+	for _, r := range reps {
+		// (each run reports every page it leaves archived, not only its own)
+		g.unarchived = max(g.unarchived, int(r.Changed[unarchiveReason]))
+		for why := range r.Skipped {
+			if m := groupRename.FindStringSubmatch(why); m != nil {
+				g.renamed[m[1]] = m[2]
+			}
+		}
+		for _, p := range r.People {
+			if p.NotGrantedCount == 0 {
+				continue
+			}
+			email := column(t, src, `SELECT coalesce(lower(email), '') FROM users WHERE account_id = ?`, p.AccountID)[0]
+			if email == "" {
+				email = "account:" + p.AccountID
+			}
+			g.withheld = append(g.withheld, email)
+		}
+	}
+	return g
+}
+
 // checkCloudCopy compares a site with its copy through the API: equal but
 // for what the API cannot copy, with no duplicates and nothing lost.
-func checkCloudCopy(t *testing.T, srcPath, destPath string, src, dest *embedded.Site, withheld ...string) {
+// gaps are what the import reported it could not carry.
+func checkCloudCopy(t *testing.T, srcPath, destPath string, src, dest *embedded.Site, gaps copyGaps) {
 	t.Helper()
-	for _, d := range differences(t, srcPath, destPath) {
+	unarchived, withheld := gaps.unarchived, gaps.withheld
+	diffs := differences(t, srcPath, destPath)
+	// A group renamed at the source keeps its old name at the copy
+	// (reported: Cloud's API cannot rename groups): what names the new
+	// name at the source and the old at the copy is the same.
+	onlyB := map[string]bool{}
+	for _, d := range diffs {
+		if d.What == "only in B" {
+			onlyB[d.Kind+" "+d.Key] = true
+		}
+	}
+	renamedAway := map[string]bool{}
+	for _, d := range diffs {
+		for from, to := range gaps.renamed {
+			if d.What == "only in A" && strings.Contains(d.Key, to) && onlyB[d.Kind+" "+strings.ReplaceAll(d.Key, to, from)] {
+				renamedAway[d.Kind+" "+d.Key], renamedAway[d.Kind+" "+strings.ReplaceAll(d.Key, to, from)] = true, true
+			}
+		}
+	}
+	for _, d := range diffs {
 		switch {
+		case renamedAway[d.Kind+" "+d.Key]:
 		case (d.Kind == "membership" || d.Kind == "space_permission" || d.Kind == "restriction") && d.What == "only in A" && slices.ContainsFunc(withheld, func(u string) bool { return strings.Contains(d.Key, u) }):
 			// Granted to a user who may not use the destination: listed
 			// per person in the report, never sent.
@@ -707,6 +773,25 @@ func checkCloudCopy(t *testing.T, srcPath, destPath string, src, dest *embedded.
 		var x, y string
 		src.DB().QueryRow(q).Scan(&x)
 		dest.DB().QueryRow(q).Scan(&y)
+		if strings.Contains(q, "c.status AS t") {
+			// Current at the source, archived at the copy: as many as
+			// were reported.
+			onlyCopy := minus(y, x)
+			swapped := 0
+			for _, item := range minus(x, y) {
+				title, ok := strings.CutSuffix(item, ":current")
+				if i := slices.Index(onlyCopy, title+":archived"); ok && i >= 0 {
+					onlyCopy = slices.Delete(onlyCopy, i, i+1)
+					swapped++
+				}
+			}
+			if swapped != unarchived {
+				t.Errorf("%d pages current at the source and archived at the copy, %d reported", swapped, unarchived)
+			}
+			if swapped > 0 && swapped == len(minus(x, y)) && len(onlyCopy) == 0 {
+				continue
+			}
+		}
 		if x != y {
 			t.Errorf("%s\n only in the source: %v\n only in the copy: %v", q, minus(x, y), minus(y, x))
 		}

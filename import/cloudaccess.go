@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -289,7 +290,7 @@ func (ci *cloudImport) invite() error {
 // destination, on that person's entry; it says whether the user was one.
 func (ci *cloudImport) withheld(accountID, what string, counts *Counts) bool {
 	p := ci.people[accountID]
-	if p == nil || p.Access == AccessLinked || p.Access == AccessUnchecked && !p.Refused {
+	if p == nil || (p.Access == AccessLinked || p.Access == AccessUnchecked) && !p.Refused {
 		return false
 	}
 	counts.Skipped++
@@ -300,10 +301,12 @@ func (ci *cloudImport) withheld(accountID, what string, counts *Counts) bool {
 	return true
 }
 
-// refused says whether err is the destination refusing a grant to an
-// unchecked user (no email to ask about, or linked by an earlier run) as
-// to someone who may not use the site; the grant is then withheld, like those that follow for them,
-// and the user is forgotten, so that a re-run asks about them again.
+// refused says whether err is the destination refusing a grant to a user
+// (400), as to someone who may not use the site: unchecked (no email to
+// ask about), linked by an earlier run and gone since, or sharing an
+// email with an account that has access. The grant is then withheld, like
+// those that follow for them, and the user is forgotten, so that a re-run
+// asks about them again.
 func (ci *cloudImport) refused(accountID, what string, err error, counts *Counts) bool {
 	var ae *cloud.APIError
 	if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest {
@@ -313,10 +316,9 @@ func (ci *cloudImport) refused(accountID, what string, err error, counts *Counts
 	if p == nil { // linked by an earlier run, and since gone from the site?
 		p = &Person{AccountID: accountID, Access: AccessUnchecked}
 		ci.people[accountID] = p
-		ci.report.People = append(ci.report.People, p)
 	}
-	if p.Access != AccessUnchecked {
-		return false
+	if !slices.Contains(ci.report.People, p) { // linked, checked: listed now
+		ci.report.People = append(ci.report.People, p)
 	}
 	p.Refused = true
 	if ferr := ci.j.forget(ci.site, "user", accountID); ferr != nil {

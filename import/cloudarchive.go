@@ -139,6 +139,10 @@ func (ci *cloudImport) waitArchived(task string, batch []string) error {
 	}
 }
 
+// unarchiveReason is why a page current at the source is archived at
+// the destination.
+const unarchiveReason = "page restored from the archive at the source, left archived: Cloud's API cannot unarchive"
+
 // applyStatuses trashes and archives what the source had trashed or
 // archived (both are safe to repeat), and restores from the trash what the
 // source restored (v2 update with status current). Cloud's API cannot
@@ -193,7 +197,7 @@ func (ci *cloudImport) restore(kind, id string) error {
 		}
 		ci.report.kind(model.PageStatus.Kind()).Updated++
 	case "archived":
-		ci.report.Changed["page restored from the archive at the source, left archived: Cloud's API cannot unarchive"]++
+		ci.report.Changed[unarchiveReason]++
 	}
 	return nil
 }
