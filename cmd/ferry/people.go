@@ -25,14 +25,36 @@ func printPeopleReview(r *importer.Report, indent string) {
 	n := peopleCounts(r)
 	printf("%susers with an account that may use the destination (linked): %d\n", indent, len(r.Linked)-n[importer.AccessUnchecked])
 	printf("%susers whose access could not be checked (email hidden or invalid; linked to their account, unchecked): %d\n", indent, n[importer.AccessUnchecked])
+	listPeople(r, importer.AccessUnchecked, indent+"    ")
 	printf("%susers without access: %d (an invitation gives it and grows the bill by one each; ferry import --invite invites them, inspect --users-csv lists them)\n", indent, n[importer.AccessNone]+n[importer.AccessInvited])
 	if r.Invited > 0 || n[importer.AccessInvited] > 0 {
 		printf("%s  invited by this run: %d; not yet in effect when it went on: %d\n", indent, r.Invited, n[importer.AccessInvited])
 	}
 	printf("%susers whose email may use the destination but whose account id is unknown: %d (Cloud finds no account by email: add --map lines user,EMAIL,ACCOUNT_ID)\n", indent, n[importer.AccessNeedsMap])
+	listPeople(r, importer.AccessNeedsMap, indent+"    ")
 	printf("%susers with no known account and no email, who cannot be matched: %d\n", indent, n[importer.AccessUnmatched])
 	if n[importer.AccessInactive] > 0 {
 		printf("%sdeactivated, closed or app users without an account there (never invited): %d\n", indent, n[importer.AccessInactive])
+	}
+}
+
+// listPeople names the first 20 people of one kind (--format json lists
+// all).
+func listPeople(r *importer.Report, a importer.Access, indent string) {
+	shown := 0
+	for _, p := range r.People {
+		if p.Access != a {
+			continue
+		}
+		if shown++; shown > 20 {
+			printf("%s... and more (--format json lists all)\n", indent)
+			return
+		}
+		who := p.DisplayName
+		if p.Email != "" {
+			who += " <" + p.Email + ">"
+		}
+		printf("%s%s (source account %s)\n", indent, who, p.AccountID)
 	}
 }
 
