@@ -643,7 +643,7 @@ func (b *builder) buildAttachments() error {
 		}
 		number := 0
 		for _, v := range versions {
-			ver := strings.TrimSpace(v.Props["version"])
+			ver := versionOf(v)
 			var f io.ReadCloser
 			err := checkAttachmentPath(container.ID, o.ID, ver)
 			if err == nil {

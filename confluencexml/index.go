@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"ferry/model"
+
 	_ "github.com/mattn/go-sqlite3" // the index is a SQLite file
 )
 
@@ -19,6 +21,7 @@ type index struct {
 	db     *sql.DB
 	counts map[string]int64 // objects per class
 	stmts  map[string]*sql.Stmt
+	dups   []model.Skipped // objects left out for an id an earlier one has, or copied with characters replaced
 }
 
 // stmt prepares a query once: the build runs a few queries per object.
@@ -84,6 +87,10 @@ func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
 			return err
 		}
 		ix.counts[o.Class]++
+		if o.Replaced != "" {
+			ix.dups = append(ix.dups, model.Skipped{Class: o.Class, ID: o.ID, Objects: 1,
+				Reason: fmt.Sprintf("line %d: %s, replaced by U+FFFD; the object is copied with them replaced", o.Line, o.Replaced)})
+		}
 		if err := ix.add(tx, o); err != nil {
 			return fmt.Errorf("index object %s %s (line %d): %w", o.Class, o.ID, o.Line, err)
 		}
@@ -104,6 +111,9 @@ func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
 		tx.Rollback()
 	}
 	if err == nil {
+		err = ix.dedupe(ctx)
+	}
+	if err == nil {
 		_, err = db.ExecContext(ctx, indexKeys)
 	}
 	// The build reads objects while it iterates over others.
@@ -113,6 +123,45 @@ func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
 		return nil, err
 	}
 	return ix, nil
+}
+
+// dedupe keeps, of the objects that share a class and an id, the first in
+// the file, and lists the others as skipped with their lines. Real exports
+// hold such twins after a failed space import, or with the history of a
+// renamed page; without this, any one of them sinks the conversion.
+func (ix *index) dedupe(ctx context.Context) error {
+	rows, err := ix.db.QueryContext(ctx, `SELECT o.class, o.id, json_extract(o.data, '$.n'), f.line FROM objects o
+		JOIN (SELECT class, id, min(rowid) AS first, json_extract(data, '$.n') AS line FROM objects GROUP BY class, id HAVING count(*) > 1) f
+		ON f.class = o.class AND f.id = o.id AND o.rowid != f.first ORDER BY o.rowid`)
+	if err != nil {
+		return fmt.Errorf("index: finding objects that share an id: %w", err)
+	}
+	for rows.Next() {
+		var class, id string
+		var line, first int
+		if err := rows.Scan(&class, &id, &line, &first); err != nil {
+			rows.Close()
+			return err
+		}
+		ix.dups = append(ix.dups, model.Skipped{Class: class, ID: id, Objects: 1,
+			Reason: fmt.Sprintf("line %d: a second %s with id %s; the first, line %d, is used", line, class, truncate(id, 80), first)})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ix.dups) == 0 {
+		return err
+	}
+	for _, q := range []string{
+		`DELETE FROM objects WHERE rowid NOT IN (SELECT min(rowid) FROM objects GROUP BY class, id)`,
+		`DELETE FROM bodies WHERE rowid NOT IN (SELECT min(rowid) FROM bodies GROUP BY id)`,
+		`DELETE FROM versions WHERE rowid NOT IN (SELECT min(rowid) FROM versions GROUP BY class, id)`,
+		`DELETE FROM props WHERE rowid NOT IN (SELECT min(rowid) FROM props GROUP BY id)`,
+		`DELETE FROM prop_owners WHERE rowid NOT IN (SELECT min(rowid) FROM prop_owners GROUP BY prop_id, content_id)`,
+	} {
+		if _, err := ix.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("index: leaving out objects that share an id: %w", err)
+		}
+	}
+	return nil
 }
 
 func (ix *index) add(tx *sql.Tx, o *Object) error {
@@ -146,7 +195,7 @@ func (ix *index) add(tx *sql.Tx, o *Object) error {
 		if orig == "" {
 			orig = o.ID
 		}
-		n, _ := strconv.Atoi(strings.TrimSpace(o.Props["version"]))
+		n, _ := strconv.Atoi(versionOf(o))
 		if _, err := tx.Exec(`INSERT INTO versions VALUES (?, ?, ?, ?)`, orig, o.ID, o.Class, n); err != nil {
 			return err
 		}
@@ -157,6 +206,15 @@ func (ix *index) add(tx *sql.Tx, o *Object) error {
 	}
 	_, err = tx.Exec(`INSERT INTO objects VALUES (?, ?, ?)`, o.ID, o.Class, data)
 	return err
+}
+
+// versionOf is an object's version number as its export writes it:
+// "version", or, for Confluence 4.x attachments, "attachmentVersion".
+func versionOf(o *Object) string {
+	if v := strings.TrimSpace(o.Props["version"]); v != "" {
+		return v
+	}
+	return strings.TrimSpace(o.Props["attachmentVersion"])
 }
 
 // each calls fn for every object of the classes, in id order.

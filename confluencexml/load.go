@@ -42,7 +42,7 @@ func Load(ctx context.Context, exportPath string, site *embedded.Site, tmpDir st
 		return nil, fmt.Errorf("%s: %w", exportPath, err)
 	}
 	defer ix.close()
-	rep := &Report{Objects: ix.counts, Created: map[string]int64{}}
+	rep := &Report{Objects: ix.counts, Created: map[string]int64{}, Skipped: ix.dups}
 	b := &builder{ctx: ctx, ix: ix, site: site, files: files, rep: rep, users: map[string]string{}, groups: map[string]string{},
 		spaces: map[string]string{}, content: map[string]string{}, comments: map[string]bool{}}
 	if err := b.run(); err != nil {

@@ -238,6 +238,9 @@ func FuzzParse(f *testing.F) {
 	// inputs of many kilobytes.
 	f.Add([]byte(`<?xml version="1.0"?><hibernate-generic><object class="Space"><id name="id">1</id><property name="key"><![CDATA[K]]></property></object></hibernate-generic>`))
 	f.Add([]byte(`<hibernate-generic><object class="Page"><id name="id">1</id><collection name="c"><element class="X"><id>2</id></element></collection></object></hibernate-generic>`))
+	// Damage real exports carry (testdata/damaged): control characters raw
+	// and as references, a byte that is not UTF-8, an object twice.
+	f.Add([]byte("<hibernate-generic><!-- &#8; --><object class=\"Page\"><id name=\"id\">1</id><property name=\"title\"><![CDATA[a\x08b\xe9]]></property><property name=\"t\">x &#2;&#x1F600; y</property></object><object class=\"Page\"><id name=\"id\">1</id></object></hibernate-generic>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		timer := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("input parsed for over 10 s: %q", data)) })
 		defer timer.Stop()

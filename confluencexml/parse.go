@@ -28,6 +28,9 @@ type Object struct {
 	Refs  map[string]Ref    `json:"r,omitempty"` // properties that name another object
 	Colls map[string][]Ref  `json:"l,omitempty"` // collections of references
 	Line  int               `json:"n"`           // where it starts, for messages
+	// Replaced says what the parse replaced in it: characters XML 1.0
+	// forbids (clean.go).
+	Replaced string `json:"x,omitempty"`
 }
 
 // Ref names another object.
@@ -66,7 +69,8 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // Parse reads entities.xml from r and calls each for every object, in
 // document order. It holds one object at a time.
 func Parse(r io.Reader, each func(*Object) error) error {
-	d := xml.NewDecoder(newTokenLimiter(r))
+	c := newCleaner(r)
+	d := xml.NewDecoder(newTokenLimiter(c))
 	d.Strict = true // unknown entities are errors: no entity expansion at all
 	fail := func(obj *Object, err error) error {
 		line, _ := d.InputPos()
@@ -101,6 +105,7 @@ func Parse(r io.Reader, each func(*Object) error) error {
 				if err := readObject(d, obj); err != nil {
 					return fail(obj, err)
 				}
+				obj.Replaced = c.take(d.InputOffset())
 				if err := each(obj); err != nil {
 					return err
 				}
