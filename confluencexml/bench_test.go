@@ -3,8 +3,8 @@ package confluencexml
 import (
 	"bufio"
 	"encoding/xml"
-	"io"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
