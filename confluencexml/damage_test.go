@@ -1,6 +1,7 @@
 package confluencexml
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -44,14 +45,14 @@ func TestEachDamageReportedOnce(t *testing.T) {
 		if _, twice := got[key]; twice {
 			t.Errorf("%s reported twice: %s", key, s.Reason)
 		}
-		got[key] = s.Reason
+		got[key] = fmt.Sprintf("line %d: %s (%s)", s.Line, s.Reason, s.Detail)
 	}
 	for key, says := range map[string][]string{
-		"Page 200":        {"line 20", "U+0008"},
-		"BodyContent 220": {"line 27", "U+0002"},
-		"Page 201":        {"line 33", "U+0008"},
-		"Page 202":        {"line 41", "not UTF-8"},
-		"Page 203":        {"line 57: a second Page with id 203; the first, line 49, is used"},
+		"Page 200":        {"line 20:", "U+0008", "replaced by U+FFFD"},
+		"BodyContent 220": {"line 27:", "U+0002"},
+		"Page 201":        {"line 33:", "U+0008"},
+		"Page 202":        {"line 41:", "not UTF-8"},
+		"Page 203":        {"line 57:", "the first is used (the first is at line 49)"},
 	} {
 		for _, s := range says {
 			if !strings.Contains(got[key], s) {

@@ -88,8 +88,8 @@ func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
 		}
 		ix.counts[o.Class]++
 		if o.Replaced != "" {
-			ix.dups = append(ix.dups, model.Skipped{Class: o.Class, ID: o.ID, Objects: 1,
-				Reason: fmt.Sprintf("line %d: %s, replaced by U+FFFD; the object is copied with them replaced", o.Line, o.Replaced)})
+			ix.dups = append(ix.dups, model.Skipped{Class: o.Class, ID: truncate(o.ID, 80), Objects: 1, Line: o.Line, Detail: o.Replaced,
+				Reason: "characters XML 1.0 cannot hold (controls, or bytes that are not UTF-8), replaced by U+FFFD: the object is copied with them replaced"})
 		}
 		if err := ix.add(tx, o); err != nil {
 			return fmt.Errorf("index object %s %s (line %d): %w", o.Class, o.ID, o.Line, err)
@@ -143,8 +143,8 @@ func (ix *index) dedupe(ctx context.Context) error {
 			rows.Close()
 			return err
 		}
-		ix.dups = append(ix.dups, model.Skipped{Class: class, ID: id, Objects: 1,
-			Reason: fmt.Sprintf("line %d: a second %s with id %s; the first, line %d, is used", line, class, truncate(id, 80), first)})
+		ix.dups = append(ix.dups, model.Skipped{Class: class, ID: truncate(id, 80), Objects: 1, Line: line, Detail: fmt.Sprintf("the first is at line %d", first),
+			Reason: "an object whose class and id an earlier one in the file has (after a failed space import, or a renamed page's history): the first is used"})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil || len(ix.dups) == 0 {

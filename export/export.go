@@ -65,6 +65,9 @@ type Summary struct {
 	// of the source, and if not, what it could not see.
 	Visibility string `json:"visibility"`
 	Limits     string `json:"limits,omitempty"`
+	// Held counts the objects the source holds and the archive does not
+	// (its source.skipped events), per class and reason.
+	Held map[string]int64 `json:"held_not_copied,omitempty"`
 }
 
 // watermark is what an archive's manifest records for the next
@@ -130,7 +133,7 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 		Archive: out, ArchiveID: w.Header().ArchiveID, ParentID: parentID, Spaces: o.Spaces,
 		Events: m.Events.Count, ByKind: e.prog.ByKind, FirstSeq: m.Events.FirstSeq, LastSeq: m.Events.LastSeq,
 		Blobs: m.Blobs.Count, BlobBytes: m.Blobs.ContentBytes, Bytes: size, Digest: m.Events.Digest,
-		Seconds: time.Since(start).Seconds(), PeakRSS: rss.Peak(), Visibility: info.Visibility, Limits: info.Limits,
+		Seconds: time.Since(start).Seconds(), PeakRSS: rss.Peak(), Visibility: info.Visibility, Limits: info.Limits, Held: e.held,
 	}
 	if w, ok := src.(interface{ Waited() time.Duration }); ok {
 		sum.RateLimitWait = w.Waited().Seconds()
@@ -187,6 +190,7 @@ type exporter struct {
 	progress func(*Progress)
 	prog     Progress
 	lastTick time.Time
+	held     map[string]int64 // objects skipped, per class and reason
 }
 
 func (e *exporter) emit(c *model.Change) error {
@@ -210,6 +214,12 @@ func (e *exporter) emit(c *model.Change) error {
 	}
 	e.prog.Events++
 	e.prog.ByKind[ev.Entity]++
+	if s, ok := c.Payload.(*model.Skipped); ok {
+		if e.held == nil {
+			e.held = map[string]int64{}
+		}
+		e.held[s.Class+": "+s.Reason] += max(s.Objects, 1)
+	}
 	if e.progress != nil && time.Since(e.lastTick) > 100*time.Millisecond {
 		e.lastTick = time.Now()
 		e.progress(&e.prog)

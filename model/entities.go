@@ -196,7 +196,9 @@ type Skipped struct {
 	Class   string `json:"class"`        // the source's name for it, e.g. an XML export's object class
 	ID      string `json:"id,omitempty"` // one object's id; empty for a whole class
 	Objects int64  `json:"objects"`
-	Reason  string `json:"reason"`
+	Reason  string `json:"reason"`           // the same for every object skipped for one reason, so they count together
+	Line    int    `json:"line,omitempty"`   // where the object is in the source file (XML exports)
+	Detail  string `json:"detail,omitempty"` // what about this one object, beyond the reason
 }
 
 // Deleted is the payload of deletions and removals: only the id, which the

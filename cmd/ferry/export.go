@@ -153,5 +153,16 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	if sum.PeakRSS > 0 {
 		printf("  memory   %d MiB peak\n", sum.PeakRSS>>20)
 	}
+	if len(sum.Held) > 0 {
+		// Last, as a checklist: each object is a source.skipped event
+		// (ferry inspect lists them; --sql over events where entity =
+		// 'source' gives the lines and ids).
+		printf("held by the source and not copied, or copied otherwise, per reason:\n")
+		keys := slices.Sorted(maps.Keys(sum.Held))
+		slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(sum.Held[b], sum.Held[a]) })
+		for _, k := range keys {
+			printf("  %7d  %s\n", sum.Held[k], k)
+		}
+	}
 	return nil
 }

@@ -354,7 +354,7 @@ func printSummary(path string, s *inspect.Summary) {
 		printf("  %7d %-16s (%s) %s\n", l.Events, l.Kind, l.Copy, what)
 	}
 	if len(s.Held) > 0 {
-		printf("held by the source and not copied:\n")
+		printf("held by the source and not copied, or copied otherwise:\n")
 		for i, l := range s.Held {
 			if i == 20 {
 				printf("  ... and %d more lines (--format json, or --sql over events where entity = 'source')\n", len(s.Held)-20)

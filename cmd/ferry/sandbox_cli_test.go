@@ -247,3 +247,14 @@ func readCSV(t *testing.T, path string) [][]string {
 	}
 	return rows
 }
+
+// An XML export with damage in it converts, and the export's summary ends
+// with what it could not keep, counted per reason.
+func TestXMLExportCountsDamagePerReason(t *testing.T) {
+	out, _ := must(t, 0, "export", "--from", "xml:../../confluencexml/testdata/damaged", "--out", filepath.Join(t.TempDir(), "d.ferry"), "--progress", "never")
+	_, tail, ok := strings.Cut(out, "per reason:\n")
+	if !ok || !strings.Contains(tail, "3  Page: characters XML 1.0 cannot hold") || !strings.Contains(tail, "1  BodyContent: characters XML 1.0 cannot hold") ||
+		!strings.Contains(tail, "1  Page: an object whose class and id an earlier one in the file has") {
+		t.Errorf("the summary's counts per reason:\n%s", out)
+	}
+}
