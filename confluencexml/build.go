@@ -28,6 +28,13 @@ func (r *Report) skip(class, id, reason string, objects int64) {
 	r.Skipped = append(r.Skipped, model.Skipped{Class: class, ID: id, Objects: objects, Reason: reason})
 }
 
+// skipObject reports one object: its class (or a part of it, such as
+// "Attachment.version"), id and line, a reason every object skipped for
+// it shares, and what about this one.
+func (r *Report) skipObject(o *Object, class, reason, detail string) {
+	r.Skipped = append(r.Skipped, model.Skipped{Class: class, ID: truncate(o.ID, 80), Objects: 1, Line: o.Line, Reason: reason, Detail: detail})
+}
+
 // The classes the build reads; every other class is reported as not copied.
 var mapped = map[string]string{
 	"ConfluenceUserImpl": "users", "InternalUser": "users (names, emails, status)", "InternalGroup": "groups",
@@ -49,7 +56,8 @@ type builder struct {
 	spaces   map[string]string // space id → key
 	content  map[string]string // current page and blog post id → space id
 	comments map[string]bool
-	undated  time.Time // for objects without a date
+	undated  time.Time       // for objects without a date
+	badDates map[string]bool // dates reported as unreadable, by object and property
 	queued   []func(*embedded.Tx) error
 	queuedN  int // bytes of text the queued writes hold
 }
@@ -121,6 +129,20 @@ func (b *builder) date(s string) time.Time {
 		return t
 	}
 	return b.undated
+}
+
+// dateOf is an object's date property; one ferry cannot read is
+// reported, and the object dated as one without a date. (The build reads
+// each object's dates once.)
+func (b *builder) dateOf(o *Object, name string) time.Time {
+	s := strings.TrimSpace(o.Props[name])
+	t := parseDate(s)
+	if s != "" && t.Equal(zeroTime) {
+		b.rep.Skipped = append(b.rep.Skipped, model.Skipped{Class: o.Class, ID: truncate(o.ID, 80), Objects: 1, Line: o.Line,
+			Detail: name + " " + strconv.Quote(truncate(s, 60)),
+			Reason: "a date ferry cannot read: the object is copied, dated as the export's earliest"})
+	}
+	return b.date(s)
 }
 
 func (b *builder) update(at time.Time, fn func(*embedded.Tx) error) error {
@@ -248,12 +270,12 @@ func (b *builder) buildGroups() error {
 	err := b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'InternalGroup' ORDER BY id`, func(o *Object) error {
 		name := o.Props["name"]
 		if name == "" || b.groups[strings.ToLower(name)] != "" {
-			b.rep.skip("InternalGroup", o.ID, "a group without a name, or a second group of the same name", 1)
+			b.rep.skipObject(o, "InternalGroup", "a group without a name, or a second group of the same name", "")
 			return nil
 		}
 		b.groups[strings.ToLower(name)] = o.ID
 		b.created("group")
-		return b.update(b.date(o.Props["createdDate"]), func(tx *embedded.Tx) error { return tx.CreateGroup(model.Group{ID: o.ID, Name: name}) })
+		return b.update(b.dateOf(o, "createdDate"), func(tx *embedded.Tx) error { return tx.CreateGroup(model.Group{ID: o.ID, Name: name}) })
 	})
 	if err != nil {
 		return err
@@ -261,7 +283,7 @@ func (b *builder) buildGroups() error {
 	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'InternalMembership' ORDER BY id`, func(o *Object) error {
 		group, user := b.groups[strings.ToLower(o.Props["parentName"])], b.users[strings.ToLower(o.Props["childName"])]
 		if group == "" || user == "" || o.Props["membershipType"] != "" && o.Props["membershipType"] != "GROUP_USER" {
-			b.rep.skip("InternalMembership", o.ID, "a membership of a group or user not in the export, or of a group in a group", 1)
+			b.rep.skipObject(o, "InternalMembership", "a membership of a group or user not in the export, or of a group in a group", "")
 			return nil
 		}
 		b.created("membership")
@@ -290,11 +312,11 @@ func (b *builder) buildSpaces() error {
 	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'Space' ORDER BY id`, func(o *Object) error {
 		key := strings.TrimSpace(o.Props["key"])
 		if key == "" {
-			b.rep.skip("Space", o.ID, "a space without a key", 1)
+			b.rep.skipObject(o, "Space", "a space without a key", "")
 			return nil
 		}
 		s := model.Space{ID: o.ID, Key: key, Name: o.Props["name"], Type: "global", Status: "current",
-			CreatedAt: b.date(o.Props["creationDate"]), Author: b.user(o, "creator", "creatorName"),
+			CreatedAt: b.dateOf(o, "creationDate"), Author: b.user(o, "creator", "creatorName"),
 			Settings: map[string]string{}, LookAndFeel: map[string]string{}, Categories: []string{}, Templates: []model.Template{}}
 		if strings.EqualFold(o.Props["spaceType"], "personal") {
 			s.Type = "personal"
@@ -332,10 +354,10 @@ func (b *builder) buildPermissions() error {
 		p := model.SpacePermission{ID: o.ID, SpaceID: space, Operation: op, PrincipalType: "anonymous"}
 		switch {
 		case b.spaces[space] == "":
-			b.rep.skip("SpacePermission", o.ID, "a global permission, or one for a space not in the export", 1)
+			b.rep.skipObject(o, "SpacePermission", "a global permission, or one for a space not in the export", "")
 			return nil
 		case op == "":
-			b.rep.skip("SpacePermission", o.ID, fmt.Sprintf("permission type %q has no equivalent", o.Props["type"]), 1)
+			b.rep.skipObject(o, "SpacePermission", "a permission type with no equivalent in ferry's model", "type "+strconv.Quote(truncate(o.Props["type"], 60)))
 			return nil
 		case o.Props["group"] != "":
 			p.PrincipalType = "group"
@@ -354,7 +376,7 @@ func (b *builder) buildPermissions() error {
 		case o.Refs["userSubject"].ID != "" || o.Props["userName"] != "":
 			p.PrincipalType = "user"
 			if p.PrincipalID = b.user(o, "userSubject", "userName"); p.PrincipalID == "" {
-				b.rep.skip("SpacePermission", o.ID, "granted to a user not in the export", 1)
+				b.rep.skipObject(o, "SpacePermission", "granted to a user not in the export", "")
 				return nil
 			}
 		}
@@ -370,7 +392,7 @@ func (b *builder) history(current *Object, class string) ([]*Object, error) {
 		WHERE v.orig = ? AND v.class = ? ORDER BY v.number, v.id`, func(o *Object) error {
 		if o.ID != current.ID && strings.EqualFold(strings.TrimSpace(o.Props["contentStatus"]), "draft") {
 			// An unpublished edit, not a version of the history.
-			b.rep.skip(class+".draft", o.ID, fmt.Sprintf("an unpublished draft of %s %s: ferry copies published versions", class, current.ID), 1)
+			b.rep.skipObject(o, class+".draft", "an unpublished draft: ferry copies published versions", "of "+class+" "+current.ID)
 			return nil
 		}
 		out = append(out, o)
@@ -414,7 +436,7 @@ func (b *builder) buildContent() error {
 	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'Space' AND json_extract(data, '$.r.homePage.i') IS NOT NULL`, func(o *Object) error {
 		home := o.Refs["homePage"].ID
 		if b.content[home] != o.ID {
-			b.rep.skip("Space.homePage", o.ID, "the space's home page is not in the export", 1)
+			b.rep.skipObject(o, "Space.homePage", "the space's home page is not in the export", "")
 			return nil
 		}
 		return b.update(zeroTime, func(tx *embedded.Tx) error { return tx.SetHomepage(o.ID, home) })
@@ -424,18 +446,18 @@ func (b *builder) buildContent() error {
 func (b *builder) contentItem(o *Object, class, kind string) error {
 	space := o.Refs["space"].ID
 	if b.spaces[space] == "" {
-		b.rep.skip(class, o.ID, "its space is not in the export", 1)
+		b.rep.skipObject(o, class, "its space is not in the export", "")
 		return nil
 	}
 	c := model.Content{ID: o.ID, Type: kind, SpaceID: space, Status: contentStatus(o.Props["contentStatus"]),
-		CreatedAt: b.date(o.Props["creationDate"]), Author: b.user(o, "creator", "creatorName")}
+		CreatedAt: b.dateOf(o, "creationDate"), Author: b.user(o, "creator", "creatorName")}
 	c.Position, _ = strconv.Atoi(strings.TrimSpace(o.Props["position"]))
 	if kind == "page" {
 		if parent := o.Refs["parent"].ID; parent != "" {
 			if b.content[parent] == space {
 				c.ParentID = parent
 			} else {
-				b.rep.skip(class+".parent", o.ID, fmt.Sprintf("parent page %s is not in the export (or in another space): the page is attached to the space root", parent), 1)
+				b.rep.skipObject(o, class+".parent", "its parent page is not in the export (or in another space): the page is attached to the space root", "parent "+parent)
 			}
 		}
 	}
@@ -457,7 +479,7 @@ func (b *builder) contentItem(o *Object, class, kind string) error {
 			}
 		}
 		mv := model.Version{ContentID: o.ID, Number: n, Title: v.Props["title"], Body: body, Author: b.user(v, "lastModifier", "lastModifierName"),
-			At: b.date(v.Props["lastModificationDate"]), Message: v.Props["versionComment"]}
+			At: b.dateOf(v, "lastModificationDate"), Message: v.Props["versionComment"]}
 		if mv.Author == "" {
 			mv.Author = b.user(v, "creator", "creatorName")
 		}
@@ -523,16 +545,16 @@ func (b *builder) buildComments() error {
 	return b.ix.each(b.ctx, `SELECT o.data FROM tree t JOIN objects o ON o.id = t.id AND o.class = 'Comment' ORDER BY t.depth, o.id`, func(o *Object) error {
 		container := containerOf(o)
 		if b.content[container.ID] == "" {
-			b.rep.skip("Comment", o.ID, fmt.Sprintf("on %s %s, which ferry does not copy or the export lacks", container.Class, container.ID), 1)
+			b.rep.skipObject(o, "Comment", "on content ferry does not copy or the export lacks: not copied", "on "+container.Class+" "+container.ID)
 			return nil
 		}
 		cm := model.Comment{ID: o.ID, ContainerID: container.ID, Location: "footer", Status: contentStatus(o.Props["contentStatus"]),
-			Author: b.user(o, "creator", "creatorName"), CreatedAt: b.date(o.Props["creationDate"])}
+			Author: b.user(o, "creator", "creatorName"), CreatedAt: b.dateOf(o, "creationDate")}
 		if p := o.Refs["parent"].ID; p != "" {
 			if b.comments[p] {
 				cm.ParentID = p
 			} else {
-				b.rep.skip("Comment.parent", o.ID, fmt.Sprintf("the comment it replies to (%s) is not copied: it becomes a top-level comment", p), 1)
+				b.rep.skipObject(o, "Comment.parent", "the comment it replies to is not copied: it becomes a top-level comment", "replies to "+p)
 			}
 		}
 		if sel, ok, err := b.prop(o.ID, "inline-original-selection"); err != nil {
@@ -553,7 +575,7 @@ func (b *builder) buildComments() error {
 				return err
 			}
 			mv := model.Version{ContentID: o.ID, Number: i + 1, Body: body, Author: b.user(v, "lastModifier", "lastModifierName"),
-				At: b.date(v.Props["lastModificationDate"])}
+				At: b.dateOf(v, "lastModificationDate")}
 			if mv.Author == "" {
 				mv.Author = cm.Author
 			}
@@ -620,11 +642,11 @@ func (b *builder) buildAttachments() error {
 		WHERE o.class = 'Attachment' AND v.orig = o.id ORDER BY o.id`, func(o *Object) error {
 		container := containerOf(o)
 		if b.content[container.ID] == "" {
-			b.rep.skip("Attachment", o.ID, fmt.Sprintf("attached to %s %s, which ferry does not copy or the export lacks", container.Class, container.ID), 1)
+			b.rep.skipObject(o, "Attachment", "attached to content ferry does not copy or the export lacks: not copied", "to "+container.Class+" "+container.ID)
 			return nil
 		}
 		if strings.EqualFold(strings.TrimSpace(o.Props["contentStatus"]), "deleted") {
-			b.rep.skip("Attachment", o.ID, "deleted (in the trash) at the source: ferry copies live attachments", 1)
+			b.rep.skipObject(o, "Attachment", "deleted (in the trash) at the source: ferry copies live attachments", "")
 			return nil
 		}
 		mediaType, _, _ := b.prop(o.ID, "MEDIA_TYPE")
@@ -632,7 +654,7 @@ func (b *builder) buildAttachments() error {
 			mediaType = o.Props["contentType"]
 		}
 		a := model.Attachment{ID: o.ID, ContainerID: container.ID, Filename: o.Props["title"], MediaType: mediaType,
-			Author: b.user(o, "creator", "creatorName"), CreatedAt: b.date(o.Props["creationDate"])}
+			Author: b.user(o, "creator", "creatorName"), CreatedAt: b.dateOf(o, "creationDate")}
 		versions, err := b.history(o, "Attachment")
 		if err != nil {
 			return err
@@ -650,19 +672,19 @@ func (b *builder) buildAttachments() error {
 				f, err = b.files.open(container.ID, o.ID, ver)
 			}
 			if errors.Is(err, errUnsafePath) || errors.Is(err, errNotRegular) {
-				b.rep.skip("Attachment.version", truncate(o.ID+":"+ver, 80), fmt.Sprintf("line %d: %v: refused, not read", o.Line, err), 1)
+				b.rep.skipObject(v, "Attachment.version", "a file that would be read from outside attachments/, or is not a regular file: refused, not read", truncate(err.Error(), 200))
 				continue
 			}
 			if err != nil {
 				return fmt.Errorf("attachment %s version %s: %w", truncate(o.ID, 80), truncate(ver, 80), err)
 			}
 			if f == nil {
-				b.rep.skip("Attachment.version", o.ID+":"+ver, fmt.Sprintf("the export has no file attachments/%s/%s/%s", container.ID, o.ID, ver), 1)
+				b.rep.skipObject(v, "Attachment.version", "the export lacks the version's file: that version is not copied", fmt.Sprintf("attachments/%s/%s/%s", container.ID, o.ID, ver))
 				continue
 			}
 			number++
 			av := model.AttachmentVersion{AttachmentID: o.ID, Number: number, MediaType: mediaType, Comment: v.Props["versionComment"],
-				Author: b.user(v, "lastModifier", "lastModifierName"), At: b.date(v.Props["lastModificationDate"])}
+				Author: b.user(v, "lastModifier", "lastModifierName"), At: b.dateOf(v, "lastModificationDate")}
 			err = b.update(av.At, func(tx *embedded.Tx) error {
 				digest, size, err := tx.PutBlobFrom(f)
 				if err != nil {
@@ -689,10 +711,10 @@ func (b *builder) buildLabels() error {
 		content := o.Refs["content"]
 		switch {
 		case label == nil:
-			b.rep.skip("Labelling", o.ID, "its label is not in the export", 1)
+			b.rep.skipObject(o, "Labelling", "its label is not in the export", "")
 			return nil
 		case b.content[content.ID] == "":
-			b.rep.skip("Labelling", o.ID, fmt.Sprintf("on %s %s: ferry copies labels on pages and blog posts", content.Class, content.ID), 1)
+			b.rep.skipObject(o, "Labelling", "a label on something other than a page or blog post: not copied", "on "+content.Class+" "+content.ID)
 			return nil
 		}
 		prefix := strings.ToLower(strings.TrimSpace(label.Props["namespace"]))
@@ -713,7 +735,7 @@ func (b *builder) buildRestrictions() error {
 			return err
 		}
 		if set == nil || b.content[set.Refs["owningContent"].ID] == "" {
-			b.rep.skip("ContentPermission", o.ID, "its permission set or content is not copied", 1)
+			b.rep.skipObject(o, "ContentPermission", "its permission set or content is not copied", "")
 			return nil
 		}
 		r := model.Restriction{ContainerID: set.Refs["owningContent"].ID, Operation: "read"}
@@ -727,7 +749,7 @@ func (b *builder) buildRestrictions() error {
 			r.PrincipalType, r.PrincipalID = "user", b.user(o, "userSubject", "userName")
 		}
 		if r.PrincipalID == "" {
-			b.rep.skip("ContentPermission", o.ID, "granted to a user or group not in the export", 1)
+			b.rep.skipObject(o, "ContentPermission", "granted to a user or group not in the export", "")
 			return nil
 		}
 		b.created("restriction")

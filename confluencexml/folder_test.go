@@ -131,7 +131,7 @@ func TestFolderExportReadsNothingOutside(t *testing.T) {
 	var refused []string
 	for _, s := range rep.Skipped {
 		if s.Class == "Attachment.version" && strings.Contains(s.Reason, "refused") {
-			refused = append(refused, s.ID+": "+s.Reason)
+			refused = append(refused, s.ID+": "+s.Reason+" ("+s.Detail+")")
 		}
 	}
 	// 31 and 32 are links, 33/.git-credentials is under a link to a
