@@ -1,6 +1,7 @@
 package confluencexml
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -653,7 +654,9 @@ func (b *builder) buildAttachments() error {
 		if mediaType == "" {
 			mediaType = o.Props["contentType"]
 		}
-		a := model.Attachment{ID: o.ID, ContainerID: container.ID, Filename: o.Props["title"], MediaType: mediaType,
+		// Older exports name the file "fileName", where later ones say "title"
+		// (the forms xwiki-contrib/confluence's importer reads).
+		a := model.Attachment{ID: o.ID, ContainerID: container.ID, Filename: cmp.Or(o.Props["title"], o.Props["fileName"]), MediaType: mediaType,
 			Author: b.user(o, "creator", "creatorName"), CreatedAt: b.dateOf(o, "creationDate")}
 		versions, err := b.history(o, "Attachment")
 		if err != nil {
