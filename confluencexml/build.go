@@ -39,7 +39,7 @@ func (r *Report) skipObject(o *Object, class, reason, detail string) {
 // The classes the build reads; every other class is reported as not copied.
 var mapped = map[string]string{
 	"ConfluenceUserImpl": "users", "InternalUser": "users (names, emails, status)", "InternalGroup": "groups",
-	"InternalMembership": "memberships", "Space": "spaces", "SpaceDescription": "space descriptions",
+	"InternalMembership": "memberships", "HibernateMembership": "memberships", "Space": "spaces", "SpaceDescription": "space descriptions",
 	"SpacePermission": "space permissions", "Page": "pages", "BlogPost": "blog posts", "BodyContent": "bodies",
 	"Comment": "comments", "Attachment": "attachments", "Label": "labels", "Labelling": "labels",
 	"ContentPermissionSet": "restrictions", "ContentPermission": "restrictions", "ContentProperty": "content properties",
@@ -281,16 +281,42 @@ func (b *builder) buildGroups() error {
 	if err != nil {
 		return err
 	}
-	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'InternalMembership' ORDER BY id`, func(o *Object) error {
-		group, user := b.groups[strings.ToLower(o.Props["parentName"])], b.users[strings.ToLower(o.Props["childName"])]
-		if group == "" || user == "" || o.Props["membershipType"] != "" && o.Props["membershipType"] != "GROUP_USER" {
-			b.rep.skipObject(o, "InternalMembership", "a membership of a group or user not in the export, or of a group in a group", "")
-			return nil
+	// Older exports write a membership as HibernateMembership, naming the
+	// group and user by their objects' ids (parentGroup, userMember), as
+	// xwiki-contrib/confluence's importer reads it; later ones by name.
+	err = b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'HibernateMembership' ORDER BY id`, func(o *Object) error {
+		var groupName, userName string
+		if g, err := b.ix.get(b.ctx, o.Refs["parentGroup"].ID, "InternalGroup"); err != nil {
+			return err
+		} else if g != nil {
+			groupName = g.Props["name"]
 		}
-		b.created("membership")
-		return b.update(zeroTime, func(tx *embedded.Tx) error {
-			return tx.AddMembership(model.Membership{GroupID: group, AccountID: user})
-		})
+		if u, err := b.ix.get(b.ctx, o.Refs["userMember"].ID, "InternalUser"); err != nil {
+			return err
+		} else if u != nil {
+			userName = u.Props["name"]
+		}
+		return b.membership(o, groupName, userName, o.Refs["groupMember"].ID == "")
+	})
+	if err != nil {
+		return err
+	}
+	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'InternalMembership' ORDER BY id`, func(o *Object) error {
+		return b.membership(o, o.Props["parentName"], o.Props["childName"], o.Props["membershipType"] == "" || o.Props["membershipType"] == "GROUP_USER")
+	})
+}
+
+// membership adds a user to a group, both named; ofUser is false for a
+// group in a group, which ferry's model has no place for.
+func (b *builder) membership(o *Object, groupName, userName string, ofUser bool) error {
+	group, user := b.groups[strings.ToLower(groupName)], b.users[strings.ToLower(userName)]
+	if group == "" || user == "" || !ofUser {
+		b.rep.skipObject(o, o.Class, "a membership of a group or user not in the export, or of a group in a group", "")
+		return nil
+	}
+	b.created("membership")
+	return b.update(zeroTime, func(tx *embedded.Tx) error {
+		return tx.AddMembership(model.Membership{GroupID: group, AccountID: user})
 	})
 }
 
@@ -306,7 +332,11 @@ func (b *builder) body(o *Object) (string, bool, error) {
 	if err == sql.ErrNoRows {
 		return "", false, nil
 	}
-	return body, bodyType == 0, err
+	// A body sits in a CDATA section, so Confluence writes a space after
+	// each "]]" in it, lest a CDATA section inside it (a macro's plain-text
+	// body) end the outer one: "<![CDATA[code]] >". The space is taken out
+	// again, as xwiki-contrib/confluence's importer does.
+	return strings.ReplaceAll(body, "]] ", "]]"), bodyType == 0, err
 }
 
 func (b *builder) buildSpaces() error {

@@ -90,3 +90,34 @@ func TestEachDamageReportedOnce(t *testing.T) {
 		t.Errorf("reported besides: %v", got)
 	}
 }
+
+// The older forms of the XML backup (testdata/older: users only in
+// Crowd's tables, HibernateMembership, history by originalVersion, wiki
+// markup, fileName and attachmentVersion, a macro's CDATA written "]] >")
+// convert whole, with nothing reported.
+func TestOlderFormsConvert(t *testing.T) {
+	site, rep := load(t, "testdata/older")
+	if len(rep.Skipped) != 0 {
+		t.Errorf("reported: %+v", rep.Skipped)
+	}
+	one := func(q string) string {
+		t.Helper()
+		var s string
+		if err := site.DB().QueryRow(q).Scan(&s); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return s
+	}
+	for q, want := range map[string]string{
+		`SELECT email || ' ' || display_name FROM users`: "carol@example.com Carol Writer",
+		`SELECT g.name || ' ' || u.email FROM memberships m JOIN groups g ON g.id = m.group_id JOIN users u ON u.account_id = m.account_id`:                     "writers carol@example.com",
+		`SELECT group_concat(number || ':' || coalesce(nullif(format, ''), 'storage'), ',') FROM (SELECT number, format FROM content_versions ORDER BY number)`: "1:wiki,2:storage",
+		`SELECT body FROM content_versions WHERE number = 2`:                                                                         `<p>Restart with care:</p><ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[service restart]]></ac:plain-text-body></ac:structured-macro>`,
+		`SELECT a.filename || ' ' || count(*) FROM attachments a JOIN attachment_versions v ON v.attachment_id = a.id GROUP BY a.id`: "draft.txt 2",
+		`SELECT count(DISTINCT author) || ' ' || max(author) FROM content_versions`:                                                  "1 " + one(`SELECT account_id FROM users`),
+	} {
+		if got := one(q); got != want {
+			t.Errorf("%s: %q, want %q", q, got, want)
+		}
+	}
+}

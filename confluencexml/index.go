@@ -1,6 +1,7 @@
 package confluencexml
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -171,16 +172,15 @@ func (ix *index) add(tx *sql.Tx, o *Object) error {
 		_, err := tx.Exec(`INSERT INTO bodies VALUES (?, ?, ?, ?)`, o.Refs["content"].ID, o.ID, o.Props["body"], bt)
 		return err
 	case "ContentProperty":
-		value := o.Props["stringValue"]
-		if value == "" {
-			value = o.Props["longValue"]
-		}
+		value := cmp.Or(o.Props["stringValue"], o.Props["longValue"], o.Props["dateValue"])
 		_, err := tx.Exec(`INSERT INTO props VALUES (?, ?, ?, ?)`, o.ID, o.Refs["content"].ID, o.Props["name"], value)
 		return err
 	case "InternalUser":
-		_, err := tx.Exec(`INSERT OR REPLACE INTO crowd VALUES (?, ?, ?, ?)`, strings.ToLower(o.Props["name"]),
-			o.Props["displayName"], o.Props["emailAddress"], o.Props["active"])
-		return err
+		// Kept as an object too: an older membership names it by id.
+		if _, err := tx.Exec(`INSERT OR REPLACE INTO crowd VALUES (?, ?, ?, ?)`, strings.ToLower(o.Props["name"]),
+			o.Props["displayName"], o.Props["emailAddress"], o.Props["active"]); err != nil {
+			return err
+		}
 	}
 	for _, r := range o.Colls["contentProperties"] {
 		if _, err := tx.Exec(`INSERT INTO prop_owners VALUES (?, ?)`, r.ID, o.ID); err != nil {

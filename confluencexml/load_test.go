@@ -241,6 +241,13 @@ func FuzzParse(f *testing.F) {
 	// Damage real exports carry (testdata/damaged): control characters raw
 	// and as references, a byte that is not UTF-8, an object twice.
 	f.Add([]byte("<hibernate-generic><!-- &#8; --><object class=\"Page\"><id name=\"id\">1</id><property name=\"title\"><![CDATA[a\x08b\xe9]]></property><property name=\"t\">x &#2;&#x1F600; y</property></object><object class=\"Page\"><id name=\"id\">1</id></object></hibernate-generic>"))
+	// And every fixture of the project's, whole (testdata/*/entities.xml).
+	fixtures, _ := filepath.Glob("testdata/*/entities.xml")
+	for _, p := range fixtures {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		timer := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("input parsed for over 10 s: %q", data)) })
 		defer timer.Stop()
