@@ -36,6 +36,7 @@ func BenchmarkConvert(b *testing.B) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(160 << 20))
 	b.ResetTimer()
 	var elapsed time.Duration
+	var index, build float64
 	for i := 0; i < b.N; i++ {
 		site, err := embedded.Create(filepath.Join(dir, fmt.Sprintf("s%d.db", i)))
 		if err != nil {
@@ -52,7 +53,10 @@ func BenchmarkConvert(b *testing.B) {
 		if rep.Created["page"] == 0 {
 			b.Fatalf("nothing converted: %+v", rep.Created)
 		}
+		index, build = index+rep.Seconds["index"], build+rep.Seconds["build"]
 	}
+	b.ReportMetric(float64(size)/(1<<20)/(index/float64(b.N)), "index-MB/s")
+	b.ReportMetric(float64(size)/(1<<20)/(build/float64(b.N)), "build-MB/s")
 	b.ReportMetric(float64(size)/(1<<20), "MB")
 	b.ReportMetric(float64(size)/(1<<20)/(elapsed.Seconds()/float64(b.N)), "MB/s")
 	b.ReportMetric(float64(rss.Peak())/(1<<20), "peak-MiB")

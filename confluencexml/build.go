@@ -23,6 +23,9 @@ type Report struct {
 	Created map[string]int64 `json:"created_by_kind"`
 	Skipped []model.Skipped  `json:"skipped"`
 	Wiki    int64            `json:"wiki_markup_versions"`
+	// Seconds is the time of each pass: "index" (parsing entities.xml
+	// into the on-disk index) and "build" (the staging site from it).
+	Seconds map[string]float64 `json:"seconds_per_pass"`
 }
 
 func (r *Report) skip(class, id, reason string, objects int64) {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"ferry/model"
 
@@ -82,30 +83,61 @@ func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
 		db.Close()
 		return nil, err
 	}
+	// The parse and the inserts run side by side, on two cores: the parse
+	// hands each object over, with at most inFlight bytes of them waiting.
+	objs := make(chan *Object, 256)
+	room := &budget{limit: inFlight}
+	room.cond = sync.NewCond(&room.mu)
+	parsed := make(chan error, 1)
+	go func() {
+		defer close(objs)
+		parsed <- Parse(r, func(o *Object) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			// Encoded here, on the parse's core, not the inserts'.
+			o.encoded, _ = json.Marshal(o)
+			if !room.take(o.size()) {
+				return errIndexStopped
+			}
+			objs <- o
+			return nil
+		})
+	}()
 	pending := 0
-	err = Parse(r, func(o *Object) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		ix.counts[o.Class]++
-		if o.Replaced != "" {
-			ix.dups = append(ix.dups, model.Skipped{Class: o.Class, ID: truncate(o.ID, 80), Objects: 1, Line: o.Line, Detail: o.Replaced,
-				Reason: "characters XML 1.0 cannot hold (controls, or bytes that are not UTF-8), replaced by U+FFFD: the object is copied with them replaced"})
-		}
-		if err := ix.add(tx, o); err != nil {
-			return fmt.Errorf("index object %s %s (line %d): %w", o.Class, o.ID, o.Line, err)
-		}
-		if pending++; pending >= 5000 {
-			pending = 0
-			if err := tx.Commit(); err != nil {
-				return err
+	var insertErr error
+	for o := range objs {
+		if insertErr == nil {
+			insertErr = func() error {
+				ix.counts[o.Class]++
+				if o.Replaced != "" {
+					ix.dups = append(ix.dups, model.Skipped{Class: o.Class, ID: truncate(o.ID, 80), Objects: 1, Line: o.Line, Detail: o.Replaced,
+						Reason: "characters XML 1.0 cannot hold (controls, or bytes that are not UTF-8), replaced by U+FFFD: the object is copied with them replaced"})
+				}
+				if err := ix.add(tx, o); err != nil {
+					return fmt.Errorf("index object %s %s (line %d): %w", o.Class, o.ID, o.Line, err)
+				}
+				if pending++; pending >= 5000 {
+					pending = 0
+					if err := tx.Commit(); err != nil {
+						return err
+					}
+					var err error
+					tx, err = db.BeginTx(ctx, nil)
+					return err
+				}
+				return nil
+			}()
+			if insertErr != nil {
+				room.stop() // the parse stops at its next object
 			}
-			if tx, err = db.BeginTx(ctx, nil); err != nil {
-				return err
-			}
 		}
-		return nil
-	})
+		room.give(o.size())
+	}
+	err = <-parsed
+	if insertErr != nil {
+		err = insertErr
+	}
 	if err == nil {
 		err = tx.Commit()
 	} else {
@@ -124,6 +156,58 @@ func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
 		return nil, err
 	}
 	return ix, nil
+}
+
+// inFlight bounds the bytes of objects parsed and not yet indexed.
+const inFlight = 16 << 20
+
+var errIndexStopped = errors.New("the index stopped")
+
+// budget is room for objects between the parse and the inserts.
+type budget struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	used    int
+	limit   int
+	stopped bool
+}
+
+// take waits for room for n bytes (one object over the limit is let in
+// alone); false once the inserts have stopped.
+func (b *budget) take(n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for !b.stopped && b.used > 0 && b.used+n > b.limit {
+		b.cond.Wait()
+	}
+	b.used += n
+	return !b.stopped
+}
+
+func (b *budget) give(n int) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+func (b *budget) stop() {
+	b.mu.Lock()
+	b.stopped = true
+	b.mu.Unlock()
+	b.cond.Broadcast()
+}
+
+// size is about what an object holds in memory.
+func (o *Object) size() int {
+	n := 128 + len(o.Class) + len(o.ID)
+	for k, v := range o.Props {
+		n += len(k) + len(v) + 32
+	}
+	for k, rs := range o.Colls {
+		n += len(k) + 48*len(rs)
+	}
+	return n + 64*len(o.Refs) + len(o.encoded)
 }
 
 // dedupe keeps, of the objects that share a class and an id, the first in
@@ -200,11 +284,14 @@ func (ix *index) add(tx *sql.Tx, o *Object) error {
 			return err
 		}
 	}
-	data, err := json.Marshal(o)
-	if err != nil {
-		return err
+	data := o.encoded
+	if data == nil {
+		var err error
+		if data, err = json.Marshal(o); err != nil {
+			return err
+		}
 	}
-	_, err = tx.Exec(`INSERT INTO objects VALUES (?, ?, ?)`, o.ID, o.Class, data)
+	_, err := tx.Exec(`INSERT INTO objects VALUES (?, ?, ?)`, o.ID, o.Class, data)
 	return err
 }
 

@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"ferry/embedded"
 )
@@ -36,18 +37,22 @@ func Load(ctx context.Context, exportPath string, site *embedded.Site, tmpDir st
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	ix, err := buildIndex(ctx, r, ixFile.Name())
 	r.Close()
+	indexed := time.Since(start).Seconds()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", exportPath, err)
 	}
 	defer ix.close()
-	rep := &Report{Objects: ix.counts, Created: map[string]int64{}, Skipped: ix.dups}
+	rep := &Report{Objects: ix.counts, Created: map[string]int64{}, Skipped: ix.dups, Seconds: map[string]float64{"index": indexed}}
 	b := &builder{ctx: ctx, ix: ix, site: site, files: files, rep: rep, users: map[string]string{}, groups: map[string]string{},
 		spaces: map[string]string{}, content: map[string]string{}, comments: map[string]bool{}}
+	start = time.Now()
 	if err := b.run(); err != nil {
 		return nil, fmt.Errorf("%s: %w", exportPath, err)
 	}
+	rep.Seconds["build"] = time.Since(start).Seconds()
 	return rep, nil
 }
 

@@ -31,6 +31,8 @@ type Object struct {
 	// Replaced says what the parse replaced in it: characters XML 1.0
 	// forbids (clean.go).
 	Replaced string `json:"x,omitempty"`
+
+	encoded []byte // the object as the index keeps it, once encoded
 }
 
 // Ref names another object.
