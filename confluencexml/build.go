@@ -135,6 +135,21 @@ func (b *builder) date(s string) time.Time {
 	return b.undated
 }
 
+// readErr remembers the error a reader gave, so that a failed write can
+// tell a damaged source file from a failing site.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
 // dateOf is an object's date property; one ferry cannot read is
 // reported, and the object dated as one without a date. (The build reads
 // each object's dates once.)
@@ -712,17 +727,20 @@ func (b *builder) buildAttachments() error {
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("attachment %s version %s: %w", truncate(o.ID, 80), truncate(ver, 80), err)
+				// One file the export cannot give (a damaged zip member)
+				// loses that version, not the conversion.
+				b.rep.skipObject(v, "Attachment.version", "the version's file cannot be read from the export: that version is not copied", truncate(err.Error(), 200))
+				continue
 			}
 			if f == nil {
 				b.rep.skipObject(v, "Attachment.version", "the export lacks the version's file: that version is not copied", fmt.Sprintf("attachments/%s/%s/%s", container.ID, o.ID, ver))
 				continue
 			}
-			number++
-			av := model.AttachmentVersion{AttachmentID: o.ID, Number: number, MediaType: mediaType, Comment: v.Props["versionComment"],
+			av := model.AttachmentVersion{AttachmentID: o.ID, Number: number + 1, MediaType: mediaType, Comment: v.Props["versionComment"],
 				Author: b.user(v, "lastModifier", "lastModifierName"), At: b.dateOf(v, "lastModificationDate")}
+			src := &readErr{r: f}
 			err = b.update(av.At, func(tx *embedded.Tx) error {
-				digest, size, err := tx.PutBlobFrom(f)
+				digest, size, err := tx.PutBlobFrom(src)
 				if err != nil {
 					return err
 				}
@@ -730,9 +748,14 @@ func (b *builder) buildAttachments() error {
 				return tx.AddAttachmentVersion(av)
 			})
 			f.Close()
+			if err != nil && src.err != nil { // the file broke off (a damaged zip member): rolled back
+				b.rep.skipObject(v, "Attachment.version", "the version's file cannot be read from the export: that version is not copied", truncate(src.err.Error(), 200))
+				continue
+			}
 			if err != nil {
 				return err
 			}
+			number++
 		}
 		return nil
 	})

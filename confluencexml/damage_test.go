@@ -1,8 +1,11 @@
 package confluencexml
 
 import (
+	"archive/zip"
+	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -119,5 +122,48 @@ func TestOlderFormsConvert(t *testing.T) {
 		if got := one(q); got != want {
 			t.Errorf("%s: %q, want %q", q, got, want)
 		}
+	}
+}
+
+// A zipped export whose one attachment file is damaged (its compressed
+// bytes flipped) converts: that version is reported and left out, the
+// rest is there.
+func TestDamagedZipMemberLosesOnlyItsVersion(t *testing.T) {
+	entities, err := os.ReadFile("testdata/older/entities.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	member := func(name string, data []byte) {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	member("entities.xml", entities)
+	member("attachments/200/300/1", []byte("first draft\n"))
+	payload := bytes.Repeat([]byte("second draft, long enough to be compressed with a checksum to break. "), 50)
+	member("attachments/200/300/2", payload)
+	zw.Close()
+	data := buf.Bytes()
+	// Damage the last member's compressed bytes, not its header.
+	at := bytes.Index(data, []byte("attachments/200/300/2")) + len("attachments/200/300/2") + 20
+	data[at] ^= 0xff
+	data[at+1] ^= 0xff
+	path := filepath.Join(t.TempDir(), "export.zip")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	site, rep := load(t, path)
+	var versions int
+	site.DB().QueryRow(`SELECT count(*) FROM attachment_versions`).Scan(&versions)
+	var reported []string
+	for _, s := range rep.Skipped {
+		reported = append(reported, s.Class+" "+s.ID+": "+s.Reason)
+	}
+	if versions != 1 || len(reported) != 1 || !strings.Contains(reported[0], "cannot be read from the export") {
+		t.Errorf("%d attachment versions (want 1); reported %v", versions, reported)
 	}
 }
