@@ -90,23 +90,34 @@ func (ci *cloudImport) checkSpace(key string) error {
 	if err != nil {
 		return err
 	}
+	// What the space has and should not, and what it lacks: its grants,
+	// or on a role-based site its role assignments.
+	what, note := "permissions", "created with exactly the source's permissions, and the importing account's own read and administer"
+	check := ci.checkGrants
 	if ci.roles != nil {
-		extra, missing, err := ci.checkRoles(dest, me)
-		if err != nil {
-			return fmt.Errorf("space %s: reading its role assignments back: %w", key, err)
-		}
-		if len(extra) > 0 {
-			slices.Sort(extra)
-			return fmt.Errorf("space %s has role assignments the source's grants do not give (%s): the destination added them (its default space roles?); "+
-				"nothing was written into the space: remove them in its settings, then run the import again", key, listSome(extra, 8))
-		}
-		if len(missing) > 0 {
-			slices.Sort(missing)
-			return fmt.Errorf("space %s lacks role assignments that were made (%s): nothing was written into the space; run the import again", key, listSome(missing, 8))
-		}
-		ci.report.Notes = append(ci.report.Notes, fmt.Sprintf("space %s: created with roles for exactly the source's users and groups, and the importing account as its Admin", key))
-		return ci.j.record(ci.site, "space-checked", source, dest)
+		what, note = "role assignments", "created with roles for exactly the source's users and groups, and the importing account as its Admin"
+		check = ci.checkRoles
 	}
+	extra, missing, err := check(dest, me)
+	if err != nil {
+		return fmt.Errorf("space %s: reading its %s back: %w", key, what, err)
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		return fmt.Errorf("space %s has %s the source's does not (%s): the destination added them (its defaults?); "+
+			"nothing was written into the space: remove them in its settings, then run the import again", key, what, listSome(extra, 8))
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("space %s lacks %s that were made (%s): nothing was written into the space; run the import again", key, what, listSome(missing, 8))
+	}
+	ci.report.Notes = append(ci.report.Notes, fmt.Sprintf("space %s: %s", key, note))
+	return ci.j.record(ci.site, "space-checked", source, dest)
+}
+
+// checkGrants reads back the permissions of a space ferry created, against
+// those granted so far and the importing account's own.
+func (ci *cloudImport) checkGrants(dest, me string) (extra, missing []string, err error) {
 	want := map[string]bool{}
 	for _, g := range ownSpaceGrants {
 		want["user "+me+" "+g] = true
@@ -117,7 +128,6 @@ func (ci *cloudImport) checkSpace(key string) error {
 			want[f[2]+" "+f[3]+" "+f[4]+":"+f[5]] = true
 		}
 	}
-	var extra []string
 	have := map[string]bool{}
 	err = ci.c.List(ci.ctx, "/wiki/api/v2/spaces/"+dest+"/permissions", url.Values{"limit": {"250"}}, func(r json.RawMessage) error {
 		var p struct {
@@ -134,26 +144,12 @@ func (ci *cloudImport) checkSpace(key string) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("space %s: reading its permissions back: %w", key, err)
-	}
-	var missing []string
 	for g := range want {
 		if !have[g] {
 			missing = append(missing, g)
 		}
 	}
-	if len(extra) > 0 {
-		slices.Sort(extra)
-		return fmt.Errorf("space %s has permissions the source's does not (%s): the destination added them (its default space permissions?); "+
-			"nothing was written into the space: remove them in its settings, then run the import again", key, listSome(extra, 8))
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return fmt.Errorf("space %s lacks permissions that were granted (%s): nothing was written into the space; run the import again", key, listSome(missing, 8))
-	}
-	ci.report.Notes = append(ci.report.Notes, fmt.Sprintf("space %s: created with exactly the source's permissions, and the importing account's own read and administer", key))
-	return ci.j.record(ci.site, "space-checked", source, dest)
+	return extra, missing, err
 }
 
 // listSome lists up to n items, and how many more there are.
