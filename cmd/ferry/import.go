@@ -248,6 +248,9 @@ func printImportReport(r *importer.Report) {
 	for _, c := range r.Conflicts {
 		printf("conflict: %s\n", c)
 	}
+	for _, n := range r.Notes {
+		printf("note: %s\n", n)
+	}
 	for _, c := range r.Renamed {
 		printf("renamed: %s\n", c)
 	}

@@ -258,3 +258,19 @@ func TestXMLExportCountsDamagePerReason(t *testing.T) {
 		t.Errorf("the summary's counts per reason:\n%s", out)
 	}
 }
+
+// Into a site that gives space access through roles (ferry sandbox
+// --roles), as an admin runs it: the import says so, and that each space
+// was created with roles for exactly the source's users and groups.
+func TestCloudRoleBasedSiteCLI(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "s.db")
+	must(t, 0, "generate", "--out", site, "--users", "6", "--spaces", "1", "--pages", "5", "--progress", "never")
+	arch := filepath.Join(dir, "s.ferry")
+	must(t, 0, "export", "--from", site, "--out", arch, "--progress", "never")
+	addr := startSandbox(t, filepath.Join(dir, "dest.db"), "--roles")
+	out, errOut, code := withToken("sandbox-secret-token", "import", arch, "--to", "http://"+addr, "--journal", filepath.Join(dir, "j.db"), "--allow-missing-apps", "--progress", "never")
+	if code != 0 || !strings.Contains(out, "note: the destination gives space access through roles") || !strings.Contains(out, "created with roles for exactly the source's users and groups") {
+		t.Errorf("import into a role-based site: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
