@@ -21,6 +21,15 @@ type Review struct {
 	NewAccounts int64
 	NewBillable int64
 	MissingApps []string // installed at the source, not at the destination
+	// People counts, into Confluence Cloud, the users by what the site's
+	// access check said of them.
+	People []Count
+}
+
+// Count is a labelled number of a review.
+type Count struct {
+	Label string
+	N     int
 }
 
 // bar is one bar of a chart.
@@ -158,6 +167,7 @@ figcaption { font-weight: 600; margin: .8em 0 .3em; } .warn { color: #a33; }
 <tr><th>new accounts</th><td class="n">{{.NewAccounts}}</td></tr>
 <tr><th>new accounts joining groups (bill growth)</th><td class="n" id="bill-growth">{{.NewBillable}}</td></tr>
 <tr><th>apps missing at the destination</th><td class="n" id="missing-apps">{{len .MissingApps}}</td></tr>
+{{range .People}}<tr><th>{{.Label}}</th><td class="n">{{.N}}</td></tr>{{end}}
 </table>
 {{range .MissingApps}}<p class="warn">App missing at the destination (its data is not copied; macros using it will not work): {{.}}</p>{{end}}
 {{range .Conflicts}}<p>{{.}}</p>{{end}}{{range .Merges}}<p>{{.}}</p>{{end}}{{end}}

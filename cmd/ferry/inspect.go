@@ -404,6 +404,15 @@ func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 		if c := rep.Kinds["user"]; c != nil {
 			review.NewAccounts = c.Created
 		}
+		if isCloudURL(o.against) {
+			n := peopleCounts(rep)
+			review.People = []inspect.Count{
+				{Label: "users whose access could not be checked (email hidden)", N: n[importer.AccessUnchecked]},
+				{Label: "users without access (an invitation grows the bill)", N: n[importer.AccessNone]},
+				{Label: "users with access whose account id is unknown (need a --map line)", N: n[importer.AccessNeedsMap]},
+				{Label: "users who cannot be matched (no account, no email)", N: n[importer.AccessUnmatched]},
+			}
+		}
 		for _, m := range rep.Merges {
 			review.Merges = append(review.Merges, fmt.Sprintf("group %s merges: %d destination members gain the source group's access, %d source members gain the destination group's",
 				m.Group, len(m.DestinationMembersGain), len(m.SourceMembersGain)))

@@ -191,6 +191,15 @@ func TestCloudPeopleCLI(t *testing.T) {
 			t.Errorf("users CSV row %v: want the email as user name and email", r)
 		}
 	}
+	// The HTML report's review counts the same.
+	report := filepath.Join(dir, "review.html")
+	if out, errOut, code := withToken("sandbox-secret-token", "inspect", arch, "--against", "http://"+addr, "--report", report); code != 0 {
+		t.Fatalf("inspect --report: exit %d\n%s\n%s", code, out, errOut)
+	}
+	html, _ := os.ReadFile(report)
+	if !strings.Contains(string(html), fmt.Sprintf(`<tr><th>users without access (an invitation grows the bill)</th><td class="n">%d</td></tr>`, without)) {
+		t.Errorf("the report's review does not count %d users without access", without)
+	}
 	if _, errOut, code := withToken("sandbox-secret-token", "inspect", arch, "--against", filepath.Join(dir, "local.db"), "--users-csv", users); code != 2 || !strings.Contains(errOut, "--users-csv") {
 		t.Errorf("--users-csv against an embedded site: exit %d, %s", code, errOut)
 	}
