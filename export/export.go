@@ -68,6 +68,9 @@ type Summary struct {
 	// Held counts the objects the source holds and the archive does not
 	// (its source.skipped events), per class and reason.
 	Held map[string]int64 `json:"held_not_copied,omitempty"`
+	// Passes times the passes of a source read in several (an XML export:
+	// index, build, then this export), in seconds.
+	Passes map[string]float64 `json:"seconds_per_pass,omitempty"`
 }
 
 // watermark is what an archive's manifest records for the next
@@ -137,6 +140,12 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 	}
 	if w, ok := src.(interface{ Waited() time.Duration }); ok {
 		sum.RateLimitWait = w.Waited().Seconds()
+	}
+	if p, ok := src.(interface{ Passes() map[string]float64 }); ok {
+		sum.Passes = map[string]float64{"export": sum.Seconds}
+		for pass, s := range p.Passes() {
+			sum.Passes[pass] = s
+		}
 	}
 	return sum, nil
 }

@@ -73,6 +73,9 @@ func xmlSiteID(ctx context.Context, site *embedded.Site) (string, error) {
 	return "xml-" + hex.EncodeToString(sum[:8]), rows.Err()
 }
 
+// Passes times the conversion's passes before the export's own.
+func (x *XMLSource) Passes() map[string]float64 { return x.Report.Seconds }
+
 func (x *XMLSource) Describe() SourceInfo {
 	abs, _ := filepath.Abs(x.Path)
 	return SourceInfo{Kind: "xml", Location: abs, SiteID: x.siteID}

@@ -153,6 +153,9 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	if sum.PeakRSS > 0 {
 		printf("  memory   %d MiB peak\n", sum.PeakRSS>>20)
 	}
+	if len(sum.Passes) > 0 {
+		printf("  passes   index %.1fs, build %.1fs, export %.1fs\n", sum.Passes["index"], sum.Passes["build"], sum.Passes["export"])
+	}
 	if len(sum.Held) > 0 {
 		// Last, as a checklist: each object is a source.skipped event
 		// (ferry inspect lists them; --sql over events where entity =

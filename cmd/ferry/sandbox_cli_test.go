@@ -261,6 +261,9 @@ func readCSV(t *testing.T, path string) [][]string {
 // with what it could not keep, counted per reason.
 func TestXMLExportCountsDamagePerReason(t *testing.T) {
 	out, _ := must(t, 0, "export", "--from", "xml:../../confluencexml/testdata/damaged", "--out", filepath.Join(t.TempDir(), "d.ferry"), "--progress", "never")
+	if !strings.Contains(out, "  passes   index ") {
+		t.Errorf("the summary does not time the conversion's passes:\n%s", out)
+	}
 	_, tail, ok := strings.Cut(out, "per reason:\n")
 	if !ok || !strings.Contains(tail, "3  Page: characters XML 1.0 cannot hold") || !strings.Contains(tail, "1  BodyContent: characters XML 1.0 cannot hold") ||
 		!strings.Contains(tail, "1  Page: an object whose class and id an earlier one in the file has") {
