@@ -245,7 +245,7 @@ func (b *builder) buildUsers() error {
 			b.users[strings.ToLower(name)] = o.ID
 		}
 		b.created("user")
-		return b.update(zeroTime, func(tx *embedded.Tx) error { return tx.PutUser(u) })
+		return b.queue(0, func(tx *embedded.Tx) error { return tx.PutUser(u) }) // undated: batched
 	})
 	if err != nil {
 		return err
@@ -278,7 +278,7 @@ func (b *builder) buildUsers() error {
 	rows.Close()
 	for _, u := range extra {
 		b.created("user")
-		if err := b.update(zeroTime, func(tx *embedded.Tx) error { return tx.PutUser(u) }); err != nil {
+		if err := b.queue(0, func(tx *embedded.Tx) error { return tx.PutUser(u) }); err != nil {
 			return err
 		}
 	}
@@ -333,7 +333,7 @@ func (b *builder) membership(o *Object, groupName, userName string, ofUser bool)
 		return nil
 	}
 	b.created("membership")
-	return b.update(zeroTime, func(tx *embedded.Tx) error {
+	return b.queue(0, func(tx *embedded.Tx) error { // undated: batched
 		return tx.AddMembership(model.Membership{GroupID: group, AccountID: user})
 	})
 }
