@@ -319,19 +319,7 @@ func TestCloudExportPreflightAndUnlistedApps(t *testing.T) {
 		h.ServeHTTP(w, r)
 	}))
 	defer noApps.Close()
-	src, err := OpenCloud(ctx, noApps.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	out := filepath.Join(dir, "a.ferry")
-	if _, err := Run(ctx, src, out, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	f, err := archive.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := exportOver(t, noApps.URL, filepath.Join(dir, "a.ferry"))
 	defer f.Close()
 	var reason string
 	err = replayer.Each(f, nil, func(_ int64, c *model.Change) error {
@@ -448,18 +436,7 @@ func TestCloudExportNamesARepliesItCannotPlace(t *testing.T) {
 	}
 	srv := httptest.NewServer(sandbox.New(site))
 	defer srv.Close()
-	src, err := OpenCloud(ctx, srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "c.ferry")
-	if _, err := Run(ctx, src, out, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	f, err := archive.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := exportOver(t, srv.URL, filepath.Join(dir, "c.ferry"))
 	defer f.Close()
 	var named []string
 	comments := 0
@@ -483,4 +460,23 @@ func TestCloudExportNamesARepliesItCannotPlace(t *testing.T) {
 	if len(named) != 1 || named[0] != "Comment:"+rowid || comments != want {
 		t.Errorf("named as skipped %v (want Comment:%s); %d comments exported, want %d", named, rowid, comments, want)
 	}
+}
+
+// exportOver exports the site served at url (a sandbox) to out, and opens
+// the archive.
+func exportOver(t *testing.T, url, out string) *archive.File {
+	t.Helper()
+	src, err := OpenCloud(ctx, url, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := Run(ctx, src, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := archive.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
