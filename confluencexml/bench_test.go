@@ -16,6 +16,9 @@ import (
 
 	"ferry/embedded"
 	"ferry/internal/rss"
+
+	"github.com/muktihari/xmltokenizer"
+	"github.com/orisano/gosax"
 )
 
 // BenchmarkConvert writes a synthetic entities.xml of FERRY_BENCH_XML_MB
@@ -199,5 +202,67 @@ func BenchmarkParse(b *testing.B) {
 	b.ReportMetric(parse/scan, "parse-vs-scan")
 	b.ReportMetric(clean/n, "clean-MB/s")
 	b.ReportMetric(clean/read, "clean-vs-read")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkTokenizers measures, on the same synthetic entities.xml of 64
+// MB, faster XML tokenizers against encoding/xml's bare RawToken loop
+// (issue 18: "if encoding/xml itself is the bottleneck, measure a faster
+// tokenizer, and choose one by measurement"). Neither checks that the
+// document is well formed, as encoding/xml does: that would be ferry's
+// to do (the token limiter follows the lexical structure already).
+func BenchmarkTokenizers(b *testing.B) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "entities.xml")
+	size := float64(writeSyntheticExport(b, path, 64<<20)) / (1 << 20)
+	timed := func(run func(r io.Reader) error) float64 {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		start := time.Now()
+		if err := run(f); err != nil {
+			b.Fatal(err)
+		}
+		return size / time.Since(start).Seconds()
+	}
+	var std, sax, tok float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		std += timed(func(r io.Reader) error {
+			d := xml.NewDecoder(bufio.NewReader(r))
+			for {
+				if _, err := d.RawToken(); err == io.EOF {
+					return nil
+				} else if err != nil {
+					return err
+				}
+			}
+		})
+		sax += timed(func(r io.Reader) error {
+			rd := gosax.NewReader(r)
+			for {
+				e, err := rd.Event()
+				if err != nil || e.Type() == gosax.EventEOF {
+					return err
+				}
+			}
+		})
+		tok += timed(func(r io.Reader) error {
+			t := xmltokenizer.New(r)
+			for {
+				if _, err := t.Token(); err == io.EOF {
+					return nil
+				} else if err != nil {
+					return err
+				}
+			}
+		})
+	}
+	n := float64(b.N)
+	b.ReportMetric(std/n, "encoding/xml-MB/s")
+	b.ReportMetric(sax/std, "gosax-vs-encoding/xml")
+	b.ReportMetric(tok/std, "xmltokenizer-vs-encoding/xml")
 	b.ReportMetric(0, "ns/op")
 }
