@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"ferry/cloud"
 	"ferry/embedded"
@@ -139,4 +140,39 @@ func mapsEqual(a, b map[string]Access) bool {
 		}
 	}
 	return true
+}
+
+// Invitations that have not taken effect when the wait ends (--invite-wait)
+// leave those users invited, listed with what they were not granted; the
+// import goes on, and says so.
+func TestCloudInvitationsStillPending(t *testing.T) {
+	dir := t.TempDir()
+	src, arch := exportedSite(t, dir, generate.Options{Users: 8, Spaces: 1, Pages: 6, Seed: 3})
+	dest, err := embedded.Create(filepath.Join(dir, "dest.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dest.Close()
+	sameAccounts(t, src, dest)
+	h := sandbox.New(dest)
+	h.Clock, h.InviteTime = fast, time.Hour // longer than the import waits
+	member := column(t, src, `SELECT account_id FROM memberships WHERE deleted_rev IS NULL ORDER BY account_id LIMIT 1`)[0]
+	h.SetAccess(member, false)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	c, _ := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
+	c.UseClock(fast.Now, fast.Sleep)
+	rep, err := RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{AllowMissingApps: true, Invite: true, InviteWait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pending *Person
+	for _, p := range rep.People {
+		if p.AccountID == member {
+			pending = p
+		}
+	}
+	if rep.Invited != 1 || pending == nil || pending.Access != AccessInvited || pending.NotGrantedCount == 0 || rep.NotCopied[accessReasons[AccessInvited]] != 1 {
+		t.Errorf("invited %d; the pending user %+v; not copied %v", rep.Invited, pending, rep.NotCopied)
+	}
 }
