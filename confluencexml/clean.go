@@ -13,8 +13,8 @@ import (
 // Confluence writes characters XML 1.0 forbids: control characters pasted
 // into titles and bodies (U+0008, U+0002, ...), as raw bytes inside CDATA
 // and text, or as character references; and now and then bytes that are
-// not UTF-8. encoding/xml stops at the first, and the whole conversion
-// with it. cleaner sits under the decoder and replaces each with U+FFFD
+// not UTF-8. A strict XML parser stops at the first (encoding/xml did,
+// and the whole conversion with it). cleaner sits under the decoder and replaces each with U+FFFD
 // (a reference with &#xFFFD;), noting where in its output it did, so that
 // the parse can say which object had what replaced. Confluence Cloud's
 // storage format is XML too, so none of them could be kept there.

@@ -7,8 +7,9 @@ import (
 	"io"
 )
 
-// encoding/xml reads a whole token (a tag with its attributes, a comment,
-// a run of text) into memory before it returns it, so a limit checked on
+// A tokenizer reads a whole token (a tag with its attributes, a comment,
+// a run of text) into memory before it returns it (encoding/xml did; gosax
+// grows its window to hold it), so a limit checked on
 // the token comes too late: a 1 MB zip holding a 1 GiB attribute used
 // gigabytes first. tokenLimiter sits under the decoder and follows just
 // enough of XML's lexical structure (markup, quoted attribute values,

@@ -61,8 +61,8 @@ func (e *ParseError) Error() string {
 	if e.Object != "" {
 		where += " (object " + truncate(e.Object, 120) + ")"
 	}
-	// encoding/xml quotes what it found in some messages: never echo an
-	// untrusted value unbounded.
+	// Messages may quote what was found: never echo an untrusted value
+	// unbounded.
 	return where + ": " + truncate(e.Err.Error(), 300)
 }
 
@@ -72,8 +72,7 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // document order. It holds one object at a time.
 func Parse(r io.Reader, each func(*Object) error) error {
 	c := newCleaner(r)
-	d := xml.NewDecoder(newTokenLimiter(c))
-	d.Strict = true // unknown entities are errors: no entity expansion at all
+	d := newDecoder(newTokenLimiter(c)) // unknown entities are errors: no entity expansion at all
 	fail := func(obj *Object, err error) error {
 		line, _ := d.InputPos()
 		name := ""
@@ -154,7 +153,7 @@ func attr(t xml.StartElement, name string) string {
 }
 
 // readObject reads an object's children up to its end tag.
-func readObject(d *xml.Decoder, obj *Object) error {
+func readObject(d *decoder, obj *Object) error {
 	total := 0
 	for {
 		tok, err := d.Token()
@@ -212,7 +211,7 @@ func readObject(d *xml.Decoder, obj *Object) error {
 }
 
 // readText reads an element's text (CDATA included) up to its end tag.
-func readText(d *xml.Decoder, total *int) (string, error) {
+func readText(d *decoder, total *int) (string, error) {
 	var b strings.Builder
 	depth := 0
 	for {
@@ -241,7 +240,7 @@ func readText(d *xml.Decoder, total *int) (string, error) {
 }
 
 // readRef reads a reference property's <id> up to the property's end tag.
-func readRef(d *xml.Decoder, total *int) (string, error) {
+func readRef(d *decoder, total *int) (string, error) {
 	id := ""
 	for {
 		tok, err := d.Token()
@@ -268,7 +267,7 @@ func readRef(d *xml.Decoder, total *int) (string, error) {
 }
 
 // readCollection reads <element class=...><id>N</id></element> items.
-func readCollection(d *xml.Decoder, total *int) ([]Ref, error) {
+func readCollection(d *decoder, total *int) ([]Ref, error) {
 	var refs []Ref
 	for {
 		tok, err := d.Token()
