@@ -3,6 +3,7 @@ package confluencexml
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -165,5 +166,26 @@ func TestDamagedZipMemberLosesOnlyItsVersion(t *testing.T) {
 	}
 	if versions != 1 || len(reported) != 1 || !strings.Contains(reported[0], "cannot be read from the export") {
 		t.Errorf("%d attachment versions (want 1); reported %v", versions, reported)
+	}
+}
+
+// What gosax lets through, the decoder refuses, with a position: a tag
+// closing another, an attribute without its closing quote (which runs to
+// the end of the file), a malformed attribute, a file ending inside an
+// element, an entity XML does not define.
+func TestDecoderRefusesWhatGosaxLetsThrough(t *testing.T) {
+	for name, c := range map[string]struct{ xml, want string }{
+		"crossed":  {`<hibernate-generic><object class="Page"><id name="id">1</property></object></hibernate-generic>`, "not well formed"},
+		"quote":    {`<hibernate-generic><object class="Page><id name="id">1</id></object></hibernate-generic>`, "ends in the middle"},
+		"attr":     {`<hibernate-generic><object =x><id name="id">1</id></object></hibernate-generic>`, "malformed tag"},
+		"cut off":  {`<hibernate-generic><object class="Page"><id name="id">1</id>`, "ends in the middle"},
+		"entity":   {`<hibernate-generic><object class="Page"><id name="id">1</id><property name="title">a &nbsp; b</property></object></hibernate-generic>`, "escape"},
+		"two tops": {`<hibernate-generic></hibernate-generic></object>`, "not well formed"},
+	} {
+		err := Parse(strings.NewReader(c.xml), func(*Object) error { return nil })
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Line == 0 || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want a ParseError saying %q", name, err, c.want)
+		}
 	}
 }

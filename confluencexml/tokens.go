@@ -59,6 +59,11 @@ func startElement(b []byte) (t xml.StartElement, err error) {
 func (d *decoder) Token() (xml.Token, error) {
 	for {
 		e, err := d.r.Event()
+		if err == io.EOF {
+			// gosax ends a clean file with EventEOF; io.EOF as an error
+			// means it ended inside a tag.
+			return nil, io.ErrUnexpectedEOF
+		}
 		if err != nil {
 			return nil, err
 		}
