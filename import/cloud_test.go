@@ -33,8 +33,17 @@ func cloudDest(t *testing.T, failRate float64) (*embedded.Site, *cloud.Client) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { site.Close() })
+	_, c := serveDest(t, site, func(h *sandbox.Server) { h.FailRate = failRate })
+	return site, c
+}
+
+// serveDest serves a site through a sandbox on the fast clock, configure
+// setting its rules first, and returns the sandbox and a client of it.
+func serveDest(t *testing.T, site *embedded.Site, configure func(*sandbox.Server)) (*sandbox.Server, *cloud.Client) {
+	t.Helper()
 	h := sandbox.New(site)
-	h.FailRate, h.Clock = failRate, fast
+	h.Clock = fast
+	configure(h)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	c, err := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
@@ -42,7 +51,7 @@ func cloudDest(t *testing.T, failRate float64) (*embedded.Site, *cloud.Client) {
 		t.Fatal(err)
 	}
 	c.UseClock(fast.Now, fast.Sleep)
-	return site, c
+	return h, c
 }
 
 // fast is the clock of sandboxes and clients under test: Cloud's waits

@@ -1,14 +1,12 @@
 package importer
 
 import (
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"ferry/cloud"
 	"ferry/embedded"
 	"ferry/generate"
 	"ferry/sandbox"
@@ -58,13 +56,7 @@ func TestCloudPeople(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h := sandbox.New(dest)
-	h.Clock = fast
-	h.SetAccess(noAccess, false)
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	c, _ := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
-	c.UseClock(fast.Now, fast.Sleep)
+	h, c := serveDest(t, dest, func(h *sandbox.Server) { h.SetAccess(noAccess, false) })
 
 	access := func(rep *Report) map[string]Access {
 		got := map[string]Access{}
@@ -154,14 +146,11 @@ func TestCloudInvitationsStillPending(t *testing.T) {
 	}
 	defer dest.Close()
 	sameAccounts(t, src, dest)
-	h := sandbox.New(dest)
-	h.Clock, h.InviteTime = fast, time.Hour // longer than the import waits
 	member := column(t, src, `SELECT account_id FROM memberships WHERE deleted_rev IS NULL ORDER BY account_id LIMIT 1`)[0]
-	h.SetAccess(member, false)
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	c, _ := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
-	c.UseClock(fast.Now, fast.Sleep)
+	_, c := serveDest(t, dest, func(h *sandbox.Server) {
+		h.InviteTime = time.Hour // longer than the import waits
+		h.SetAccess(member, false)
+	})
 	rep, err := RunCloud(ctx, arch, c, filepath.Join(dir, "j.db"), Options{AllowMissingApps: true, Invite: true, InviteWait: time.Minute})
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,12 @@
 package importer
 
 import (
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"ferry/cloud"
 	"ferry/embedded"
 	"ferry/generate"
 	"ferry/sandbox"
@@ -45,12 +43,7 @@ func TestCloudRoleBasedSite(t *testing.T) {
 	}
 	defer dest.Close()
 	sameAccounts(t, src, dest)
-	h := sandbox.New(dest)
-	h.Roles, h.Clock = true, fast
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	c, _ := cloud.New(srv.URL, cloud.Credentials{Email: "admin@example.com", APIToken: "token"})
-	c.UseClock(fast.Now, fast.Sleep)
+	_, c := serveDest(t, dest, func(h *sandbox.Server) { h.Roles = true })
 	var roles []spaceRole
 	for _, r := range sandbox.SpaceRoles {
 		roles = append(roles, spaceRole{ID: r.ID, Name: r.Name, Perms: r.Perms})

@@ -427,20 +427,7 @@ func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 	if err != nil {
 		return err
 	}
-	tmp := o.report + ".partial"
-	f, err := createPrivate(tmp)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if err := in.WriteReport(ctx, f, s, review); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, o.report); err != nil {
+	if err := writePrivate(o.report, func(w io.Writer) error { return in.WriteReport(ctx, w, s, review) }); err != nil {
 		return err
 	}
 	printf("report written to %s\n", o.report)
@@ -531,6 +518,25 @@ func inspectAgainst(ctx context.Context, o *inspectOptions, path string) error {
 // isCloudURL says whether a site names Confluence Cloud (or a sandbox).
 func isCloudURL(site string) bool {
 	return strings.HasPrefix(site, "http://") || strings.HasPrefix(site, "https://")
+}
+
+// writePrivate writes a file only its owner may read, under a temporary
+// name first, renamed once whole: nothing half-written is left at path.
+func writePrivate(path string, write func(io.Writer) error) error {
+	tmp := path + ".partial"
+	f, err := createPrivate(tmp)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // createPrivate creates (or truncates) a file only its owner may read, as

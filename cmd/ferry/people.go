@@ -3,7 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 
 	importer "ferry/import"
@@ -95,32 +95,22 @@ var usersCSVHeader = []string{"Username", "First Name", "Last Name", "Email Addr
 // writeUsersCSV writes the people to invite (no access, an email known)
 // to path, under a temporary name first; it answers how many.
 func writeUsersCSV(path string, r *importer.Report) (int, error) {
-	tmp := path + ".partial"
-	f, err := createPrivate(tmp) // emails are personal data
-	if err != nil {
-		return 0, fmt.Errorf("--users-csv: %w", err)
-	}
-	defer os.Remove(tmp)
-	w := csv.NewWriter(f)
-	w.Write(usersCSVHeader)
 	n := 0
-	for _, p := range r.People {
-		if (p.Access != importer.AccessNone && p.Access != importer.AccessInvited) || p.Email == "" {
-			continue
+	err := writePrivate(path, func(f io.Writer) error { // emails are personal data
+		w := csv.NewWriter(f)
+		w.Write(usersCSVHeader)
+		for _, p := range r.People {
+			if (p.Access != importer.AccessNone && p.Access != importer.AccessInvited) || p.Email == "" {
+				continue
+			}
+			first, last, _ := strings.Cut(strings.TrimSpace(p.DisplayName), " ")
+			w.Write([]string{textCell(p.Email), textCell(first), textCell(strings.TrimSpace(last)), textCell(p.Email)})
+			n++
 		}
-		first, last, _ := strings.Cut(strings.TrimSpace(p.DisplayName), " ")
-		w.Write([]string{textCell(p.Email), textCell(first), textCell(strings.TrimSpace(last)), textCell(p.Email)})
-		n++
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return 0, fmt.Errorf("--users-csv %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return 0, fmt.Errorf("--users-csv %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+		w.Flush()
+		return w.Error()
+	})
+	if err != nil {
 		return 0, fmt.Errorf("--users-csv %s: %w", path, err)
 	}
 	return n, nil
