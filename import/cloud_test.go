@@ -711,6 +711,9 @@ var groupRename = regexp.MustCompile(`^group renamed at the source from "(.*)" t
 func gapsOf(t *testing.T, src *embedded.Site, reps ...*Report) copyGaps {
 	g := copyGaps{renamed: map[string]string{}}
 	for _, r := range reps {
+		if r == nil {
+			continue // a run that stopped before it had a report
+		}
 		// (each run reports every page it leaves archived, not only its own)
 		g.unarchived = max(g.unarchived, int(r.Changed[unarchiveReason]))
 		for why := range r.Skipped {

@@ -7,6 +7,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"ferry/cloud"
@@ -126,6 +127,14 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 					return nil
 				}
 				body["parentCommentId"] = parent
+				if loc, _ := ci.j.lookup(ci.site, "comment-location", cm.ParentID); loc != "" && loc != cm.Location {
+					// Its parent was written as a footer comment (see
+					// inlineFallback), and a reply is made in its
+					// parent's collection.
+					reply := *cm
+					reply.Location = loc
+					cm = &reply
+				}
 			case kind == "blogposts":
 				body["blogPostId"] = container
 			default:
@@ -144,7 +153,7 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 				return writeChecked(func() error { return ci.c.Post(ci.ctx, "/wiki/api/v2/"+path, body, &created) }, func() (bool, error) {
 					// Lost answer? A comment without a ferry.source property,
 					// written since the scan, is this one.
-					orphan, err := ci.orphanComment(kind, container)
+					orphan, _, err := ci.orphanComment(kind, container)
 					created.ID = orphan
 					return orphan != "", err
 				})
@@ -169,7 +178,7 @@ func (ci *cloudImport) commentVersion(v *model.Version, counts *Counts) error {
 			}
 			id = created.ID
 			ci.remember("/wiki/api/v2/"+commentPath(cm)+"/"+id, 1)
-			if err := ci.labelComment(id, cm, v.ContentID); err != nil {
+			if err := ci.labelComment(id, strings.TrimSuffix(commentPath(cm), "-comments"), cm, v.ContentID); err != nil {
 				return err
 			}
 			counts.Created++
@@ -271,18 +280,29 @@ func (ci *cloudImport) recoverComments(kind, container string) error {
 }
 
 // adoptComment takes a comment that a run killed between writing it and
-// labelling it left without a ferry.source property, and labels it.
+// labelling it left without a ferry.source property, and labels it. An
+// inline comment found among the footer comments was written as one (see
+// inlineFallback): its later versions keep the quote.
 func (ci *cloudImport) adoptComment(kind, container string, cm *model.Comment, sourceID string) error {
-	orphan, err := ci.orphanComment(kind, container)
+	orphan, loc, err := ci.orphanComment(kind, container)
 	if err != nil || orphan == "" {
 		return err
 	}
-	return ci.labelComment(orphan, cm, sourceID)
+	if cm.Location == "inline" && cm.ParentID == "" && loc == "footer" {
+		ci.report.Changed[fallbackReason]++
+		for kind, v := range map[string]string{"comment-quote": quoteOf(cm), "comment-fallback": "its selected text could not be placed"} {
+			if err := ci.j.record(ci.site, kind, sourceID, v); err != nil {
+				return err
+			}
+		}
+	}
+	return ci.labelComment(orphan, loc, cm, sourceID)
 }
 
-// labelComment gives a comment at the destination its ferry.source
-// property and records it in the journal.
-func (ci *cloudImport) labelComment(id string, cm *model.Comment, sourceID string) error {
+// labelComment gives a comment at the destination, in its footer or
+// inline collection (loc), its ferry.source property and records it in
+// the journal.
+func (ci *cloudImport) labelComment(id, loc string, cm *model.Comment, sourceID string) error {
 	prov := Provenance{SourceSite: ci.site, SourceID: sourceID, ArchiveID: ci.archiveID, Author: cm.Author, CreatedAt: cm.CreatedAt}
 	prov.InlineFallback, _ = ci.j.lookup(ci.site, "comment-fallback", sourceID)
 	err := writeChecked(func() error {
@@ -298,20 +318,20 @@ func (ci *cloudImport) labelComment(id string, cm *model.Comment, sourceID strin
 	if err := ci.j.record(ci.site, "comment", sourceID, id); err != nil {
 		return err
 	}
-	return ci.j.record(ci.site, "comment-location", sourceID, cm.Location)
+	return ci.j.record(ci.site, "comment-location", sourceID, loc)
 }
 
 // orphanComment finds a comment of the page without a ferry.source
-// property: one whose creation answer was lost.
-func (ci *cloudImport) orphanComment(kind, container string) (string, error) {
-	found := ""
-	err := ci.walkComments(kind, container, func(id, _ string, prov *Provenance) error {
-		if prov == nil && found == "" {
-			found = id
+// property, and whether it is a footer or inline one: a comment whose
+// creation answer was lost, or whose run was killed before labelling it.
+func (ci *cloudImport) orphanComment(kind, container string) (id, loc string, err error) {
+	err = ci.walkComments(kind, container, func(found, where string, prov *Provenance) error {
+		if prov == nil && id == "" {
+			id, loc = found, where
 		}
 		return nil
 	})
-	return found, err
+	return id, loc, err
 }
 
 // recoverCommentsOnRerun scans a page's comments for what an earlier run

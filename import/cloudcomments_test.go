@@ -38,6 +38,8 @@ func TestCloudInlineComments(t *testing.T) {
 			inline(tx, "k1", "alpha", 1),   // the second of two
 			inline(tx, "k2", "beta", 0),    // across markup
 			inline(tx, "k3", "& gamma", 0), // an entity
+			tx.CreateComment(model.Comment{ID: "k4", ContainerID: "c1", ParentID: "k3", Location: "inline", Status: "current", Author: "u1", CreatedAt: at}),
+			tx.AddCommentVersion(model.Version{ContentID: "k4", Number: 1, Body: "<p>a reply</p>", Author: "u1", At: at}),
 		)
 	})
 	if err != nil {
@@ -47,7 +49,8 @@ func TestCloudInlineComments(t *testing.T) {
 	// edited after.
 	err = src.Update(ctx, at.Add(time.Hour), "u1", func(tx *embedded.Tx) error {
 		return errors.Join(tx.AddVersion(model.Version{ContentID: "c1", Number: 2, Title: "A page", Body: "<p>alpha <b>beta</b> alpha</p>", Author: "u1", At: at.Add(time.Hour)}),
-			tx.AddCommentVersion(model.Version{ContentID: "k3", Number: 2, Body: "<p>on gamma, edited</p>", Author: "u1", At: at.Add(time.Hour)}))
+			tx.AddCommentVersion(model.Version{ContentID: "k3", Number: 2, Body: "<p>on gamma, edited</p>", Author: "u1", At: at.Add(time.Hour)}),
+			tx.AddCommentVersion(model.Version{ContentID: "k4", Number: 2, Body: "<p>a reply, edited</p>", Author: "u1", At: at.Add(time.Hour)}))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +64,8 @@ func TestCloudInlineComments(t *testing.T) {
 	}
 	got := column(t, dest, `SELECT cm.location || ' ' || coalesce(json_extract(cm.anchor, '$.selection') || '#' || json_extract(cm.anchor, '$.match_index'), '-') || ' ' || v.body
 		FROM comments cm JOIN comment_versions v ON v.comment_id = cm.id AND v.number = (SELECT max(number) FROM comment_versions WHERE comment_id = cm.id) ORDER BY 1`)
-	want := "footer - <blockquote><p>&amp; gamma</p></blockquote><p>on gamma, edited</p>|inline alpha#1 <p>on alpha</p>|inline beta#0 <p>on beta</p>"
+	// k3's reply is made where k3 is: among the footer comments.
+	want := "footer - <blockquote><p>&amp; gamma</p></blockquote><p>on gamma, edited</p>|footer - <p>a reply, edited</p>|inline alpha#1 <p>on alpha</p>|inline beta#0 <p>on beta</p>"
 	if strings.Join(got, "|") != want {
 		t.Errorf("comments at the destination:\n %s\nwant\n %s", strings.Join(got, "|"), want)
 	}

@@ -96,15 +96,13 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 			}
 		}
 		if found == "" && kind == "pages" {
+			// The space's homepage: its versions are written onto the one
+			// Cloud made, from the first.
 			home, err := ci.homepage(c, space, v)
 			if err != nil {
 				return err
 			}
-			if home != "" {
-				delete(ci.pending, v.ContentID)
-				counts.Created++
-				return nil
-			}
+			found = home
 		}
 		if found != "" {
 			id = found

@@ -32,22 +32,30 @@ func cloudPreflight(ctx context.Context, c *cloud.Client) error {
 // adoptSpace takes a space a run killed between creating it and labelling
 // it left without its ferry.source property: one this journal says it
 // was about to create, or, without the journal, one of the same key and
-// name that holds no page yet. propErr is how reading its property failed.
-func (ci *cloudImport) adoptSpace(sp *model.Space, id, key string, propErr error) (bool, error) {
-	if !notFound(propErr) {
-		return false, nil // it has a property: another site's, or unreadable
+// name that holds no page but the homepage Cloud made with it. Its
+// permissions are then checked as those of a space this import created
+// (see checkSpace): a space of the admin's own that only looks the same
+// stops the import there, rather than taking in the source's content.
+func (ci *cloudImport) adoptSpace(sp *model.Space, id, key string, labelled bool) (bool, error) {
+	if labelled {
+		return false, nil // another source's, or another space of this one
 	}
 	intent, _ := ci.j.lookup(ci.site, "space-intent", sp.ID)
 	if !strings.EqualFold(intent, key) {
 		var found struct {
-			ID, Name string
+			ID, Name, HomepageID string
 		}
 		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/spaces/"+id, nil, &found); err != nil || found.Name != sp.Name {
 			return false, err
 		}
-		var pages struct{ Results []json.RawMessage }
-		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/pages", url.Values{"space-id": {id}, "limit": {"1"}, "status": cloud.Statuses["pages"]}, &pages); err != nil || len(pages.Results) > 0 {
+		var pages struct{ Results []struct{ ID string } }
+		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/pages", url.Values{"space-id": {id}, "limit": {"2"}, "status": cloud.Statuses["pages"]}, &pages); err != nil {
 			return false, err
+		}
+		for _, p := range pages.Results {
+			if p.ID != found.HomepageID {
+				return false, nil
+			}
 		}
 	}
 	if ci.o.DryRun {
@@ -58,10 +66,24 @@ func (ci *cloudImport) adoptSpace(sp *model.Space, id, key string, propErr error
 	if err := ci.addSpaceProperty(id, ProvenanceKey, prov); err != nil {
 		return false, err
 	}
-	if err := ci.j.record(ci.site, "space-key", sp.ID, key); err != nil {
+	if err := ci.j.record(ci.site, "space-intent", sp.ID, key); err != nil {
 		return false, err
 	}
-	return true, ci.j.record(ci.site, "space", sp.ID, id)
+	return true, ci.recordSpace(sp, id, key)
+}
+
+// recordSpace notes in the journal a space this import created, found at
+// the destination by a run without the journal of the one that made it.
+func (ci *cloudImport) recordSpace(sp *model.Space, id, key string) error {
+	if sp.Homepage != "" {
+		if err := ci.j.record(ci.site, "space-homepage", sp.ID, sp.Homepage); err != nil {
+			return err
+		}
+	}
+	if err := ci.j.record(ci.site, "space-key", sp.ID, key); err != nil {
+		return err
+	}
+	return ci.j.record(ci.site, "space", sp.ID, id)
 }
 
 // preflight finds, in one pass over the archive and before anything is
@@ -127,12 +149,12 @@ func (ci *cloudImport) preflight() error {
 		if len(found.Results) > 0 {
 			// One this source's earlier import created (its journal lost)?
 			var prop struct{ Value Provenance }
-			_, err := ci.spaceProperty(found.Results[0].ID, ProvenanceKey, &prop.Value)
-			if err == nil && prop.Value.SourceSite == ci.site && prop.Value.SourceID == sp.ID {
-				if err := ci.j.record(ci.site, "space", sp.ID, found.Results[0].ID); err != nil {
-					return err
-				}
-				if err := ci.j.record(ci.site, "space-key", sp.ID, found.Results[0].Key); err != nil {
+			labelled, err := ci.spaceProperty(found.Results[0].ID, ProvenanceKey, &prop.Value)
+			if err != nil {
+				return fmt.Errorf("preflight: space %s: %w", sp.Key, err)
+			}
+			if labelled && prop.Value.SourceSite == ci.site && prop.Value.SourceID == sp.ID {
+				if err := ci.recordSpace(&sp, found.Results[0].ID, found.Results[0].Key); err != nil {
 					return err
 				}
 				for source, dest := range prop.Value.Groups {
@@ -149,7 +171,7 @@ func (ci *cloudImport) preflight() error {
 				}
 				continue
 			}
-			if adopted, err := ci.adoptSpace(&sp, found.Results[0].ID, found.Results[0].Key, err); err != nil || adopted {
+			if adopted, err := ci.adoptSpace(&sp, found.Results[0].ID, found.Results[0].Key, labelled); err != nil || adopted {
 				if err != nil {
 					return err
 				}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"ferry/model"
 )
@@ -323,9 +322,11 @@ func (ci *cloudImport) destGrants(space string) (map[string]bool, error) {
 // written onto the destination's, as new versions of it, and other root
 // pages are created at the root.
 
-// homepage writes the first version of the source space's homepage onto
-// the homepage Cloud made with the space, and returns its id; "" if c is
-// not the homepage of a space ferry created.
+// homepage takes, for the source space's homepage c, the homepage Cloud
+// made with the space, and returns its id ("" if c is not the homepage of
+// a space ferry created): labelled and recorded before anything is
+// written to it, so that a run killed at any point after finds it, and
+// the number of versions it had, which the source's are written after.
 func (ci *cloudImport) homepage(c *model.Content, space string, v *model.Version) (string, error) {
 	if c.ParentID != "" {
 		return "", nil
@@ -340,49 +341,24 @@ func (ci *cloudImport) homepage(c *model.Content, space string, v *model.Version
 	if sp.HomepageID == "" {
 		return "", nil // none (any more): the page is created as any other
 	}
-	// The offset is noted before the write, so that a run killed after it
-	// does not take the written version for the homepage's own.
-	offset := 0
-	if s, ok := ci.j.lookup(ci.site, "homepage-offset", v.ContentID); ok {
-		offset, _ = strconv.Atoi(s)
-	} else {
-		var cur struct {
-			Version struct{ Number int }
-		}
-		if err := ci.c.Get(ci.ctx, "/wiki/api/v2/pages/"+sp.HomepageID, nil, &cur); err != nil {
-			return "", err
-		}
-		offset = cur.Version.Number
-		if err := ci.j.record(ci.site, "homepage-offset", v.ContentID, strconv.Itoa(offset)); err != nil {
-			return "", err
-		}
+	var cur struct {
+		Version struct{ Number int }
 	}
-	message := fmt.Sprintf("ferry: version %d by %s at %s", v.Number, v.Author, v.At.UTC().Format(time.RFC3339))
-	if v.Message != "" {
-		message += ": " + v.Message
-	}
-	body := map[string]any{"id": sp.HomepageID, "status": "current", "body": map[string]any{"representation": representation(v), "value": v.Body},
-		"version": map[string]any{"number": v.Number + offset, "message": message}}
-	if owner, err := ci.owner(c); err != nil {
-		return "", err
-	} else if owner != "" {
-		body["ownerId"] = owner
-	}
-	var counts Counts
-	err := ci.withOwner(body, func() error {
-		return ci.withTitle("pages", v.ContentID, v.Title, false, func(title string) error {
-			body["title"] = title
-			return ci.nextVersion("/wiki/api/v2/pages/"+sp.HomepageID, "the homepage of space "+space, v.Number+offset, body, &counts)
-		}, func(title string) (bool, error) { return ci.titleInUse("pages", sp.HomepageID, title) })
-	})
-	if err != nil {
+	if err := ci.c.Get(ci.ctx, "/wiki/api/v2/pages/"+sp.HomepageID, nil, &cur); err != nil {
 		return "", err
 	}
+	offset := cur.Version.Number
 	prov := Provenance{SourceSite: ci.site, SourceID: v.ContentID, ArchiveID: ci.archiveID, Author: c.Author, CreatedAt: c.CreatedAt, VersionOffset: offset}
 	if err := ci.setProvenance("pages", sp.HomepageID, prov); err != nil {
 		return "", err
 	}
-	for kind, value := range map[string]string{"content": sp.HomepageID, "content-kind": "pages", "version-offset": strconv.Itoa(offset)} {
+	records := map[string]string{"content": sp.HomepageID, "content-kind": "pages", "version-offset": strconv.Itoa(offset)}
+	if owner, err := ci.owner(c); err != nil {
+		return "", err
+	} else if owner != "" {
+		records["owner-wanted"] = owner // its first version moves it
+	}
+	for kind, value := range records {
 		if err := ci.j.record(ci.site, kind, v.ContentID, value); err != nil {
 			return "", err
 		}

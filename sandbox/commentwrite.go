@@ -58,7 +58,8 @@ func (s *Server) createComment(loc string) http.HandlerFunc {
 		var ok bool
 		switch {
 		case req.ParentCommentID != "":
-			parent, ok = s.one(`SELECT id FROM comments WHERE rowid = ? AND deleted_rev IS NULL`, req.ParentCommentID)
+			// A reply is made in its parent's collection (rule 32).
+			parent, ok = s.one(`SELECT id FROM comments WHERE rowid = ? AND location = ? AND deleted_rev IS NULL`, req.ParentCommentID, loc)
 			if ok {
 				container, ok = s.one(`SELECT container_id FROM comments WHERE id = ?`, parent)
 			}
@@ -68,7 +69,7 @@ func (s *Server) createComment(loc string) http.HandlerFunc {
 			container, ok = s.one(`SELECT id FROM content WHERE rowid = ? AND type = 'blogpost' AND deleted_rev IS NULL`, req.BlogPostID)
 		}
 		if !ok {
-			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "give an existing pageId, blogPostId or parentCommentId")
+			writeError(w, http.StatusBadRequest, "INVALID_REQUEST_PARAMETER", "give an existing pageId, blogPostId or parentCommentId (a reply's parent: a comment of this collection, "+loc+"-comments)")
 			return
 		}
 		if loc == "inline" && parent == "" {

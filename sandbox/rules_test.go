@@ -501,6 +501,38 @@ func TestRuleInlineSelection(t *testing.T) {
 	}
 }
 
+// Rule 32: a reply is made in its parent's collection: an inline reply to a
+// footer comment, or a footer reply to an inline one, answers 400.
+func TestRuleReplyInItsParentsCollection(t *testing.T) {
+	site := generatedSite(t)
+	srv := httptest.NewServer(New(site))
+	defer srv.Close()
+	c := client{t, srv}
+	_, sp := c.send(http.MethodGet, "/wiki/api/v2/spaces?limit=1", nil)
+	spaceID := sp["results"].([]any)[0].(map[string]any)["id"]
+	_, page := c.send(http.MethodPost, "/wiki/api/v2/pages?root-level=true", map[string]any{"spaceId": spaceID, "status": "current", "title": "Replies",
+		"body": map[string]any{"representation": "storage", "value": "<p>quoted words</p>"}})
+	body := map[string]any{"representation": "storage", "value": "<p>c</p>"}
+	_, footer := c.send(http.MethodPost, "/wiki/api/v2/footer-comments", map[string]any{"pageId": page["id"], "body": body})
+	_, inline := c.send(http.MethodPost, "/wiki/api/v2/inline-comments", map[string]any{"pageId": page["id"], "body": body,
+		"inlineCommentProperties": map[string]any{"textSelection": "quoted", "textSelectionMatchCount": 1, "textSelectionMatchIndex": 0}})
+	for _, tc := range []struct {
+		collection string
+		parent     any
+		want       int
+	}{
+		{"footer-comments", footer["id"], http.StatusCreated},
+		{"inline-comments", inline["id"], http.StatusCreated},
+		{"inline-comments", footer["id"], http.StatusBadRequest},
+		{"footer-comments", inline["id"], http.StatusBadRequest},
+	} {
+		status, _ := call(t, srv, http.MethodPost, "/wiki/api/v2/"+tc.collection, map[string]any{"parentCommentId": tc.parent, "body": body}, false)
+		if status != tc.want {
+			t.Errorf("a reply through %s to comment %v: %d, want %d", tc.collection, tc.parent, status, tc.want)
+		}
+	}
+}
+
 // Rule: a blog post takes its body in storage format only; wiki markup is
 // converted at POST /contentbody/convert/storage (a documented subset;
 // a macro outside it answers 400).
