@@ -816,6 +816,11 @@ func (b *builder) buildRestrictions() error {
 	})
 }
 
+// attachmentMeta are the properties in which Confluence keeps an
+// attachment's media type and size: read with the attachment (its size is
+// its file's), not copied as properties, nor reported as left out.
+var attachmentMeta = map[string]bool{"MEDIA_TYPE": true, "FILESIZE": true}
+
 // buildProperties copies the content properties of pages and blog posts,
 // streaming them from the index into one transaction.
 func (b *builder) buildProperties() error {
@@ -833,7 +838,9 @@ func (b *builder) buildProperties() error {
 				return err
 			}
 			if b.content[container] == "" || name == "" {
-				skipped++
+				if !attachmentMeta[name] {
+					skipped++
+				}
 				continue
 			}
 			if container+"\x00"+name == last {
