@@ -35,7 +35,8 @@ test-long:
 # a baseline measured in the same run on the same data, written to
 # bench/results.md and bench/results.json; then the micro-benchmarks:
 # archive reading and writing against zstd alone, and a Cloud export
-# against a rate-limited sandbox.
+# against a rate-limited sandbox, and a 500 MB XML export's conversion
+# against a bare token scan of it.
 FERRY_BENCH_SIZES ?= 4000,40000,400000
 bench: build
 	$(GO) run ./cmd/bench --ferry $(BIN) --sizes $(FERRY_BENCH_SIZES) --attachment-bytes-per-page 5250 --out bench/results.md
@@ -43,16 +44,16 @@ bench: build
 	$(GO) test ./archive -run '^$$' -bench 'Events|Blobs|Open' -benchtime 4x | tee bench/out/archive.txt
 	$(GO) test ./export -run '^$$' -bench CloudExportRateLimited -benchtime 1x | tee bench/out/cloud.txt
 	$(GO) test ./import -run '^$$' -bench CloudImportRateLimited -benchtime 1x -timeout 20m | tee bench/out/cloud-import.txt
+	$(GO) test ./confluencexml -run '^$$' -bench Convert -benchtime 1x -timeout 60m | tee bench/out/xml.txt
 
 # The long ones: peak memory while writing a 2 GB archive (FERRY_BENCH_GB),
-# import against raw inserts, inspect at a million events, a 500 MB XML
-# export, and export and import memory at two site sizes.
+# import against raw inserts, inspect at a million events, and export and
+# import memory at two site sizes.
 bench-long: build
 	@mkdir -p bench/out
 	$(GO) test ./archive -run '^$$' -bench 'WritePeakMemory' -benchtime 1x -timeout 60m | tee bench/out/peak-memory.txt
 	$(GO) test ./import -run '^$$' -bench ImportVsRaw -benchtime 3x | tee bench/out/import.txt
 	FERRY_BENCH_PAGES=$${FERRY_BENCH_PAGES:-140000} $(GO) test ./inspect -run '^$$' -bench InspectVsReadJSON -benchtime 2x -timeout 60m | tee bench/out/inspect.txt
-	$(GO) test ./confluencexml -run '^$$' -bench Convert -benchtime 1x -timeout 60m | tee bench/out/xml.txt
 	./scripts/bench-sites.sh $(BIN) | tee bench/out/sites.txt
 
 # Crashes, corruption, faults, a full disk and fuzzing, at full strength

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -63,7 +64,8 @@ type builder struct {
 	undated  time.Time       // for objects without a date
 	badDates map[string]bool // dates reported as unreadable, by object and property
 	queued   []func(*embedded.Tx) error
-	queuedN  int // bytes of text the queued writes hold
+	queuedN  int        // bytes of text the queued writes hold
+	inFlight chan error // the batch being written, if one is
 }
 
 // queue adds a write to the next batch: many small transactions are what
@@ -76,21 +78,42 @@ func (b *builder) queue(size int, fn func(*embedded.Tx) error) error {
 	return nil
 }
 
-// flush writes the queued batch in one transaction.
+// flush writes the queued batch in one transaction, on the other core:
+// while it is written, the next is read from the index. One batch at a
+// time is in flight, and every other write waits for it (see update), so
+// writes keep their order.
 func (b *builder) flush() error {
+	if err := b.settle(); err != nil {
+		return err
+	}
 	if len(b.queued) == 0 {
 		return nil
 	}
 	q := b.queued
 	b.queued, b.queuedN = nil, 0
-	return b.update(b.undated, func(tx *embedded.Tx) error {
-		for _, fn := range q {
-			if err := fn(tx); err != nil {
-				return err
+	done := make(chan error, 1)
+	b.inFlight = done
+	go func() {
+		done <- b.write(b.undated, func(tx *embedded.Tx) error {
+			for _, fn := range q {
+				if err := fn(tx); err != nil {
+					return err
+				}
 			}
-		}
+			return nil
+		})
+	}()
+	return nil
+}
+
+// settle waits for the batch in flight, and says how its write went.
+func (b *builder) settle() error {
+	if b.inFlight == nil {
 		return nil
-	})
+	}
+	err := <-b.inFlight
+	b.inFlight = nil
+	return err
 }
 
 // attachmentFiles opens attachments/<container>/<attachment>/<version>.
@@ -164,7 +187,16 @@ func (b *builder) dateOf(o *Object, name string) time.Time {
 	return b.date(s)
 }
 
+// update writes fn's changes in their own transaction, after the batch in
+// flight.
 func (b *builder) update(at time.Time, fn func(*embedded.Tx) error) error {
+	if err := b.settle(); err != nil {
+		return err
+	}
+	return b.write(at, fn)
+}
+
+func (b *builder) write(at time.Time, fn func(*embedded.Tx) error) error {
 	if at.Equal(zeroTime) {
 		at = b.undated
 	}
@@ -194,10 +226,11 @@ func (b *builder) run() error {
 	steps := []func() error{b.epoch, b.buildUsers, b.buildGroups, b.buildSpaces, b.buildPermissions, b.buildContent,
 		b.buildComments, b.buildAttachments, b.buildLabels, b.buildRestrictions, b.buildProperties}
 	for _, step := range steps {
-		if err := step(); err != nil {
-			return err
+		err := step()
+		if err == nil {
+			err = b.flush()
 		}
-		if err := b.flush(); err != nil {
+		if err := errors.Join(err, b.settle()); err != nil {
 			return err
 		}
 	}
@@ -350,12 +383,15 @@ func (b *builder) body(o *Object) (string, bool, error) {
 	if err == sql.ErrNoRows {
 		return "", false, nil
 	}
-	// A body sits in a CDATA section, so Confluence writes a space after
-	// each "]]" in it, lest a CDATA section inside it (a macro's plain-text
-	// body) end the outer one: "<![CDATA[code]] >". The space is taken out
-	// again, as xwiki-contrib/confluence's importer does.
-	return strings.ReplaceAll(body, "]] ", "]]"), bodyType == 0, err
+	return unescapeCDATA(body), bodyType == 0, err
 }
+
+// unescapeCDATA undoes what Confluence does to a body: it sits in a CDATA
+// section, so Confluence writes a space after each "]]" in it, lest a
+// CDATA section inside it (a macro's plain-text body) end the outer one:
+// "<![CDATA[code]] >". The space is taken out again, as
+// xwiki-contrib/confluence's importer does.
+func unescapeCDATA(body string) string { return strings.ReplaceAll(body, "]] ", "]]") }
 
 func (b *builder) buildSpaces() error {
 	return b.ix.each(b.ctx, `SELECT data FROM objects WHERE class = 'Space' ORDER BY id`, func(o *Object) error {
@@ -439,15 +475,23 @@ func (b *builder) history(current *Object, class string) ([]*Object, error) {
 	var out []*Object
 	err := b.ix.each(b.ctx, `SELECT o.data FROM versions v JOIN objects o ON o.id = v.id AND o.class = v.class
 		WHERE v.orig = ? AND v.class = ? ORDER BY v.number, v.id`, func(o *Object) error {
-		if o.ID != current.ID && strings.EqualFold(strings.TrimSpace(o.Props["contentStatus"]), "draft") {
-			// An unpublished edit, not a version of the history.
-			b.rep.skipObject(o, class+".draft", "an unpublished draft: ferry copies published versions", "of "+class+" "+current.ID)
-			return nil
+		if b.published(current, o, class) {
+			out = append(out, o)
 		}
-		out = append(out, o)
 		return nil
 	}, current.ID, class)
 	return out, err
+}
+
+// published reports whether o is a version of current's history: not an
+// unpublished edit (a draft beside the published versions), which is
+// reported.
+func (b *builder) published(current, o *Object, class string) bool {
+	if o.ID != current.ID && strings.EqualFold(strings.TrimSpace(o.Props["contentStatus"]), "draft") {
+		b.rep.skipObject(o, class+".draft", "an unpublished draft: ferry copies published versions", "of "+class+" "+current.ID)
+		return false
+	}
+	return true
 }
 
 func contentStatus(s string) string {
@@ -472,9 +516,9 @@ func (b *builder) buildContent() error {
 			return err
 		}
 		kind := map[string]string{"Page": "page", "BlogPost": "blogpost"}[class]
-		err := b.ix.each(b.ctx, `SELECT o.data FROM tree t JOIN objects o ON o.id = t.id AND o.class = ? ORDER BY t.depth, o.id`, func(o *Object) error {
-			return b.contentItem(o, class, kind)
-		}, class)
+		err := b.eachHistory(class, func(o *Object, versions []version) error {
+			return b.contentItem(o, class, kind, versions)
+		})
 		if err != nil {
 			return err
 		}
@@ -492,7 +536,77 @@ func (b *builder) buildContent() error {
 	})
 }
 
-func (b *builder) contentItem(o *Object, class, kind string) error {
+// version is one version of a content object, with its body.
+type version struct {
+	*Object
+	body string
+	wiki bool
+}
+
+// eachHistory calls fn for each current object of a class, parents before
+// children, with its versions (drafts too: see published), oldest first,
+// and their bodies: one query
+// streaming them all, where asking for each object's history and each
+// version's body took two queries per version.
+func (b *builder) eachHistory(class string, fn func(current *Object, versions []version) error) error {
+	st, err := b.ix.stmt(b.ctx, `SELECT t.id, o.data, b.body, b.body_type FROM tree t
+		JOIN versions v ON v.orig = t.id AND v.class = ?1
+		JOIN objects o ON o.id = v.id AND o.class = ?1
+		LEFT JOIN bodies b ON b.rowid = (SELECT rowid FROM bodies WHERE content_id = v.id ORDER BY id DESC LIMIT 1)
+		ORDER BY t.depth, t.id, v.number, v.id`)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(b.ctx, class)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var current *Object
+	var versions []version
+	var group string
+	done := func() error {
+		if current == nil {
+			return nil // its versions, but not itself (cannot be: it is its own original)
+		}
+		if err := fn(current, versions); err != nil {
+			var oe *ObjectError
+			if errors.As(err, &oe) {
+				return err
+			}
+			return &ObjectError{Class: current.Class, ID: current.ID, Line: current.Line, Err: err}
+		}
+		return nil
+	}
+	for rows.Next() {
+		var id, data string
+		var body sql.NullString
+		var bodyType sql.NullInt64
+		if err := rows.Scan(&id, &data, &body, &bodyType); err != nil {
+			return err
+		}
+		if id != group {
+			if err := done(); err != nil {
+				return err
+			}
+			group, current, versions = id, nil, versions[:0]
+		}
+		o := &Object{}
+		if err := json.Unmarshal([]byte(data), o); err != nil {
+			return err
+		}
+		if o.ID == id {
+			current = o
+		}
+		versions = append(versions, version{Object: o, body: unescapeCDATA(body.String), wiki: body.Valid && bodyType.Int64 == 0})
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return done()
+}
+
+func (b *builder) contentItem(o *Object, class, kind string, versions []version) error {
 	space := o.Refs["space"].ID
 	if b.spaces[space] == "" {
 		b.rep.skipObject(o, class, "its space is not in the export", "")
@@ -510,16 +624,12 @@ func (b *builder) contentItem(o *Object, class, kind string) error {
 			}
 		}
 	}
-	versions, err := b.history(o, class)
-	if err != nil {
-		return err
-	}
 	var vs []model.Version
 	for _, v := range versions {
-		body, wiki, err := b.body(v)
-		if err != nil {
-			return err
+		if !b.published(o, v.Object, class) {
+			continue
 		}
+		body, wiki := v.body, v.wiki
 		n, _ := strconv.Atoi(strings.TrimSpace(v.Props["version"]))
 		if n <= 0 || len(vs) > 0 && n <= vs[len(vs)-1].Number {
 			n = len(vs) + 1
@@ -527,10 +637,10 @@ func (b *builder) contentItem(o *Object, class, kind string) error {
 				n = vs[len(vs)-1].Number + 1
 			}
 		}
-		mv := model.Version{ContentID: o.ID, Number: n, Title: v.Props["title"], Body: body, Author: b.user(v, "lastModifier", "lastModifierName"),
-			At: b.dateOf(v, "lastModificationDate"), Message: v.Props["versionComment"]}
+		mv := model.Version{ContentID: o.ID, Number: n, Title: v.Props["title"], Body: body, Author: b.user(v.Object, "lastModifier", "lastModifierName"),
+			At: b.dateOf(v.Object, "lastModificationDate"), Message: v.Props["versionComment"]}
 		if mv.Author == "" {
-			mv.Author = b.user(v, "creator", "creatorName")
+			mv.Author = b.user(v.Object, "creator", "creatorName")
 		}
 		if mv.At.Equal(zeroTime) {
 			mv.At = c.CreatedAt
@@ -565,7 +675,8 @@ func (b *builder) contentItem(o *Object, class, kind string) error {
 // the export; a missing parent is the root. Bounded, so a cycle cannot loop
 // forever.
 func (b *builder) fillTree(class string) error {
-	for _, q := range []string{`CREATE TABLE IF NOT EXISTS tree (id TEXT PRIMARY KEY, parent TEXT, depth INT)`, `DELETE FROM tree`} {
+	for _, q := range []string{`CREATE TABLE IF NOT EXISTS tree (id TEXT PRIMARY KEY, parent TEXT, depth INT)`, `DELETE FROM tree`,
+		`CREATE INDEX IF NOT EXISTS tree_in_order ON tree(depth, id)`} {
 		if _, err := b.ix.db.ExecContext(b.ctx, q); err != nil {
 			return err
 		}

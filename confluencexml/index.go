@@ -54,7 +54,7 @@ const indexKeys = `
 CREATE INDEX objects_by_class ON objects(class);
 CREATE INDEX objects_by_id ON objects(id);
 CREATE INDEX bodies_by_content ON bodies(content_id);
-CREATE INDEX versions_by_orig ON versions(orig, number);
+CREATE INDEX versions_by_orig ON versions(orig, number, id);
 -- A property names its content, or its content lists it (newer exports).
 CREATE INDEX prop_owners_by_prop ON prop_owners(prop_id);
 CREATE TABLE owned_props AS SELECT coalesce(nullif(p.content_id, ''), o.content_id, '') AS content_id, p.name, p.value
@@ -95,8 +95,11 @@ func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			// Encoded here, on the parse's core, not the inserts'.
-			o.encoded, _ = json.Marshal(o)
+			// Encoded here, on the parse's core, not the inserts'. (A
+			// body goes into its own table, not as an object.)
+			if o.Class != "BodyContent" {
+				o.encoded, _ = json.Marshal(o)
+			}
 			if !room.take(o.size()) {
 				return errIndexStopped
 			}
@@ -104,6 +107,7 @@ func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
 			return nil
 		})
 	}()
+	in := &inserts{tx: tx, stmts: map[string]*sql.Stmt{}}
 	pending := 0
 	var insertErr error
 	for o := range objs {
@@ -114,7 +118,7 @@ func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
 					ix.dups = append(ix.dups, model.Skipped{Class: o.Class, ID: truncate(o.ID, 80), Objects: 1, Line: o.Line, Detail: o.Replaced,
 						Reason: "characters XML 1.0 cannot hold (controls, or bytes that are not UTF-8), replaced by U+FFFD: the object is copied with them replaced"})
 				}
-				if err := ix.add(tx, o); err != nil {
+				if err := ix.add(in, o); err != nil {
 					return fmt.Errorf("index object %s %s (line %d): %w", o.Class, o.ID, o.Line, err)
 				}
 				if pending++; pending >= 5000 {
@@ -124,6 +128,7 @@ func buildIndex(ctx context.Context, r io.Reader, path string) (*index, error) {
 					}
 					var err error
 					tx, err = db.BeginTx(ctx, nil)
+					in = &inserts{tx: tx, stmts: map[string]*sql.Stmt{}}
 					return err
 				}
 				return nil
@@ -249,25 +254,43 @@ func (ix *index) dedupe(ctx context.Context) error {
 	return nil
 }
 
-func (ix *index) add(tx *sql.Tx, o *Object) error {
+// inserts are the index's writes in one transaction, each statement
+// prepared once for it rather than once per row.
+type inserts struct {
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+func (in *inserts) exec(q string, args ...any) error {
+	st := in.stmts[q]
+	if st == nil {
+		var err error
+		if st, err = in.tx.Prepare(q); err != nil {
+			return err
+		}
+		in.stmts[q] = st
+	}
+	_, err := st.Exec(args...)
+	return err
+}
+
+func (ix *index) add(tx *inserts, o *Object) error {
 	switch o.Class {
 	case "BodyContent":
 		bt, _ := strconv.Atoi(strings.TrimSpace(o.Props["bodyType"]))
-		_, err := tx.Exec(`INSERT INTO bodies VALUES (?, ?, ?, ?)`, o.Refs["content"].ID, o.ID, o.Props["body"], bt)
-		return err
+		return tx.exec(`INSERT INTO bodies VALUES (?, ?, ?, ?)`, o.Refs["content"].ID, o.ID, o.Props["body"], bt)
 	case "ContentProperty":
 		value := cmp.Or(o.Props["stringValue"], o.Props["longValue"], o.Props["dateValue"])
-		_, err := tx.Exec(`INSERT INTO props VALUES (?, ?, ?, ?)`, o.ID, o.Refs["content"].ID, o.Props["name"], value)
-		return err
+		return tx.exec(`INSERT INTO props VALUES (?, ?, ?, ?)`, o.ID, o.Refs["content"].ID, o.Props["name"], value)
 	case "InternalUser":
 		// Kept as an object too: an older membership names it by id.
-		if _, err := tx.Exec(`INSERT OR REPLACE INTO crowd VALUES (?, ?, ?, ?)`, strings.ToLower(o.Props["name"]),
+		if err := tx.exec(`INSERT OR REPLACE INTO crowd VALUES (?, ?, ?, ?)`, strings.ToLower(o.Props["name"]),
 			o.Props["displayName"], o.Props["emailAddress"], o.Props["active"]); err != nil {
 			return err
 		}
 	}
 	for _, r := range o.Colls["contentProperties"] {
-		if _, err := tx.Exec(`INSERT INTO prop_owners VALUES (?, ?)`, r.ID, o.ID); err != nil {
+		if err := tx.exec(`INSERT INTO prop_owners VALUES (?, ?)`, r.ID, o.ID); err != nil {
 			return err
 		}
 	}
@@ -280,7 +303,7 @@ func (ix *index) add(tx *sql.Tx, o *Object) error {
 			orig = o.ID
 		}
 		n, _ := strconv.Atoi(versionOf(o))
-		if _, err := tx.Exec(`INSERT INTO versions VALUES (?, ?, ?, ?)`, orig, o.ID, o.Class, n); err != nil {
+		if err := tx.exec(`INSERT INTO versions VALUES (?, ?, ?, ?)`, orig, o.ID, o.Class, n); err != nil {
 			return err
 		}
 	}
@@ -291,8 +314,7 @@ func (ix *index) add(tx *sql.Tx, o *Object) error {
 			return err
 		}
 	}
-	_, err := tx.Exec(`INSERT INTO objects VALUES (?, ?, ?)`, o.ID, o.Class, data)
-	return err
+	return tx.exec(`INSERT INTO objects VALUES (?, ?, ?)`, o.ID, o.Class, data)
 }
 
 // versionOf is an object's version number as its export writes it:
