@@ -132,6 +132,15 @@ func TestMissingArchiveExits1(t *testing.T) {
 	}
 }
 
+// A command whose inputs are all flags, given them as arguments, says so,
+// with the line to use.
+func TestArgumentsForFlagsNameTheFlags(t *testing.T) {
+	_, stderr, code := ferry(t, nil, "export", "site.db", "site.ferry")
+	if code != 2 || !strings.Contains(stderr, "export takes no arguments") || !strings.Contains(stderr, "--from SITE --out ARCHIVE") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
 func TestHelpAndVersion(t *testing.T) {
 	out, _, code := ferry(t, nil, "--help")
 	if code != 0 || !strings.Contains(out, "verify") {

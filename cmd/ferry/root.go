@@ -64,6 +64,10 @@ func (g *globals) setup() error {
 // exactArgs is cobra.ExactArgs with a usage error that names the arguments.
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
+		if len(names) == 0 && len(args) > 0 {
+			return usageError("%s takes no arguments; got %q: its inputs are flags, as in %s (see 'ferry %s --help')",
+				cmd.Name(), args, cmd.UseLine(), cmd.Name())
+		}
 		if len(args) != len(names) {
 			return usageError("%s takes %d argument(s), %s; got %d (see 'ferry %s --help')",
 				cmd.Name(), len(names), strings.Join(names, " "), len(args), cmd.Name())
