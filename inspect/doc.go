@@ -57,5 +57,39 @@ given), spilling to a temporary folder of ferry's own.
 		}
 		fmt.Fprintf(&b, "| `%s` | %s |\n", c.Name, c.Type)
 	}
+	b.WriteString(extractDoc)
 	return b.String()
 }
+
+// extractDoc is the section on --extract.
+const extractDoc = "\n## Audits past one machine: `--extract`\n\n" +
+	"An organization with hundreds of archives, or billions of events, outgrows one\n" +
+	"DuckDB. `ferry inspect ARCHIVE... --extract DIR` writes what the views above read\n" +
+	"as plain files, for the engines such organizations already run:\n\n" +
+	"| path | what |\n|---|---|\n" +
+	"| `events/kind=ENTITY/archive=ID/*.parquet` | the events of one archive or a chain, Hive-partitioned by entity kind and archive id; the columns of `events` above, `entity` and `archive` in the path, `payload` as JSON text |\n" +
+	"| `blobs/blobs.parquet` | every blob of every archive, from its manifest: `archive`, `digest` (SHA-256 of the content), `member`, `stored_bytes`, `content_bytes`, `compressed`, `encrypted`; never the contents |\n" +
+	"| `views.sql` | the views above, for DuckDB |\n" +
+	"| `views.spark.sql` | the same, for Spark SQL 3.3 or later |\n" +
+	"| `views.trino.sql` | the same, for Trino with a Hive catalog |\n\n" +
+	"The folder must be new or empty; it appears complete or not at all, readable by\n" +
+	"its owner only (it holds personal data, as the archive does). The views files\n" +
+	"differ only where the engines do: DuckDB's `payload->>'key'` is Spark's\n" +
+	"`get_json_object(payload, '$.key')` and Trino's `json_extract_scalar`; `arg_max`\n" +
+	"is `max_by`; Spark quotes identifiers with backticks.\n\n" +
+	"- **DuckDB**: `cd DIR && duckdb -init views.sql`, or from anywhere after\n" +
+	"  `SET file_search_path = 'DIR'`. For object storage, put the folder's URL before\n" +
+	"  `events/` and `blobs/` in the two views that read files. `go test ./inspect -run\n" +
+	"  TestExtractAnswersAsInspect` checks that a plain DuckDB gives, through\n" +
+	"  `views.sql`, the same answers as `ferry inspect` for the summary and every view.\n" +
+	"- **Spark SQL**: copy the folder to storage Spark reads, then\n" +
+	"  `spark-sql -d DIR=s3a://bucket/prefix -f views.spark.sql`; the views are\n" +
+	"  temporary, for that session. Spark finds the partitions itself.\n" +
+	"- **Trino**: with a Hive catalog, replace `DIR` in `views.trino.sql` with the\n" +
+	"  folder's location and `ferry` with the schema to hold the tables, `USE` that\n" +
+	"  schema, and run the file: it creates external tables over `events/` and\n" +
+	"  `blobs/`, registers the partitions (`system.sync_partition_metadata`) and\n" +
+	"  creates the views. Run it again after adding archives' folders.\n\n" +
+	"The Spark and Trino files are written from those engines' documentation and\n" +
+	"checked for DuckDB-only syntax (`TestViewsInOtherDialects`); no Spark or Trino\n" +
+	"runs where ferry is built, so they have not been run against one.\n"

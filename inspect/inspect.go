@@ -29,6 +29,15 @@ type Inspector struct {
 	dir      string
 	Header   archive.Header
 	Manifest *archive.Manifest
+	segments []segmentFile // the copied segments, for Extract
+	paths    []string      // the archives, in order, for Extract
+	read     []archive.ReadOption
+}
+
+// segmentFile is an event segment copied out of an archive.
+type segmentFile struct {
+	path, archive string
+	typed         bool // it stores the typed columns (see hasTypedColumns)
 }
 
 // Open checks one archive, or a chain of them (a full archive and its
@@ -64,7 +73,7 @@ func OpenConfig(ctx context.Context, cfg Config, paths ...string) (*Inspector, e
 	if err != nil {
 		return nil, err
 	}
-	in := &Inspector{dir: dir}
+	in := &Inspector{dir: dir, paths: paths, read: opts}
 	var typed, untyped []string
 	for i, path := range paths {
 		// By its manifest: opening costs time in the manifest's size, not
@@ -97,6 +106,7 @@ func OpenConfig(ctx context.Context, cfg Config, paths ...string) (*Inspector, e
 			} else {
 				untyped = append(untyped, out)
 			}
+			in.segments = append(in.segments, segmentFile{path: out, archive: h.ArchiveID, typed: hasTypedColumns(f.Manifest())})
 		}
 		f.Close()
 	}
@@ -198,22 +208,10 @@ func (in *Inspector) Save(ctx context.Context, query, out string) error {
 	if os.Rename(tmp, out) == nil {
 		return nil
 	}
-	// Another filesystem: stream a copy under a temporary name, then rename.
-	src, err := os.Open(tmp)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	dst, err := os.OpenFile(out+".partial", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
+	// Another filesystem: a copy under a temporary name, then a rename.
+	os.Remove(out + ".partial")
+	if err := copyFile(tmp, out+".partial"); err != nil {
 		os.Remove(out + ".partial")
-		return err
-	}
-	if err := dst.Close(); err != nil {
 		return err
 	}
 	return os.Rename(out+".partial", out)

@@ -50,7 +50,7 @@ var views = []struct{ name, sql string }{
 		reason
 		FROM (SELECT e.*, coalesce(t.copy, k.copy, 'no') AS copy, coalesce(t.condition, k.condition) AS condition,
 			coalesce(t.reason, k.reason, 'not known to this version of ferry') AS reason
-			FROM events e LEFT JOIN scope_rules t ON t.event = e.type LEFT JOIN scope_rules k ON k.event = '' AND k.kind = e.entity)`},
+			FROM events e LEFT JOIN scope_rules t ON t.event = e.type LEFT JOIN scope_rules k ON k.event = '' AND k.kind = e.entity) AS s`},
 }
 
 // conditionApplies says, per kind, whether an event is one the scope
@@ -89,10 +89,7 @@ func removals() string {
 // setupSQL creates the events view with the given statement (see
 // eventsView) and every view above it.
 func setupSQL(events string) []string {
-	stmts := []string{events}
-	stmts = append(stmts, fmt.Sprintf(`CREATE VIEW latest AS SELECT *, type IN (%s) AS removed FROM (
-		SELECT *, row_number() OVER (PARTITION BY entity, id ORDER BY seq DESC) AS n FROM events
-		WHERE type NOT LIKE '%%.version') WHERE n = 1`, removals()))
+	stmts := []string{events, "CREATE VIEW latest AS " + latestSQL()}
 	var rules []string
 	for _, r := range model.Scope {
 		rules = append(rules, fmt.Sprintf("(%s, %s, %s, %s, %s)", lit(r.Kind), lit(string(r.Event)), lit(string(r.Copy)), lit(r.Condition), lit(r.Reason)))
@@ -103,6 +100,14 @@ func setupSQL(events string) []string {
 		stmts = append(stmts, "CREATE VIEW "+v.name+" AS "+v.sql)
 	}
 	return stmts
+}
+
+// latestSQL is each entity's last event but versions, and whether it
+// removed the entity.
+func latestSQL() string {
+	return fmt.Sprintf(`SELECT *, type IN (%s) AS removed FROM (
+		SELECT *, row_number() OVER (PARTITION BY entity, id ORDER BY seq DESC) AS n FROM events
+		WHERE type NOT LIKE '%%.version') AS l WHERE n = 1`, removals())
 }
 
 func lit(s string) string {

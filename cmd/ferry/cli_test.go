@@ -156,3 +156,29 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Fatalf("exit %d, version:\n%s", code, out)
 	}
 }
+
+// inspect --extract writes the events, the blob index and the views files
+// into a new folder, and refuses one that has files.
+func TestInspectExtract(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "audit")
+	out, stderr, code := ferry(t, nil, "inspect", golden, "--extract", dir)
+	if code != 0 || !strings.Contains(out, "extracted") {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	for _, name := range []string{"views.sql", "views.spark.sql", "views.trino.sql", "blobs/blobs.parquet"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	if parts, _ := filepath.Glob(filepath.Join(dir, "events", "kind=*", "archive=*", "*.parquet")); len(parts) == 0 {
+		t.Error("no events/kind=*/archive=*/*.parquet")
+	}
+	_, stderr, code = ferry(t, nil, "inspect", golden, "--extract", dir)
+	if code == 0 || !strings.Contains(stderr, "not empty") {
+		t.Errorf("into a folder with files: exit %d, %s", code, stderr)
+	}
+	_, stderr, code = ferry(t, nil, "inspect", golden, "--extract", dir+"2", "--sql", "SELECT 1")
+	if code != 2 {
+		t.Errorf("--extract with --sql: exit %d, %s", code, stderr)
+	}
+}

@@ -26,7 +26,7 @@ import (
 
 type inspectOptions struct {
 	format, query, out, against, report string
-	usersCSV                            string
+	usersCSV, extract                   string
 	memoryLimit                         string
 	timeout                             time.Duration
 	schema                              bool
@@ -37,7 +37,7 @@ type inspectOptions struct {
 func newInspectCmd() *cobra.Command {
 	o := &inspectOptions{}
 	cmd := &cobra.Command{
-		Use:   "inspect ARCHIVE [ARCHIVE...] [--sql QUERY] [--schema] [--against SITE] | inspect diff A B",
+		Use:   "inspect ARCHIVE [ARCHIVE...] [--sql QUERY] [--schema] [--against SITE] [--extract DIR] | inspect diff A B",
 		Short: "Answer questions about an archive offline, with SQL",
 		Long: `inspect opens an archive with DuckDB, in process and offline, checking every
 event segment it reads (it never reads the blobs, and never unpacks the
@@ -63,6 +63,13 @@ import (Username, First Name, Last Name, Email Address: see
 confluence.atlassian.com/cloud/import-users-and-groups-744721626.html), to
 invite them at admin.atlassian.com instead of with 'ferry import --invite'.
 
+--extract DIR writes the events as Hive-partitioned Parquet
+(DIR/events/kind=ENTITY/archive=ID/), the blobs' index (DIR/blobs/), and the
+same views in SQL for DuckDB (views.sql), Spark SQL (views.spark.sql) and
+Trino (views.trino.sql), for audits on the engines an organization already
+runs (spec/INSPECT.md). DIR must be new or empty; it appears complete or not
+at all.
+
 Several archives of one chain (a full archive, then its increments, in order)
 are queried as one log. 'ferry inspect diff A B' lists what differs between
 two full archives (or sites), entity by entity.
@@ -74,6 +81,7 @@ DuckDB runs in a private temporary folder that it may spill to, within
   ferry inspect site.ferry --sql "SELECT * FROM users" --out users.csv
   ferry inspect full.ferry week1.ferry week2.ferry --sql "SELECT count(*) FROM pages"
   ferry inspect site.ferry --against copy.db
+  ferry inspect full.ferry week1.ferry --extract audit/
   ferry inspect diff january.ferry february.ferry`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 && args[0] == "diff" && len(args) != 3 {
@@ -102,6 +110,9 @@ DuckDB runs in a private temporary folder that it may spill to, within
 			if err := checkFormat(o.format, allowed...); err != nil {
 				return err
 			}
+			if o.extract != "" && (o.query != "" || o.schema || o.against != "" || o.report != "") {
+				return usageError("--extract writes the archive's events for other engines; give it alone, without --sql, --schema, --against or --report")
+			}
 			if o.out != "" && o.query == "" {
 				return usageError("--out saves the result of --sql; give --sql too")
 			}
@@ -119,6 +130,7 @@ DuckDB runs in a private temporary folder that it may spill to, within
 	f.StringVar(&o.query, "sql", "", "a read-only SQL query over the archive's views")
 	f.StringVar(&o.out, "out", "", "save the --sql result to FILE.parquet, FILE.csv or FILE.json instead of printing it")
 	f.BoolVar(&o.schema, "schema", false, "list the views and their columns")
+	f.StringVar(&o.extract, "extract", "", "write the events as Hive-partitioned Parquet, the blobs' index and the views' SQL into this new folder")
 	f.StringVar(&o.against, "against", "", "plan an import into this site without writing to it")
 	f.StringVar(&o.usersCSV, "users-csv", "", "with --against a Cloud site: write the users without access to it to FILE, as Atlassian's user import takes them")
 	f.StringVar(&o.report, "report", "", "write a self-contained HTML report (with the --against review when given)")
@@ -184,6 +196,17 @@ func inspectWithin(ctx context.Context, o *inspectOptions, paths []string) error
 		return nil
 	case o.query != "":
 		return inspectSQL(ctx, in, o)
+	case o.extract != "":
+		x, err := in.Extract(ctx, o.extract)
+		if err != nil {
+			return err
+		}
+		if o.format == "json" {
+			return json.NewEncoder(os.Stdout).Encode(x)
+		}
+		printf("extracted %d events (%d kinds) and the index of %d blobs to %s\n", x.Events, x.Partitions, x.Blobs, o.extract)
+		printf("views: %s (DuckDB: run it in the folder), %s\n", filepath.Join(o.extract, x.Files[0]), strings.Join(x.Files[1:], ", "))
+		return nil
 	}
 	s, err := in.Summarize(ctx)
 	if err != nil {
