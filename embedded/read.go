@@ -669,24 +669,51 @@ func (s *Site) OpenBlob(ctx context.Context, digest string) (io.ReadCloser, int6
 
 type blobReader struct {
 	rows *sql.Rows
-	buf  []byte
+	buf  sql.RawBytes // the driver's bytes of the current chunk: valid until the next row
 }
 
-func (b *blobReader) Read(p []byte) (int, error) {
+// next moves to the next chunk with bytes; io.EOF after the last.
+func (b *blobReader) next() error {
 	for len(b.buf) == 0 {
 		if !b.rows.Next() {
 			if err := b.rows.Err(); err != nil {
-				return 0, err
+				return err
 			}
-			return 0, io.EOF
+			return io.EOF
 		}
 		if err := b.rows.Scan(&b.buf); err != nil {
-			return 0, err
+			return err
 		}
+	}
+	return nil
+}
+
+func (b *blobReader) Read(p []byte) (int, error) {
+	if err := b.next(); err != nil {
+		return 0, err
 	}
 	n := copy(p, b.buf)
 	b.buf = b.buf[n:]
 	return n, nil
+}
+
+// WriteTo hands each chunk to w as it is: io.Copy then needs no buffer
+// of its own, and no chunk is copied twice.
+func (b *blobReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if err := b.next(); err == io.EOF {
+			return total, nil
+		} else if err != nil {
+			return total, err
+		}
+		n, err := w.Write(b.buf)
+		total += int64(n)
+		b.buf = b.buf[n:]
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 func (b *blobReader) Close() error { return b.rows.Close() }
