@@ -77,6 +77,18 @@ type segmentWriter struct {
 	rows       int64
 	firstSeq   int64
 	lastSeq    int64
+	// The Parquet encoding of a batch runs on another core while the
+	// next is gathered: encoding is the batch in flight, if one is, and
+	// encodedBytes the segment's compressed size through the last batch
+	// encoded. Only that goroutine touches fw while a batch is in flight.
+	encoding     chan encoded
+	encodedBytes int64
+}
+
+// encoded is how a batch's encoding went.
+type encoded struct {
+	err   error
+	bytes int64 // the segment's compressed bytes after it
 }
 
 func writerProperties(schema *arrow.Schema, producer string) *parquet.WriterProperties {
@@ -230,33 +242,61 @@ func (s *segmentWriter) checkExtra(ev *Event) error {
 	return nil
 }
 
-// flush hands the gathered batch to the Parquet writer and closes the row
-// group early if its compressed size reached the limit.
+// flush hands the gathered batch to the Parquet writer, on another core,
+// after the batch before it is written; the row group is closed early if
+// its compressed size reached the limit.
 func (s *segmentWriter) flush() error {
 	if s.batch == 0 {
 		return nil
 	}
+	if err := s.wait(); err != nil {
+		return err
+	}
 	rec := s.rb.NewRecordBatch()
-	defer rec.Release()
 	s.batch, s.batchBytes = 0, 0
-	if err := s.fw.WriteBuffered(rec); err != nil {
-		return fmt.Errorf("write segment: %w", err)
-	}
-	if s.fw.RowGroupTotalCompressedBytes() >= rowGroupMaxBytes {
-		return s.fw.NewBufferedRowGroupChecked()
-	}
+	done := make(chan encoded, 1)
+	s.encoding = done
+	go func() {
+		defer rec.Release()
+		err := s.fw.WriteBuffered(rec)
+		if err == nil && s.fw.RowGroupTotalCompressedBytes() >= rowGroupMaxBytes {
+			err = s.fw.NewBufferedRowGroupChecked()
+		}
+		if err != nil {
+			err = fmt.Errorf("write segment: %w", err)
+		}
+		done <- encoded{err: err, bytes: s.fw.TotalCompressedBytes() + s.fw.RowGroupTotalCompressedBytes()}
+	}()
 	return nil
 }
 
-// full reports whether the segment should be closed.
+// wait waits for the batch in flight, and says how its encoding went.
+func (s *segmentWriter) wait() error {
+	if s.encoding == nil {
+		return nil
+	}
+	e := <-s.encoding
+	s.encoding = nil
+	s.encodedBytes = e.bytes
+	return e.err
+}
+
+// full reports whether the segment should be closed: by its rows, or by
+// its compressed size through the batch before the last (the last is
+// still being encoded), which is the same for the same events whatever
+// the timing.
 func (s *segmentWriter) full() bool {
-	return s.rows >= segmentRowGroups*RowGroupRows || s.fw.TotalCompressedBytes()+s.fw.RowGroupTotalCompressedBytes() >= segmentMaxBytes
+	return s.rows >= segmentRowGroups*RowGroupRows || s.encodedBytes >= segmentMaxBytes
 }
 
 // close flushes and finishes the Parquet file.
 func (s *segmentWriter) close() error {
 	defer s.rb.Release()
-	if err := s.flush(); err != nil {
+	err := s.flush()
+	if werr := s.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
 		return err
 	}
 	if err := s.fw.Close(); err != nil {

@@ -447,6 +447,9 @@ func (w *Writer) Abort() {
 }
 
 func (w *Writer) release() {
+	if w.seg != nil {
+		w.seg.wait() // its encoding writes to the spool released below
+	}
 	w.mw.entries.release()
 	w.segSpool.release()
 	w.rawSpool.release()
