@@ -159,3 +159,63 @@ func writeNDJSON(b *testing.B, path, out string) int64 {
 	}
 	return n
 }
+
+// BenchmarkInspectVsExtracted is issue 19's bar for inspect: the same
+// review (summary and three audit queries) by ferry, opening the archive
+// each time, against one plain DuckDB over the archive's events extracted
+// to Parquet files (inspect --extract), with the same views (views.sql).
+// ratio is the plain DuckDB's time over ferry's: the goal is 0.8 or more.
+func BenchmarkInspectVsExtracted(b *testing.B) {
+	pages := 3000
+	if s := os.Getenv("FERRY_BENCH_PAGES"); s != "" {
+		pages, _ = strconv.Atoi(s)
+	}
+	dir := b.TempDir()
+	path := os.Getenv("FERRY_BENCH_ARCHIVE")
+	if path == "" {
+		path = generatedArchive(b, dir, pages)
+	}
+	in, err := Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	extracted := filepath.Join(dir, "extracted")
+	if _, err := in.Extract(ctx, extracted); err != nil {
+		b.Fatal(err)
+	}
+	header, manifest := in.Header, in.Manifest
+	in.Close()
+	views, err := os.ReadFile(filepath.Join(extracted, "views.sql"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tPlain, tFerry time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		db, err := sql.Open("duckdb", "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		if _, err := db.Exec(fmt.Sprintf("SET file_search_path = '%s'", sqlString(extracted))); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.Exec(string(views)); err != nil {
+			b.Fatal(err)
+		}
+		reviewSession(b, &Inspector{db: db, Header: header, Manifest: manifest})
+		tPlain += time.Since(start)
+		start = time.Now()
+		in, err := Open(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		reviewSession(b, in)
+		tFerry += time.Since(start)
+	}
+	b.ReportMetric(tPlain.Seconds()/float64(b.N), "extracted-s")
+	b.ReportMetric(tFerry.Seconds()/float64(b.N), "inspect-s")
+	b.ReportMetric(tPlain.Seconds()/tFerry.Seconds(), "ratio")
+	b.ReportMetric(0, "ns/op")
+}
