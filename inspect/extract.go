@@ -66,10 +66,10 @@ func (in *Inspector) writeBlobLines(w io.Writer) (int, error) {
 
 // Extracted says what Extract wrote.
 type Extracted struct {
-	Events     int64    `json:"events"`
-	Partitions int      `json:"partitions"`
-	Blobs      int      `json:"blobs"`
-	Files      []string `json:"view_files"`
+	Events int64    `json:"events"`
+	Kinds  int      `json:"kinds"` // entity kinds, each a folder of events/
+	Blobs  int      `json:"blobs"`
+	Files  []string `json:"view_files"`
 }
 
 // Dialects are the engines views files are written for: DuckDB's is
@@ -134,7 +134,7 @@ func (in *Inspector) Extract(ctx context.Context, dir string) (*Extracted, error
 		}
 		if e.IsDir() {
 			if filepath.Base(filepath.Dir(path)) == "events" {
-				x.Partitions++ // events/kind=K: one per entity kind
+				x.Kinds++ // events/kind=K
 			}
 			return os.Chmod(path, 0o700)
 		}

@@ -136,8 +136,8 @@ func TestExtractAnswersAsInspect(t *testing.T) {
 			if err := plain.QueryRow(`SELECT count(DISTINCT kind || archive) FROM read_parquet('events/*/*/*.parquet', hive_partitioning = true)`).Scan(&parts); err != nil {
 				t.Fatal(err)
 			}
-			if parts < int64(x.Partitions) || x.Partitions < 5 {
-				t.Errorf("%d kind and archive partitions, %d kinds", parts, x.Partitions)
+			if parts < int64(x.Kinds) || x.Kinds < 5 {
+				t.Errorf("%d kind and archive partitions, %d kinds", parts, x.Kinds)
 			}
 			filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
 				if err == nil && fi.Mode().Perm()&0o077 != 0 {

@@ -464,18 +464,24 @@ func TestRuleSpaceProperties(t *testing.T) {
 	}
 }
 
+// servePage serves a generated site, closed when the test ends, with a
+// new root page of this title and storage body in its first space.
+func servePage(t *testing.T, title, body string) (*httptest.Server, client, map[string]any) {
+	srv := httptest.NewServer(New(generatedSite(t)))
+	t.Cleanup(srv.Close)
+	c := client{t, srv}
+	_, sp := c.send(http.MethodGet, "/wiki/api/v2/spaces?limit=1", nil)
+	spaceID := sp["results"].([]any)[0].(map[string]any)["id"]
+	_, page := c.send(http.MethodPost, "/wiki/api/v2/pages?root-level=true", map[string]any{"spaceId": spaceID, "status": "current", "title": title,
+		"body": map[string]any{"representation": "storage", "value": body}})
+	return srv, c, page
+}
+
 // Rule: an inline comment's textSelection must be text of the page's
 // current body, textSelectionMatchCount how often it occurs there, and
 // textSelectionMatchIndex one of those occurrences.
 func TestRuleInlineSelection(t *testing.T) {
-	site := generatedSite(t)
-	srv := httptest.NewServer(New(site))
-	defer srv.Close()
-	c := client{t, srv}
-	_, sp := c.send(http.MethodGet, "/wiki/api/v2/spaces?limit=1", nil)
-	spaceID := sp["results"].([]any)[0].(map[string]any)["id"]
-	_, page := c.send(http.MethodPost, "/wiki/api/v2/pages?root-level=true", map[string]any{"spaceId": spaceID, "status": "current", "title": "Selections",
-		"body": map[string]any{"representation": "storage", "value": "<p>one <em>two</em> one &amp; three</p>"}})
+	srv, _, page := servePage(t, "Selections", "<p>one <em>two</em> one &amp; three</p>")
 	comment := func(selection string, count, index int) int {
 		status, _ := call(t, srv, http.MethodPost, "/wiki/api/v2/inline-comments", map[string]any{"pageId": page["id"],
 			"body":                    map[string]any{"representation": "storage", "value": "<p>c</p>"},
@@ -504,14 +510,7 @@ func TestRuleInlineSelection(t *testing.T) {
 // Rule 32: a reply is made in its parent's collection: an inline reply to a
 // footer comment, or a footer reply to an inline one, answers 400.
 func TestRuleReplyInItsParentsCollection(t *testing.T) {
-	site := generatedSite(t)
-	srv := httptest.NewServer(New(site))
-	defer srv.Close()
-	c := client{t, srv}
-	_, sp := c.send(http.MethodGet, "/wiki/api/v2/spaces?limit=1", nil)
-	spaceID := sp["results"].([]any)[0].(map[string]any)["id"]
-	_, page := c.send(http.MethodPost, "/wiki/api/v2/pages?root-level=true", map[string]any{"spaceId": spaceID, "status": "current", "title": "Replies",
-		"body": map[string]any{"representation": "storage", "value": "<p>quoted words</p>"}})
+	srv, c, page := servePage(t, "Replies", "<p>quoted words</p>")
 	body := map[string]any{"representation": "storage", "value": "<p>c</p>"}
 	_, footer := c.send(http.MethodPost, "/wiki/api/v2/footer-comments", map[string]any{"pageId": page["id"], "body": body})
 	_, inline := c.send(http.MethodPost, "/wiki/api/v2/inline-comments", map[string]any{"pageId": page["id"], "body": body,

@@ -204,7 +204,7 @@ func inspectWithin(ctx context.Context, o *inspectOptions, paths []string) error
 		if o.format == "json" {
 			return json.NewEncoder(os.Stdout).Encode(x)
 		}
-		printf("extracted %d events (%d kinds) and the index of %d blobs to %s\n", x.Events, x.Partitions, x.Blobs, o.extract)
+		printf("extracted %d events (%d kinds) and the index of %d blobs to %s\n", x.Events, x.Kinds, x.Blobs, o.extract)
 		printf("views: %s (DuckDB: run it in the folder), %s\n", filepath.Join(o.extract, x.Files[0]), strings.Join(x.Files[1:], ", "))
 		return nil
 	}
