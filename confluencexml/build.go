@@ -702,7 +702,7 @@ func (b *builder) buildComments() error {
 	if err := b.fillTree("Comment"); err != nil {
 		return err
 	}
-	return b.ix.each(b.ctx, `SELECT o.data FROM tree t JOIN objects o ON o.id = t.id AND o.class = 'Comment' ORDER BY t.depth, o.id`, func(o *Object) error {
+	return b.eachHistory("Comment", func(o *Object, versions []version) error {
 		container := containerOf(o)
 		if b.content[container.ID] == "" {
 			b.rep.skipObject(o, "Comment", "on content ferry does not copy or the export lacks: not copied", "on "+container.Class+" "+container.ID)
@@ -724,18 +724,14 @@ func (b *builder) buildComments() error {
 			cm.Location = "inline"
 			cm.Anchor = &model.InlineAnchor{Selection: sel, MarkerRef: marker}
 		}
-		versions, err := b.history(o, "Comment")
-		if err != nil {
-			return err
-		}
 		var vs []model.Version
-		for i, v := range versions {
-			body, wiki, err := b.body(v)
-			if err != nil {
-				return err
+		for _, v := range versions {
+			if !b.published(o, v.Object, "Comment") {
+				continue
 			}
-			mv := model.Version{ContentID: o.ID, Number: i + 1, Body: body, Author: b.user(v, "lastModifier", "lastModifierName"),
-				At: b.dateOf(v, "lastModificationDate")}
+			body, wiki := v.body, v.wiki
+			mv := model.Version{ContentID: o.ID, Number: len(vs) + 1, Body: body, Author: b.user(v.Object, "lastModifier", "lastModifierName"),
+				At: b.dateOf(v.Object, "lastModificationDate")}
 			if mv.Author == "" {
 				mv.Author = cm.Author
 			}
