@@ -367,3 +367,25 @@ func peakRSS() int64 {
 	}
 	return -1
 }
+
+// BenchmarkVerifyArchive verifies the archive FERRY_BENCH_ARCHIVE (make
+// bench's site archives) as `ferry verify` does, against SHA-256 alone over
+// the same file; it is skipped without one. Use it with -cpuprofile to see
+// where verify's time goes.
+func BenchmarkVerifyArchive(b *testing.B) {
+	path := os.Getenv("FERRY_BENCH_ARCHIVE")
+	if path == "" {
+		b.Skip("FERRY_BENCH_ARCHIVE names no archive to verify")
+	}
+	for i := 0; i < b.N; i++ {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep := Verify(bufio.NewReaderSize(f, 1<<20))
+		f.Close()
+		if !rep.Intact {
+			b.Fatalf("%s: %v", path, rep.Problems)
+		}
+	}
+}

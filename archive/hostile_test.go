@@ -120,6 +120,23 @@ func TestDamagedMembersAreAllNamed(t *testing.T) {
 	if !named[blobs[0].Name] || !named[blobs[2].Name] {
 		t.Fatalf("report names %v, want both %s and %s", rep.Problems, blobs[0].Name, blobs[2].Name)
 	}
+	// Verify checks members on every core; it still reports them in the
+	// archive's order, once each.
+	offset := map[string]int64{}
+	for _, m := range f.Members() {
+		offset[m.Name] = m.Offset
+	}
+	last := int64(-1)
+	for _, p := range rep.Problems {
+		at, ok := offset[p.Member]
+		if !ok {
+			continue // the manifest's counts
+		}
+		if at <= last {
+			t.Fatalf("problems out of archive order: %v", rep.Problems)
+		}
+		last = at
+	}
 }
 
 // rawMember is one member of a hand-built tar, for crafting bad archives.

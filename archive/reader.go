@@ -270,6 +270,30 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return r.body.Read(p)
 }
 
+// takeStored reads the current member's stored bytes without checking
+// their SHA-256: the caller checks them (Verify, on another core). They go
+// into buf when it is the member's size, else to w.
+func (r *Reader) takeStored(buf []byte, w io.Writer) error {
+	if r.body == nil {
+		return errors.New("archive: current member was read")
+	}
+	r.body = nil
+	var err error
+	if int64(len(buf)) == r.cur.Size {
+		_, err = io.ReadFull(r.tr, buf)
+	} else {
+		var n int64
+		n, err = io.CopyBuffer(w, r.tr, make([]byte, 1<<20))
+		if err == nil && n != r.cur.Size {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	if err != nil {
+		return r.fail(tarDataError(err, r.cur))
+	}
+	return nil
+}
+
 // Blob returns a reader of the current blob member's content.
 func (r *Reader) Blob() (io.Reader, error) {
 	if r.cur == nil || r.cur.kind != KindBlob || r.body == nil {

@@ -65,26 +65,21 @@ func Verify(r io.Reader, opts ...ReadOption) *Report {
 	if h.Encryption != nil {
 		rep.Recipients = h.Encryption.Recipients
 	}
-	var (
-		lastSeq    int64
-		byType     = map[string]int64{}
-		counts     = map[string]segmentCount{}
-		segmentBad bool // a segment could not be read, so totals cannot be compared
-		digest     = newEventDigest()
-	)
+	v := newVerifier(rd, rep)
 	for {
 		m, err := rd.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			rep.add(err)
+			v.reportNext(err)
 			if rd.err != nil {
 				break // the framing is broken: nothing further can be trusted
 			}
 			continue
 		}
 		rep.Members++
+		v.member()
 		if !rd.Readable() {
 			rep.Sealed = true
 			if m.Kind == KindSegment {
@@ -93,38 +88,31 @@ func Verify(r io.Reader, opts ...ReadOption) *Report {
 				rep.Blobs++
 			}
 			if _, err := io.Copy(io.Discard, rd); err != nil {
-				rep.add(err)
+				v.report(err)
 			}
 			continue
 		}
 		switch m.Kind {
 		case KindSegment:
 			rep.Segments++
-			c, err := verifySegment(rd, &lastSeq, byType, digest)
-			counts[m.Name] = c
-			rep.Events += c.rows
-			if err != nil {
-				rep.add(err)
-				segmentBad = true
-			}
+			v.segment()
 		case KindBlob:
 			rep.Blobs++
-			if err := verifyBlob(rd); err != nil {
-				rep.add(err)
-			}
+			v.blob()
 		}
 	}
+	v.wait()
 	rep.Bytes = rd.Offset()
 	if mf := rd.Manifest(); mf != nil {
 		rep.Members++ // the manifest itself
 		rep.Digest = mf.Events.Digest
 		if rep.Sealed {
 			rep.Events = mf.Events.Count
-		} else if !segmentBad {
-			for _, p := range checkCounts(mf, counts, byType) {
+		} else if !v.segmentBad {
+			for _, p := range checkCounts(mf, v.counts, v.byType) {
 				rep.add(p)
 			}
-			if got := digest.sum(); mf.Events.Digest != "" && got != mf.Events.Digest {
+			if got := v.digest.sum(); mf.Events.Digest != "" && got != mf.Events.Digest {
 				rep.add(errorf(ManifestName, -1, ErrManifest, "events digest is %s, manifest says %s", got, mf.Events.Digest))
 			}
 		}
@@ -136,39 +124,6 @@ func Verify(r io.Reader, opts ...ReadOption) *Report {
 	}
 	rep.Intact = len(rep.Problems) == 0
 	return rep
-}
-
-func verifySegment(rd *Reader, lastSeq *int64, byType map[string]int64, digest *eventDigest) (segmentCount, error) {
-	var c segmentCount
-	it, err := rd.Events()
-	if err != nil {
-		return c, err
-	}
-	defer it.Close()
-	for it.Next() {
-		ev := it.Event()
-		if ev.Seq <= *lastSeq {
-			return c, errorf(rd.cur.Name, -1, ErrCorrupt, "seq %d follows seq %d of an earlier segment", ev.Seq, *lastSeq)
-		}
-		*lastSeq = ev.Seq
-		if c.rows == 0 {
-			c.firstSeq = ev.Seq
-		}
-		c.lastSeq = ev.Seq
-		c.rows++
-		byType[ev.Type]++
-		digest.add(ev)
-	}
-	return c, it.Err()
-}
-
-func verifyBlob(rd *Reader) error {
-	content, err := rd.Blob()
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, content)
-	return err
 }
 
 // checkCounts compares the manifest's per-segment rows and seq ranges and
