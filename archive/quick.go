@@ -52,31 +52,7 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 			f.members.release()
 		}
 	}()
-	// The header member comes first.
-	sr := newHeaderReader(ra, size)
-	hdr, err := tar.NewReader(sr).Next()
-	if err != nil {
-		return nil, tarError(err, 0, firstBytes(ra))
-	}
-	pos, _ := sr.Seek(0, io.SeekCurrent)
-	first, err := memberFromHeader(hdr, pos)
-	if err != nil {
-		return nil, err
-	}
-	framing := make([]byte, pos)
-	if _, err := ra.ReadAt(framing, 0); err != nil {
-		return nil, errorf(hdr.Name, 0, ErrTruncated, "read headers: %v", err)
-	}
-	if at, err := checkFraming(framing, 0, false); err != nil {
-		return nil, &Error{Member: hdr.Name, Offset: int64(at), Err: err}
-	}
-	if first.kind != KindHeader {
-		return nil, errorf(hdr.Name, 0, ErrFraming, "the first member is %s, want %s", hdr.Name, HeaderName)
-	}
-	if err := f.readHeader(first); err != nil {
-		return nil, err
-	}
-	start, dataSize, err := findManifest(ra, size)
+	first, start, dataSize, err := f.readEnds()
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +111,39 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 	}
 	ok = true
 	return f, nil
+}
+
+// readEnds reads and checks the header member, which comes first, and
+// finds the manifest, which comes last: where its tar header starts and
+// the size of its data.
+func (f *File) readEnds() (first *memberInfo, start, dataSize int64, err error) {
+	// The header member comes first.
+	sr := newHeaderReader(f.ra, f.size)
+	hdr, err := tar.NewReader(sr).Next()
+	if err != nil {
+		return nil, 0, 0, tarError(err, 0, firstBytes(f.ra))
+	}
+	pos, _ := sr.Seek(0, io.SeekCurrent)
+	if first, err = memberFromHeader(hdr, pos); err != nil {
+		return nil, 0, 0, err
+	}
+	framing := make([]byte, pos)
+	if _, err := f.ra.ReadAt(framing, 0); err != nil {
+		return nil, 0, 0, errorf(hdr.Name, 0, ErrTruncated, "read headers: %v", err)
+	}
+	if at, err := checkFraming(framing, 0, false); err != nil {
+		return nil, 0, 0, &Error{Member: hdr.Name, Offset: int64(at), Err: err}
+	}
+	if first.kind != KindHeader {
+		return nil, 0, 0, errorf(hdr.Name, 0, ErrFraming, "the first member is %s, want %s", hdr.Name, HeaderName)
+	}
+	if err := f.readHeader(first); err != nil {
+		return nil, 0, 0, err
+	}
+	if start, dataSize, err = findManifest(f.ra, f.size); err != nil {
+		return nil, 0, 0, err
+	}
+	return first, start, dataSize, nil
 }
 
 // findManifest finds the manifest at the end of an archive: the archive

@@ -2,7 +2,8 @@
 // what is inside, what will and will not be copied and why, whose personal
 // data it holds. It reads only the event segments (never the blobs),
 // checking each against its SHA-256 as it copies it to a temporary folder,
-// and never unpacks the archive into memory. After the views are set up,
+// or to a cache entry that later calls open directly (cache.go), and never
+// unpacks the archive into memory. After the views are set up,
 // DuckDB's external access and configuration are locked, so a reviewer's
 // SQL can read the archive's events and nothing else, and change nothing.
 package inspect
@@ -10,6 +11,7 @@ package inspect
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,6 +58,11 @@ func OpenWith(ctx context.Context, opts []archive.ReadOption, paths ...string) (
 // Config is how an archive is opened for SQL.
 type Config struct {
 	Read []archive.ReadOption // age identities of encrypted archives
+	// CacheDir keeps checked segments and their views between calls
+	// (cache.go); none when empty. CacheBytes bounds it
+	// (DefaultCacheBytes when 0).
+	CacheDir   string
+	CacheBytes int64
 	// MemoryLimit caps DuckDB's memory, as DuckDB's memory_limit setting
 	// takes it ("1GB"); DefaultMemoryLimit when empty. What does not fit
 	// spills to a folder of the Inspector's own, which it removes.
@@ -68,26 +75,47 @@ const DefaultMemoryLimit = "1GB"
 
 // OpenConfig is Open with a Config.
 func OpenConfig(ctx context.Context, cfg Config, paths ...string) (*Inspector, error) {
-	opts := cfg.Read
+	if cfg.MemoryLimit == "" {
+		cfg.MemoryLimit = DefaultMemoryLimit
+	}
+	if cfg.CacheDir != "" {
+		in, err := openCached(ctx, cfg, paths)
+		if !errors.Is(err, errNoCache) {
+			return in, err
+		}
+	}
 	dir, err := os.MkdirTemp("", "ferry-inspect-")
 	if err != nil {
 		return nil, err
 	}
-	in := &Inspector{dir: dir, paths: paths, read: opts}
-	var typed, untyped []string
+	in := &Inspector{dir: dir, paths: paths, read: cfg.Read}
+	typed, untyped, err := in.copySegments(paths)
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	if err := in.setup(ctx, eventsView(typed, untyped), cfg.MemoryLimit); err != nil {
+		in.Close()
+		return nil, err
+	}
+	return in, nil
+}
+
+// copySegments checks the archives of a chain, copies their event
+// segments into in.dir (checking their SHA-256) and merges their
+// manifests. It returns the copies, with and without typed columns.
+func (in *Inspector) copySegments(paths []string) (typed, untyped []string, err error) {
 	for i, path := range paths {
 		// By its manifest: opening costs time in the manifest's size, not
 		// in the number of blobs, whose bytes inspect never reads.
-		f, err := archive.OpenQuick(path, opts...)
+		f, err := archive.OpenQuick(path, in.read...)
 		if err != nil {
-			in.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		h := f.Header()
 		if i > 0 && h.ParentID != in.Header.ArchiveID {
 			f.Close()
-			in.Close()
-			return nil, fmt.Errorf("%s continues archive %q, not %s: give a chain in order, full archive first", path, h.ParentID, paths[i-1])
+			return nil, nil, fmt.Errorf("%s continues archive %q, not %s: give a chain in order, full archive first", path, h.ParentID, paths[i-1])
 		}
 		if i == 0 {
 			in.Header, in.Manifest = h, f.Manifest()
@@ -95,11 +123,10 @@ func OpenConfig(ctx context.Context, cfg Config, paths ...string) (*Inspector, e
 			in.Header.ArchiveID, in.Manifest = h.ArchiveID, mergeManifests(in.Manifest, f.Manifest())
 		}
 		for _, seg := range f.Segments() {
-			out := filepath.Join(dir, fmt.Sprintf("%02d-%s", i, filepath.Base(seg.Name)))
+			out := filepath.Join(in.dir, fmt.Sprintf("%02d-%s", i, filepath.Base(seg.Name)))
 			if err := copyChecked(f, seg.Name, out); err != nil {
 				f.Close()
-				in.Close()
-				return nil, err
+				return nil, nil, err
 			}
 			if hasTypedColumns(f.Manifest()) {
 				typed = append(typed, out)
@@ -110,49 +137,48 @@ func OpenConfig(ctx context.Context, cfg Config, paths ...string) (*Inspector, e
 		}
 		f.Close()
 	}
-	if cfg.MemoryLimit == "" {
-		cfg.MemoryLimit = DefaultMemoryLimit
-	}
-	if err := in.setup(ctx, eventsView(typed, untyped), cfg.MemoryLimit); err != nil {
-		in.Close()
-		return nil, err
-	}
-	return in, nil
+	return typed, untyped, nil
 }
 
 // setup opens DuckDB, creates the events view with the given statement and
-// the views above it, then locks DuckDB down: from then on a query may
-// read files in in.dir only, and change no setting. DuckDB allows its
-// temporary folder too (by default .tmp in the working folder), so it is
-// put inside in.dir, and its memory is capped.
+// the views above it, then locks DuckDB down (configure).
 func (in *Inspector) setup(ctx context.Context, events, memoryLimit string) error {
 	var err error
 	if in.db, err = sql.Open("duckdb", ""); err != nil {
 		return err
 	}
 	in.db.SetMaxOpenConns(1) // one connection: the settings below are per database, the views too
-	settings := []string{
-		fmt.Sprintf("SET temp_directory = '%s'", sqlString(filepath.Join(in.dir, "spill"))),
-		fmt.Sprintf("SET memory_limit = '%s'", sqlString(memoryLimit)),
-	}
-	for _, stmt := range settings {
-		if _, err := in.db.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("inspect: %s: %w", stmt, err)
-		}
-	}
 	for _, stmt := range setupSQL(events) {
 		if _, err := in.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("inspect: set up views: %w", err)
 		}
 	}
-	lock := []string{
-		fmt.Sprintf("SET allowed_directories = ['%s']", sqlString(in.dir)),
+	return in.configure(ctx, memoryLimit, "")
+}
+
+// configure caps DuckDB's memory and locks it down: from then on a query
+// may read files in in.dir (and in a cache entry's folder) only, and
+// change no setting. DuckDB allows its
+// temporary folder too (by default .tmp in the working folder), so it is
+// put inside in.dir.
+func (in *Inspector) configure(ctx context.Context, memoryLimit, entry string) error {
+	in.db.SetMaxOpenConns(1)
+	dirs := "'" + sqlString(in.dir) + "'"
+	stmts := []string{
+		fmt.Sprintf("SET temp_directory = '%s'", sqlString(filepath.Join(in.dir, "spill"))),
+		fmt.Sprintf("SET memory_limit = '%s'", sqlString(memoryLimit)),
+	}
+	if entry != "" {
+		dirs += ", '" + sqlString(entry) + "'"
+	}
+	stmts = append(stmts,
+		fmt.Sprintf("SET allowed_directories = [%s]", dirs),
 		"SET enable_external_access = false",
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",
 		"SET lock_configuration = true",
-	}
-	for _, stmt := range lock {
+	)
+	for _, stmt := range stmts {
 		if _, err := in.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("inspect: lock down DuckDB (%s): %w", stmt, err)
 		}

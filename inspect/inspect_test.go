@@ -100,7 +100,15 @@ func TestReviewerSQLIsLockedIn(t *testing.T) {
 	t.Chdir(wd)
 	os.Mkdir(".tmp", 0o755)
 	os.WriteFile(filepath.Join(".tmp", "secret.csv"), []byte("a,b\n1,2\n"), 0o644)
-	in, err := Open(ctx, filepath.Join(testdataDir, "golden-1.0.ferry"))
+	// Opened afresh, and from the cache (the second open through it).
+	cache := t.TempDir()
+	for _, cfg := range []Config{{}, {CacheDir: cache}, {CacheDir: cache}} {
+		reviewerLockedIn(t, wd, cfg)
+	}
+}
+
+func reviewerLockedIn(t *testing.T, wd string, cfg Config) {
+	in, err := OpenConfig(ctx, cfg, filepath.Join(testdataDir, "golden-1.0.ferry"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +138,13 @@ func TestReviewerSQLIsLockedIn(t *testing.T) {
 		} else if !strings.Contains(strings.ToLower(err.Error()), "disabled") && !strings.Contains(strings.ToLower(err.Error()), "permission") &&
 			!strings.Contains(err.Error(), "lock") && !strings.Contains(strings.ToLower(err.Error()), "not allowed") {
 			t.Logf("%s: %v", q, err)
+		}
+	}
+	// The cached database is shared by later calls: it is opened read-only.
+	if cfg.CacheDir != "" {
+		if rows, err := in.Query(ctx, `DROP VIEW pages`); err == nil {
+			rows.Close()
+			t.Error("a query dropped a view of the cached database")
 		}
 	}
 	if _, err := os.Stat(filepath.Join(wd, ".tmp", "out.csv")); err == nil {

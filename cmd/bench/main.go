@@ -109,6 +109,8 @@ func run(ferryBin, sizeList string, bytesPerPage int64, out, dir string) error {
 		if err := os.MkdirAll(b.dir, 0o755); err != nil {
 			return err
 		}
+		// inspect's cache (os.UserCacheDir) lives and goes with the size's folder.
+		os.Setenv("XDG_CACHE_HOME", filepath.Join(b.dir, "cache"))
 		fmt.Printf("== %d pages\n", pages)
 		sz, err := b.run()
 		if err != nil {

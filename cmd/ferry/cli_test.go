@@ -182,3 +182,27 @@ func TestInspectExtract(t *testing.T) {
 		t.Errorf("--extract with --sql: exit %d, %s", code, stderr)
 	}
 }
+
+// inspect keeps what it checked in the user's cache ($XDG_CACHE_HOME),
+// answers the same from it, and keeps nothing with --no-cache.
+func TestInspectCache(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	query := "SELECT type, count(*) FROM events GROUP BY 1 ORDER BY 1"
+	want, stderr, code := ferry(t, nil, "inspect", golden, "--sql", query, "--no-cache")
+	if code != 0 {
+		t.Fatalf("--no-cache: exit %d: %s", code, stderr)
+	}
+	if ds, _ := os.ReadDir(filepath.Join(cache, "ferry", "inspect")); len(ds) != 0 {
+		t.Fatalf("--no-cache kept %d entries", len(ds))
+	}
+	for i := range 2 {
+		got, stderr, code := ferry(t, nil, "inspect", golden, "--sql", query)
+		if code != 0 || got != want {
+			t.Fatalf("call %d through the cache: exit %d: %s\n%s\nwant\n%s", i+1, code, stderr, got, want)
+		}
+	}
+	if entries, _ := filepath.Glob(filepath.Join(cache, "ferry", "inspect", "*", "entry.json")); len(entries) != 1 {
+		t.Fatalf("%d cache entries, want 1", len(entries))
+	}
+}

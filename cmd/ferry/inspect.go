@@ -28,6 +28,7 @@ type inspectOptions struct {
 	format, query, out, against, report string
 	usersCSV, extract                   string
 	memoryLimit                         string
+	noCache                             bool
 	timeout                             time.Duration
 	schema                              bool
 	keys                                keyFlags
@@ -75,7 +76,16 @@ are queried as one log. 'ferry inspect diff A B' lists what differs between
 two full archives (or sites), entity by entity.
 
 DuckDB runs in a private temporary folder that it may spill to, within
---memory-limit, and a query that runs past --timeout is stopped.`,
+--memory-limit, and a query that runs past --timeout is stopped.
+
+The first call on an archive checks its event segments and keeps the
+checked copies, with DuckDB's views over them, in a cache of your own
+($XDG_CACHE_HOME/ferry/inspect, else ~/.cache/ferry/inspect; up to 4 GB,
+least recently used first out), so later calls start as fast as DuckDB over
+plain files. An entry is found only for the same archive contents (the
+SHA-256 of its header and manifest) and the same ferry. Encrypted archives
+are never cached. --no-cache reads the archive afresh and keeps nothing;
+'ferry verify' checks the archive file itself.`,
 		Example: `  ferry inspect site.ferry
   ferry inspect site.ferry --sql "SELECT space_key, count(*) FROM pages GROUP BY 1 ORDER BY 2 DESC"
   ferry inspect site.ferry --sql "SELECT * FROM users" --out users.csv
@@ -135,10 +145,21 @@ DuckDB runs in a private temporary folder that it may spill to, within
 	f.StringVar(&o.usersCSV, "users-csv", "", "with --against a Cloud site: write the users without access to it to FILE, as Atlassian's user import takes them")
 	f.StringVar(&o.report, "report", "", "write a self-contained HTML report (with the --against review when given)")
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "stop a query (and the summary) that runs longer than this")
+	f.BoolVar(&o.noCache, "no-cache", false, "check and copy the archive's segments afresh, and keep nothing after")
 	f.StringVar(&o.memoryLimit, "memory-limit", inspect.DefaultMemoryLimit, "the most memory DuckDB may use (as DuckDB writes it: 500MB, 2GB); larger results spill to a temporary folder")
 	o.keys.addIdentity(f)
 	o.keys.addCredentials(f)
 	return cmd
+}
+
+// config is how inspect opens archives: through the user's cache unless
+// --no-cache, or when there is no cache folder to use.
+func (o *inspectOptions) config() inspect.Config {
+	cfg := inspect.Config{Read: o.readOpts, MemoryLimit: o.memoryLimit}
+	if dir, err := os.UserCacheDir(); err == nil && !o.noCache {
+		cfg.CacheDir = filepath.Join(dir, "ferry", "inspect")
+	}
+	return cfg
 }
 
 func runInspect(ctx context.Context, o *inspectOptions, paths []string) error {
@@ -171,7 +192,7 @@ func inspectWithin(ctx context.Context, o *inspectOptions, paths []string) error
 		return inspectAgainst(ctx, o, paths[0])
 	}
 	path := strings.Join(paths, " + ")
-	in, err := inspect.OpenConfig(ctx, inspect.Config{Read: o.readOpts, MemoryLimit: o.memoryLimit}, paths...)
+	in, err := inspect.OpenConfig(ctx, o.config(), paths...)
 	if err != nil {
 		return err
 	}
@@ -441,7 +462,7 @@ func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 				m.Group, len(m.DestinationMembersGain), len(m.SourceMembersGain)))
 		}
 	}
-	in, err := inspect.OpenConfig(ctx, inspect.Config{Read: o.readOpts, MemoryLimit: o.memoryLimit}, paths...)
+	in, err := inspect.OpenConfig(ctx, o.config(), paths...)
 	if err != nil {
 		return err
 	}

@@ -122,6 +122,9 @@ func (k *keyFlags) trusted() ([]ed25519.PublicKey, error) {
 // a message saying for whom, when it is encrypted and --identity does not
 // decrypt it.
 func openReadable(path string, opts []archive.ReadOption) error {
+	if h, _, err := archive.Identify(path); err == nil && !h.Encrypted() {
+		return nil // nothing to decrypt; what reads it checks the rest
+	}
 	f, err := archive.OpenQuick(path, opts...)
 	if err != nil {
 		return err

@@ -1,0 +1,212 @@
+package inspect
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"ferry/archive"
+	"ferry/embedded"
+	"ferry/export"
+	"ferry/generate"
+
+	"filippo.io/age"
+)
+
+// cachedOpen opens path through the cache in dir.
+func cachedOpen(t *testing.T, dir string, paths ...string) *Inspector {
+	t.Helper()
+	in, err := OpenConfig(ctx, Config{CacheDir: dir}, paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// entries lists the cache's complete entries.
+func entries(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	ds, _ := os.ReadDir(dir)
+	for _, d := range ds {
+		if _, err := os.Stat(filepath.Join(dir, d.Name(), cacheEntryFile)); err == nil {
+			out = append(out, d.Name())
+		}
+	}
+	return out
+}
+
+func summaryOf(t *testing.T, in *Inspector) *Summary {
+	t.Helper()
+	defer in.Close()
+	s, err := in.Summarize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// The first open through the cache fills it; the next is served from it,
+// reading no segment from the archive; both answer as an open without it,
+// for one archive and for a chain.
+func TestCacheAnswersAsTheArchive(t *testing.T) {
+	for name, paths := range map[string][]string{
+		"generated":  {generated(t)},
+		"golden-1.0": {filepath.Join(testdataDir, "golden-1.0.ferry")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fresh, err := Open(ctx, paths...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := summaryOf(t, fresh)
+			cache := t.TempDir()
+			if got := summaryOf(t, cachedOpen(t, cache, paths...)); !reflect.DeepEqual(got, want) {
+				t.Fatalf("first open through the cache:\n%+v\nwant\n%+v", got, want)
+			}
+			if n := len(entries(t, cache)); n != 1 {
+				t.Fatalf("%d cache entries after the first open, want 1", n)
+			}
+			in := cachedOpen(t, cache, paths...)
+			for _, s := range in.segments {
+				if !strings.HasPrefix(s.path, cache) {
+					t.Errorf("second open read segment %s, not the cached copy", s.path)
+				}
+			}
+			if got := summaryOf(t, in); !reflect.DeepEqual(got, want) {
+				t.Fatalf("second open, from the cache:\n%+v\nwant\n%+v", got, want)
+			}
+			for _, e := range entries(t, cache) {
+				if st, err := os.Stat(filepath.Join(cache, e)); err != nil || st.Mode().Perm() != 0o700 {
+					t.Errorf("cache entry: %v, mode %v; want 0700", err, st.Mode().Perm())
+				}
+			}
+		})
+	}
+}
+
+// A cached file that changed (here, overwritten by a reviewer's COPY,
+// which DuckDB allows in the entry's folder) is noticed and the entry built
+// again from the archive.
+func TestCacheEntryThatChangedIsRebuilt(t *testing.T) {
+	path := filepath.Join(testdataDir, "golden-1.1.ferry")
+	cache := t.TempDir()
+	in := cachedOpen(t, cache, path)
+	want := count(t, in, `SELECT count(*) FROM events`)
+	seg := in.segments[0].path
+	if !strings.HasPrefix(seg, cache) {
+		t.Fatalf("golden-1.1 was not cached: %s", seg)
+	}
+	rows, err := in.Query(ctx, `COPY (SELECT 1 AS seq) TO '`+sqlString(seg)+`' (FORMAT parquet)`)
+	if err == nil {
+		rows.Close()
+	}
+	in.Close()
+	if err != nil {
+		t.Logf("DuckDB refused the COPY (%v); changing the file directly", err)
+		if err := os.WriteFile(seg, []byte("not parquet"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in = cachedOpen(t, cache, path)
+	defer in.Close()
+	if got := count(t, in, `SELECT count(*) FROM events`); got != want {
+		t.Fatalf("after the cached segment changed: %d events, want %d", got, want)
+	}
+}
+
+// A signed archive is not cached: its signature follows the manifest, and
+// the manifest alone does not identify it (archive.ErrNoIdentity). It is
+// read the long way, as before.
+func TestCacheSkipsSignedArchives(t *testing.T) {
+	cache := t.TempDir()
+	in := cachedOpen(t, cache, filepath.Join(testdataDir, "golden-1.2.ferry"))
+	defer in.Close()
+	if n := count(t, in, `SELECT count(*) FROM events`); n == 0 {
+		t.Fatal("no events")
+	}
+	if ds, _ := os.ReadDir(cache); len(ds) != 0 {
+		t.Fatalf("the cache holds %d entries of a signed archive", len(ds))
+	}
+}
+
+// An encrypted archive is never cached: its segments would lie decrypted
+// on disk.
+func TestCacheKeepsNothingOfEncryptedArchives(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	dir := t.TempDir()
+	site, err := embedded.Create(filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	if err := generate.Site(ctx, site, generate.Options{Users: 5, Spaces: 1, Pages: 10, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "s.ferry")
+	if _, err := export.Run(ctx, &export.EmbeddedSource{Site: site}, path, export.Options{Archive: []archive.Option{archive.WithRecipients(id.Recipient())}}); err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	in, err := OpenConfig(ctx, Config{CacheDir: cache, Read: []archive.ReadOption{archive.WithIdentities(id)}}, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, in, `SELECT count(*) FROM pages`); n != 10 {
+		t.Errorf("%d pages, want 10", n)
+	}
+	in.Close()
+	if ds, _ := os.ReadDir(cache); len(ds) != 0 {
+		t.Fatalf("the cache holds %d entries of an encrypted archive", len(ds))
+	}
+}
+
+// Past its size, the cache drops the least recently used entries.
+func TestCacheDropsLeastRecentlyUsed(t *testing.T) {
+	cache := t.TempDir()
+	a, b := filepath.Join(testdataDir, "golden-1.0.ferry"), filepath.Join(testdataDir, "golden-1.1.ferry")
+	for _, p := range []string{a, b} {
+		in, err := OpenConfig(ctx, Config{CacheDir: cache, CacheBytes: 1}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Close()
+	}
+	got := entries(t, cache)
+	want, _ := cacheKey([]string{b})
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("cache holds %v, want only the newest entry %s", got, want)
+	}
+}
+
+// Reviewers opening one archive at once all get their answers, whoever
+// builds its entry.
+func TestCacheOpenedConcurrently(t *testing.T) {
+	path := generated(t)
+	cache := t.TempDir()
+	var wg sync.WaitGroup
+	counts := make([]int64, 4)
+	for i := range counts {
+		wg.Go(func() {
+			in, err := OpenConfig(ctx, Config{CacheDir: cache}, path)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer in.Close()
+			counts[i] = count(t, in, `SELECT count(*) FROM pages`)
+		})
+	}
+	wg.Wait()
+	for i, n := range counts {
+		if n != 200 {
+			t.Errorf("reviewer %d: %d pages, want 200", i, n)
+		}
+	}
+	if n := len(entries(t, cache)); n != 1 {
+		t.Errorf("%d entries, want 1", n)
+	}
+}
