@@ -122,7 +122,7 @@ func (b *bench) run() (*size, error) {
 	sz.Events, sz.ArchiveBytes = ex.Events, ex.Bytes
 	exportStep := step{Name: "export", Seconds: o.seconds, PeakMiB: o.peakMiB, Events: ex.Events}
 	dump := p("dump.tar")
-	if err := writeDump(p("site.ferry"), dump); err != nil {
+	if sz.Parts, err = writeDump(p("site.ferry"), dump); err != nil {
 		return nil, fmt.Errorf("the NDJSON and blob dump: %w", err)
 	}
 	zw, zsize, err := zstdFile(dump, p("dump.tar.zst"))
@@ -286,22 +286,39 @@ func lastLine(s string) string {
 // writeDump writes what the archive holds, uncompressed, as one tar: the
 // events as NDJSON and every blob as a file. It is what the zstd and tar
 // baselines compress.
-func writeDump(arch, out string) error {
+// parts is where an archive's bytes go, against the dump's: issue 19 asks
+// why the archive is larger than tar + zstd.
+type parts struct {
+	Blobs      int64 `json:"blobs_stored"`
+	BlobCount  int64 `json:"blob_count"`
+	Segments   int64 `json:"segments"`
+	Manifest   int64 `json:"manifest"`
+	Framing    int64 `json:"tar_framing"` // headers, pax records, padding, end blocks
+	EventsZstd int64 `json:"events_ndjson_zstd"`
+}
+
+// writeDump writes the baseline's dump of an archive, a tar of its events
+// as NDJSON and its blobs, and says where the archive's bytes go.
+func writeDump(arch, out string) (*parts, error) {
 	f, err := archive.Open(arch)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
+	pt, err := archiveParts(arch)
+	if err != nil {
+		return nil, err
+	}
 	w, err := os.Create(out)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer w.Close()
 	bw := bufio.NewWriterSize(w, 1<<20)
 	tw := tar.NewWriter(bw)
 	ndjson, err := os.CreateTemp(filepath.Dir(out), "events-*.ndjson")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.Remove(ndjson.Name())
 	nb := bufio.NewWriterSize(ndjson, 1<<20)
@@ -314,16 +331,22 @@ func writeDump(arch, out string) error {
 	}
 	it.Close()
 	if err := it.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := nb.Flush(); err != nil {
-		return err
+		return nil, err
 	}
 	st, _ := ndjson.Stat()
 	ndjson.Seek(0, io.SeekStart)
+	var counted countWriter
+	zw, _ := zstd.NewWriter(&counted, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	io.Copy(zw, ndjson)
+	zw.Close()
+	pt.EventsZstd = counted.n
+	ndjson.Seek(0, io.SeekStart)
 	tw.WriteHeader(&tar.Header{Name: "events.ndjson", Mode: 0o644, Size: st.Size()})
 	if _, err := io.Copy(tw, ndjson); err != nil {
-		return err
+		return nil, err
 	}
 	ndjson.Close()
 	for _, m := range f.Members() {
@@ -332,12 +355,12 @@ func writeDump(arch, out string) error {
 		}
 		r, err := f.OpenBlob(m.Digest)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tmp, err := os.CreateTemp(filepath.Dir(out), "blob-*")
 		if err != nil {
 			r.Close()
-			return err
+			return nil, err
 		}
 		n, err := io.Copy(tmp, r)
 		r.Close()
@@ -350,14 +373,53 @@ func writeDump(arch, out string) error {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return err
+		return nil, err
 	}
-	return bw.Flush()
+	return pt, bw.Flush()
 }
+
+// archiveParts reads the archive's tar headers (skipping the data) and
+// sums its members' sizes by kind; the rest of the file is tar framing.
+func archiveParts(arch string) (*parts, error) {
+	fh, err := os.Open(arch)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	pt := &parts{Framing: st.Size()}
+	tr := tar.NewReader(fh)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return pt, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case strings.HasPrefix(h.Name, "blobs/"):
+			pt.Blobs += h.Size
+			pt.BlobCount++
+		case strings.HasPrefix(h.Name, "events/"):
+			pt.Segments += h.Size
+		case h.Name == archive.ManifestName:
+			pt.Manifest += h.Size
+		}
+		pt.Framing -= h.Size
+	}
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
 // zstdFile compresses in to out at zstd's default level, as ferry writes
 // its members, and returns the seconds and the size.

@@ -46,6 +46,7 @@ type size struct {
 	ArchiveBytes    int64   `json:"archive_bytes"`
 	TarZstdBytes    int64   `json:"tar_zstd_bytes"`
 	SizeRatio       float64 `json:"archive_vs_tar_zstd"`
+	Parts           *parts  `json:"archive_parts"`
 	Steps           []step  `json:"steps"`
 }
 

@@ -24,6 +24,16 @@ func write(r *results, path string) error {
 		fmt.Fprintf(&b, "\n## %d pages: %d page versions, %d events, %.0f MB of attachment bytes asked of the generator\n\n", s.Pages, s.PageVersions, s.Events, float64(s.AttachmentBytes)/1e6)
 		fmt.Fprintf(&b, "Archive: %.1f MB; tar + zstd of the events as NDJSON and the blobs: %.1f MB (archive / tar+zstd = %.3f).\n\n",
 			float64(s.ArchiveBytes)/1e6, float64(s.TarZstdBytes)/1e6, s.SizeRatio)
+		if pt := s.Parts; pt != nil && pt.BlobCount > 0 {
+			mb := func(n int64) float64 { return float64(n) / 1e6 }
+			members := pt.BlobCount + 3 // and the header, the manifest and at least one segment
+			fmt.Fprintf(&b, "Where the archive's bytes go: blobs %.1f MB as stored (%d, %.1f KB of content each on average), event segments %.1f MB, manifest %.1f MB, "+
+				"tar framing %.1f MB (headers, pax records and padding: %.0f bytes per member). In tar + zstd, the events alone are %.1f MB and the blobs with their tar headers %.1f MB. "+
+				"Without its framing, the archive is %.3f of tar + zstd.\n\n",
+				mb(pt.Blobs), pt.BlobCount, float64(s.AttachmentBytes)/float64(pt.BlobCount)/1e3, mb(pt.Segments), mb(pt.Manifest),
+				mb(pt.Framing), float64(pt.Framing)/float64(members), mb(pt.EventsZstd), mb(s.TarZstdBytes-pt.EventsZstd),
+				float64(s.ArchiveBytes-pt.Framing)/float64(s.TarZstdBytes))
+		}
 		b.WriteString("| step | seconds | events/s | peak RSS MiB | baseline | baseline s | ratio |\n|---|---:|---:|---:|---|---:|---:|\n")
 		for _, st := range s.Steps {
 			rate := ""
