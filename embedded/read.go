@@ -653,18 +653,34 @@ func (r *reader) globalRemovals() error {
 // OpenBlob returns a reader of a stored blob's bytes. It streams the
 // blob's chunks from one query, one chunk in memory at a time; Close it.
 func (s *Site) OpenBlob(ctx context.Context, digest string) (io.ReadCloser, int64, error) {
-	var size int64
-	if err := s.db.QueryRowContext(ctx, `SELECT size FROM blobs WHERE digest = ?`, digest).Scan(&size); err != nil {
-		if err == sql.ErrNoRows {
-			return nil, 0, fmt.Errorf("site %s has no blob %s", s.path, digest)
-		}
-		return nil, 0, err
+	s.blobOnce.Do(func() {
+		// One query per blob, its size on every chunk's row: no second
+		// round trip through cgo, and no statement prepared per blob.
+		s.blobStmt, s.blobErr = s.db.Prepare(`SELECT b.size, c.data FROM blobs b LEFT JOIN blob_chunks c ON c.digest = b.digest
+			WHERE b.digest = ? ORDER BY c.n`)
+	})
+	if s.blobErr != nil {
+		return nil, 0, s.blobErr
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT data FROM blob_chunks WHERE digest = ? ORDER BY n`, digest)
+	rows, err := s.blobStmt.QueryContext(ctx, digest)
 	if err != nil {
 		return nil, 0, err
 	}
-	return &blobReader{rows: rows}, size, nil
+	if !rows.Next() {
+		err := rows.Err()
+		rows.Close()
+		if err == nil {
+			err = fmt.Errorf("site %s has no blob %s", s.path, digest)
+		}
+		return nil, 0, err
+	}
+	b := &blobReader{rows: rows}
+	var size int64
+	if err := rows.Scan(&size, &b.buf); err != nil {
+		rows.Close()
+		return nil, 0, err
+	}
+	return b, size, nil
 }
 
 type blobReader struct {
@@ -681,7 +697,8 @@ func (b *blobReader) next() error {
 			}
 			return io.EOF
 		}
-		if err := b.rows.Scan(&b.buf); err != nil {
+		var size int64
+		if err := b.rows.Scan(&size, &b.buf); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +20,10 @@ type Site struct {
 	db   *sql.DB
 	path string
 	id   string
+
+	blobOnce sync.Once
+	blobStmt *sql.Stmt // a blob's size and chunks, prepared once: export reads every blob
+	blobErr  error
 }
 
 // ErrNotSite is returned for a file that is not an embedded ferry site.
@@ -189,7 +194,12 @@ func (s *Site) Rev(ctx context.Context) (int64, error) {
 }
 
 // Close closes the site.
-func (s *Site) Close() error { return s.db.Close() }
+func (s *Site) Close() error {
+	if s.blobStmt != nil {
+		s.blobStmt.Close()
+	}
+	return s.db.Close()
+}
 
 // DB exposes the database for tests and tools that query it directly.
 func (s *Site) DB() *sql.DB { return s.db }
