@@ -206,3 +206,16 @@ func TestInspectCache(t *testing.T) {
 		t.Fatalf("%d cache entries, want 1", len(entries))
 	}
 }
+
+// A usage error names the help to read by the command's whole path.
+func TestUsageErrorNamesTheHelp(t *testing.T) {
+	for args, want := range map[string]string{
+		"--version":        "see 'ferry --help'",
+		"verify --bogus x": "see 'ferry verify --help'",
+	} {
+		_, stderr, code := ferry(t, nil, strings.Fields(args)...)
+		if code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("ferry %s: exit %d, %q; want exit 2 and %q", args, code, stderr, want)
+		}
+	}
+}

@@ -41,7 +41,7 @@ every byte of it.`,
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error (logs go to stderr)")
 	root.PersistentFlags().StringVar(&g.progress, "progress", "auto", "progress bars on stderr: auto (when stderr is a terminal), always or never")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return usageError("%v (see 'ferry %s --help')", err, cmd.Name())
+		return usageError("%v (see '%s --help')", err, cmd.CommandPath())
 	})
 	root.AddCommand(newVersionCmd(), newVerifyCmd(g), newGenerateCmd(g), newExportCmd(g), newImportCmd(g), newCompareCmd(), newDemoCmd(), newInspectCmd(), newKeygenCmd(), newRedactCmd(), newSandboxCmd())
 	return root
@@ -65,12 +65,12 @@ func (g *globals) setup() error {
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(names) == 0 && len(args) > 0 {
-			return usageError("%s takes no arguments; got %q: its inputs are flags, as in %s (see 'ferry %s --help')",
-				cmd.Name(), args, cmd.UseLine(), cmd.Name())
+			return usageError("%s takes no arguments; got %q: its inputs are flags, as in %s (see '%s --help')",
+				cmd.Name(), args, cmd.UseLine(), cmd.CommandPath())
 		}
 		if len(args) != len(names) {
-			return usageError("%s takes %d argument(s), %s; got %d (see 'ferry %s --help')",
-				cmd.Name(), len(names), strings.Join(names, " "), len(args), cmd.Name())
+			return usageError("%s takes %d argument(s), %s; got %d (see '%s --help')",
+				cmd.Name(), len(names), strings.Join(names, " "), len(args), cmd.CommandPath())
 		}
 		return nil
 	}
