@@ -8,13 +8,14 @@ import (
 )
 
 // ErrNoIdentity says that Identify cannot name an archive's contents by its
-// ends alone: the manifest does not locate the members (format 1.0), or
-// trailers (a signature) follow it.
+// ends alone: its last members are not the manifest and trailers.
 var ErrNoIdentity = errors.New("archive: the archive cannot be identified by its header and manifest alone")
 
 // Identify names the contents of the archive file at path without reading
-// its members: it reads the header member and the manifest, checking each
-// against its SHA-256, and returns the header and a digest of both. The
+// its members: it reads the header member and the manifest (found at the
+// end, before any trailers), checking each against its SHA-256, and
+// returns the header and a digest of both. A signature does not change the
+// contents, so it is not part of the digest. The
 // manifest lists every member's SHA-256, so two archives with the same
 // digest describe the same contents. It does not check that the members
 // match the manifest: a cache keyed by the digest holds what was checked
@@ -30,7 +31,7 @@ func Identify(path string) (Header, string, error) {
 		return Header{}, "", err
 	}
 	f := &File{ra: fh, size: st.Size()}
-	first, start, dataSize, err := f.readEnds()
+	first, start, dataSize, err := f.readEnds(findManifestBefore)
 	if err == errNoQuickOpen {
 		err = ErrNoIdentity
 	}

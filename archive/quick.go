@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 )
 
 // OpenQuick opens the archive file at path by its manifest alone: it reads
@@ -52,7 +54,7 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 			f.members.release()
 		}
 	}()
-	first, start, dataSize, err := f.readEnds()
+	first, start, dataSize, err := f.readEnds(findManifest)
 	if err != nil {
 		return nil, err
 	}
@@ -114,9 +116,10 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 }
 
 // readEnds reads and checks the header member, which comes first, and
-// finds the manifest, which comes last: where its tar header starts and
+// finds the manifest, which comes last (or before the trailers, as find
+// does it): where its tar header starts and
 // the size of its data.
-func (f *File) readEnds() (first *memberInfo, start, dataSize int64, err error) {
+func (f *File) readEnds(find func(io.ReaderAt, int64) (int64, int64, error)) (first *memberInfo, start, dataSize int64, err error) {
 	// The header member comes first.
 	sr := newHeaderReader(f.ra, f.size)
 	hdr, err := tar.NewReader(sr).Next()
@@ -140,39 +143,111 @@ func (f *File) readEnds() (first *memberInfo, start, dataSize int64, err error) 
 	if err := f.readHeader(first); err != nil {
 		return nil, 0, 0, err
 	}
-	if start, dataSize, err = findManifest(f.ra, f.size); err != nil {
+	if start, dataSize, err = find(f.ra, f.size); err != nil {
 		return nil, 0, 0, err
 	}
 	return first, start, dataSize, nil
 }
 
 // findManifest finds the manifest at the end of an archive: the archive
-// ends with two zero blocks after the manifest's padded data, and the
-// manifest (JSON, so without NUL bytes) follows its own tar header, the
-// nearest block before it that holds a NUL. It returns where the
-// manifest's header block starts and the size of its data. The search
-// reads backwards a window at a time, so memory does not grow with the
-// manifest.
+// ends with two zero blocks after the manifest's padded data. It returns
+// where the manifest's header block starts and the size of its data.
 func findManifest(ra io.ReaderAt, size int64) (start, dataSize int64, err error) {
-	end := size - 2*blockSize // the end-of-archive blocks
+	end, err := archiveEnd(ra, size)
+	if err != nil {
+		return 0, 0, err
+	}
+	start, dataSize, name, err := lastJSONMember(ra, end)
+	if err != nil {
+		return 0, 0, err
+	}
+	if name != ManifestName {
+		return 0, 0, errNoQuickOpen // trailers, or another layout
+	}
+	return start, dataSize, nil
+}
+
+// findManifestBefore finds the manifest at the end of an archive, or
+// before the trailers (a signature) that follow it.
+func findManifestBefore(ra io.ReaderAt, size int64) (start, dataSize int64, err error) {
+	end, err := archiveEnd(ra, size)
+	if err != nil {
+		return 0, 0, err
+	}
+	for range maxTrailers + 1 {
+		start, dataSize, name, err := lastJSONMember(ra, end)
+		if err != nil {
+			return 0, 0, err
+		}
+		if name == ManifestName {
+			return start, dataSize, nil
+		}
+		if !strings.HasPrefix(name, trailerPrefix) {
+			return 0, 0, errNoQuickOpen
+		}
+		end = paxStart(ra, start)
+	}
+	return 0, 0, errNoQuickOpen
+}
+
+// maxTrailers bounds the trailers findManifestBefore walks back over.
+const maxTrailers = 8
+
+// archiveEnd checks the end-of-archive blocks and returns where they start.
+func archiveEnd(ra io.ReaderAt, size int64) (int64, error) {
+	end := size - 2*blockSize
 	if end < 2*blockSize || size%blockSize != 0 {
-		return 0, 0, errNoQuickOpen
+		return 0, errNoQuickOpen
 	}
 	tail := make([]byte, 2*blockSize)
 	if _, err := ra.ReadAt(tail, end); err != nil {
-		return 0, 0, errorf("", end, ErrTruncated, "read the end of the archive: %v", err)
+		return 0, errorf("", end, ErrTruncated, "read the end of the archive: %v", err)
 	}
 	if i := firstNonZero(tail); i >= 0 {
-		return 0, 0, errorf("", end+int64(i), ErrFraming, "non-zero end-of-archive block")
+		return 0, errorf("", end+int64(i), ErrFraming, "non-zero end-of-archive block")
 	}
-	// The last data block ends with the manifest's '\n' and zero padding.
-	last := tail[:blockSize]
+	return end, nil
+}
+
+// paxStart returns where the pax header of the member whose tar header
+// starts at start begins: a typeflag 'x' header whose records fill the
+// blocks up to start. Without one, it returns start.
+func paxStart(ra io.ReaderAt, start int64) int64 {
+	blk := make([]byte, blockSize)
+	for j := int64(1); j <= 4; j++ {
+		at := start - (j+1)*blockSize
+		if at < 0 {
+			break
+		}
+		if _, err := ra.ReadAt(blk, at); err != nil {
+			break
+		}
+		if _, err := checkHeaderBlock(blk); err != nil || blk[156] != tar.TypeXHeader {
+			continue
+		}
+		size, err := strconv.ParseInt(strings.Trim(string(blk[124:136]), " \x00"), 8, 64)
+		if err == nil && size > (j-1)*blockSize && size <= j*blockSize {
+			return at
+		}
+	}
+	return start
+}
+
+// lastJSONMember finds the member whose data ends the archive at end, when
+// that data is JSON (so without NUL bytes), as the manifest and the
+// trailers are: its tar header is the nearest block before the
+// data that holds a NUL. It returns where that header block starts, the
+// size of the data and the member's name. The search reads backwards a
+// window at a time, so memory does not grow with the member.
+func lastJSONMember(ra io.ReaderAt, end int64) (start, dataSize int64, name string, err error) {
+	// The last data block ends with the member's '\n' (or '}') and zero padding.
+	last := make([]byte, blockSize)
 	if _, err := ra.ReadAt(last, end-blockSize); err != nil {
-		return 0, 0, errorf(ManifestName, end-blockSize, ErrTruncated, "read the end of the archive: %v", err)
+		return 0, 0, "", errorf(ManifestName, end-blockSize, ErrTruncated, "read the end of the archive: %v", err)
 	}
 	n := bytes.LastIndexFunc(last, func(r rune) bool { return r != 0 })
-	if n < 0 || last[n] != '\n' {
-		return 0, 0, errNoQuickOpen
+	if n < 0 || last[n] != '\n' && last[n] != '}' {
+		return 0, 0, "", errNoQuickOpen
 	}
 	dataEnd := end - blockSize + int64(n) + 1
 	const window = 1 << 20
@@ -181,31 +256,31 @@ func findManifest(ra io.ReaderAt, size int64) (start, dataSize int64, err error)
 		from := max(0, to-window)
 		blk := buf[:to-from]
 		if _, err := ra.ReadAt(blk, from); err != nil {
-			return 0, 0, errorf(ManifestName, from, ErrTruncated, "read the end of the archive: %v", err)
+			return 0, 0, "", errorf(ManifestName, from, ErrTruncated, "read the end of the archive: %v", err)
 		}
 		for b := len(blk) - blockSize; b >= 0; b -= blockSize {
 			if bytes.IndexByte(blk[b:b+blockSize], 0) < 0 {
-				continue // manifest data
+				continue // the member's data
 			}
 			start := from + int64(b)
 			if at, err := checkHeaderBlock(blk[b : b+blockSize]); err != nil {
-				return 0, 0, &Error{Member: ManifestName, Offset: start + int64(at), Err: err}
+				return 0, 0, "", &Error{Member: ManifestName, Offset: start + int64(at), Err: err}
 			}
 			hdr, err := tar.NewReader(bytes.NewReader(blk[b : b+blockSize])).Next()
-			if err != nil || hdr.Name != ManifestName || hdr.Typeflag != tar.TypeReg || hdr.Size != dataEnd-start-blockSize {
-				return 0, 0, errNoQuickOpen // not a manifest last: trailers, or another layout
+			if err != nil || hdr.Typeflag != tar.TypeReg || hdr.Size != dataEnd-start-blockSize {
+				return 0, 0, "", errNoQuickOpen // not a JSON member last: another layout
 			}
 			if hdr.Size > maxManifestSize {
-				return 0, 0, errorf(ManifestName, start, ErrTooLarge, "manifest of %d bytes exceeds the limit of %d", hdr.Size, int64(maxManifestSize))
+				return 0, 0, "", errorf(hdr.Name, start, ErrTooLarge, "%d bytes exceed the limit of %d", hdr.Size, int64(maxManifestSize))
 			}
-			return start, hdr.Size, nil
+			return start, hdr.Size, hdr.Name, nil
 		}
 		if end-from > maxManifestSize+2*blockSize {
-			return 0, 0, errNoQuickOpen
+			return 0, 0, "", errNoQuickOpen
 		}
 		to = from
 	}
-	return 0, 0, errNoQuickOpen
+	return 0, 0, "", errNoQuickOpen
 }
 
 // firstBytes returns up to a block of the file's first bytes.

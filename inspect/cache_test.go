@@ -56,6 +56,7 @@ func TestCacheAnswersAsTheArchive(t *testing.T) {
 	for name, paths := range map[string][]string{
 		"generated":  {generated(t)},
 		"golden-1.0": {filepath.Join(testdataDir, "golden-1.0.ferry")},
+		"signed":     {filepath.Join(testdataDir, "golden-1.2.ferry")},
 	} {
 		t.Run(name, func(t *testing.T) {
 			fresh, err := Open(ctx, paths...)
@@ -115,21 +116,6 @@ func TestCacheEntryThatChangedIsRebuilt(t *testing.T) {
 	defer in.Close()
 	if got := count(t, in, `SELECT count(*) FROM events`); got != want {
 		t.Fatalf("after the cached segment changed: %d events, want %d", got, want)
-	}
-}
-
-// A signed archive is not cached: its signature follows the manifest, and
-// the manifest alone does not identify it (archive.ErrNoIdentity). It is
-// read the long way, as before.
-func TestCacheSkipsSignedArchives(t *testing.T) {
-	cache := t.TempDir()
-	in := cachedOpen(t, cache, filepath.Join(testdataDir, "golden-1.2.ferry"))
-	defer in.Close()
-	if n := count(t, in, `SELECT count(*) FROM events`); n == 0 {
-		t.Fatal("no events")
-	}
-	if ds, _ := os.ReadDir(cache); len(ds) != 0 {
-		t.Fatalf("the cache holds %d entries of a signed archive", len(ds))
 	}
 }
 
