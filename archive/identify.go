@@ -38,10 +38,18 @@ func Identify(path string) (Header, string, error) {
 	if err != nil {
 		return Header{}, "", err
 	}
-	h := sha256.New()
-	io.WriteString(h, "ferry archive identity\x00"+first.SHA256+"\x00")
-	if err := checkManifestSums(io.NewSectionReader(fh, start+blockSize, dataSize), dataSize, h); err != nil {
+	data := io.NewSectionReader(fh, start+blockSize, dataSize)
+	if err := checkManifestSums(data, dataSize, nil); err != nil {
 		return Header{}, "", err
 	}
+	// The manifest ends with its own checksum, just checked: that names
+	// its contents without hashing them twice.
+	sum := make([]byte, manifestSuffixLen)
+	if _, err := data.ReadAt(sum, dataSize-int64(manifestSuffixLen)); err != nil {
+		return Header{}, "", errorf(ManifestName, start, ErrTruncated, "read: %v", err)
+	}
+	h := sha256.New()
+	io.WriteString(h, "ferry archive identity\x00"+first.SHA256+"\x00")
+	h.Write(sum)
 	return *f.header, hexSum(h.Sum(nil)), nil
 }
