@@ -35,9 +35,16 @@ func SchemaDoc(cols []Column) string {
 
 ` + "`ferry inspect ARCHIVE --sql QUERY`" + ` runs DuckDB SQL over these views, offline. They are built
 over the archive's event segments, checked against their SHA-256 as they are
-copied to a temporary folder; blobs are never read. Once the views exist,
-DuckDB's external access, extension loading and configuration are locked: a
-query reads the archive's events and nothing else, and writes nowhere.
+copied out; blobs are never read. The first call on an archive keeps the
+checked copies, and a read-only DuckDB database of the views, in the user's
+cache ($XDG_CACHE_HOME/ferry/inspect, up to 4 GB, least recently used out),
+named by the SHA-256 of the archive's header and manifest, ferry's views and
+DuckDB's version; later calls open that directly. A cached file that changed
+is noticed and the entry made again; encrypted archives are never kept;
+` + "`--no-cache`" + ` reads the archive afresh and keeps nothing. Once the views
+exist, DuckDB's external access, extension loading and configuration are
+locked: a query reads the archive's events and nothing else, and writes only
+into ferry's own folders.
 
 Views that describe entities give their state at the end of the archive: the
 last event about each, unless that event removed it. For an incremental
