@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -182,9 +183,16 @@ func TestCloudExportHonoursLongWaitsPerEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var announced []string
+	var (
+		mu        sync.Mutex // OnWait is called from every request's goroutine
+		announced []string
+	)
 	src.Client.UseClock(fast.Now, fast.Sleep)
-	src.Client.OnWait = func(d time.Duration, why string) { announced = append(announced, d.String()+" "+why) }
+	src.Client.OnWait = func(d time.Duration, why string) {
+		mu.Lock()
+		announced = append(announced, d.String()+" "+why)
+		mu.Unlock()
+	}
 	out := filepath.Join(dir, "cloud.ferry")
 	sum, err := Run(ctx, src, out, Options{})
 	if err != nil {

@@ -115,7 +115,15 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 			return prev.OpenBlob(digest)
 		})
 	}
+	if es, ok := src.(*EmbeddedSource); ok {
+		if e.pipe, err = newBlobPipe(ctx, es.Site, w); err != nil {
+			return nil, err
+		}
+	}
 	mark, err := src.Changes(ctx, since, o.Spaces, e.emit)
+	if derr := e.drainBlobs(); err == nil {
+		err = derr
+	}
 	if err == nil && recorder {
 		err = e.copyBlob(mark) // the record the next increment starts from
 	}
@@ -200,6 +208,7 @@ type exporter struct {
 	prog     Progress
 	lastTick time.Time
 	held     map[string]int64 // objects skipped, per class and reason
+	pipe     *blobPipe        // an embedded site's blobs, copied on another goroutine
 }
 
 func (e *exporter) emit(c *model.Change) error {
@@ -253,6 +262,14 @@ func (e *exporter) copyBlob(digest string) error {
 	if e.w.HasBlob(digest) {
 		return nil
 	}
+	if e.pipe != nil {
+		return e.queue(digest)
+	}
+	return e.copyBlobInLine(digest)
+}
+
+// copyBlobInLine reads a blob from the source and adds it.
+func (e *exporter) copyBlobInLine(digest string) error {
 	r, err := e.src.OpenBlob(e.ctx, digest)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
