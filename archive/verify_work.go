@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sync/semaphore"
 )
 
 // Verify's work is mostly hashing, decompressing and decoding members,
@@ -20,13 +22,15 @@ import (
 // numbered by the member they were found in and reported in that order, so
 // the report reads as if one goroutine had found them all.
 //
-// Memory stays bounded: at most verifyInFlight members are held at once,
-// members of up to verifyInMemory bytes in memory, bigger segments in a
-// temporary file; a bigger blob is checked by the reading goroutine as it
-// streams, as before.
+// Memory stays bounded whatever the archive: at most verifyInFlight
+// members are held at once, and at most verifyBudget bytes of them in
+// memory, each of up to verifyInMemory bytes; bigger segments wait in a
+// temporary file, and a bigger blob is checked by the reading goroutine as
+// it streams, as before.
 const (
 	verifyInFlight = 8
-	verifyInMemory = 8 << 20
+	verifyInMemory = 4 << 20
+	verifyBudget   = 16 << 20
 )
 
 type verifier struct {
@@ -35,6 +39,7 @@ type verifier struct {
 	blobs   chan *verifyJob
 	segs    chan *verifyJob
 	slots   chan struct{} // a slot per member held
+	budget  *semaphore.Weighted
 	workers sync.WaitGroup
 	n       int // members reached so far, to number problems
 
@@ -53,6 +58,7 @@ type verifier struct {
 // verifyJob is one member to check.
 type verifyJob struct {
 	n     int // in archive order
+	held  int64
 	m     *memberInfo
 	data  *[]byte  // the stored bytes, or nil when spooled
 	spool *os.File // the stored bytes of a big segment
@@ -71,6 +77,7 @@ func newVerifier(rd *Reader, rep *Report) *verifier {
 		blobs:  make(chan *verifyJob, verifyInFlight),
 		segs:   make(chan *verifyJob, verifyInFlight),
 		slots:  make(chan struct{}, verifyInFlight),
+		budget: semaphore.NewWeighted(verifyBudget),
 		byType: map[string]int64{}, counts: map[string]segmentCount{}, digest: newEventDigest(),
 	}
 	for range max(1, runtime.GOMAXPROCS(0)) {
@@ -111,6 +118,7 @@ func (v *verifier) record(n int, err error) {
 func (v *verifier) done(j *verifyJob, err error) {
 	v.record(2*j.n, err)
 	j.release()
+	v.budget.Release(j.held)
 	<-v.slots
 }
 
@@ -154,6 +162,8 @@ func (v *verifier) take(m *memberInfo, spool bool) *verifyJob {
 		os.Remove(f.Name())
 		j.spool, w = f, f
 	} else {
+		j.held = m.Size
+		v.budget.Acquire(context.Background(), j.held) // m.Size <= verifyInMemory < verifyBudget
 		j.data = verifyBuffers.Get().(*[]byte)
 		if cap(*j.data) < int(m.Size) {
 			*j.data = make([]byte, m.Size, max(m.Size, 64<<10))
