@@ -62,8 +62,7 @@ func (p *BlobPreparer) Prepare(r io.Reader, size int64) (*PreparedBlob, error) {
 	raw := p.buf.Bytes()
 	b := &PreparedBlob{Size: n, key: sha256.Sum256(raw)}
 	b.Digest = hex.EncodeToString(b.key[:])
-	size64 := n
-	b.entry.ContentSize = &size64
+	b.entry.ContentSize = &b.Size
 	if z := p.enc.EncodeAll(raw, make([]byte, 0, len(raw)/2)); len(z) < len(raw) {
 		sum := sha256.Sum256(z)
 		b.entry.Name, b.entry.Size, b.entry.SHA256, b.stored = blobName(b.Digest, true), int64(len(z)), hexSum(sum[:]), z

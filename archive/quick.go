@@ -116,9 +116,8 @@ func newQuickFile(ra io.ReaderAt, size int64, opts []ReadOption) (*File, error) 
 }
 
 // readEnds reads and checks the header member, which comes first, and
-// finds the manifest, which comes last (or before the trailers, as find
-// does it): where its tar header starts and
-// the size of its data.
+// finds the manifest with find: where its tar header starts and the size
+// of its data.
 func (f *File) readEnds(find func(io.ReaderAt, int64) (int64, int64, error)) (first *memberInfo, start, dataSize int64, err error) {
 	// The header member comes first.
 	sr := newHeaderReader(f.ra, f.size)
@@ -153,28 +152,23 @@ func (f *File) readEnds(find func(io.ReaderAt, int64) (int64, int64, error)) (fi
 // ends with two zero blocks after the manifest's padded data. It returns
 // where the manifest's header block starts and the size of its data.
 func findManifest(ra io.ReaderAt, size int64) (start, dataSize int64, err error) {
-	end, err := archiveEnd(ra, size)
-	if err != nil {
-		return 0, 0, err
-	}
-	start, dataSize, name, err := lastJSONMember(ra, end)
-	if err != nil {
-		return 0, 0, err
-	}
-	if name != ManifestName {
-		return 0, 0, errNoQuickOpen // trailers, or another layout
-	}
-	return start, dataSize, nil
+	return manifestBefore(ra, size, 0)
 }
 
 // findManifestBefore finds the manifest at the end of an archive, or
 // before the trailers (a signature) that follow it.
 func findManifestBefore(ra io.ReaderAt, size int64) (start, dataSize int64, err error) {
+	return manifestBefore(ra, size, maxTrailers)
+}
+
+// manifestBefore walks back from the end of an archive over at most
+// trailers trailer members to the manifest.
+func manifestBefore(ra io.ReaderAt, size int64, trailers int) (start, dataSize int64, err error) {
 	end, err := archiveEnd(ra, size)
 	if err != nil {
 		return 0, 0, err
 	}
-	for range maxTrailers + 1 {
+	for range trailers + 1 {
 		start, dataSize, name, err := lastJSONMember(ra, end)
 		if err != nil {
 			return 0, 0, err
@@ -183,11 +177,11 @@ func findManifestBefore(ra io.ReaderAt, size int64) (start, dataSize int64, err 
 			return start, dataSize, nil
 		}
 		if !strings.HasPrefix(name, trailerPrefix) {
-			return 0, 0, errNoQuickOpen
+			return 0, 0, errNoQuickOpen // another layout
 		}
 		end = paxStart(ra, start)
 	}
-	return 0, 0, errNoQuickOpen
+	return 0, 0, errNoQuickOpen // trailers this walk does not pass
 }
 
 // maxTrailers bounds the trailers findManifestBefore walks back over.

@@ -122,18 +122,19 @@ func (in *Inspector) copySegments(paths []string) (typed, untyped []string, err 
 		} else {
 			in.Header.ArchiveID, in.Manifest = h.ArchiveID, mergeManifests(in.Manifest, f.Manifest())
 		}
+		isTyped := hasTypedColumns(f.Manifest())
 		for _, seg := range f.Segments() {
 			out := filepath.Join(in.dir, fmt.Sprintf("%02d-%s", i, filepath.Base(seg.Name)))
 			if err := copyChecked(f, seg.Name, out); err != nil {
 				f.Close()
 				return nil, nil, err
 			}
-			if hasTypedColumns(f.Manifest()) {
+			if isTyped {
 				typed = append(typed, out)
 			} else {
 				untyped = append(untyped, out)
 			}
-			in.segments = append(in.segments, segmentFile{path: out, archive: h.ArchiveID, typed: hasTypedColumns(f.Manifest())})
+			in.segments = append(in.segments, segmentFile{path: out, archive: h.ArchiveID, typed: isTyped})
 		}
 		f.Close()
 	}
@@ -147,7 +148,7 @@ func (in *Inspector) setup(ctx context.Context, events, memoryLimit string) erro
 	if in.db, err = sql.Open("duckdb", ""); err != nil {
 		return err
 	}
-	in.db.SetMaxOpenConns(1) // one connection: the settings below are per database, the views too
+	in.db.SetMaxOpenConns(1) // one connection: the views and settings are the database's
 	for _, stmt := range setupSQL(events) {
 		if _, err := in.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("inspect: set up views: %w", err)
