@@ -28,7 +28,8 @@ import (
 // ferry's views and the DuckDB library, so a different archive, or a ferry
 // with other views, never finds it. Its files are checked against their
 // recorded size and time on every use, and an entry that does not match is
-// built again. Encrypted archives are never cached: their segments would
+// built again. The identity itself is remembered by the archive's stat
+// (cache_ids.go). Encrypted archives are never cached: their segments would
 // lie decrypted on disk after the call. The folder is its owner's alone.
 //
 // What a cache entry cannot know is whether the archive file was damaged
@@ -67,7 +68,7 @@ type cachedFile struct {
 
 // cacheKey names the entry for a chain of archives, or fails with
 // errNoCache when one cannot be cached.
-func cacheKey(paths []string) (string, error) {
+func cacheKey(root string, paths []string) (string, error) {
 	h := sha256.New()
 	io.WriteString(h, "ferry inspect cache 1\x00"+duckdbVersion()+"\x00")
 	for _, stmt := range setupSQL(eventsView([]string{"typed"}, []string{"untyped"})) {
@@ -75,7 +76,7 @@ func cacheKey(paths []string) (string, error) {
 	}
 	var prev string
 	for i, p := range paths {
-		hdr, id, err := archive.Identify(p)
+		hdr, id, err := identify(root, p)
 		if err != nil || hdr.Encrypted() || i > 0 && hdr.ParentID != prev {
 			return "", errNoCache // opened the long way, which says what is wrong
 		}
@@ -101,7 +102,7 @@ func duckdbVersion() string {
 // openCached opens paths through the cache in cfg.CacheDir, filling it
 // first when the entry is missing or does not match its files.
 func openCached(ctx context.Context, cfg Config, paths []string) (*Inspector, error) {
-	key, err := cacheKey(paths)
+	key, err := cacheKey(cfg.CacheDir, paths)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +269,7 @@ func pruneCache(root, keep string, limit int64) {
 	var total int64
 	for _, d := range ents {
 		info, err := d.Info()
-		if err != nil || !d.IsDir() {
+		if err != nil || !d.IsDir() || d.Name() == identityDir {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(root, d.Name(), cacheEntryFile)); err != nil && time.Since(info.ModTime()) < time.Hour {

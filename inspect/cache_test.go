@@ -1,12 +1,14 @@
 package inspect
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"ferry/archive"
 	"ferry/embedded"
@@ -162,7 +164,7 @@ func TestCacheDropsLeastRecentlyUsed(t *testing.T) {
 		in.Close()
 	}
 	got := entries(t, cache)
-	want, _ := cacheKey([]string{b})
+	want, _ := cacheKey(cache, []string{b})
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("cache holds %v, want only the newest entry %s", got, want)
 	}
@@ -194,5 +196,49 @@ func TestCacheOpenedConcurrently(t *testing.T) {
 	}
 	if n := len(entries(t, cache)); n != 1 {
 		t.Errorf("%d entries, want 1", n)
+	}
+}
+
+// An archive's identity is remembered with its file's stat, and read again
+// once the file was written to, even when its size and time were kept.
+func TestIdentityRememberedUntilTheFileChanges(t *testing.T) {
+	root := t.TempDir()
+	path := filepath.Join(t.TempDir(), "a.ferry")
+	data, err := os.ReadFile(filepath.Join(testdataDir, "golden-1.1.ferry"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, want, err := identify(root, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memos, _ := filepath.Glob(filepath.Join(root, identityDir, "*.json"))
+	if len(memos) != 1 {
+		t.Fatalf("remembered %d identities, want 1", len(memos))
+	}
+	// A planted identity is believed while the file is as it was...
+	var k knownIdentity
+	raw, _ := os.ReadFile(memos[0])
+	if err := json.Unmarshal(raw, &k); err != nil {
+		t.Fatal(err)
+	}
+	k.Identity = "planted"
+	raw, _ = json.Marshal(k)
+	os.WriteFile(memos[0], raw, 0o600)
+	if _, id, _ := identify(root, path); id != "planted" {
+		t.Fatalf("identity %q: the remembered one was not used", id)
+	}
+	// ...and not once it was rewritten, size and modification time kept.
+	st, _ := os.Stat(path)
+	time.Sleep(10 * time.Millisecond)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(path, st.ModTime(), st.ModTime())
+	if _, id, _ := identify(root, path); id != want {
+		t.Fatalf("identity %q after the file was rewritten, want %s", id, want)
 	}
 }

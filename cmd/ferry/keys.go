@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/ed25519"
 	"fmt"
@@ -122,7 +123,7 @@ func (k *keyFlags) trusted() ([]ed25519.PublicKey, error) {
 // a message saying for whom, when it is encrypted and --identity does not
 // decrypt it.
 func openReadable(path string, opts []archive.ReadOption) error {
-	if h, _, err := archive.Identify(path); err == nil && !h.Encrypted() {
+	if h, err := readHeader(path); err == nil && !h.Encrypted() {
 		return nil // nothing to decrypt; what reads it checks the rest
 	}
 	f, err := archive.OpenQuick(path, opts...)
@@ -131,6 +132,20 @@ func openReadable(path string, opts []archive.ReadOption) error {
 	}
 	defer f.Close()
 	return f.CheckIdentities()
+}
+
+// readHeader reads an archive's first member only.
+func readHeader(path string) (archive.Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return archive.Header{}, err
+	}
+	defer f.Close()
+	r, err := archive.NewReader(bufio.NewReaderSize(f, 16<<10))
+	if err != nil {
+		return archive.Header{}, err
+	}
+	return r.Header(), nil
 }
 
 func newKeygenCmd() *cobra.Command {
