@@ -93,7 +93,7 @@ func TestArchiveWithoutTypedColumns(t *testing.T) {
 	dir := t.TempDir()
 	untyped := []string{filepath.Join(dir, "full.ferry"), filepath.Join(dir, "inc.ferry")}
 	for i := range typed {
-		rewriteWithoutColumns(t, typed[i], untyped[i])
+		rewriteWithoutColumns(t, typed[i], untyped[i], nil)
 	}
 	chains := [][]string{typed, untyped, {untyped[0], typed[1]}}
 	summaries := make([]*Summary, len(chains))
@@ -139,8 +139,9 @@ func TestArchiveWithoutTypedColumns(t *testing.T) {
 }
 
 // rewriteWithoutColumns copies an archive's events and blobs into a new
-// archive without producer columns, as ferry wrote before it had them.
-func rewriteWithoutColumns(t *testing.T, from, to string) {
+// archive without producer columns, as ferry wrote before it had them,
+// passing each event through edit when it is not nil.
+func rewriteWithoutColumns(t *testing.T, from, to string, edit func(*archive.Event)) {
 	t.Helper()
 	f, err := archive.Open(from)
 	if err != nil {
@@ -169,7 +170,11 @@ func rewriteWithoutColumns(t *testing.T, from, to string) {
 	it := f.Events()
 	defer it.Close()
 	for it.Next() {
-		if err := w.WriteEvent(it.Event()); err != nil {
+		e := it.Event()
+		if edit != nil {
+			edit(e)
+		}
+		if err := w.WriteEvent(e); err != nil {
 			t.Fatal(err)
 		}
 	}

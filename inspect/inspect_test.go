@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"ferry/archive"
 	"ferry/embedded"
 	"ferry/export"
 	"ferry/generate"
@@ -46,6 +48,55 @@ func count(t *testing.T, in *Inspector, q string) int64 {
 	rows.Next()
 	rows.Scan(&n)
 	return n
+}
+
+// The summary names the ten largest attachments and every one over Cloud's
+// upload limit, largest first, whichever list an attachment is in.
+func TestSummaryNamesAttachmentsOverTheLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.ferry")
+	sizes := map[int]int64{3: cloudUploadLimit + 1, 7: 3 << 30} // every version of the 3rd and 7th attachments
+	nth := map[string]int{}
+	rewriteWithoutColumns(t, generated(t), path, func(e *archive.Event) {
+		if e.Type != "attachment.version" {
+			return
+		}
+		if nth[e.ID] == 0 {
+			nth[e.ID] = len(nth) + 1
+		}
+		if size, ok := sizes[nth[e.ID]]; ok {
+			var p map[string]any
+			json.Unmarshal(e.Payload, &p)
+			p["size"] = size
+			e.Payload, _ = json.Marshal(p)
+		}
+	})
+	in, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	s, err := in.Summarize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.OverLimit) != 2 || s.OverLimit[0].Size != 3<<30 || s.OverLimit[1].Size != cloudUploadLimit+1 {
+		t.Fatalf("over the limit: %+v", s.OverLimit)
+	}
+	if len(s.Largest) != 10 || s.Largest[0] != s.OverLimit[0] || s.Largest[1] != s.OverLimit[1] || s.Largest[2].Size > s.Largest[1].Size {
+		t.Fatalf("largest: %+v", s.Largest)
+	}
+	total, err := in.Query(ctx, `SELECT count(*) FROM attachments WHERE size > 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer total.Close()
+	var all int
+	for total.Next() {
+		total.Scan(&all)
+	}
+	if all <= 10 {
+		t.Fatalf("only %d attachments: the test needs more than ten", all)
+	}
 }
 
 func TestViewsAndSummary(t *testing.T) {

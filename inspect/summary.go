@@ -97,16 +97,18 @@ func (in *Inspector) Summarize(ctx context.Context) (*Summary, error) {
 		return nil, err
 	}
 	s.FirstEvent, s.LastEvent = first.Time, last.Time
-	if err := one(`SELECT count(*) FILTER (WHERE copied = 'yes') FROM scope`, &s.Copied); err != nil {
-		return nil, err
-	}
-	err := in.rows(ctx, `SELECT entity, copied, coalesce(condition, ''), reason, count(*) FROM scope WHERE copied != 'yes'
+	// One pass over scope for both the copied count and what is not copied.
+	err := in.rows(ctx, `SELECT entity, copied, coalesce(condition, ''), reason, count(*) FROM scope
 		GROUP BY ALL ORDER BY 5 DESC, 1`, func(r *sql.Rows) error {
 		var l ScopeLine
 		if err := r.Scan(&l.Kind, &l.Copy, &l.Condition, &l.Reason, &l.Events); err != nil {
 			return err
 		}
-		s.NotCopied = append(s.NotCopied, l)
+		if l.Copy == "yes" {
+			s.Copied += l.Events
+		} else {
+			s.NotCopied = append(s.NotCopied, l)
+		}
 		return nil
 	})
 	if err != nil {
@@ -147,23 +149,20 @@ func (in *Inspector) Summarize(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = in.rows(ctx, `SELECT id, filename, space_key, size FROM attachments WHERE size IS NOT NULL ORDER BY size DESC, id LIMIT 10`, func(r *sql.Rows) error {
+	// One pass over attachments for the largest ten and those over the limit.
+	err = in.rows(ctx, fmt.Sprintf(`SELECT id, filename, space_key, size, row_number() OVER (ORDER BY size DESC, id) <= 10 AS top
+		FROM attachments WHERE size IS NOT NULL QUALIFY top OR size > %d ORDER BY size DESC, id`, int64(cloudUploadLimit)), func(r *sql.Rows) error {
 		var a Attachment
-		if err := r.Scan(&a.ID, &a.Filename, &a.Space, &a.Size); err != nil {
+		var top bool
+		if err := r.Scan(&a.ID, &a.Filename, &a.Space, &a.Size, &top); err != nil {
 			return err
 		}
-		s.Largest = append(s.Largest, a)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = in.rows(ctx, fmt.Sprintf(`SELECT id, filename, space_key, size FROM attachments WHERE size > %d ORDER BY size DESC, id`, int64(cloudUploadLimit)), func(r *sql.Rows) error {
-		var a Attachment
-		if err := r.Scan(&a.ID, &a.Filename, &a.Space, &a.Size); err != nil {
-			return err
+		if top {
+			s.Largest = append(s.Largest, a)
 		}
-		s.OverLimit = append(s.OverLimit, a)
+		if a.Size > cloudUploadLimit {
+			s.OverLimit = append(s.OverLimit, a)
+		}
 		return nil
 	})
 	sort.Slice(s.NotCopied, func(i, j int) bool { return s.NotCopied[i].Events > s.NotCopied[j].Events })
