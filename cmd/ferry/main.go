@@ -24,12 +24,17 @@ const (
 )
 
 func main() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// ferry streams, so its live memory is small and bounded; the soft
-		// limit keeps the collector from letting the heap double past it.
-		debug.SetMemoryLimit(archive.SoftMemoryLimit)
-	}
+	setMemoryLimit(archive.SoftMemoryLimit)
 	os.Exit(run(os.Args[1:]))
+}
+
+// setMemoryLimit sets Go's soft memory limit unless GOMEMLIMIT does: ferry
+// streams, so its live memory is small and bounded, and the limit keeps
+// the collector from letting the heap double past it.
+func setMemoryLimit(bytes int64) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(bytes)
+	}
 }
 
 // exitInterrupted is the shell's code for a command ended by Ctrl-C.
