@@ -107,8 +107,8 @@ func (in *Inspector) Extract(ctx context.Context, dir string) (*Extracted, error
 			parts = append(parts, fmt.Sprintf("%s, %s FROM (SELECT %s FROM read_parquet(['%s']))", head, derivedSelect(), envelope, sqlString(seg.path)))
 		}
 	}
-	copyEvents := fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (kind, archive))",
-		strings.Join(parts, "\nUNION ALL "), sqlString(filepath.Join(work, "events")))
+	copyEvents := fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (kind, archive), ROW_GROUP_SIZE %d)",
+		strings.Join(parts, "\nUNION ALL "), sqlString(filepath.Join(work, "events")), extractRowGroup)
 	if _, err := in.db.ExecContext(ctx, copyEvents); err != nil {
 		return nil, fmt.Errorf("--extract: writing the events: %w", err)
 	}
@@ -148,6 +148,12 @@ func (in *Inspector) Extract(ctx context.Context, dir string) (*Extracted, error
 	}
 	return x, nil
 }
+
+// extractRowGroup is the rows of a row group of --extract's files, and
+// how many DuckDB buffers per kind before writing them (configure):
+// enough for engines to read well, few enough that the memory an extract
+// takes does not grow with the archive as fast as the archive does.
+const extractRowGroup = 16384
 
 // writeBlobIndex writes blobs/blobs.parquet, through a JSON-lines file
 // DuckDB reads with the columns stated (so an archive without blobs still
