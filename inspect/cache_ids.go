@@ -48,15 +48,23 @@ func identify(root, path string) (archive.Header, string, error) {
 	if after, ok := stampOf(abs); !ok || after != before {
 		return h, id, nil // written to while it was read: not remembered
 	}
-	data, err := json.Marshal(knownIdentity{Path: abs, Stat: before, Header: h, Identity: id})
-	if err == nil && os.MkdirAll(filepath.Dir(memo), 0o700) == nil {
-		tmp, err := os.CreateTemp(filepath.Dir(memo), ".identity-")
-		if err == nil {
-			_, werr := tmp.Write(data)
-			if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), memo) != nil {
-				os.Remove(tmp.Name())
-			}
-		}
-	}
+	remember(memo, knownIdentity{Path: abs, Stat: before, Header: h, Identity: id})
 	return h, id, nil
+}
+
+// remember writes k to memo by rename, so a reader never sees half of it;
+// on failure nothing is kept, and the next call identifies the file again.
+func remember(memo string, k knownIdentity) {
+	data, err := json.Marshal(k)
+	if err != nil || os.MkdirAll(filepath.Dir(memo), 0o700) != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(memo), ".identity-")
+	if err != nil {
+		return
+	}
+	_, werr := tmp.Write(data)
+	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), memo) != nil {
+		os.Remove(tmp.Name())
+	}
 }
