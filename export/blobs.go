@@ -17,6 +17,7 @@ type blobPipe struct {
 	in      chan string
 	out     chan blobResult // in the order of in
 	pending map[string]bool // handed out, not yet added
+	quit    chan struct{}   // closed when the export failed: skip the rest
 }
 
 type blobResult struct {
@@ -25,19 +26,30 @@ type blobResult struct {
 	err    error
 }
 
-// blobsInFlight bounds the blobs held at once: at most MaxPrepared bytes
-// each, twice (as read and as stored).
+// blobsInFlight bounds the prepared blobs held at once: at most
+// MaxPrepared bytes each, twice (as read and as stored).
 const blobsInFlight = 8
+
+// blobsQueued bounds the digests handed to the pipe and not yet added. The
+// events ask for blobs in bursts (a space's attachments come after its
+// pages), so the queue must hold a burst for the pipe to work through it
+// while the exporter reads on; a digest costs about 100 bytes here.
+const blobsQueued = 8192
 
 func newBlobPipe(ctx context.Context, site *embedded.Site, w *archive.Writer) (*blobPipe, error) {
 	prep, err := w.NewBlobPreparer()
 	if err != nil {
 		return nil, err
 	}
-	p := &blobPipe{in: make(chan string, blobsInFlight), out: make(chan blobResult, blobsInFlight), pending: map[string]bool{}}
+	p := &blobPipe{in: make(chan string, blobsQueued), out: make(chan blobResult, blobsInFlight), pending: map[string]bool{}, quit: make(chan struct{})}
 	go func() {
 		defer close(p.out)
 		for d := range p.in {
+			select {
+			case <-p.quit:
+				continue
+			default:
+			}
 			p.out <- prepareBlob(ctx, site, prep, d)
 		}
 	}()
@@ -58,13 +70,13 @@ func prepareBlob(ctx context.Context, site *embedded.Site, prep *archive.BlobPre
 }
 
 // queue hands a blob to the pipe, adding the blobs it has ready first, and
-// waiting for the oldest when blobsInFlight are out.
+// waiting for the oldest when blobsQueued are out.
 func (e *exporter) queue(digest string) error {
 	p := e.pipe
 	if p.pending[digest] {
 		return nil
 	}
-	for len(p.pending) >= blobsInFlight {
+	for len(p.pending) >= blobsQueued {
 		if err := e.addReady(true); err != nil {
 			return err
 		}
@@ -101,30 +113,38 @@ func (e *exporter) addPrepared(r blobResult) error {
 	delete(e.pipe.pending, r.digest)
 	switch {
 	case r.err != nil:
-		return fmt.Errorf("export: blob %s: %w", r.digest, r.err)
+		return fmt.Errorf("blob %s: %w", r.digest, r.err)
 	case r.blob == nil:
 		return e.copyBlobInLine(r.digest)
 	case r.blob.Digest != r.digest:
-		return fmt.Errorf("export: the source's blob %s hashes to %s: the source is damaged", r.digest, r.blob.Digest)
+		return fmt.Errorf("blob %s hashes to %s: the source is damaged", r.digest, r.blob.Digest)
 	}
 	if err := e.w.AddPrepared(r.blob); err != nil {
-		return fmt.Errorf("export: blob %s: %w", r.digest, err)
+		return fmt.Errorf("blob %s: %w", r.digest, err)
 	}
 	e.prog.Blobs++
 	e.prog.Bytes += r.blob.Size
 	return nil
 }
 
-// drainBlobs adds every blob handed out, and stops the pipe.
-func (e *exporter) drainBlobs() error {
+// drainBlobs adds every blob handed out, and stops the pipe. After a
+// failure (failed, or a blob that cannot be added) the rest are skipped.
+func (e *exporter) drainBlobs(failed bool) error {
 	if e.pipe == nil {
 		return nil
 	}
-	close(e.pipe.in)
+	p := e.pipe
+	close(p.in)
+	if failed {
+		close(p.quit)
+	}
 	var first error
-	for r := range e.pipe.out {
-		if err := e.addPrepared(r); err != nil && first == nil {
-			first = err
+	for r := range p.out {
+		if first != nil || failed {
+			continue
+		}
+		if first = e.addPrepared(r); first != nil {
+			close(p.quit)
 		}
 	}
 	e.pipe = nil

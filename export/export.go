@@ -121,7 +121,7 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 		}
 	}
 	mark, err := src.Changes(ctx, since, o.Spaces, e.emit)
-	if derr := e.drainBlobs(); err == nil {
+	if derr := e.drainBlobs(err != nil); err == nil {
 		err = derr
 	}
 	if err == nil && recorder {
@@ -220,6 +220,11 @@ func (e *exporter) emit(c *model.Change) error {
 			return err
 		}
 	}
+	if e.pipe != nil { // take what the pipe has ready, so it never waits on us
+		if err := e.addReady(false); err != nil {
+			return err
+		}
+	}
 	payload, err := json.Marshal(c.Payload)
 	if err != nil {
 		return fmt.Errorf("encode %s %s: %w", c.Type, c.ID, err)
@@ -272,15 +277,15 @@ func (e *exporter) copyBlob(digest string) error {
 func (e *exporter) copyBlobInLine(digest string) error {
 	r, err := e.src.OpenBlob(e.ctx, digest)
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return err
 	}
 	defer r.Close()
 	got, size, err := e.w.AddBlob(r)
 	if err != nil {
-		return fmt.Errorf("export: blob %s: %w", digest, err)
+		return fmt.Errorf("blob %s: %w", digest, err)
 	}
 	if got != digest {
-		return fmt.Errorf("export: the source's blob %s hashes to %s: the source is damaged", digest, got)
+		return fmt.Errorf("blob %s hashes to %s: the source is damaged", digest, got)
 	}
 	e.prog.Blobs++
 	e.prog.Bytes += size

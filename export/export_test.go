@@ -210,6 +210,30 @@ func TestFailedExportLeavesNoArchive(t *testing.T) {
 	}
 }
 
+// TestDamagedBlobStopsTheExport: a blob whose bytes no longer match its
+// digest fails the export by name, leaves no archive, and the blobs queued
+// behind it are not waited for.
+func TestDamagedBlobStopsTheExport(t *testing.T) {
+	dir := t.TempDir()
+	site := newSite(t, dir, 5)
+	var digest string
+	if err := site.DB().QueryRow(`SELECT digest FROM blobs ORDER BY digest LIMIT 1`).Scan(&digest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := site.DB().Exec(`UPDATE blob_chunks SET data = x'00' || substr(data, 2) WHERE digest = ? AND n = 0`, digest); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out", "x.ferry")
+	os.Mkdir(filepath.Dir(out), 0o755)
+	_, err := Run(ctx, &EmbeddedSource{Site: site}, out, Options{})
+	if err == nil || !strings.Contains(err.Error(), "blob "+digest) || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("err = %v, want it to name blob %s as damaged", err, digest)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
+		t.Fatalf("a failed export left %v behind", entries)
+	}
+}
+
 func TestBadSources(t *testing.T) {
 	dir := t.TempDir()
 	notSQLite := filepath.Join(dir, "notes.db")
