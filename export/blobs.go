@@ -2,22 +2,30 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 
 	"ferry/archive"
 	"ferry/embedded"
 )
 
-// blobPipe copies an embedded site's blobs on another goroutine. Reading a
+// blobPipe copies an embedded site's blobs on other goroutines. Reading a
 // blob out of SQLite, hashing and compressing it is half an export's work,
 // and none of it depends on the events read meanwhile; the archive gets
 // the blobs in the order the events asked for them. Other sources (Cloud's
 // downloads, an XML export's files) copy their blobs in line.
 type blobPipe struct {
-	in      chan string
-	out     chan blobResult // in the order of in
-	pending map[string]bool // handed out, not yet added
+	jobs    chan blobJob
+	queued  []blobJob       // handed out, not yet added, oldest first
+	pending map[string]bool // their digests
+	slots   chan struct{}   // a worker holds one from taking a job until its blob is added
 	quit    chan struct{}   // closed when the export failed: skip the rest
+}
+
+type blobJob struct {
+	digest string
+	done   chan blobResult // receives exactly one result
 }
 
 type blobResult struct {
@@ -36,25 +44,44 @@ const blobsInFlight = 8
 // while the exporter reads on; a digest costs about 100 bytes here.
 const blobsQueued = 8192
 
+// blobWorkers prepare blobs side by side: with one, the last space's
+// attachments kept one core busy and the other idle at the end.
+var blobWorkers = min(runtime.GOMAXPROCS(0), 4)
+
 func newBlobPipe(ctx context.Context, site *embedded.Site, w *archive.Writer) (*blobPipe, error) {
-	prep, err := w.NewBlobPreparer()
-	if err != nil {
-		return nil, err
-	}
-	p := &blobPipe{in: make(chan string, blobsQueued), out: make(chan blobResult, blobsInFlight), pending: map[string]bool{}, quit: make(chan struct{})}
-	go func() {
-		defer close(p.out)
-		for d := range p.in {
-			select {
-			case <-p.quit:
-				continue
-			default:
-			}
-			p.out <- prepareBlob(ctx, site, prep, d)
+	p := &blobPipe{jobs: make(chan blobJob, blobsQueued), pending: map[string]bool{},
+		slots: make(chan struct{}, blobsInFlight), quit: make(chan struct{})}
+	for range blobWorkers {
+		prep, err := w.NewBlobPreparer()
+		if err != nil {
+			return nil, err
 		}
-	}()
+		go p.work(ctx, site, prep)
+	}
 	return p, nil
 }
+
+// work prepares jobs until the pipe closes. It takes a slot before a job,
+// so the oldest job is always being prepared or ready, never waiting for
+// a slot that younger jobs hold.
+func (p *blobPipe) work(ctx context.Context, site *embedded.Site, prep *archive.BlobPreparer) {
+	for {
+		p.slots <- struct{}{}
+		j, ok := <-p.jobs
+		if !ok {
+			<-p.slots
+			return
+		}
+		select {
+		case <-p.quit:
+			j.done <- blobResult{digest: j.digest, err: errSkipped}
+		default:
+			j.done <- prepareBlob(ctx, site, prep, j.digest)
+		}
+	}
+}
+
+var errSkipped = errors.New("skipped: the export failed")
 
 func prepareBlob(ctx context.Context, site *embedded.Site, prep *archive.BlobPreparer, digest string) blobResult {
 	r, size, err := site.OpenBlob(ctx, digest)
@@ -76,7 +103,7 @@ func (e *exporter) queue(digest string) error {
 	if p.pending[digest] {
 		return nil
 	}
-	for len(p.pending) >= blobsQueued {
+	for len(p.queued) >= blobsQueued {
 		if err := e.addReady(true); err != nil {
 			return err
 		}
@@ -84,25 +111,44 @@ func (e *exporter) queue(digest string) error {
 	if err := e.addReady(false); err != nil {
 		return err
 	}
+	j := blobJob{digest: digest, done: make(chan blobResult, 1)}
 	p.pending[digest] = true
-	p.in <- digest
+	p.queued = append(p.queued, j)
+	p.jobs <- j
 	return nil
 }
 
-// addReady adds the blobs the pipe has ready, or with wait the next one.
+// next takes the oldest job's result, waiting for it with wait.
+func (p *blobPipe) next(wait bool) (blobResult, bool) {
+	if len(p.queued) == 0 {
+		return blobResult{}, false
+	}
+	var r blobResult
+	if wait {
+		r = <-p.queued[0].done
+	} else {
+		select {
+		case r = <-p.queued[0].done:
+		default:
+			return blobResult{}, false
+		}
+	}
+	p.queued[0] = blobJob{}
+	p.queued = p.queued[1:]
+	delete(p.pending, r.digest)
+	<-p.slots
+	return r, true
+}
+
+// addReady adds the blobs the pipe has ready in order, or with wait at
+// least the oldest.
 func (e *exporter) addReady(wait bool) error {
 	for {
-		var r blobResult
-		if wait {
-			r = <-e.pipe.out
-			wait = false
-		} else {
-			select {
-			case r = <-e.pipe.out:
-			default:
-				return nil
-			}
+		r, ok := e.pipe.next(wait)
+		if !ok {
+			return nil
 		}
+		wait = false
 		if err := e.addPrepared(r); err != nil {
 			return err
 		}
@@ -110,7 +156,6 @@ func (e *exporter) addReady(wait bool) error {
 }
 
 func (e *exporter) addPrepared(r blobResult) error {
-	delete(e.pipe.pending, r.digest)
 	switch {
 	case r.err != nil:
 		return fmt.Errorf("blob %s: %w", r.digest, r.err)
@@ -130,16 +175,20 @@ func (e *exporter) addPrepared(r blobResult) error {
 // drainBlobs adds every blob handed out, and stops the pipe. After a
 // failure (failed, or a blob that cannot be added) the rest are skipped.
 func (e *exporter) drainBlobs(failed bool) error {
-	if e.pipe == nil {
+	p := e.pipe
+	if p == nil {
 		return nil
 	}
-	p := e.pipe
-	close(p.in)
+	close(p.jobs)
 	if failed {
 		close(p.quit)
 	}
 	var first error
-	for r := range p.out {
+	for {
+		r, ok := p.next(true)
+		if !ok {
+			break
+		}
 		if first != nil || failed {
 			continue
 		}
