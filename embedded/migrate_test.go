@@ -2,7 +2,10 @@ package embedded
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +84,86 @@ func TestSiteBeforeFoldersMigrates(t *testing.T) {
 	})
 	if err == nil {
 		t.Error("foreign keys are off after the migration")
+	}
+}
+
+// A site from before schema 7 keeps every body and blob byte when its
+// version and blob tables are rebuilt as rowid tables: its changes read the
+// same before and after, and no table of large rows is WITHOUT ROWID.
+func TestSiteBeforeRowidBodiesMigrates(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	all := migrations
+	migrations = all[:6]
+	s, err := Create(path)
+	migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	big := strings.Repeat("<p>a body well past a page's limit for WITHOUT ROWID rows</p>", 300)
+	var digest string
+	err = s.Update(ctx, at, "", func(tx *Tx) error {
+		if err := tx.CreateSpace(model.Space{ID: "s1", Key: "ENG", Name: "Engineering", Type: "global", Status: "current", CreatedAt: at,
+			Categories: []string{}, Settings: map[string]string{}, LookAndFeel: map[string]string{}, Templates: []model.Template{}}); err != nil {
+			return err
+		}
+		if err := tx.CreateContent(model.Content{ID: "p1", Type: "page", SpaceID: "s1", Status: "current", CreatedAt: at}); err != nil {
+			return err
+		}
+		for n, body := range []string{"<p/>", big} {
+			if err := tx.AddVersion(model.Version{ContentID: "p1", Number: n + 1, Title: "Page", Body: body, At: at, Format: "storage"}); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateComment(model.Comment{ID: "c1", ContainerID: "p1", Location: "footer", Status: "current", CreatedAt: at}); err != nil {
+			return err
+		}
+		if err := tx.AddCommentVersion(model.Version{ContentID: "c1", Number: 1, Body: big, At: at}); err != nil {
+			return err
+		}
+		digest, err = tx.PutBlob([]byte(strings.Repeat("attachment bytes ", 5000)))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(s *Site) string {
+		var b strings.Builder
+		if _, err := s.Changes(ctx, 0, nil, func(c *model.Change) error {
+			j, err := json.Marshal(c)
+			b.Write(j)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		r, _, err := s.OpenBlob(ctx, digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		data, _ := io.ReadAll(r)
+		b.Write(data)
+		return b.String()
+	}
+	before := read(s)
+	s.Close()
+
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if after := read(s); after != before {
+		t.Errorf("the site reads differently after the migration:\n%.300s\nwas\n%.300s", after, before)
+	}
+	if n := strings.Count(before, "well past a page's limit"); n != 600 {
+		t.Errorf("the big bodies read %d times of 600 in what the site reads", n)
+	}
+	var version, withoutRowid int
+	s.DB().QueryRow(`PRAGMA user_version`).Scan(&version)
+	s.DB().QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name IN ('blob_chunks', 'content_versions', 'comment_versions') AND sql LIKE '%WITHOUT ROWID%'`).Scan(&withoutRowid)
+	if version != len(migrations) || withoutRowid != 0 {
+		t.Errorf("schema %d, %d of the big-row tables still WITHOUT ROWID", version, withoutRowid)
 	}
 }
