@@ -41,13 +41,24 @@ const (
 // id (Cloud), user key or user name (Server and Data Center).
 var MentionMarkers = []string{"ri:account-id=", "ri:userkey=", "ri:username="}
 
-// Mentions counts the user mentions in a body.
+// Mentions counts the user mentions in a body. It walks the body once,
+// from one "ri:" to the next: export counts those of every version it reads.
 func Mentions(body string) int64 {
 	n := 0
-	for _, m := range MentionMarkers {
-		n += strings.Count(body, m)
+	for {
+		i := strings.Index(body, "ri:")
+		if i < 0 {
+			return int64(n)
+		}
+		body = body[i:]
+		for _, m := range MentionMarkers {
+			if strings.HasPrefix(body, m) {
+				n++
+				break
+			}
+		}
+		body = body[len("ri:"):]
 	}
-	return int64(n)
 }
 
 // ColumnValues derives the values of Columns from a change's payload: nil
