@@ -12,23 +12,34 @@ import (
 	"ferry/model"
 )
 
+// siteAtSchema creates a site as a ferry of that schema version made it.
+func siteAtSchema(t *testing.T, path string, version int) *Site {
+	t.Helper()
+	all := migrations
+	migrations = all[:version]
+	s, err := Create(path)
+	migrations = all
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func oneSpace(at time.Time) model.Space {
+	return model.Space{ID: "s1", Key: "ENG", Name: "Engineering", Type: "global", Status: "current", CreatedAt: at,
+		Categories: []string{}, Settings: map[string]string{}, LookAndFeel: map[string]string{}, Templates: []model.Template{}}
+}
+
 // A site made before folders (schema 5) opens with this ferry: content is
 // rebuilt to take folders, with its rows, their rowids (the sandbox's
 // Cloud ids) and what refers to them intact.
 func TestSiteBeforeFoldersMigrates(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	all := migrations
-	migrations = all[:5]
-	s, err := Create(path)
-	migrations = all
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := siteAtSchema(t, path, 5)
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	err = s.Update(ctx, at, "", func(tx *Tx) error {
-		if err := tx.CreateSpace(model.Space{ID: "s1", Key: "ENG", Name: "Engineering", Type: "global", Status: "current", CreatedAt: at,
-			Categories: []string{}, Settings: map[string]string{}, LookAndFeel: map[string]string{}, Templates: []model.Template{}}); err != nil {
+	err := s.Update(ctx, at, "", func(tx *Tx) error {
+		if err := tx.CreateSpace(oneSpace(at)); err != nil {
 			return err
 		}
 		for _, c := range []model.Content{{ID: "p1", Type: "page", SpaceID: "s1", Status: "current", CreatedAt: at},
@@ -93,19 +104,12 @@ func TestSiteBeforeFoldersMigrates(t *testing.T) {
 func TestSiteBeforeRowidBodiesMigrates(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	all := migrations
-	migrations = all[:6]
-	s, err := Create(path)
-	migrations = all
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := siteAtSchema(t, path, 6)
 	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	big := strings.Repeat("<p>a body well past a page's limit for WITHOUT ROWID rows</p>", 300)
 	var digest string
-	err = s.Update(ctx, at, "", func(tx *Tx) error {
-		if err := tx.CreateSpace(model.Space{ID: "s1", Key: "ENG", Name: "Engineering", Type: "global", Status: "current", CreatedAt: at,
-			Categories: []string{}, Settings: map[string]string{}, LookAndFeel: map[string]string{}, Templates: []model.Template{}}); err != nil {
+	err := s.Update(ctx, at, "", func(tx *Tx) error {
+		if err := tx.CreateSpace(oneSpace(at)); err != nil {
 			return err
 		}
 		if err := tx.CreateContent(model.Content{ID: "p1", Type: "page", SpaceID: "s1", Status: "current", CreatedAt: at}); err != nil {
@@ -122,6 +126,7 @@ func TestSiteBeforeRowidBodiesMigrates(t *testing.T) {
 		if err := tx.AddCommentVersion(model.Version{ContentID: "c1", Number: 1, Body: big, At: at}); err != nil {
 			return err
 		}
+		var err error
 		digest, err = tx.PutBlob([]byte(strings.Repeat("attachment bytes ", 5000)))
 		return err
 	})
