@@ -96,8 +96,8 @@ func prepareBlob(ctx context.Context, site *embedded.Site, prep *archive.BlobPre
 	return blobResult{digest: digest, blob: b, err: err}
 }
 
-// queue hands a blob to the pipe, adding the blobs it has ready first, and
-// waiting for the oldest when blobsQueued are out.
+// queue hands a blob to the pipe, waiting for the oldest when blobsQueued
+// are out. (emit adds the blobs the pipe has ready before every event.)
 func (e *exporter) queue(digest string) error {
 	p := e.pipe
 	if p.pending[digest] {
@@ -107,9 +107,6 @@ func (e *exporter) queue(digest string) error {
 		if err := e.addReady(true); err != nil {
 			return err
 		}
-	}
-	if err := e.addReady(false); err != nil {
-		return err
 	}
 	j := blobJob{digest: digest, done: make(chan blobResult, 1)}
 	p.pending[digest] = true

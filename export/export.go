@@ -215,13 +215,13 @@ func (e *exporter) emit(c *model.Change) error {
 	if err := e.ctx.Err(); err != nil {
 		return err
 	}
-	for _, digest := range blobsOf(c) {
-		if err := e.copyBlob(digest); err != nil {
+	if e.pipe != nil { // take what the pipe has ready, so it never waits on us
+		if err := e.addReady(false); err != nil {
 			return err
 		}
 	}
-	if e.pipe != nil { // take what the pipe has ready, so it never waits on us
-		if err := e.addReady(false); err != nil {
+	for _, digest := range blobsOf(c) {
+		if err := e.copyBlob(digest); err != nil {
 			return err
 		}
 	}
