@@ -10,4 +10,8 @@
 // consistent snapshot and emits the site's history as model.Changes in
 // archive order (spec/EVENTS.md), all of it or only what changed after a
 // revision.
+//
+// The schema is versioned by PRAGMA user_version; opening an older site
+// applies the missing migrations (schema.go) in place, each in its own
+// transaction, and a site newer than this code is refused.
 package embedded
