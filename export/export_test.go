@@ -211,8 +211,7 @@ func TestFailedExportLeavesNoArchive(t *testing.T) {
 }
 
 // TestDamagedBlobStopsTheExport: a blob whose bytes no longer match its
-// digest fails the export by name, leaves no archive, and the blobs queued
-// behind it are not waited for.
+// digest fails the export, naming the blob, and leaves no archive.
 func TestDamagedBlobStopsTheExport(t *testing.T) {
 	dir := t.TempDir()
 	site := newSite(t, dir, 5)
