@@ -9,6 +9,8 @@
 // and every blob), DuckDB read_json over the same events (inspect), the
 // same rows inserted raw in batched SQLite transactions (import), and the
 // size of tar + zstd of the NDJSON dump and the blobs (archive size).
+// On the smaller sites, the steps with a ratio and their baselines run
+// three times and the medians count; every timed step starts after a sync.
 //
 //	go run ./cmd/bench --ferry bin/ferry [--sizes 4000,40000,400000]
 package main
@@ -40,6 +42,7 @@ type step struct {
 // size is one site's figures.
 type size struct {
 	Pages           int     `json:"pages"`
+	Runs            int     `json:"runs"` // of each step with a ratio and of its baseline; the median counts
 	PageVersions    int64   `json:"page_versions"`
 	Events          int64   `json:"events"`
 	AttachmentBytes int64   `json:"attachment_bytes"`
@@ -106,7 +109,10 @@ func run(ferryBin, sizeList string, bytesPerPage int64, out, dir string) error {
 		if err != nil || pages <= 0 {
 			return fmt.Errorf("--sizes: %q is not a number of pages", s)
 		}
-		b := &bench{ferry: ferryBin, dir: filepath.Join(dir, s), pages: pages, bytes: int64(pages) * bytesPerPage}
+		b := &bench{ferry: ferryBin, dir: filepath.Join(dir, s), pages: pages, bytes: int64(pages) * bytesPerPage, runs: 1}
+		if pages < 400000 {
+			b.runs = quickRuns
+		}
 		if err := os.MkdirAll(b.dir, 0o755); err != nil {
 			return err
 		}

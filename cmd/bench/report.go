@@ -19,7 +19,7 @@ func write(r *results, path string) error {
 	fmt.Fprintf(&b, "Measured %s on %d cores (%s), %.1f GiB of memory; ferry %s. Written by `make bench` (`go run ./cmd/bench`).\n\n",
 		r.When, r.Cores, r.CPU, r.MemGiB, r.Version)
 	b.WriteString("Each ratio is the baseline's time over ferry's, measured in the same run on the same data: above 1, ferry is faster. ")
-	b.WriteString("Peak RSS is the whole process's, from the kernel.\n")
+	b.WriteString("Peak RSS is the whole process's, from the kernel. Before each timed step, ferry's or a baseline's, the bench syncs, so the writeback of the step before does not land on it.\n")
 	for _, s := range r.Sizes {
 		fmt.Fprintf(&b, "\n## %d pages: %d page versions, %d events, %.0f MB of attachment bytes asked of the generator\n\n", s.Pages, s.PageVersions, s.Events, float64(s.AttachmentBytes)/1e6)
 		fmt.Fprintf(&b, "Archive: %.1f MB; tar + zstd of the events as NDJSON and the blobs: %.1f MB (archive / tar+zstd = %.3f).\n\n",
@@ -33,6 +33,9 @@ func write(r *results, path string) error {
 				mb(pt.Blobs), pt.BlobCount, float64(s.AttachmentBytes)/float64(pt.BlobCount)/1e3, mb(pt.Segments), mb(pt.Manifest),
 				mb(pt.Framing), float64(pt.Framing)/float64(members), mb(pt.EventsZstd), mb(s.TarZstdBytes-pt.EventsZstd),
 				float64(s.ArchiveBytes-pt.Framing)/float64(s.TarZstdBytes))
+		}
+		if s.Runs > 1 {
+			fmt.Fprintf(&b, "Export, verify and inspect, and their baselines, each ran %d times: their figures are the medians (the peak RSS, the highest). The other steps ran once.\n\n", s.Runs)
 		}
 		b.WriteString("| step | seconds | events/s | peak RSS MiB | baseline | baseline s | ratio |\n|---|---:|---:|---:|---|---:|---:|\n")
 		for _, st := range s.Steps {
