@@ -293,29 +293,78 @@ const pageTree = `WITH RECURSIVE tree(id, depth) AS (
 	SELECT id, 0 FROM content WHERE space_id = ?1 AND type IN ('page', 'folder') AND +parent_id IS NULL AND deleted_rev IS NULL
 	UNION ALL SELECT c.id, t.depth + 1 FROM content c JOIN tree t ON c.parent_id = t.id WHERE c.deleted_rev IS NULL) `
 
+// The orders of a space's pages (parents first, then by position),
+// blog posts (by creation) and comments (replies after their parents),
+// written to export_order (see order).
+const (
+	pagesOrder = pageTree + `INSERT INTO temp.export_order(id) SELECT c.id FROM tree CROSS JOIN content c ON c.id = tree.id
+		ORDER BY tree.depth, c.position, c.id`
+	blogpostsOrder = `INSERT INTO temp.export_order(id) SELECT id FROM content
+		WHERE space_id = ?1 AND type = 'blogpost' AND deleted_rev IS NULL ORDER BY created_at, id`
+	commentsOrder = commentTree + `INSERT INTO temp.export_order(id) SELECT cm.id FROM tree CROSS JOIN comments cm ON cm.id = tree.id
+		ORDER BY tree.depth, cm.created_at, cm.id`
+)
+
 func (r *reader) pages(s spaceRef) error {
-	return r.contentRows(s, pageTree+`SELECT c.id, c.type, coalesce(c.parent_id, ''), c.position, c.status, c.created_at, coalesce(c.author, ''),
-		c.created_rev, c.rev, c.changed_at, c.changed_by,
-		v.number, v.title, v.body, v.author, v.at, v.message, v.minor_edit, coalesce(v.format, '')
-		FROM tree JOIN content c ON c.id = tree.id LEFT JOIN content_versions v ON v.content_id = c.id AND v.rev > ?2
-		WHERE c.rev > ?2 OR v.number IS NOT NULL
-		ORDER BY tree.depth, c.position, c.id, v.number`, pageEvents)
+	if err := r.order(pagesOrder, s.id); err != nil {
+		return err
+	}
+	return r.contentRows(s, pageEvents)
 }
 
 func (r *reader) blogposts(s spaceRef) error {
-	return r.contentRows(s, `SELECT c.id, c.type, coalesce(c.parent_id, ''), c.position, c.status, c.created_at, coalesce(c.author, ''),
-		c.created_rev, c.rev, c.changed_at, c.changed_by,
-		v.number, v.title, v.body, v.author, v.at, v.message, v.minor_edit, coalesce(v.format, '')
-		FROM content c LEFT JOIN content_versions v ON v.content_id = c.id AND v.rev > ?2
-		WHERE c.space_id = ?1 AND c.type = 'blogpost' AND c.deleted_rev IS NULL AND (c.rev > ?2 OR v.number IS NOT NULL)
-		ORDER BY c.created_at, c.id, v.number`, blogEvents)
+	if err := r.order(blogpostsOrder, s.id); err != nil {
+		return err
+	}
+	return r.contentRows(s, blogEvents)
 }
+
+// order fills the connection's temporary table export_order with the ids
+// that q selects, in q's order, which its rowid keeps. Pages, blog posts
+// and comments are then read by walking that table (contentInOrder,
+// commentsInOrder) and joined with their versions by index, so SQLite
+// sorts only their ids, never their bodies. At 400,000 pages, sorting the
+// bodies spilled 0.8 GB to temporary files, and reading a space's pages
+// took 2.8 s against 0.9 s this way for the largest space (186,000
+// versions), 7.8-8.0 s against 6.1-6.7 s for all of them.
+//
+// q walks the tree with CROSS JOIN, which keeps the tree as the outer
+// loop: left to choose, SQLite scanned every row of content for each
+// space (32 s against 1.2 s at 400,000 pages).
+func (r *reader) order(q string, args ...any) error {
+	for _, stmt := range []string{`CREATE TEMP TABLE IF NOT EXISTS export_order(k INTEGER PRIMARY KEY, id TEXT NOT NULL)`, `DELETE FROM temp.export_order`} {
+		if _, err := r.conn.ExecContext(r.ctx, stmt); err != nil {
+			return fmt.Errorf("read site: %w", err)
+		}
+	}
+	if _, err := r.conn.ExecContext(r.ctx, q, args...); err != nil {
+		return fmt.Errorf("read site: %w", err)
+	}
+	return nil
+}
+
+// contentInOrder reads the content listed in export_order, in its order,
+// each item with its versions after revision ?1.
+const contentInOrder = `SELECT c.id, c.type, coalesce(c.parent_id, ''), c.position, c.status, c.created_at, coalesce(c.author, ''),
+	c.created_rev, c.rev, c.changed_at, c.changed_by,
+	v.number, v.title, v.body, v.author, v.at, v.message, v.minor_edit, coalesce(v.format, '')
+	FROM temp.export_order o JOIN content c ON c.id = o.id LEFT JOIN content_versions v ON v.content_id = c.id AND v.rev > ?1
+	WHERE c.rev > ?1 OR v.number IS NOT NULL
+	ORDER BY o.k, v.number`
+
+// commentsInOrder reads the comments listed in export_order, in its order,
+// each with its versions after revision ?1.
+const commentsInOrder = `SELECT cm.id, cm.container_id, coalesce(cm.parent_id, ''), cm.location, coalesce(cm.anchor, ''), cm.status,
+	coalesce(cm.author, ''), cm.created_at, cm.created_rev, v.number, v.body, v.author, v.at, coalesce(v.format, '')
+	FROM temp.export_order o JOIN comments cm ON cm.id = o.id LEFT JOIN comment_versions v ON v.comment_id = cm.id AND v.rev > ?1
+	WHERE cm.created_rev > ?1 OR v.number IS NOT NULL
+	ORDER BY o.k, v.number`
 
 // contentRows emits pages or blog posts from rows of content joined with
 // their new versions: "created" for new content, its versions, and for
 // content from before the watermark, after its versions, the moves and
 // status changes the journal records.
-func (r *reader) contentRows(s spaceRef, q string, ev contentEvents) error {
+func (r *reader) contentRows(s spaceRef, ev contentEvents) error {
 	type older struct {
 		c  model.Content
 		ev contentEvents
@@ -332,7 +381,7 @@ func (r *reader) contentRows(s spaceRef, q string, ev contentEvents) error {
 		pending = nil
 		return r.journalEvents(s, &o.c, o.ev, o.at, o.by)
 	}
-	err := r.query(q, func(rows *sql.Rows) error {
+	err := r.query(contentInOrder, func(rows *sql.Rows) error {
 		var c model.Content
 		var createdAt, changedAt string
 		var createdRev, rev int64
@@ -370,7 +419,7 @@ func (r *reader) contentRows(s spaceRef, q string, ev contentEvents) error {
 		v := model.Version{ContentID: c.ID, Number: int(num.Int64), Title: title.String, Body: body.String, Author: vAuthor.String,
 			At: parseTime(vAt.String), Message: msg.String, MinorEdit: minor.Bool, Format: format}
 		return r.change(ev.version, c.ID, c.ParentID, s.key, vAt.String, vAuthor, &v)
-	}, s.id, r.since)
+	}, r.since)
 	if err != nil {
 		return err
 	}
@@ -413,12 +462,11 @@ const commentTree = `WITH RECURSIVE tree(id, depth) AS (
 	UNION ALL SELECT cm.id, t.depth + 1 FROM comments cm JOIN tree t ON cm.parent_id = t.id WHERE cm.deleted_rev IS NULL) `
 
 func (r *reader) comments(s spaceRef) error {
+	if err := r.order(commentsOrder, s.id); err != nil {
+		return err
+	}
 	var cur string
-	return r.query(commentTree+`SELECT cm.id, cm.container_id, coalesce(cm.parent_id, ''), cm.location, coalesce(cm.anchor, ''), cm.status,
-		coalesce(cm.author, ''), cm.created_at, cm.created_rev, v.number, v.body, v.author, v.at, coalesce(v.format, '')
-		FROM tree JOIN comments cm ON cm.id = tree.id LEFT JOIN comment_versions v ON v.comment_id = cm.id AND v.rev > ?2
-		WHERE cm.created_rev > ?2 OR v.number IS NOT NULL
-		ORDER BY tree.depth, cm.created_at, cm.id, v.number`, func(rows *sql.Rows) error {
+	return r.query(commentsInOrder, func(rows *sql.Rows) error {
 		var c model.Comment
 		var anchor, createdAt string
 		var createdRev int64
@@ -447,7 +495,7 @@ func (r *reader) comments(s spaceRef) error {
 		}
 		v := model.Version{ContentID: c.ID, Number: int(num.Int64), Body: body.String, Author: vAuthor.String, At: parseTime(vAt.String), Format: format}
 		return r.change(model.CommentVersion, c.ID, c.ContainerID, s.key, vAt.String, vAuthor, &v)
-	}, s.id, r.since)
+	}, r.since)
 }
 
 func (r *reader) attachments(s spaceRef) error {
