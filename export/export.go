@@ -115,12 +115,23 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 			return prev.OpenBlob(digest)
 		})
 	}
+	emit := e.emit
+	var h *handoff
 	if es, ok := src.(*EmbeddedSource); ok {
 		if e.pipe, err = newBlobPipe(ctx, es.Site, w); err != nil {
 			return nil, err
 		}
+		// The embedded site builds a new Change, payload and all, for
+		// every event, so another goroutine can encode it meanwhile.
+		h = newHandoff(ctx, e.emit)
+		emit = h.emit
 	}
-	mark, err := src.Changes(ctx, since, o.Spaces, e.emit)
+	mark, err := src.Changes(ctx, since, o.Spaces, emit)
+	if h != nil {
+		if herr := h.finish(err != nil); err == nil {
+			err = herr
+		}
+	}
 	if derr := e.drainBlobs(err != nil); err == nil {
 		err = derr
 	}
