@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,19 +22,7 @@ func TestTreeQueriesStayInTheirSpace(t *testing.T) {
 		"pages":    pageTree + `SELECT id FROM tree`,
 		"comments": commentTree + `SELECT id FROM tree`,
 	} {
-		rows, err := s.DB().Query("EXPLAIN QUERY PLAN "+q, "SPACE", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			rows.Scan(&id, &parent, &unused, &detail)
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		all := strings.Join(plan, "\n")
+		all := queryPlan(t, s.DB().Query, q, "SPACE", 0)
 		if strings.Contains(all, "AUTOMATIC") || !strings.Contains(all, "content_by_space") || strings.Count(all, "_by_parent (parent_id=?)") != 1 {
 			t.Errorf("%s: the tree query's plan should start at content_by_space and step down by parent with an index:\n%s", name, all)
 		}
@@ -63,19 +52,7 @@ func TestBodiesAreReadWithoutASort(t *testing.T) {
 		t.Fatal(err)
 	}
 	plan := func(q string, args ...any) string {
-		rows, err := conn.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var details []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			rows.Scan(&id, &parent, &unused, &detail)
-			details = append(details, detail)
-		}
-		return strings.Join(details, "\n")
+		return queryPlan(t, func(q string, args ...any) (*sql.Rows, error) { return conn.QueryContext(ctx, q, args...) }, q, args...)
 	}
 	for name, q := range map[string]string{"pages": pagesOrder, "comments": commentsOrder} {
 		p := plan(q, "SPACE")
@@ -89,4 +66,27 @@ func TestBodiesAreReadWithoutASort(t *testing.T) {
 			t.Errorf("%s: bodies should be read in export_order's order, with no sort:\n%s", name, p)
 		}
 	}
+}
+
+// queryPlan returns SQLite's plan for q, a step a line, as query runs it.
+func queryPlan(t *testing.T, query func(string, ...any) (*sql.Rows, error), q string, args ...any) string {
+	t.Helper()
+	rows, err := query("EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var steps []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(steps, "\n")
 }
