@@ -77,9 +77,12 @@ func (b *bench) repeat(f func() (float64, error)) (float64, error) {
 }
 
 // ferrySteps runs a ferry command b.runs times, with prepare before each
-// run, and returns the run of median time, with the highest peak RSS.
+// run, and returns the last run's outcome with the median time and the
+// highest peak RSS.
 func (b *bench) ferrySteps(prepare func(), name string, args ...string) (outcome, error) {
-	var outs []outcome
+	var last outcome
+	var secs []float64
+	var peak float64
 	for range b.runs {
 		if prepare != nil {
 			prepare()
@@ -88,17 +91,10 @@ func (b *bench) ferrySteps(prepare func(), name string, args ...string) (outcome
 		if err != nil {
 			return o, err
 		}
-		outs = append(outs, o)
+		last, secs, peak = o, append(secs, o.seconds), max(peak, o.peakMiB)
 	}
-	slices.SortFunc(outs, func(x, y outcome) int { return cmp.Compare(x.seconds, y.seconds) })
-	o := outs[len(outs)/2]
-	for _, x := range outs {
-		o.peakMiB = max(o.peakMiB, x.peakMiB)
-	}
-	if len(outs)%2 == 0 {
-		o.seconds = (outs[len(outs)/2-1].seconds + o.seconds) / 2
-	}
-	return o, nil
+	last.seconds, last.peakMiB = median(secs), peak
+	return last, nil
 }
 
 type outcome struct {
@@ -261,14 +257,14 @@ func (b *bench) run() (*size, error) {
 	var notes []string
 	notes = append(notes, "the CLI's wall time per call (summary, then each query): "+strings.Join(calls, ", ")+
 		fmt.Sprintf(" s; the first time, with an empty cache: %s s (%.2f s in all)", strings.Join(coldCalls, ", "), coldSecs))
-	if m, err := b.goBench("./inspect", "InspectVsExtracted", p("site.ferry")); err == nil {
+	if m, err := goBench("./inspect", "InspectVsExtracted", p("site.ferry"), b.runs); err == nil {
 		inspectStep.Baseline, inspectStep.BaseSec, inspectStep.Ratio = "one DuckDB over the archive's segments as tar -x writes them, same views, same queries", m["segments-s"], m["segments-s"]/secs
 		notes = append(notes, fmt.Sprintf("in one process: inspect without its cache %.2fs, the segments %.2fs; over the events extracted Hive-partitioned by kind (inspect --extract, views.sql) %.2fs, against which the CLI's ratio is %.2f",
 			m["inspect-s"], m["segments-s"], m["extracted-s"], m["extracted-s"]/secs))
 	} else {
 		notes = append(notes, "baseline failed: "+err.Error())
 	}
-	if m, err := b.goBench("./inspect", "InspectVsReadJSON", p("site.ferry")); err == nil {
+	if m, err := goBench("./inspect", "InspectVsReadJSON", p("site.ferry"), b.runs); err == nil {
 		notes = append(notes, fmt.Sprintf("against DuckDB read_json over the events as zstd NDJSON in one process: %.2fs vs %.2fs, %.1f×", m["inspect-s"], m["read_json-s"], m["ratio"]))
 	}
 	inspectStep.Note = strings.Join(notes, "; ")
@@ -283,7 +279,8 @@ func (b *bench) run() (*size, error) {
 		return nil, err
 	}
 	importStep := step{Name: "import", Seconds: o.seconds, PeakMiB: o.peakMiB, Events: ex.Events}
-	if m, err := b.goBench("./import", "RawInserts", p("site.ferry")); err == nil {
+	// Once, as the import step runs.
+	if m, err := goBench("./import", "RawInserts", p("site.ferry"), 1); err == nil {
 		importStep.Baseline, importStep.BaseSec, importStep.Ratio = "the same rows inserted raw in batched SQLite transactions", m["raw-s"], m["raw-s"]/o.seconds
 	} else {
 		importStep.Note = "baseline failed: " + err.Error()
@@ -337,14 +334,9 @@ func (b *bench) scalar(arch, q string) (int64, error) {
 
 var metric = regexp.MustCompile(`([0-9.e+-]+) ([A-Za-z_/-]+)`)
 
-// goBench runs one of the packages' Go benchmarks on the archive, b.runs
-// times except for import's (raw inserts, whose step runs once), and
-// returns the median of each metric it reports.
-func (b *bench) goBench(pkg, name, arch string) (map[string]float64, error) {
-	count := b.runs
-	if pkg == "./import" {
-		count = 1
-	}
+// goBench runs one of the packages' Go benchmarks on the archive count
+// times and returns the median of each metric it reports.
+func goBench(pkg, name, arch string, count int) (map[string]float64, error) {
 	settle()
 	cmd := exec.Command("go", "test", pkg, "-run", "^$", "-bench", "^Benchmark"+name+"$", "-benchtime", "1x", "-count", strconv.Itoa(count), "-timeout", "120m")
 	cmd.Env = append(os.Environ(), "FERRY_BENCH_ARCHIVE="+arch)
