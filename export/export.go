@@ -236,7 +236,7 @@ func (e *exporter) emit(c *model.Change) error {
 			return err
 		}
 	}
-	payload, err := json.Marshal(c.Payload)
+	payload, err := model.Encode(c.Payload)
 	if err != nil {
 		return fmt.Errorf("encode %s %s: %w", c.Type, c.ID, err)
 	}

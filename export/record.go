@@ -336,7 +336,7 @@ func (r *recorder) remove(emit func(*model.Change) error) error {
 // and an archive names the accounts before what they wrote, which are
 // known only at the end.
 func (r *recorder) spool(stage int, c *model.Change) error {
-	payload, err := json.Marshal(c.Payload)
+	payload, err := model.Encode(c.Payload)
 	if err != nil {
 		return fmt.Errorf("encode %s %s: %w", c.Type, c.ID, err)
 	}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -139,6 +140,19 @@ type Change struct {
 	At      time.Time // when it happened at the source
 	Actor   string    // the account that did it, if known
 	Payload any       // a pointer to the type Info(Type).Payload names
+}
+
+// Encode writes a payload as an event's JSON. Unlike json.Marshal it
+// leaves <, > and & as they are: page bodies are XHTML, and escaping each
+// angle bracket as \u003c made payloads 11% longer, for no reader's sake.
+func Encode(payload any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(payload); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Decode parses a payload for event type t into its typed form.

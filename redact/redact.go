@@ -169,7 +169,7 @@ func (r *redactor) event(seq int64, c *model.Change) (*archive.Event, error) {
 		c.Payload, err = model.Decode(c.Type, payload)
 	}
 	if err == nil {
-		payload, err = json.Marshal(c.Payload)
+		payload, err = model.Encode(c.Payload)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("redact: event seq %d: %w", seq, err)
