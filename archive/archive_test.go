@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -268,3 +269,47 @@ func TestEmptyArchive(t *testing.T) {
 }
 
 var _ = errors.Is
+
+// TestSegmentsAreSpreadAmongBlobs writes a site's worth of events with a
+// blob after each: a segment closes every two row groups, in the middle
+// of the archive, so verify checks it alongside the blobs after it.
+func TestSegmentsAreSpreadAmongBlobs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 300,000 events; -short leaves it out")
+	}
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, testHeader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300_000
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 1; i <= n; i++ {
+		if i%50_000 == 0 {
+			if _, _, err := w.AddBlob(strings.NewReader(fmt.Sprintf("attachment %d", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.WriteEvent(&Event{Seq: int64(i), Type: "page.version", Entity: "page", ID: fmt.Sprint(i), At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var order []string
+	for _, m := range f.Members() {
+		order = append(order, m.Kind.String())
+	}
+	// Blobs come at events 50,000, 100,000 ... 300,000; the first segment
+	// closes at event 245,760.
+	want := "header blob blob blob blob segment blob blob segment"
+	if got := strings.Join(order, " "); got != want {
+		t.Errorf("members in order: %s\nwant %s", got, want)
+	}
+}

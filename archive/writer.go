@@ -22,9 +22,7 @@ import (
 const (
 	blobSpoolMemory    = 8 << 20
 	segmentSpoolMemory = 8 << 20
-	// batchMaxBytes flushes a batch of events early when payloads are large.
-	batchMaxBytes = 16 << 20
-	blobWindow    = 2 << 20
+	blobWindow         = 2 << 20
 )
 
 // ErrClosed is returned by a Writer used after Close or Abort.
@@ -70,7 +68,6 @@ type Writer struct {
 	seg        *segmentWriter
 	segSpool   *spool
 	segOrdinal int
-	batchBytes int
 
 	rawSpool *spool
 	zSpool   *spool
@@ -188,15 +185,11 @@ func (w *Writer) WriteEvent(ev *Event) error {
 	w.events.LastSeq = ev.Seq
 	w.events.ByType[ev.Type]++
 	w.digest.add(ev)
-	w.batchBytes += len(ev.Payload)
-	if w.seg.batch < batchRows && w.batchBytes < batchMaxBytes {
+	if w.seg.batch > 0 {
 		return nil
 	}
-	// A batch is complete: hand it to Parquet, then see if the segment is.
-	w.batchBytes = 0
-	if err := w.seg.flush(); err != nil {
-		return w.fail(err)
-	}
+	// add handed a full batch to Parquet (spec §3.2's 1 MiB): see if the
+	// segment is full too.
 	if w.seg.full() {
 		return w.closeSegment()
 	}
@@ -207,7 +200,6 @@ func (w *Writer) WriteEvent(ev *Event) error {
 func (w *Writer) closeSegment() error {
 	seg := w.seg
 	w.seg = nil
-	w.batchBytes = 0
 	if err := seg.close(); err != nil {
 		return w.fail(err)
 	}
