@@ -274,9 +274,6 @@ var _ = errors.Is
 // blob after each: a segment closes every two row groups, in the middle
 // of the archive, so verify checks it alongside the blobs after it.
 func TestSegmentsAreSpreadAmongBlobs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes 300,000 events; -short leaves it out")
-	}
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, testHeader())
 	if err != nil {
