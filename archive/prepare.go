@@ -51,7 +51,10 @@ func (p *BlobPreparer) Prepare(r io.Reader, size int64) (*PreparedBlob, error) {
 		return nil, fmt.Errorf("archive: a blob of %d bytes is prepared by AddBlob", size)
 	}
 	p.buf.Reset()
-	p.buf.Grow(int(size))
+	// MinRead more than the blob: ReadFrom wants that much room to see
+	// the end, and would otherwise copy the whole blob to a buffer twice
+	// its size.
+	p.buf.Grow(int(size) + bytes.MinRead)
 	n, err := io.Copy(&p.buf, io.LimitReader(r, MaxPrepared+1))
 	if err != nil {
 		return nil, fmt.Errorf("archive: read blob: %w", err)
