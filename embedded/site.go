@@ -46,12 +46,14 @@ func Open(path string) (*Site, error) {
 // looks up ids all over a growing file, and with SQLite's default of 2 MiB
 // every lookup in a site of gigabytes re-reads its B-tree pages from the OS.
 // Since schema 7 keeps bodies and blobs out of the keyed trees, 32 MiB
-// imports as fast as 64 did (400,000 pages: 240 against 244 s; 40,000:
-// 16.3-17.1 against 17.1-18.0 s) and the cache, which a process fills
-// whatever it imports, costs half as much memory.
+// imported as fast as 64 did (400,000 pages: 240 against 244 s), and 16 as
+// fast as 32 at 40,000 pages (16.8-17.4 against 16.8-18.7 s). The cache is
+// filled by any import big enough, so it is memory every import pays: with
+// 16 MiB the bench's increment into a 400,000-page copy peaks at 100 MB
+// against 122, as it does into a 40,000-page one (98-102 MB).
 const (
 	readCache  = 2 << 20
-	writeCache = 32 << 20
+	writeCache = 16 << 20
 )
 
 // Create creates a new, empty site at path, which must not exist.
