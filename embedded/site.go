@@ -29,8 +29,11 @@ type Site struct {
 // ErrNotSite is returned for a file that is not an embedded ferry site.
 var ErrNotSite = errors.New("not a ferry embedded site")
 
-// Open opens an existing site. A missing file is an error: a source must
-// exist.
+// Open opens an existing site to read it, as a source: a missing file is
+// an error, and the file is opened read-only, so a site on read-only media,
+// or one the user may only read, can be exported and compared. Only a site
+// whose schema is older than this ferry's is opened for writing, to bring
+// it up to date.
 func Open(path string) (*Site, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -39,7 +42,61 @@ func Open(path string) (*Site, error) {
 	if st.IsDir() {
 		return nil, fmt.Errorf("open site %s: is a directory, want a SQLite file", path)
 	}
+	s, err := openReadOnly(path)
+	if !errors.Is(err, errOutdated) {
+		return s, err
+	}
+	if s, err = OpenExisting(path); err != nil {
+		return nil, fmt.Errorf("%w (its schema is older than this ferry's, and upgrading it needs write access: copy it somewhere writable)", err)
+	}
+	return s, nil
+}
+
+// OpenExisting opens an existing site to change it in place (generate
+// --evolve).
+func OpenExisting(path string) (*Site, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open site %s: %w", path, err)
+	}
 	return open(path, false, readCache)
+}
+
+var errOutdated = errors.New("schema older than this ferry's")
+
+// openReadOnly opens a site without writing to it. A site in WAL mode needs
+// its -shm index, which SQLite creates beside it; where it cannot (a
+// read-only folder), the file is opened as immutable, which is right as
+// long as nothing writes it meanwhile, and only when no -wal file holds
+// changes that are not in the file yet.
+func openReadOnly(path string) (*Site, error) {
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	dsn := "file:" + escaped + "?mode=ro&_busy_timeout=10000&_txlock=deferred" + fmt.Sprintf("&_cache_size=-%d", readCache>>10)
+	var firstErr error
+	for _, dsn := range []string{dsn, dsn + "&immutable=1"} {
+		if strings.HasSuffix(dsn, "immutable=1") {
+			if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
+				return nil, fmt.Errorf("open site %s: %w; its %s-wal file holds changes that reading it without write access would miss: open it once with write access, or copy it with its -wal file somewhere writable", path, firstErr, path)
+			}
+		}
+		db, err := sql.Open("sqlite3", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open site %s: %w", path, err)
+		}
+		s := &Site{db: db, path: path}
+		err = s.check()
+		if err == nil || errors.Is(err, ErrNotSite) || errors.Is(err, errOutdated) {
+			if err != nil {
+				db.Close()
+				s = nil
+			}
+			return s, err
+		}
+		db.Close()
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return nil, firstErr
 }
 
 // Page caches: a source is read in order and needs little; a destination
@@ -106,28 +163,55 @@ func open(path string, create bool, cache int) (*Site, error) {
 
 // migrate brings the schema up to date and reads the site's id.
 func (s *Site) migrate(create bool) error {
-	var version int
-	if err := s.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
-		if strings.Contains(err.Error(), "not a database") {
-			return fmt.Errorf("open site %s: not a SQLite file (%w)", s.path, ErrNotSite)
-		}
-		return fmt.Errorf("open site %s: %w", s.path, err)
-	}
-	if version == 0 && !create {
-		var tables int
-		s.db.QueryRow("SELECT count(*) FROM sqlite_master").Scan(&tables)
-		if tables > 0 {
-			return fmt.Errorf("open site %s: a SQLite file without ferry's tables (%w)", s.path, ErrNotSite)
-		}
-	}
-	if version > len(migrations) {
-		return fmt.Errorf("open site %s: schema version %d is newer than this ferry's %d: upgrade ferry", s.path, version, len(migrations))
+	version, err := s.schemaVersion(create)
+	if err != nil {
+		return err
 	}
 	if version < len(migrations) {
 		if err := s.applyMigrations(version); err != nil {
 			return err
 		}
 	}
+	return s.readID()
+}
+
+// check checks, without writing, that the schema is this ferry's, and
+// reads the site's id.
+func (s *Site) check() error {
+	version, err := s.schemaVersion(false)
+	if err != nil {
+		return err
+	}
+	if version < len(migrations) {
+		return fmt.Errorf("open site %s: schema version %d: %w", s.path, version, errOutdated)
+	}
+	return s.readID()
+}
+
+// schemaVersion reads the schema's version, refusing a file that is not a
+// site or is newer than this ferry.
+func (s *Site) schemaVersion(create bool) (int, error) {
+	var version int
+	if err := s.db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
+		if strings.Contains(err.Error(), "not a database") {
+			return 0, fmt.Errorf("open site %s: not a SQLite file (%w)", s.path, ErrNotSite)
+		}
+		return 0, fmt.Errorf("open site %s: %w", s.path, err)
+	}
+	if version == 0 && !create {
+		var tables int
+		s.db.QueryRow("SELECT count(*) FROM sqlite_master").Scan(&tables)
+		if tables > 0 {
+			return 0, fmt.Errorf("open site %s: a SQLite file without ferry's tables (%w)", s.path, ErrNotSite)
+		}
+	}
+	if version > len(migrations) {
+		return 0, fmt.Errorf("open site %s: schema version %d is newer than this ferry's %d: upgrade ferry", s.path, version, len(migrations))
+	}
+	return version, nil
+}
+
+func (s *Site) readID() error {
 	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'site_id'`).Scan(&s.id); err != nil {
 		return fmt.Errorf("open site %s: no site id (%w)", s.path, ErrNotSite)
 	}

@@ -75,7 +75,7 @@ memberships, permission changes. Incremental exports then carry those edits.`,
 func runGenerate(ctx context.Context, g *globals, o *generateOptions) error {
 	start := time.Now()
 	if o.evolve != "" {
-		site, err := embedded.Open(o.evolve)
+		site, err := embedded.OpenExisting(o.evolve)
 		if err != nil {
 			return err
 		}
