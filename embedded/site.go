@@ -63,17 +63,22 @@ func OpenExisting(path string) (*Site, error) {
 
 var errOutdated = errors.New("schema older than this ferry's")
 
+// fileURI is path as a file: URI, escaping what URIs give meaning to, so
+// any path works.
+func fileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+}
+
 // openReadOnly opens a site without writing to it. A site in WAL mode needs
 // its -shm index, which SQLite creates beside it; where it cannot (a
 // read-only folder), the file is opened as immutable, which is right as
 // long as nothing writes it meanwhile, and only when no -wal file holds
 // changes that are not in the file yet.
 func openReadOnly(path string) (*Site, error) {
-	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	dsn := "file:" + escaped + "?mode=ro&_busy_timeout=10000&_txlock=deferred" + fmt.Sprintf("&_cache_size=-%d", readCache>>10)
+	dsn := fileURI(path) + "?mode=ro&_busy_timeout=10000&_txlock=deferred" + fmt.Sprintf("&_cache_size=-%d", readCache>>10)
 	var firstErr error
-	for _, dsn := range []string{dsn, dsn + "&immutable=1"} {
-		if strings.HasSuffix(dsn, "immutable=1") {
+	for i, dsn := range []string{dsn, dsn + "&immutable=1"} {
+		if i > 0 {
 			if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
 				return nil, fmt.Errorf("open site %s: %w; its %s-wal file holds changes that reading it without write access would miss: open it once with write access, or copy it with its -wal file somewhere writable", path, firstErr, path)
 			}
@@ -137,9 +142,7 @@ func OpenOrCreate(path string) (*Site, error) {
 }
 
 func open(path string, create bool, cache int) (*Site, error) {
-	// A file: URI: escape what URIs give meaning to, so any path works.
-	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	dsn := "file:" + escaped + "?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate" +
+	dsn := fileURI(path) + "?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate" +
 		fmt.Sprintf("&_cache_size=-%d", cache>>10)
 	if !create {
 		dsn += "&mode=rw"
