@@ -41,8 +41,8 @@ const (
 	// segmentRowGroups and segmentMaxBytes bound one segment. Two row
 	// groups, not more: a segment is written when it closes, so with fewer
 	// and bigger segments the last one came after every blob, and verify
-	// decoded it with one core idle (40,000 pages: 0.84-0.93 s with eight
-	// row groups, 0.73-0.80 s with two; inspect unchanged).
+	// decoded it with one core idle (verify at 40,000 pages: 0.90-1.01 s
+	// with eight row groups, 0.80-0.84 s with two; inspect unchanged).
 	segmentRowGroups = 2
 	segmentMaxBytes  = 512 << 20
 )
