@@ -155,6 +155,11 @@ func TestHelpAndVersion(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["archive_writes"] != archive.Version {
 		t.Fatalf("exit %d, version:\n%s", code, out)
 	}
+	text, _, _ := ferry(t, nil, "version")
+	out, stderr, code := ferry(t, nil, "--version")
+	if code != 0 || out != text || !strings.Contains(out, "archive format "+archive.Version) {
+		t.Fatalf("ferry --version: exit %d, %q (stderr %q); ferry version printed %q", code, out, stderr, text)
+	}
 }
 
 // inspect --extract writes the events, the blob index and the views files
@@ -210,7 +215,7 @@ func TestInspectCache(t *testing.T) {
 // A usage error names the help to read by the command's whole path.
 func TestUsageErrorNamesTheHelp(t *testing.T) {
 	for args, want := range map[string]string{
-		"--version":        "see 'ferry --help'",
+		"--bogus":          "see 'ferry --help'",
 		"verify --bogus x": "see 'ferry verify --help'",
 	} {
 		_, stderr, code := ferry(t, nil, strings.Fields(args)...)

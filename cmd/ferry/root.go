@@ -34,12 +34,14 @@ every byte of it.`,
   ferry verify site.ferry --format json`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version, // --version, as Go tools and cobra programs answer it
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			return g.setup()
 		},
 	}
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error (logs go to stderr)")
 	root.PersistentFlags().StringVar(&g.progress, "progress", "auto", "progress bars on stderr: auto (when stderr is a terminal), always or never")
+	root.SetVersionTemplate(versionLine())
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, cmd.CommandPath())
 	})

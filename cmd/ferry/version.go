@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"runtime"
 
@@ -35,10 +36,15 @@ func newVersionCmd() *cobra.Command {
 			if format == "json" {
 				return json.NewEncoder(os.Stdout).Encode(info)
 			}
-			printf("ferry %s (archive format %s; reads %s; %s %s)\n", version, archive.Version, "1.x", info["go"], info["platform"])
+			printf("%s", versionLine())
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	return cmd
+}
+
+// versionLine is what 'ferry version' and 'ferry --version' print.
+func versionLine() string {
+	return fmt.Sprintf("ferry %s (archive format %s; reads %s; %s %s/%s)\n", version, archive.Version, "1.x", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
