@@ -77,13 +77,24 @@ type segmentWriter struct {
 	rows       int64
 	firstSeq   int64
 	lastSeq    int64
-	// The Parquet encoding of a batch runs on another core while the
-	// next is gathered: encoding is the batch in flight, if one is, and
-	// encodedBytes the segment's compressed size through the last batch
-	// encoded. Only that goroutine touches fw while a batch is in flight.
-	encoding     chan encoded
+	// The Parquet encoding of batches runs on another goroutine (encode)
+	// while the next are gathered: batches goes to it, results comes back
+	// in order, inFlight counts the batches sent and not yet answered, and
+	// encodedBytes is the segment's compressed size through the last
+	// batch answered. Only that goroutine touches fw until it stops.
+	batches      chan arrow.RecordBatch
+	results      chan encoded
+	inFlight     int
 	encodedBytes int64
+	stopped      bool
 }
+
+// batchesInFlight is how many batches may be handed to the Parquet
+// encoder and not yet encoded. A row group's close (compressing and
+// copying every column's last pages) takes one batch far longer than the
+// rest; with a single batch in flight, the events waited for it, and the
+// site's reading waited for them, leaving a core idle.
+const batchesInFlight = 4
 
 // encoded is how a batch's encoding went.
 type encoded struct {
@@ -123,7 +134,9 @@ func newSegmentWriter(out io.Writer, schema *arrow.Schema, producer string) (*se
 		return nil, fmt.Errorf("start segment: %w", err)
 	}
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	s := &segmentWriter{fw: fw, rb: rb, extra: rb.Fields()[numColumns:]}
+	s := &segmentWriter{fw: fw, rb: rb, extra: rb.Fields()[numColumns:],
+		batches: make(chan arrow.RecordBatch, batchesInFlight), results: make(chan encoded, batchesInFlight)}
+	go s.encode()
 	s.seq = rb.Field(colSeq).(*array.Int64Builder)
 	s.at = rb.Field(colAt).(*array.TimestampBuilder)
 	for _, c := range []int{colType, colEntity, colID, colParent, colSpace, colActor, colPayload} {
@@ -246,49 +259,74 @@ func (s *segmentWriter) checkExtra(ev *Event) error {
 	return nil
 }
 
-// flush hands the gathered batch to the Parquet writer, on another core,
-// after the batch before it is written; the row group is closed early if
-// its compressed size reached the limit.
+// flush hands the gathered batch to the Parquet encoder, and when
+// batchesInFlight are out, waits for the oldest.
 func (s *segmentWriter) flush() error {
 	if s.batch == 0 {
 		return nil
 	}
-	if err := s.wait(); err != nil {
-		return err
-	}
 	rec := s.rb.NewRecordBatch()
 	s.batch, s.batchBytes = 0, 0
-	done := make(chan encoded, 1)
-	s.encoding = done
-	go func() {
-		defer rec.Release()
-		err := s.fw.WriteBuffered(rec)
-		if err == nil && s.fw.RowGroupTotalCompressedBytes() >= rowGroupMaxBytes {
-			err = s.fw.NewBufferedRowGroupChecked()
-		}
-		if err != nil {
-			err = fmt.Errorf("write segment: %w", err)
-		}
-		done <- encoded{err: err, bytes: s.fw.TotalCompressedBytes() + s.fw.RowGroupTotalCompressedBytes()}
-	}()
-	return nil
-}
-
-// wait waits for the batch in flight, and says how its encoding went.
-func (s *segmentWriter) wait() error {
-	if s.encoding == nil {
+	s.batches <- rec // never blocks: fewer than batchesInFlight are out
+	s.inFlight++
+	if s.inFlight < batchesInFlight {
 		return nil
 	}
-	e := <-s.encoding
-	s.encoding = nil
+	return s.receive()
+}
+
+// encode writes the batches it is handed to the Parquet file, in order,
+// closing the row group early if its compressed size reached the limit.
+// After a failure it only releases what it is handed, answering each with
+// the failure.
+func (s *segmentWriter) encode() {
+	defer close(s.results)
+	var err error
+	for rec := range s.batches {
+		if err == nil {
+			err = s.fw.WriteBuffered(rec)
+			if err == nil && s.fw.RowGroupTotalCompressedBytes() >= rowGroupMaxBytes {
+				err = s.fw.NewBufferedRowGroupChecked()
+			}
+			if err != nil {
+				err = fmt.Errorf("write segment: %w", err)
+			}
+		}
+		rec.Release()
+		s.results <- encoded{err: err, bytes: s.fw.TotalCompressedBytes() + s.fw.RowGroupTotalCompressedBytes()}
+	}
+}
+
+// receive waits for the oldest batch out and says how its encoding went.
+func (s *segmentWriter) receive() error {
+	e := <-s.results
+	s.inFlight--
 	s.encodedBytes = e.bytes
 	return e.err
 }
 
+// wait stops the encoder once every batch out is encoded, and says how
+// that went. The file is then the caller's.
+func (s *segmentWriter) wait() error {
+	var err error
+	for s.inFlight > 0 {
+		if e := s.receive(); err == nil {
+			err = e
+		}
+	}
+	if !s.stopped {
+		s.stopped = true
+		close(s.batches)
+		for range s.results { // until encode returns
+		}
+	}
+	return err
+}
+
 // full reports whether the segment should be closed: by its rows, or by
-// its compressed size through the batch before the last (the last is
-// still being encoded), which is the same for the same events whatever
-// the timing.
+// its compressed size through the last batch answered (each flush answers
+// the batch batchesInFlight-1 before it), which is the same for the same
+// events whatever the timing.
 func (s *segmentWriter) full() bool {
 	return s.rows >= segmentRowGroups*RowGroupRows || s.encodedBytes >= segmentMaxBytes
 }
