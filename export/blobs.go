@@ -12,20 +12,22 @@ import (
 
 // blobPipe copies an embedded site's blobs on other goroutines. Reading a
 // blob out of SQLite, hashing and compressing it is half an export's work,
-// and none of it depends on the events read meanwhile; the archive gets
-// the blobs in the order the events asked for them. Other sources (Cloud's
-// downloads, an XML export's files) copy their blobs in line.
+// and none of it depends on the events read meanwhile. The archive gets
+// each blob when it is ready, not in the order the events asked for them
+// (blobs may stand anywhere among the members, spec §3): waiting for the
+// oldest left the other workers idle behind a big blob. Other sources
+// (Cloud's downloads, an XML export's files) copy their blobs in line.
 type blobPipe struct {
 	jobs    chan blobJob
-	queued  []blobJob       // handed out, not yet added, oldest first
+	results chan blobResult // of jobs handed out, as each is prepared
+	out     int             // jobs handed out whose results are not yet taken
 	pending map[string]bool // their digests
-	slots   chan struct{}   // a worker holds one from taking a job until its blob is added
+	slots   chan struct{}   // a worker holds one from taking a job until its result is taken
 	quit    chan struct{}   // closed when the export failed: skip the rest
 }
 
 type blobJob struct {
 	digest string
-	done   chan blobResult // receives exactly one result
 }
 
 type blobResult struct {
@@ -49,8 +51,8 @@ const blobsQueued = 8192
 var blobWorkers = min(runtime.GOMAXPROCS(0), 4)
 
 func newBlobPipe(ctx context.Context, site *embedded.Site, w *archive.Writer) (*blobPipe, error) {
-	p := &blobPipe{jobs: make(chan blobJob, blobsQueued), pending: map[string]bool{},
-		slots: make(chan struct{}, blobsInFlight), quit: make(chan struct{})}
+	p := &blobPipe{jobs: make(chan blobJob, blobsQueued), results: make(chan blobResult, blobsInFlight),
+		pending: map[string]bool{}, slots: make(chan struct{}, blobsInFlight), quit: make(chan struct{})}
 	for range blobWorkers {
 		prep, err := w.NewBlobPreparer()
 		if err != nil {
@@ -62,8 +64,8 @@ func newBlobPipe(ctx context.Context, site *embedded.Site, w *archive.Writer) (*
 }
 
 // work prepares jobs until the pipe closes. It takes a slot before a job,
-// so the oldest job is always being prepared or ready, never waiting for
-// a slot that younger jobs hold.
+// so results never wait for room: at most blobsInFlight are out of the
+// workers and not yet taken.
 func (p *blobPipe) work(ctx context.Context, site *embedded.Site, prep *archive.BlobPreparer) {
 	for {
 		p.slots <- struct{}{}
@@ -74,9 +76,9 @@ func (p *blobPipe) work(ctx context.Context, site *embedded.Site, prep *archive.
 		}
 		select {
 		case <-p.quit:
-			j.done <- blobResult{digest: j.digest, err: errSkipped}
+			p.results <- blobResult{digest: j.digest, err: errSkipped}
 		default:
-			j.done <- prepareBlob(ctx, site, prep, j.digest)
+			p.results <- prepareBlob(ctx, site, prep, j.digest)
 		}
 	}
 }
@@ -96,49 +98,47 @@ func prepareBlob(ctx context.Context, site *embedded.Site, prep *archive.BlobPre
 	return blobResult{digest: digest, blob: b, err: err}
 }
 
-// queue hands a blob to the pipe, waiting for the oldest when blobsQueued
-// are out. (emit adds the blobs the pipe has ready before every event.)
+// queue hands a blob to the pipe, waiting for one to be ready when
+// blobsQueued are out. (emit adds the blobs the pipe has ready before
+// every event.)
 func (e *exporter) queue(digest string) error {
 	p := e.pipe
 	if p.pending[digest] {
 		return nil
 	}
-	for len(p.queued) >= blobsQueued {
+	for p.out >= blobsQueued {
 		if err := e.addReady(true); err != nil {
 			return err
 		}
 	}
-	j := blobJob{digest: digest, done: make(chan blobResult, 1)}
 	p.pending[digest] = true
-	p.queued = append(p.queued, j)
-	p.jobs <- j
+	p.out++
+	p.jobs <- blobJob{digest: digest}
 	return nil
 }
 
-// next takes the oldest job's result, waiting for it with wait.
+// next takes a prepared blob, waiting for one with wait.
 func (p *blobPipe) next(wait bool) (blobResult, bool) {
-	if len(p.queued) == 0 {
+	if p.out == 0 {
 		return blobResult{}, false
 	}
 	var r blobResult
 	if wait {
-		r = <-p.queued[0].done
+		r = <-p.results
 	} else {
 		select {
-		case r = <-p.queued[0].done:
+		case r = <-p.results:
 		default:
 			return blobResult{}, false
 		}
 	}
-	p.queued[0] = blobJob{}
-	p.queued = p.queued[1:]
+	p.out--
 	delete(p.pending, r.digest)
 	<-p.slots
 	return r, true
 }
 
-// addReady adds the blobs the pipe has ready in order, or with wait at
-// least the oldest.
+// addReady adds the blobs the pipe has ready, or with wait at least one.
 func (e *exporter) addReady(wait bool) error {
 	for {
 		r, ok := e.pipe.next(wait)
