@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	ferryBin = filepath.Join(dir, "ferry")
+	// inspect's cache goes here, not into the user's: each run of these
+	// tests added some twenty entries there.
+	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	build := exec.Command("go", "build", "-o", ferryBin, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {

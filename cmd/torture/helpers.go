@@ -48,10 +48,12 @@ func (t *torture) ferry(args ...string) (stdout, stderr string, code int) {
 	return out.String(), errb.String(), code
 }
 
-// command prepares a ferry run with Cloud credentials in its environment.
+// command prepares a ferry run with Cloud credentials in its environment,
+// and inspect's cache in the working folder, not the user's.
 func (t *torture) command(args ...string) *exec.Cmd {
 	cmd := exec.Command(t.c.ferry, args...)
-	cmd.Env = append(os.Environ(), "FERRY_EMAIL=torture@example.com", "FERRY_API_TOKEN="+token, "FERRY_SANDBOX_TOKEN="+token)
+	cmd.Env = append(os.Environ(), "FERRY_EMAIL=torture@example.com", "FERRY_API_TOKEN="+token, "FERRY_SANDBOX_TOKEN="+token,
+		"XDG_CACHE_HOME="+t.path("cache"))
 	return cmd
 }
 
