@@ -18,16 +18,12 @@ import (
 // oldest left the other workers idle behind a big blob. Other sources
 // (Cloud's downloads, an XML export's files) copy their blobs in line.
 type blobPipe struct {
-	jobs    chan blobJob
+	jobs    chan string     // digests to prepare
 	results chan blobResult // of jobs handed out, as each is prepared
 	out     int             // jobs handed out whose results are not yet taken
 	pending map[string]bool // their digests
 	slots   chan struct{}   // a worker holds one from taking a job until its result is taken
 	quit    chan struct{}   // closed when the export failed: skip the rest
-}
-
-type blobJob struct {
-	digest string
 }
 
 type blobResult struct {
@@ -51,7 +47,7 @@ const blobsQueued = 8192
 var blobWorkers = min(runtime.GOMAXPROCS(0), 4)
 
 func newBlobPipe(ctx context.Context, site *embedded.Site, w *archive.Writer) (*blobPipe, error) {
-	p := &blobPipe{jobs: make(chan blobJob, blobsQueued), results: make(chan blobResult, blobsInFlight),
+	p := &blobPipe{jobs: make(chan string, blobsQueued), results: make(chan blobResult, blobsInFlight),
 		pending: map[string]bool{}, slots: make(chan struct{}, blobsInFlight), quit: make(chan struct{})}
 	for range blobWorkers {
 		prep, err := w.NewBlobPreparer()
@@ -69,16 +65,16 @@ func newBlobPipe(ctx context.Context, site *embedded.Site, w *archive.Writer) (*
 func (p *blobPipe) work(ctx context.Context, site *embedded.Site, prep *archive.BlobPreparer) {
 	for {
 		p.slots <- struct{}{}
-		j, ok := <-p.jobs
+		digest, ok := <-p.jobs
 		if !ok {
 			<-p.slots
 			return
 		}
 		select {
 		case <-p.quit:
-			p.results <- blobResult{digest: j.digest, err: errSkipped}
+			p.results <- blobResult{digest: digest, err: errSkipped}
 		default:
-			p.results <- prepareBlob(ctx, site, prep, j.digest)
+			p.results <- prepareBlob(ctx, site, prep, digest)
 		}
 	}
 }
@@ -113,7 +109,7 @@ func (e *exporter) queue(digest string) error {
 	}
 	p.pending[digest] = true
 	p.out++
-	p.jobs <- blobJob{digest: digest}
+	p.jobs <- digest
 	return nil
 }
 
