@@ -62,11 +62,17 @@ func goldenFixture() (Header, []Event, [][]byte) {
 // nothing but that signatures still check).
 var goldenKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 
+// goldenLimits is what golden archives since 1.3 say their reader could
+// not see of the source.
+const goldenLimits = "restricted spaces and pages: read without an admin key"
+
 // writeGoldenArchive writes the fixture with what the current format
 // version adds: since 1.1, producer columns (a title and a body size for
-// page versions); since 1.2, a signature.
+// page versions); since 1.2, a signature; since 1.3, the source's
+// visibility.
 func writeGoldenArchive(w io.Writer) error {
 	h, events, blobs := goldenFixture()
+	h.Source.Visibility, h.Source.Limits = "limited", goldenLimits
 	for i, ev := range events {
 		if ev.Type == "page.version" {
 			var p struct{ Title, Body string }
@@ -143,7 +149,11 @@ func TestGoldenArchivesStillRead(t *testing.T) {
 			}
 			defer f.Close()
 			got := f.Header()
-			if got.ArchiveID != h.ArchiveID || got.Source != h.Source || !got.Created.Equal(h.Created) || got.Producer != h.Producer {
+			want := h.Source
+			if _, minor, _ := parseVersion(got.Version); minor >= 3 {
+				want.Visibility, want.Limits = "limited", goldenLimits
+			}
+			if got.ArchiveID != h.ArchiveID || got.Source != want || !got.Created.Equal(h.Created) || got.Producer != h.Producer {
 				t.Errorf("header = %+v", got)
 			}
 			if wm := f.Manifest().Watermark; wm != `{"until":"2024-03-01T12:00:00Z"}` {
