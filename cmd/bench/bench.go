@@ -257,6 +257,29 @@ func (b *bench) run() (*size, error) {
 	var notes []string
 	notes = append(notes, "the CLI's wall time per call (summary, then each query): "+strings.Join(calls, ", ")+
 		fmt.Sprintf(" s; the first time, with an empty cache: %s s (%.2f s in all)", strings.Join(coldCalls, ", "), coldSecs))
+	// What each call pays before its query, which the one-process
+	// baseline pays once: starting ferry, then opening DuckDB over the
+	// cached views.
+	callFloor := func(args ...string) (float64, error) {
+		var xs []float64
+		for range 5 {
+			o, code, err := runCmd(b.ferry, args...)
+			if err == nil && code != 0 {
+				err = fmt.Errorf("ferry %s: exit %d", strings.Join(args, " "), code)
+			}
+			if err != nil {
+				return 0, err
+			}
+			xs = append(xs, o.seconds)
+		}
+		return median(xs), nil
+	}
+	if start, err := callFloor("version"); err == nil {
+		if open, err := callFloor("inspect", p("site.ferry"), "--sql", "SELECT 1"); err == nil {
+			notes = append(notes, fmt.Sprintf("what a call costs before its query (medians of 5): %.0f ms to start ferry (ferry version), %.0f ms to start it and open DuckDB over the cached views (--sql 'SELECT 1'); the four calls pay %.2f s of it, the one-process baseline once",
+				start*1000, open*1000, 4*open))
+		}
+	}
 	if m, err := goBench("./inspect", "InspectVsExtracted", p("site.ferry"), b.runs); err == nil {
 		inspectStep.Baseline, inspectStep.BaseSec, inspectStep.Ratio = "one DuckDB over the archive's segments as tar -x writes them, same views, same queries", m["segments-s"], m["segments-s"]/secs
 		notes = append(notes, fmt.Sprintf("in one process: inspect without its cache %.2fs, the segments %.2fs; over the events extracted Hive-partitioned by kind (inspect --extract, views.sql) %.2fs, against which the CLI's ratio is %.2f",
