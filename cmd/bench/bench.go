@@ -57,16 +57,47 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// settle writes out the dirty pages the step before left (the site just
-// generated, the archive just written), so that their writeback does not
-// land on the next step's time, ferry's or a baseline's.
-func settle() { syscall.Sync() }
+// settle prepares a timed step, ferry's or a baseline's. It writes out the
+// dirty pages the step before left (the site just generated, the archive
+// just written), so that their writeback does not land on this step's
+// time, and it reads the step's inputs once, so that every step starts
+// with them in the page cache. Without that, a step's time depended on how
+// long its input had lain unread: a kernel may page out file pages idle
+// for a while (this machine's pages out those idle for a minute, through
+// DAMON), and at 400,000 pages verify and inspect then read from disk an
+// archive written minutes before, while their baselines, right after,
+// read it from memory (ferry version alone took 65 ms there, 11 at 4,000).
+func settle(inputs ...string) {
+	syscall.Sync()
+	buf := make([]byte, 1<<20)
+	for _, path := range inputs {
+		warm(path, buf)
+	}
+}
 
-// repeat runs f b.runs times and returns the median of its seconds.
-func (b *bench) repeat(f func() (float64, error)) (float64, error) {
+// warm reads a regular file through, to have it in the page cache.
+func warm(path string, buf []byte) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return
+	}
+	for {
+		if _, err := f.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// repeat runs f b.runs times, each time settled with inputs, and returns
+// the median of its seconds.
+func (b *bench) repeat(inputs []string, f func() (float64, error)) (float64, error) {
 	var secs []float64
 	for range b.runs {
-		settle()
+		settle(inputs...)
 		s, err := f()
 		if err != nil {
 			return 0, err
@@ -151,7 +182,13 @@ func runCmd(bin string, args ...string) (outcome, int, error) {
 }
 
 func (b *bench) ferryStep(name string, args ...string) (outcome, error) {
-	settle()
+	inputs := []string{b.ferry}
+	for _, a := range args {
+		if st, err := os.Stat(a); err == nil && st.Mode().IsRegular() {
+			inputs = append(inputs, a)
+		}
+	}
+	settle(inputs...)
 	o, code, err := runCmd(b.ferry, args...)
 	if err == nil && code != 0 {
 		err = fmt.Errorf("ferry %s: exit %d: %s", strings.Join(args, " "), code, strings.TrimSpace(o.stderr))
@@ -190,14 +227,14 @@ func (b *bench) run() (*size, error) {
 		return nil, fmt.Errorf("the NDJSON and blob dump: %w", err)
 	}
 	var zsize int64
-	zw, err := b.repeat(func() (secs float64, err error) {
+	zw, err := b.repeat([]string{dump}, func() (secs float64, err error) {
 		secs, zsize, err = zstdFile(dump, p("dump.tar.zst"))
 		return secs, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	zr, err := b.repeat(func() (float64, error) { return unzstdFile(p("dump.tar.zst")) })
+	zr, err := b.repeat([]string{p("dump.tar.zst")}, func() (float64, error) { return unzstdFile(p("dump.tar.zst")) })
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +251,7 @@ func (b *bench) run() (*size, error) {
 	}
 	// Verify must both decompress and hash every byte: its bar is the
 	// slower of the two, each alone (issue 19).
-	sha, err := b.repeat(func() (float64, error) { return sha256File(p("site.ferry")) })
+	sha, err := b.repeat([]string{p("site.ferry")}, func() (float64, error) { return sha256File(p("site.ferry")) })
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +397,7 @@ var metric = regexp.MustCompile(`([0-9.e+-]+) ([A-Za-z_/-]+)`)
 // goBench runs one of the packages' Go benchmarks on the archive count
 // times and returns the median of each metric it reports.
 func goBench(pkg, name, arch string, count int) (map[string]float64, error) {
-	settle()
+	settle(arch)
 	cmd := exec.Command("go", "test", pkg, "-run", "^$", "-bench", "^Benchmark"+name+"$", "-benchtime", "1x", "-count", strconv.Itoa(count), "-timeout", "120m")
 	cmd.Env = append(os.Environ(), "FERRY_BENCH_ARCHIVE="+arch)
 	out, err := cmd.CombinedOutput()
