@@ -20,8 +20,7 @@ import (
 type blobPipe struct {
 	jobs    chan string     // digests to prepare
 	results chan blobResult // of jobs handed out, as each is prepared
-	out     int             // jobs handed out whose results are not yet taken
-	pending map[string]bool // their digests
+	pending map[string]bool // digests handed out whose results are not yet taken
 	slots   chan struct{}   // a worker holds one from taking a job until its result is taken
 	quit    chan struct{}   // closed when the export failed: skip the rest
 }
@@ -102,20 +101,19 @@ func (e *exporter) queue(digest string) error {
 	if p.pending[digest] {
 		return nil
 	}
-	for p.out >= blobsQueued {
+	for len(p.pending) >= blobsQueued {
 		if err := e.addReady(true); err != nil {
 			return err
 		}
 	}
 	p.pending[digest] = true
-	p.out++
 	p.jobs <- digest
 	return nil
 }
 
 // next takes a prepared blob, waiting for one with wait.
 func (p *blobPipe) next(wait bool) (blobResult, bool) {
-	if p.out == 0 {
+	if len(p.pending) == 0 {
 		return blobResult{}, false
 	}
 	var r blobResult
@@ -128,7 +126,6 @@ func (p *blobPipe) next(wait bool) (blobResult, bool) {
 			return blobResult{}, false
 		}
 	}
-	p.out--
 	delete(p.pending, r.digest)
 	<-p.slots
 	return r, true
