@@ -15,7 +15,7 @@ endif
 # scripts/fuzz.sh says how a run is judged.
 FUZZTIME  ?= 15s
 # Fuzz targets as package:Function.
-FUZZ_TARGETS := ./archive:FuzzReader ./archive:FuzzManifest ./confluencexml:FuzzParse ./confluencexml:FuzzFolder ./cloud:FuzzAnswers
+FUZZ_TARGETS := ./archive:FuzzReader ./archive:FuzzManifest ./confluencexml:FuzzParse ./confluencexml:FuzzFolder ./cloud:FuzzAnswers ./inspect:FuzzStatements
 
 .PHONY: build test unit fuzz test-long bench bench-long torture demo lint clean
 

@@ -56,7 +56,9 @@ archive that is the state of what changed, not of the whole site.
 The column ` + "`at`" + ` (when something happened) is an SQL keyword: write it in double
 quotes, ` + "`SELECT \"at\" FROM events`" + `. A query that runs past ` + "`--timeout`" + ` (5 minutes
 unless given) is stopped, and DuckDB works within ` + "`--memory-limit`" + ` (1GB unless
-given), spilling to a temporary folder of ferry's own.
+given), spilling to a temporary folder of ferry's own. A review script of
+several statements, separated by semicolons, runs in one call, and each
+statement's result is printed in turn (` + "`--out`" + ` saves a single one).
 
 `)
 	view := ""

@@ -52,7 +52,9 @@ Cloud's 2 GB limit.
 --sql runs read-only SQL over the views (--schema lists them): events,
 users, groups, memberships, spaces, space_permissions, pages, page_versions,
 blogposts, comments, attachments, labels, restrictions, apps, scope. The
-query can read the archive's events and nothing else.
+query can read the archive's events and nothing else. Several statements,
+separated by ; (a review script: --sql "$(cat audit.sql)"), run in one
+call, each result printed in turn; --out saves one.
 
 --against SITE plans an import into SITE without writing (the same planner as
 'ferry import --dry-run'): space key conflicts, group merges and who gains
@@ -137,7 +139,7 @@ are never cached. --no-cache reads the archive afresh and keeps nothing;
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.format, "format", "text", "summary: text or json; --sql results: table, csv or json (one object per line)")
-	f.StringVar(&o.query, "sql", "", "a read-only SQL query over the archive's views")
+	f.StringVar(&o.query, "sql", "", "read-only SQL over the archive's views: a query, or several separated by ; (each result is printed in turn)")
 	f.StringVar(&o.out, "out", "", "save the --sql result to FILE.parquet, FILE.csv or FILE.json instead of printing it")
 	f.BoolVar(&o.schema, "schema", false, "list the views and their columns")
 	f.StringVar(&o.extract, "extract", "", "write the events as Hive-partitioned Parquet, the blobs' index and the views' SQL into this new folder")
@@ -241,53 +243,81 @@ func inspectWithin(ctx context.Context, o *inspectOptions, paths []string) error
 }
 
 func inspectSQL(ctx context.Context, in *inspect.Inspector, o *inspectOptions) error {
-	if strings.EqualFold(filepath.Ext(o.out), ".parquet") {
-		if err := in.Save(ctx, o.query, o.out); err != nil {
+	stmts := inspect.Statements(o.query)
+	switch {
+	case len(stmts) == 0:
+		return usageError(`--sql holds no statement: give a query, such as --sql "SELECT count(*) FROM pages"`)
+	case len(stmts) > 1 && o.out != "":
+		return usageError("--out saves one query's result, and --sql holds %d statements: save them one at a time", len(stmts))
+	case o.out != "":
+		return saveSQL(ctx, in, stmts[0], o)
+	}
+	// Each statement's result in turn; tables and CSV are set apart by a
+	// blank line, JSON rows simply follow each other.
+	for i, stmt := range stmts {
+		if i > 0 && o.format != "json" {
+			printf("\n")
+		}
+		if err := printSQL(ctx, in, stmt, o.format); err != nil {
+			if len(stmts) > 1 {
+				return fmt.Errorf("statement %d of %d: %w", i+1, len(stmts), err)
+			}
 			return err
 		}
-		printf("saved to %s\n", o.out)
-		return nil
 	}
-	rows, err := in.Query(ctx, o.query)
+	return nil
+}
+
+func printSQL(ctx context.Context, in *inspect.Inspector, stmt, format string) error {
+	rows, err := in.Query(ctx, stmt)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	w := io.Writer(os.Stdout)
-	format := o.format
-	var file *os.File
-	if o.out != "" {
-		switch strings.ToLower(filepath.Ext(o.out)) {
-		case ".csv":
-			format = "csv"
-		case ".json", ".ndjson":
-			format = "json"
-		default:
-			return usageError("--out %s: give a .parquet, .csv or .json file", o.out)
-		}
-		tmp := o.out + ".partial"
-		if file, err = createPrivate(tmp); err != nil {
+	_, err = writeRows(rows, os.Stdout, format)
+	return err
+}
+
+// saveSQL writes a query's result to --out, whole or not at all.
+func saveSQL(ctx context.Context, in *inspect.Inspector, stmt string, o *inspectOptions) error {
+	var format string
+	switch strings.ToLower(filepath.Ext(o.out)) {
+	case ".parquet":
+		if err := in.Save(ctx, stmt, o.out); err != nil {
 			return err
 		}
-		defer os.Remove(tmp)
-		w = file
+		printf("saved to %s\n", o.out)
+		return nil
+	case ".csv":
+		format = "csv"
+	case ".json", ".ndjson":
+		format = "json"
+	default:
+		return usageError("--out %s: give a .parquet, .csv or .json file", o.out)
 	}
-	n, err := writeRows(rows, w, format)
+	rows, err := in.Query(ctx, stmt)
 	if err != nil {
-		if file != nil {
-			file.Close()
-		}
 		return err
 	}
-	if file != nil {
-		if err := file.Close(); err != nil {
-			return err
-		}
-		if err := os.Rename(o.out+".partial", o.out); err != nil {
-			return err
-		}
-		printf("%d rows saved to %s\n", n, o.out)
+	defer rows.Close()
+	tmp := o.out + ".partial"
+	file, err := createPrivate(tmp)
+	if err != nil {
+		return err
 	}
+	defer os.Remove(tmp)
+	n, err := writeRows(rows, file, format)
+	if err != nil {
+		file.Close()
+		return err
+	}
+	if err := file.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, o.out); err != nil {
+		return err
+	}
+	printf("%d rows saved to %s\n", n, o.out)
 	return nil
 }
 

@@ -28,6 +28,22 @@ func TestInspectCLI(t *testing.T) {
 	if code != 0 || strings.TrimSpace(out) != "n\n90" {
 		t.Fatalf("--sql csv: exit %d %q", code, out)
 	}
+	// A review script: each statement's result, in turn, where DuckDB alone
+	// would answer for the last only.
+	script := "SELECT count(*) AS n FROM pages; -- the pages; then the users\nSELECT count(*) AS u FROM users WHERE display_name != 'a;b';"
+	out, stderr, code = ferry(t, nil, "inspect", archive, "--sql", script, "--format", "csv")
+	if code != 0 || out != "n\n90\n\nu\n30\n" {
+		t.Fatalf("--sql with two statements: exit %d %q %s", code, out, stderr)
+	}
+	if _, stderr, code := ferry(t, nil, "inspect", archive, "--sql", "SELECT 1; SELEC 2"); code != 1 || !strings.Contains(stderr, "statement 2 of 2") {
+		t.Errorf("a script whose second statement is wrong: exit %d, %s", code, stderr)
+	}
+	if _, stderr, code := ferry(t, nil, "inspect", archive, "--sql", "SELECT 1; SELECT 2", "--out", filepath.Join(dir, "two.csv")); code != 2 || !strings.Contains(stderr, "--out") {
+		t.Errorf("--out with two statements: exit %d, %s", code, stderr)
+	}
+	if _, _, code := ferry(t, nil, "inspect", archive, "--sql", " -- nothing;\n"); code != 2 {
+		t.Errorf("--sql without a statement: exit %d", code)
+	}
 	saved := filepath.Join(dir, "users.json")
 	if _, stderr, code := ferry(t, nil, "inspect", archive, "--sql", "SELECT account_id, email FROM users", "--out", saved); code != 0 {
 		t.Fatal(stderr)
