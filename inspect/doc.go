@@ -59,6 +59,10 @@ unless given) is stopped, and DuckDB works within ` + "`--memory-limit`" + ` (1G
 given), spilling to a temporary folder of ferry's own. A review script of
 several statements, separated by semicolons, runs in one call, and each
 statement's result is printed in turn (` + "`--out`" + ` saves a single one).
+Values print as DuckDB writes them (a DATE as 2024-01-02, an INTERVAL as
+1 month 2 days, a UUID as text); in JSON, DECIMAL and HUGEINT are exact
+numbers, and lists and structs keep their shape, as they do in a table's
+cells, written as JSON.
 
 `)
 	view := ""

@@ -321,9 +321,14 @@ func saveSQL(ctx context.Context, in *inspect.Inspector, stmt string, o *inspect
 	return nil
 }
 
-// writeRows streams rows as a table, CSV, or JSON objects one per line.
+// writeRows streams rows as a table, CSV, or JSON objects one per line,
+// each value as DuckDB writes it (inspect.Value).
 func writeRows(rows *sql.Rows, w io.Writer, format string) (int, error) {
 	cols, err := rows.Columns()
+	if err != nil {
+		return 0, err
+	}
+	types, err := rows.ColumnTypes()
 	if err != nil {
 		return 0, err
 	}
@@ -353,7 +358,7 @@ func writeRows(rows *sql.Rows, w io.Writer, format string) (int, error) {
 		case "json":
 			obj := make(map[string]any, len(cols))
 			for i, c := range cols {
-				obj[c] = jsonValue(vals[i])
+				obj[c] = inspect.Value(vals[i], types[i].DatabaseTypeName())
 			}
 			if err := enc.Encode(obj); err != nil {
 				return n, err
@@ -361,7 +366,7 @@ func writeRows(rows *sql.Rows, w io.Writer, format string) (int, error) {
 		default:
 			cells := make([]string, len(cols))
 			for i, v := range vals {
-				cells[i] = cell(v)
+				cells[i] = inspect.Text(inspect.Value(v, types[i].DatabaseTypeName()))
 				if tw != nil {
 					cells[i] = oneLine(cells[i]) // a table on a terminal; CSV keeps the data as it is
 				}
@@ -383,25 +388,6 @@ func writeRows(rows *sql.Rows, w io.Writer, format string) (int, error) {
 		}
 	}
 	return n, rows.Err()
-}
-
-func cell(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case []byte:
-		return string(x)
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	}
-	return fmt.Sprint(v)
-}
-
-func jsonValue(v any) any {
-	if b, ok := v.([]byte); ok {
-		return string(b)
-	}
-	return v
 }
 
 func printSummary(path string, s *inspect.Summary) {

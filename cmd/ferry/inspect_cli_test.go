@@ -44,6 +44,11 @@ func TestInspectCLI(t *testing.T) {
 	if _, _, code := ferry(t, nil, "inspect", archive, "--sql", " -- nothing;\n"); code != 2 {
 		t.Errorf("--sql without a statement: exit %d", code)
 	}
+	// Values as DuckDB writes them: a day, an exact number, a list.
+	out, stderr, code = ferry(t, nil, "inspect", archive, "--sql", "SELECT DATE '2024-01-02' AS d, 1.50::DECIMAL(4,2) AS x, ['a b', 'c'] AS l", "--format", "json")
+	if code != 0 || out != `{"d":"2024-01-02","l":["a b","c"],"x":1.5}`+"\n" {
+		t.Errorf("--sql values as json: exit %d %q %s", code, out, stderr)
+	}
 	saved := filepath.Join(dir, "users.json")
 	if _, stderr, code := ferry(t, nil, "inspect", archive, "--sql", "SELECT account_id, email FROM users", "--out", saved); code != 0 {
 		t.Fatal(stderr)
