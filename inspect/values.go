@@ -20,7 +20,8 @@ import (
 // driver's struct; an INTERVAL is text such as "1 month 2 days 03:00:00";
 // a UUID is its text form, not 16 raw bytes; a BLOB is text with its bytes
 // other than printable ASCII escaped as DuckDB does (\xFF). Lists, structs
-// and maps keep their shape, their elements made plain the same way.
+// and maps keep their shape, their elements made plain the same way. A NaN
+// or infinity is text (NaN, +Inf), which JSON can carry.
 func Value(v any, dbType string) any {
 	switch x := v.(type) {
 	case []byte:
@@ -41,6 +42,14 @@ func Value(v any, dbType string) any {
 			return x.Format("15:04:05.999999Z07:00")
 		}
 		return x.UTC().Format(time.RFC3339Nano)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Sprint(x)
+		}
+	case float32:
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Sprint(f)
+		}
 	case duckdb.Decimal:
 		return json.Number(x.String())
 	case *big.Int:
@@ -88,27 +97,12 @@ func Text(v any) string {
 		return x
 	case json.Number:
 		return string(x)
-	case float64, float32:
-		f := reflectFloat(x)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Sprint(f)
+	case float32, float64, []any, map[string]any:
+		if b, err := json.Marshal(x); err == nil {
+			return string(b)
 		}
-	case []any, map[string]any:
-	default:
-		return fmt.Sprint(v)
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
-}
-
-func reflectFloat(v any) float64 {
-	if f, ok := v.(float32); ok {
-		return float64(f)
-	}
-	return v.(float64)
+	return fmt.Sprint(v)
 }
 
 func uuidText(b []byte) string {
