@@ -230,7 +230,9 @@ func mergeManifests(a, b *archive.Manifest) *archive.Manifest {
 func (in *Inspector) Save(ctx context.Context, query, out string) error {
 	tmp := filepath.Join(in.dir, "result.parquet")
 	q := strings.TrimRight(strings.TrimSpace(query), ";")
-	if _, err := in.db.ExecContext(ctx, fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet, COMPRESSION zstd)", q, strings.ReplaceAll(tmp, "'", "''"))); err != nil {
+	// The query on lines of its own: a -- comment at its end would
+	// otherwise swallow the closing parenthesis.
+	if _, err := in.db.ExecContext(ctx, fmt.Sprintf("COPY (\n%s\n) TO '%s' (FORMAT parquet, COMPRESSION zstd)", q, strings.ReplaceAll(tmp, "'", "''"))); err != nil {
 		return sqlError(err, query)
 	}
 	// DuckDB creates files readable by all; the result holds personal data.

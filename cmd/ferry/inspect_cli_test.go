@@ -121,6 +121,11 @@ func TestInspectChainParquetAndDiff(t *testing.T) {
 	if len(data) < 8 || string(data[:4]) != "PAR1" || string(data[len(data)-4:]) != "PAR1" {
 		t.Fatalf("--out .parquet wrote %d bytes that are not Parquet", len(data))
 	}
+	// A query that ends in a comment saves as well.
+	commented := filepath.Join(dir, "commented.parquet")
+	if _, stderr, code := ferry(t, nil, "inspect", fresh, "--sql", "SELECT * FROM pages -- every page;", "--out", commented); code != 0 {
+		t.Fatalf("--out .parquet of a query ending in a comment: exit %d, %s", code, stderr)
+	}
 	if out, _, code := ferry(t, nil, "inspect", "diff", full, fresh); code != 1 || !strings.Contains(out, "DIFFERENT") {
 		t.Errorf("diff of an archive and a later one: exit %d\n%s", code, out)
 	}
