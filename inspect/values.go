@@ -79,8 +79,9 @@ func Value(v any, dbType string) any {
 	case duckdb.OrderedMap:
 		kv := innerTypes(dbType, "MAP(")
 		out := make(map[string]any, x.Len())
+		values := x.Values() // a copy, each call
 		for i, k := range x.Keys() {
-			out[Text(Value(k, kv["0"]))] = Value(x.Values()[i], kv["1"])
+			out[Text(Value(k, kv["0"]))] = Value(values[i], kv["1"])
 		}
 		return out
 	}

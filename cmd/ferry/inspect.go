@@ -328,9 +328,13 @@ func writeRows(rows *sql.Rows, w io.Writer, format string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	types, err := rows.ColumnTypes()
+	colTypes, err := rows.ColumnTypes()
 	if err != nil {
 		return 0, err
+	}
+	types := make([]string, len(colTypes))
+	for i, t := range colTypes {
+		types[i] = t.DatabaseTypeName()
 	}
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
@@ -358,7 +362,7 @@ func writeRows(rows *sql.Rows, w io.Writer, format string) (int, error) {
 		case "json":
 			obj := make(map[string]any, len(cols))
 			for i, c := range cols {
-				obj[c] = inspect.Value(vals[i], types[i].DatabaseTypeName())
+				obj[c] = inspect.Value(vals[i], types[i])
 			}
 			if err := enc.Encode(obj); err != nil {
 				return n, err
@@ -366,7 +370,7 @@ func writeRows(rows *sql.Rows, w io.Writer, format string) (int, error) {
 		default:
 			cells := make([]string, len(cols))
 			for i, v := range vals {
-				cells[i] = inspect.Text(inspect.Value(v, types[i].DatabaseTypeName()))
+				cells[i] = inspect.Text(inspect.Value(v, types[i]))
 				if tw != nil {
 					cells[i] = oneLine(cells[i]) // a table on a terminal; CSV keeps the data as it is
 				}
