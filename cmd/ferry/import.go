@@ -118,15 +118,16 @@ twice. Likes are reported as not written (Cloud cannot like on behalf of a user)
 }
 
 func runImport(cmd *cobra.Command, g *globals, o *importOptions, path string, policy importer.Policy) (err error) {
-	// An import's live heap is small (20-35 MB) and its garbage plenty, so
+	// An import's live heap is small (15-30 MB) and its garbage plenty, so
 	// Go's default of letting the heap double before collecting made most
 	// of its peak memory, and more at 400,000 pages than at 40,000 (heap
-	// goal 55 -> 74 MB). Half that headroom: peak RSS 160-163 -> 149-151 MB
-	// at 40,000 pages, 197 -> 173 MB at 400,000, for 1-10% more time at
-	// 40,000 pages. GOGC, if set, decides.
+	// goal 55 -> 74 MB). Half that headroom, and a soft limit above it,
+	// keep the peak near the live size (importer.SoftMemoryLimit). GOGC and
+	// GOMEMLIMIT, if set, decide.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
+	setMemoryLimit(importer.SoftMemoryLimit)
 	opts := importer.Options{OnConflict: policy, MergeGroups: o.mergeGroups, Spaces: o.spaces, DryRun: o.dryRun, AllowMissingApps: o.allowApps,
 		Invite: o.invite, InviteWait: o.inviteWait}
 	cloudDest := strings.HasPrefix(o.to, "http://") || strings.HasPrefix(o.to, "https://")
