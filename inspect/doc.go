@@ -58,7 +58,11 @@ quotes, ` + "`SELECT \"at\" FROM events`" + `. A query that runs past ` + "`--ti
 unless given) is stopped, and DuckDB works within ` + "`--memory-limit`" + ` (1GB unless
 given), spilling to a temporary folder of ferry's own. A review script of
 several statements, separated by semicolons, runs in one call, and each
-statement's result is printed in turn (` + "`--out`" + ` saves a single one).
+query's result is printed in turn. Statements that only prepare the session
+(` + "`CREATE TEMP VIEW`" + `, ` + "`CREATE TEMP MACRO`" + `, ` + "`SET VARIABLE`" + `, an ` + "`INSERT`" + ` into a
+temporary table) print nothing; the archive's views cannot change, so what a
+script creates is temporary. ` + "`--out`" + ` saves the query that ends a script, after
+the statements that prepare it.
 Values print as DuckDB writes them (a DATE as 2024-01-02, an INTERVAL as
 1 month 2 days, a UUID as text); in JSON, DECIMAL and HUGEINT are exact
 numbers, and lists and structs keep their shape, as they do in a table's

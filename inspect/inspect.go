@@ -295,10 +295,14 @@ func (in *Inspector) Query(ctx context.Context, query string) (*sql.Rows, error)
 
 // sqlError adds a hint to DuckDB's errors where a reviewer can act: "at",
 // a column of several views, is an SQL keyword, and a query that names it
-// bare does not parse (DuckDB's message points at the token after it).
+// bare does not parse (DuckDB's message points at the token after it); a
+// CREATE without TEMP is refused as a write to the archive's views.
 func sqlError(err error, query string) error {
 	if strings.Contains(err.Error(), "Parser Error") && bareAt.MatchString(query) {
 		return fmt.Errorf("sql: %w\n(at is an SQL keyword: write the column as \"at\", in double quotes)", err)
+	}
+	if strings.Contains(err.Error(), "attached in read-only mode") {
+		return fmt.Errorf("sql: %w\n(the archive's views cannot change; a script's own views, tables and macros are temporary: CREATE TEMP VIEW, CREATE TEMP TABLE, CREATE TEMP MACRO)", err)
 	}
 	return fmt.Errorf("sql: %w", err)
 }

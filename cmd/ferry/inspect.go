@@ -54,7 +54,9 @@ users, groups, memberships, spaces, space_permissions, pages, page_versions,
 blogposts, comments, attachments, labels, restrictions, apps, scope. The
 query can read the archive's events and nothing else. Several statements,
 separated by ; (a review script: --sql "$(cat audit.sql)"), run in one
-call, each result printed in turn; --out saves one.
+call, each query's result printed in turn. Statements that prepare (CREATE
+TEMP VIEW, CREATE TEMP MACRO, SET VARIABLE) print nothing; --out saves the
+query that ends the script.
 
 --against SITE plans an import into SITE without writing (the same planner as
 'ferry import --dry-run'): space key conflicts, group merges and who gains
@@ -140,7 +142,7 @@ are never cached. --no-cache reads the archive afresh and keeps nothing;
 	f := cmd.Flags()
 	f.StringVar(&o.format, "format", "text", "summary: text or json; --sql results: table, csv or json (one object per line)")
 	f.StringVar(&o.query, "sql", "", "read-only SQL over the archive's views: a query, or several separated by ; (each result is printed in turn)")
-	f.StringVar(&o.out, "out", "", "save the --sql result to FILE.parquet, FILE.csv or FILE.json instead of printing it")
+	f.StringVar(&o.out, "out", "", "save the result of the query that ends --sql to FILE.parquet, FILE.csv or FILE.json instead of printing it")
 	f.BoolVar(&o.schema, "schema", false, "list the views and their columns")
 	f.StringVar(&o.extract, "extract", "", "write the events as Hive-partitioned Parquet, the blobs' index and the views' SQL into this new folder")
 	f.StringVar(&o.against, "against", "", "plan an import into this site without writing to it")
@@ -244,25 +246,45 @@ func inspectWithin(ctx context.Context, o *inspectOptions, paths []string) error
 
 func inspectSQL(ctx context.Context, in *inspect.Inspector, o *inspectOptions) error {
 	stmts := inspect.Statements(o.query)
-	switch {
-	case len(stmts) == 0:
+	if len(stmts) == 0 {
 		return usageError(`--sql holds no statement: give a query, such as --sql "SELECT count(*) FROM pages"`)
-	case len(stmts) > 1 && o.out != "":
-		return usageError("--out saves one query's result, and --sql holds %d statements: save them one at a time", len(stmts))
-	case o.out != "":
-		return saveSQL(ctx, in, stmts[0], o)
 	}
-	// Each statement's result in turn; tables and CSV are set apart by a
-	// blank line, JSON rows simply follow each other.
+	// Setup statements (CREATE TEMP VIEW, SET VARIABLE: inspect.IsSetup)
+	// run and print nothing. Each query's result is printed in turn,
+	// tables and CSV set apart by a blank line, JSON rows simply following
+	// each other; with --out, the last statement's is saved.
+	printed := 0
 	for i, stmt := range stmts {
-		if i > 0 && o.format != "json" {
-			printf("\n")
-		}
-		if err := printSQL(ctx, in, stmt, o.format); err != nil {
-			if len(stmts) > 1 {
+		named := func(err error) error {
+			if err != nil && len(stmts) > 1 {
 				return fmt.Errorf("statement %d of %d: %w", i+1, len(stmts), err)
 			}
 			return err
+		}
+		setup, err := in.IsSetup(ctx, stmt)
+		if err != nil {
+			return named(err)
+		}
+		last := i == len(stmts)-1
+		switch {
+		case setup && last && o.out != "":
+			return usageError("--out saves the result of the last statement of --sql, and statement %d of %d is not a query: end the script with the query to save", i+1, len(stmts))
+		case setup:
+			if err := in.Exec(ctx, stmt); err != nil {
+				return named(err)
+			}
+		case o.out != "" && !last:
+			return usageError("--out saves one query's result, and statement %d of %d is a query before the last: save each query with a call of its own (statements before it may only prepare, as CREATE TEMP VIEW does)", i+1, len(stmts))
+		case o.out != "":
+			return named(saveSQL(ctx, in, stmt, o))
+		default:
+			if printed > 0 && o.format != "json" {
+				printf("\n")
+			}
+			printed++
+			if err := printSQL(ctx, in, stmt, o.format); err != nil {
+				return named(err)
+			}
 		}
 	}
 	return nil

@@ -41,6 +41,25 @@ func TestInspectCLI(t *testing.T) {
 	if _, stderr, code := ferry(t, nil, "inspect", archive, "--sql", "SELECT 1; SELECT 2", "--out", filepath.Join(dir, "two.csv")); code != 2 || !strings.Contains(stderr, "--out") {
 		t.Errorf("--out with two statements: exit %d, %s", code, stderr)
 	}
+	// A script's setup statements print nothing, and --out saves the query
+	// that ends it.
+	setup := "CREATE TEMP VIEW old AS SELECT * FROM pages WHERE versions > 1; CREATE TEMP MACRO pct(a, b) AS round(100.0 * a / b); SET VARIABLE least = 2;\n"
+	query := "SELECT count(*) AS n, pct(count(*), (SELECT count(*) FROM pages)) <= 100 AS share FROM old WHERE versions >= getvariable('least')"
+	out, stderr, code = ferry(t, nil, "inspect", archive, "--sql", setup+query, "--format", "csv")
+	if code != 0 || !strings.HasPrefix(out, "n,share\n") || strings.Count(out, "\n") != 2 || !strings.HasSuffix(out, ",true\n") {
+		t.Errorf("--sql with setup statements: exit %d %q %s", code, out, stderr)
+	}
+	if _, stderr, code := ferry(t, nil, "inspect", archive, "--sql", setup+query, "--out", filepath.Join(dir, "old.csv")); code != 0 {
+		t.Errorf("--out after setup statements: exit %d, %s", code, stderr)
+	} else if data, _ := os.ReadFile(filepath.Join(dir, "old.csv")); string(data) != out {
+		t.Errorf("--out after setup statements saved %q, printed %q", data, out)
+	}
+	if _, stderr, code := ferry(t, nil, "inspect", archive, "--sql", "SELECT count(*) FROM pages;"+setup, "--out", filepath.Join(dir, "x.csv")); code != 2 || !strings.Contains(stderr, "statement 1 of 4 is a query before the last") {
+		t.Errorf("--out with a query, then setup: exit %d, %s", code, stderr)
+	}
+	if _, stderr, code := ferry(t, nil, "inspect", archive, "--sql", "CREATE VIEW mine AS SELECT 1"); code != 1 || !strings.Contains(stderr, "CREATE TEMP VIEW") {
+		t.Errorf("a view that is not temporary: exit %d, %s", code, stderr)
+	}
 	if _, _, code := ferry(t, nil, "inspect", archive, "--sql", " -- nothing;\n"); code != 2 {
 		t.Errorf("--sql without a statement: exit %d", code)
 	}
