@@ -267,8 +267,8 @@ func (b *bench) run() (*size, error) {
 	var coldSecs, peak float64
 	var coldCalls []string
 	type pass struct {
-		secs  float64
-		calls []string
+		secs         float64
+		calls, peaks []string
 	}
 	var warm []pass
 	for n := range 1 + b.runs {
@@ -281,6 +281,7 @@ func (b *bench) run() (*size, error) {
 			peak = max(peak, o.peakMiB)
 			ps.secs += o.seconds
 			ps.calls = append(ps.calls, fmt.Sprintf("%.2f", o.seconds))
+			ps.peaks = append(ps.peaks, fmt.Sprintf("%.0f", o.peakMiB))
 		}
 		if n == 0 {
 			coldSecs, coldCalls = ps.secs, ps.calls
@@ -304,11 +305,11 @@ func (b *bench) run() (*size, error) {
 		twoCalls = append(twoCalls, summary.seconds+script.seconds)
 	}
 	slices.SortFunc(warm, func(x, y pass) int { return cmp.Compare(x.secs, y.secs) })
-	secs, calls := warm[len(warm)/2].secs, warm[len(warm)/2].calls
+	secs, calls, peaks := warm[len(warm)/2].secs, warm[len(warm)/2].calls, warm[len(warm)/2].peaks
 	inspectStep := step{Name: "inspect (summary + 3 queries)", Seconds: secs, PeakMiB: peak, Events: ex.Events}
 	var notes []string
 	notes = append(notes, "the CLI's wall time per call (summary, then each query): "+strings.Join(calls, ", ")+
-		fmt.Sprintf(" s; the first time, with an empty cache: %s s (%.2f s in all)", strings.Join(coldCalls, ", "), coldSecs))
+		fmt.Sprintf(" s; the first time, with an empty cache: %s s (%.2f s in all); peak RSS MiB per call: %s", strings.Join(coldCalls, ", "), coldSecs, strings.Join(peaks, ", ")))
 	// What each call pays before its query, which the one-process
 	// baseline pays once: starting ferry, then opening DuckDB over the
 	// cached views.
@@ -346,6 +347,11 @@ func (b *bench) run() (*size, error) {
 	}
 	inspectStep.Note = strings.Join(notes, "; ")
 	add(inspectStep)
+	if plain, err := b.plainDuckDBStep(p("site.ferry")); err == nil {
+		add(plain)
+	} else {
+		fmt.Println("  plain DuckDB failed:", err)
+	}
 	if versions, err := b.scalar(p("site.ferry"), `SELECT count(*) FROM events WHERE type = 'page.version'`); err == nil {
 		sz.PageVersions = versions
 	}

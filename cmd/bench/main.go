@@ -7,8 +7,10 @@
 // evolve, an incremental export and its import, compare. Baselines: zstd
 // alone compressing and decompressing the same bytes (the events as NDJSON
 // and every blob), DuckDB read_json over the same events (inspect), the
-// same rows inserted raw in batched SQLite transactions (import), and the
-// size of tar + zstd of the NDJSON dump and the blobs (archive size).
+// same rows inserted raw in batched SQLite transactions (import), the
+// size of tar + zstd of the NDJSON dump and the blobs (archive size), and
+// the audit queries in plain DuckDB over inspect --extract's folder, a
+// process each (inspect's peak memory; plainduckdb.go).
 // On the smaller sites, the steps with a ratio and their baselines run
 // three times and the medians count; every timed step starts after a sync.
 //
@@ -63,6 +65,9 @@ type results struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == plainDuckDBMode {
+		os.Exit(plainDuckDB(os.Args[2:]))
+	}
 	ferry := flag.String("ferry", "bin/ferry", "the ferry binary")
 	sizes := flag.String("sizes", envOr("FERRY_BENCH_SIZES", "4000,40000,400000"), "pages of each site (env FERRY_BENCH_SIZES)")
 	bytesPerPage := flag.Int64("attachment-bytes-per-page", 5250, "attachment bytes per page (400,000 pages: 2.1 GB)")
