@@ -141,7 +141,7 @@ are never cached. --no-cache reads the archive afresh and keeps nothing;
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.format, "format", "text", "summary: text or json; --sql results: table, csv or json (one object per line)")
-	f.StringVar(&o.query, "sql", "", "read-only SQL over the archive's views: a query, or several separated by ; (each result is printed in turn)")
+	f.StringVar(&o.query, "sql", "", "read-only SQL over the archive's views: a query, or a script of several separated by ; (each query's result is printed in turn)")
 	f.StringVar(&o.out, "out", "", "save the result of the query that ends --sql to FILE.parquet, FILE.csv or FILE.json instead of printing it")
 	f.BoolVar(&o.schema, "schema", false, "list the views and their columns")
 	f.StringVar(&o.extract, "extract", "", "write the events as Hive-partitioned Parquet, the blobs' index and the views' SQL into this new folder")
