@@ -153,14 +153,8 @@ func runCmd(bin string, args ...string) (outcome, int, error) {
 		defer close(polled)
 		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
 		for {
-			if data, err := os.ReadFile(status); err == nil {
-				for _, line := range strings.Split(string(data), "\n") {
-					if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-						if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil && kb > peakKiB {
-							peakKiB = kb
-						}
-					}
-				}
+			if kb, ok := vmHWM(status); ok {
+				peakKiB = max(peakKiB, kb)
 			}
 			select {
 			case <-done:
@@ -180,6 +174,21 @@ func runCmd(bin string, args ...string) (outcome, int, error) {
 		return o, -1, err
 	}
 	return o, code, nil
+}
+
+// vmHWM reads a process's peak RSS in KiB from its /proc status file.
+func vmHWM(status string) (int64, bool) {
+	data, err := os.ReadFile(status)
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			return kb, err == nil
+		}
+	}
+	return 0, false
 }
 
 func (b *bench) ferryStep(name string, args ...string) (outcome, error) {

@@ -57,17 +57,12 @@ func plainDuckDB(args []string) int {
 		return fail(err)
 	}
 	secs := time.Since(start).Seconds()
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return fail(err)
+	kib, ok := vmHWM("/proc/self/status")
+	if !ok {
+		return fail(fmt.Errorf("no VmHWM in /proc/self/status"))
 	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			fmt.Printf("%s %.4f\n", f[1], secs)
-			return 0
-		}
-	}
-	return fail(fmt.Errorf("no VmHWM in /proc/self/status"))
+	fmt.Printf("%d %.4f\n", kib, secs)
+	return 0
 }
 
 // plainDuckDBStep runs the audit queries in plain DuckDB, one process
