@@ -233,19 +233,19 @@ func openEntry(ctx context.Context, cfg Config, dir string, e *cacheEntry, paths
 	if err != nil {
 		return nil, err
 	}
-	in := &Inspector{dir: tmp, paths: paths, read: cfg.Read, Header: e.Header, Manifest: e.Manifest}
+	in := &Inspector{dir: tmp, entry: dir, paths: paths, read: cfg.Read, Header: e.Header, Manifest: e.Manifest}
 	for _, s := range e.Segments {
 		in.segments = append(in.segments, segmentFile{path: filepath.Join(dir, s.Name), archive: s.Archive, typed: s.Typed})
 	}
 	now := time.Now()
 	os.Chtimes(dir, now, now) // recently used, for pruneCache
-	if in.db, err = sql.Open("duckdb", filepath.Join(dir, cacheDBFile)+"?access_mode=READ_ONLY"); err != nil {
-		in.Close()
-		return nil, err
-	}
-	if err := in.configure(ctx, cfg.MemoryLimit, dir); err != nil {
-		in.Close()
-		return nil, err
+	// DuckDB starts on the first query (about 15 ms of a call with its
+	// settings and close): a remembered summary needs none.
+	in.openDB = func(ctx context.Context) (err error) {
+		if in.db, err = sql.Open("duckdb", filepath.Join(dir, cacheDBFile)+"?access_mode=READ_ONLY"); err != nil {
+			return err
+		}
+		return in.configure(ctx, cfg.MemoryLimit, dir)
 	}
 	return in, nil
 }

@@ -91,6 +91,54 @@ func TestCacheAnswersAsTheArchive(t *testing.T) {
 	}
 }
 
+// The summary is computed once per entry: the next call answers without
+// starting DuckDB, with the same summary, and a summary.json that another
+// ferry build wrote (another executable stamp) is computed again.
+func TestCacheRemembersTheSummary(t *testing.T) {
+	path := filepath.Join(testdataDir, "golden-1.1.ferry")
+	fresh, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := summaryOf(t, fresh)
+	cache := t.TempDir()
+	summaryOf(t, cachedOpen(t, cache, path))
+
+	in := cachedOpen(t, cache, path)
+	got := summaryOf(t, in)
+	if in.db != nil {
+		t.Error("the remembered summary started DuckDB")
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("remembered summary:\n%+v\nwant\n%+v", got, want)
+	}
+	in = cachedOpen(t, cache, path)
+	if n := count(t, in, `SELECT count(*) FROM events`); n != want.Events {
+		t.Errorf("a query after the lazy open counted %d events, want %d", n, want.Events)
+	}
+	in.Close()
+
+	memo := filepath.Join(cache, entries(t, cache)[0], cacheSummaryFile)
+	data, err := os.ReadFile(memo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r rememberedSummary
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	r.Ferry.ModNano++ // as if another build of ferry wrote it
+	r.Summary.Events = -1
+	data, _ = json.Marshal(r)
+	if err := os.WriteFile(memo, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in = cachedOpen(t, cache, path)
+	if got := summaryOf(t, in); got.Events != want.Events || in.db == nil {
+		t.Errorf("another ferry's summary was used (events %d, DuckDB started: %v)", got.Events, in.db != nil)
+	}
+}
+
 // A cached file that changed (here, overwritten by a reviewer's COPY,
 // which DuckDB allows in the entry's folder) is noticed and the entry built
 // again from the archive.

@@ -39,7 +39,10 @@ copied out; blobs are never read. The first call on an archive keeps the
 checked copies, and a read-only DuckDB database of the views, in the user's
 cache ($XDG_CACHE_HOME/ferry/inspect, up to 4 GB, least recently used out),
 named by the SHA-256 of the archive's header and manifest, ferry's views and
-DuckDB's version; later calls open that directly. The archive's identity
+DuckDB's version; later calls open that directly. The entry also keeps
+the summary once computed, with the stat of the ferry executable that
+computed it, so a later summary by the same ferry starts no DuckDB at all
+and one built again computes it afresh. The archive's identity
 is remembered with its file's device, inode, size and times, so an
 unchanged file is not read again to find its entry; a file written to or
 replaced since is identified afresh. A cached file that changed

@@ -109,7 +109,11 @@ func (in *Inspector) Extract(ctx context.Context, dir string) (*Extracted, error
 	}
 	copyEvents := fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (kind, archive), ROW_GROUP_SIZE %d)",
 		strings.Join(parts, "\nUNION ALL "), sqlString(filepath.Join(work, "events")), extractRowGroup)
-	if _, err := in.db.ExecContext(ctx, copyEvents); err != nil {
+	db, err := in.database(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, copyEvents); err != nil {
 		return nil, fmt.Errorf("--extract: writing the events: %w", err)
 	}
 	blobs, err := in.writeBlobIndex(ctx, work)
@@ -172,7 +176,11 @@ func (in *Inspector) writeBlobIndex(ctx context.Context, work string) (int, erro
 	if err != nil {
 		return n, err
 	}
-	_, err = in.db.ExecContext(ctx, fmt.Sprintf(`COPY (SELECT * FROM read_json('%s', format = 'newline_delimited', columns = {archive: 'VARCHAR', digest: 'VARCHAR',
+	db, err := in.database(ctx)
+	if err != nil {
+		return n, err
+	}
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`COPY (SELECT * FROM read_json('%s', format = 'newline_delimited', columns = {archive: 'VARCHAR', digest: 'VARCHAR',
 		member: 'VARCHAR', stored_bytes: 'BIGINT', content_bytes: 'BIGINT', compressed: 'BOOLEAN', encrypted: 'BOOLEAN'})) TO '%s' (FORMAT parquet, COMPRESSION zstd)`,
 		sqlString(lines), sqlString(filepath.Join(work, "blobs", "blobs.parquet"))))
 	return n, err

@@ -28,7 +28,12 @@ import (
 
 // Inspector is an archive opened for SQL.
 type Inspector struct {
-	db       *sql.DB
+	db *sql.DB
+	// openDB, when set, opens db on first use (database): a cached entry
+	// whose summary is remembered answers without starting DuckDB.
+	openDB   func(context.Context) error
+	dbErr    error
+	entry    string // the cache entry's folder, if opened through the cache
 	dir      string
 	Header   archive.Header
 	Manifest *archive.Manifest
@@ -232,7 +237,11 @@ func (in *Inspector) Save(ctx context.Context, query, out string) error {
 	q := strings.TrimRight(strings.TrimSpace(query), ";")
 	// The query on lines of its own: a -- comment at its end would
 	// otherwise swallow the closing parenthesis.
-	if _, err := in.db.ExecContext(ctx, fmt.Sprintf("COPY (\n%s\n) TO '%s' (FORMAT parquet, COMPRESSION zstd)", q, strings.ReplaceAll(tmp, "'", "''"))); err != nil {
+	db, err := in.database(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("COPY (\n%s\n) TO '%s' (FORMAT parquet, COMPRESSION zstd)", q, strings.ReplaceAll(tmp, "'", "''"))); err != nil {
 		return sqlError(err, query)
 	}
 	// DuckDB creates files readable by all; the result holds personal data.
@@ -276,6 +285,18 @@ func copyChecked(f *archive.File, name, out string) error {
 // sqlString escapes s for a single-quoted SQL string.
 func sqlString(s string) string { return strings.ReplaceAll(s, "'", "''") }
 
+// database is in.db, opened first if the Inspector was opened lazily.
+func (in *Inspector) database(ctx context.Context) (*sql.DB, error) {
+	if open := in.openDB; open != nil {
+		in.openDB = nil
+		in.dbErr = open(ctx)
+	}
+	if in.dbErr != nil {
+		return nil, in.dbErr
+	}
+	return in.db, nil
+}
+
 // Close removes the copied segments.
 func (in *Inspector) Close() error {
 	if in.db != nil {
@@ -286,7 +307,11 @@ func (in *Inspector) Close() error {
 
 // Query runs a reviewer's SQL.
 func (in *Inspector) Query(ctx context.Context, query string) (*sql.Rows, error) {
-	rows, err := in.db.QueryContext(ctx, query)
+	db, err := in.database(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, sqlError(err, query)
 	}
@@ -316,7 +341,11 @@ type Column struct {
 
 // Schema lists the views a reviewer can query and their columns.
 func (in *Inspector) Schema(ctx context.Context) ([]Column, error) {
-	rows, err := in.db.QueryContext(ctx, `SELECT table_name, column_name, data_type FROM information_schema.columns
+	db, err := in.database(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT table_name, column_name, data_type FROM information_schema.columns
 		WHERE table_name IN (`+viewList()+`) ORDER BY table_name, ordinal_position`)
 	if err != nil {
 		return nil, err

@@ -16,7 +16,11 @@ import (
 // reviewer nothing. Each statement must be classified after the ones
 // before it have run: a query may read a view they created.
 func (in *Inspector) IsSetup(ctx context.Context, stmt string) (bool, error) {
-	conn, err := in.db.Conn(ctx)
+	db, err := in.database(ctx)
+	if err != nil {
+		return false, err
+	}
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -54,7 +58,11 @@ func (in *Inspector) IsSetup(ctx context.Context, stmt string) (bool, error) {
 
 // Exec runs a setup statement (IsSetup).
 func (in *Inspector) Exec(ctx context.Context, stmt string) error {
-	if _, err := in.db.ExecContext(ctx, stmt); err != nil {
+	db, err := in.database(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, stmt); err != nil {
 		return sqlError(err, stmt)
 	}
 	return nil

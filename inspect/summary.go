@@ -80,8 +80,20 @@ type Attachment struct {
 // upload limit of Confluence Cloud.
 const cloudUploadLimit = 2 << 30
 
-// Summarize answers the reviewer's standing questions.
+// Summarize answers the reviewer's standing questions. Through the cache,
+// the answer is computed once per archive (cache_summary.go).
 func (in *Inspector) Summarize(ctx context.Context) (*Summary, error) {
+	if s := in.cachedSummary(); s != nil {
+		return s, nil
+	}
+	s, err := in.summarize(ctx)
+	if err == nil {
+		in.rememberSummary(s)
+	}
+	return s, err
+}
+
+func (in *Inspector) summarize(ctx context.Context) (*Summary, error) {
 	h, m := in.Header, in.Manifest
 	s := &Summary{ArchiveID: h.ArchiveID, ParentID: h.ParentID, Version: h.Version, Created: h.Created,
 		Source: map[string]any{"kind": h.Source.Kind, "location": h.Source.Location, "site_id": h.Source.SiteID, "visibility": h.Source.Visibility},
@@ -91,14 +103,18 @@ func (in *Inspector) Summarize(ctx context.Context) (*Summary, error) {
 	for t, n := range m.Events.ByType {
 		s.ByKind[model.EventType(t).Kind()] += n
 	}
-	one := func(q string, dest ...any) error { return in.db.QueryRowContext(ctx, q).Scan(dest...) }
+	db, err := in.database(ctx)
+	if err != nil {
+		return nil, err
+	}
+	one := func(q string, dest ...any) error { return db.QueryRowContext(ctx, q).Scan(dest...) }
 	var first, last sql.NullTime
 	if err := one(`SELECT min("at"), max("at") FROM events`, &first, &last); err != nil {
 		return nil, err
 	}
 	s.FirstEvent, s.LastEvent = first.Time, last.Time
 	// One pass over scope for both the copied count and what is not copied.
-	err := in.rows(ctx, `SELECT entity, copied, coalesce(condition, ''), reason, count(*) FROM scope
+	err = in.rows(ctx, `SELECT entity, copied, coalesce(condition, ''), reason, count(*) FROM scope
 		GROUP BY ALL ORDER BY 5 DESC, 1`, func(r *sql.Rows) error {
 		var l ScopeLine
 		if err := r.Scan(&l.Kind, &l.Copy, &l.Condition, &l.Reason, &l.Events); err != nil {
@@ -170,7 +186,11 @@ func (in *Inspector) Summarize(ctx context.Context) (*Summary, error) {
 }
 
 func (in *Inspector) rows(ctx context.Context, q string, each func(*sql.Rows) error) error {
-	rows, err := in.db.QueryContext(ctx, q)
+	db, err := in.database(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return err
 	}

@@ -213,6 +213,23 @@ func TestInspectCache(t *testing.T) {
 	if entries, _ := filepath.Glob(filepath.Join(cache, "ferry", "inspect", "*", "entry.json")); len(entries) != 1 {
 		t.Fatalf("%d cache entries, want 1", len(entries))
 	}
+	// The summary, computed on the first call and then remembered, reads
+	// the same as one computed afresh, as text and as JSON.
+	for _, format := range []string{"text", "json"} {
+		want, stderr, code := ferry(t, nil, "inspect", golden, "--format", format, "--no-cache")
+		if code != 0 {
+			t.Fatalf("summary (%s) with --no-cache: exit %d: %s", format, code, stderr)
+		}
+		for i := range 2 {
+			got, stderr, code := ferry(t, nil, "inspect", golden, "--format", format)
+			if code != 0 || got != want {
+				t.Fatalf("summary %d (%s) through the cache: exit %d: %s\n%s\nwant\n%s", i+1, format, code, stderr, got, want)
+			}
+		}
+	}
+	if memos, _ := filepath.Glob(filepath.Join(cache, "ferry", "inspect", "*", "summary.json")); len(memos) != 1 {
+		t.Fatalf("%d remembered summaries, want 1", len(memos))
+	}
 }
 
 // A usage error names the help to read by the command's whole path.

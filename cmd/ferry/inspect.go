@@ -86,8 +86,9 @@ The first call on an archive checks its event segments and keeps the
 checked copies, with DuckDB's views over them, in a cache of your own
 ($XDG_CACHE_HOME/ferry/inspect, else ~/.cache/ferry/inspect; up to 4 GB,
 least recently used first out), so later calls start as fast as DuckDB over
-plain files. An entry is found only for the same archive contents (the
-SHA-256 of its header and manifest) and the same ferry. Encrypted archives
+plain files; the summary, computed once, is kept there too. An entry is
+found only for the same archive contents (the SHA-256 of its header and
+manifest) and the same ferry. Encrypted archives
 are never cached. --no-cache reads the archive afresh and keeps nothing;
 'ferry verify' checks the archive file itself.`,
 		Example: `  ferry inspect site.ferry
