@@ -145,8 +145,8 @@ func (in *Inspector) copySegments(paths []string) (typed, untyped []string, err 
 		}
 		f.Close()
 	}
-	// Reading a manifest (40 MB at 400,000 pages) leaves Go heap that
-	// the runtime would return to the system only minutes later; DuckDB's
+	// Reading a manifest (40 MB at 400,000 pages) leaves freed Go heap
+	// that the runtime returns to the system only gradually; DuckDB's
 	// queries would otherwise stack their memory on top of it.
 	debug.FreeOSMemory()
 	return typed, untyped, nil
