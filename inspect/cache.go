@@ -219,11 +219,7 @@ func buildEntry(ctx context.Context, cfg Config, dir string, paths []string) (er
 	if err != nil {
 		return err
 	}
-	part := filepath.Join(dir, cacheEntryFile+".partial")
-	if err := os.WriteFile(part, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(part, filepath.Join(dir, cacheEntryFile))
+	return writeByRename(filepath.Join(dir, cacheEntryFile), data)
 }
 
 // openEntry opens an entry's database read-only, in a private folder for

@@ -52,19 +52,33 @@ func identify(root, path string) (archive.Header, string, error) {
 	return h, id, nil
 }
 
-// remember writes k to memo by rename, so a reader never sees half of it;
-// on failure nothing is kept, and the next call identifies the file again.
+// remember writes k to memo; on failure nothing is kept, and the next
+// call identifies the file again.
 func remember(memo string, k knownIdentity) {
 	data, err := json.Marshal(k)
 	if err != nil || os.MkdirAll(filepath.Dir(memo), 0o700) != nil {
 		return
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(memo), ".identity-")
+	writeByRename(memo, data)
+}
+
+// writeByRename writes data to path, readable by its owner only, through a
+// temporary file in the same folder and a rename, so a reader never sees
+// half of it; on failure nothing is left.
+func writeByRename(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-")
 	if err != nil {
-		return
+		return err
 	}
-	_, werr := tmp.Write(data)
-	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), memo) != nil {
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
 		os.Remove(tmp.Name())
 	}
+	return err
 }

@@ -48,24 +48,14 @@ func (in *Inspector) cachedSummary() *Summary {
 	return r.Summary
 }
 
-// rememberSummary writes s into the entry by rename, so a reader never
-// sees half of it; on failure nothing is kept, and the next call computes
-// it again.
+// rememberSummary writes s into the entry; on failure nothing is kept,
+// and the next call computes it again.
 func (in *Inspector) rememberSummary(s *Summary) {
 	exe, ok := executableStamp()
 	if in.entry == "" || !ok {
 		return
 	}
-	data, err := json.Marshal(rememberedSummary{Ferry: exe, Summary: s})
-	if err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(in.entry, ".summary-")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(data)
-	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), filepath.Join(in.entry, cacheSummaryFile)) != nil {
-		os.Remove(tmp.Name())
+	if data, err := json.Marshal(rememberedSummary{Ferry: exe, Summary: s}); err == nil {
+		writeByRename(filepath.Join(in.entry, cacheSummaryFile), data)
 	}
 }
