@@ -33,6 +33,7 @@ var auditQueries = []string{
 
 type bench struct {
 	ferry, dir string
+	self       string // this bench's binary, for its plain-DuckDB mode
 	pages      int
 	bytes      int64
 	runs       int // of each step with a ratio, and of its baseline: the median counts

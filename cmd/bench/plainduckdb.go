@@ -75,14 +75,10 @@ func (b *bench) plainDuckDBStep(arch string) (step, error) {
 	if o, code, err := runCmd(b.ferry, "inspect", arch, "--extract", dir); err != nil || code != 0 {
 		return step{}, fmt.Errorf("ferry inspect --extract: exit %d %v: %s", code, err, strings.TrimSpace(o.stderr))
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return step{}, err
-	}
 	st := step{Name: "plain DuckDB: the 3 queries over inspect --extract's folder, a process each (inspect's memory baseline)"}
 	var peaks []string
 	for _, q := range auditQueries {
-		o, code, err := runCmd(self, plainDuckDBMode, dir, q)
+		o, code, err := runCmd(b.self, plainDuckDBMode, dir, q)
 		if err == nil && code != 0 {
 			err = fmt.Errorf("exit %d: %s", code, strings.TrimSpace(o.stderr))
 		}
