@@ -262,17 +262,11 @@ func (ci *cloudImport) recoverComments(kind, container string) error {
 			if _, known := ci.j.lookup(ci.site, "comment", prov.SourceID); !known {
 				// Where it is, and, for an inline comment written as a
 				// footer comment, the quote its later versions keep.
-				if err := ci.j.record(ci.site, "comment-location", prov.SourceID, loc); err != nil {
-					return err
-				}
+				records := map[string]string{"comment": id, "comment-location": loc}
 				if cm := ci.comments[prov.SourceID]; prov.InlineFallback != "" && cm != nil {
-					quote := quoteOf(cm)
-					if err := errors.Join(ci.j.record(ci.site, "comment-quote", prov.SourceID, quote),
-						ci.j.record(ci.site, "comment-fallback", prov.SourceID, prov.InlineFallback)); err != nil {
-						return err
-					}
+					records["comment-quote"], records["comment-fallback"] = quoteOf(cm), prov.InlineFallback
 				}
-				return ci.j.record(ci.site, "comment", prov.SourceID, id)
+				return ci.j.recordAll(ci.site, prov.SourceID, records)
 			}
 		}
 		return nil
@@ -315,10 +309,7 @@ func (ci *cloudImport) labelComment(id, loc string, cm *model.Comment, sourceID 
 	if err != nil {
 		return err
 	}
-	if err := ci.j.record(ci.site, "comment", sourceID, id); err != nil {
-		return err
-	}
-	return ci.j.record(ci.site, "comment-location", sourceID, loc)
+	return ci.j.recordAll(ci.site, sourceID, map[string]string{"comment": id, "comment-location": loc})
 }
 
 // orphanComment finds a comment of the page without a ferry.source

@@ -162,10 +162,7 @@ func (ci *cloudImport) version(t model.EventType, ev *archive.Event, v *model.Ve
 			counts.Created++
 		}
 		delete(ci.pending, v.ContentID)
-		if err := ci.j.record(ci.site, "content", v.ContentID, id); err != nil {
-			return err
-		}
-		if err := ci.j.record(ci.site, "content-kind", v.ContentID, kind); err != nil {
+		if err := ci.j.recordAll(ci.site, v.ContentID, map[string]string{"content": id, "content-kind": kind}); err != nil {
 			return err
 		}
 		if found == "" {
@@ -443,16 +440,12 @@ func (ci *cloudImport) recover(kind, space string) error {
 		for _, p := range props.Results {
 			if p.Value.SourceSite == ci.site && p.Value.SourceID != "" {
 				if _, known := ci.j.lookup(ci.site, "content", p.Value.SourceID); !known {
-					if err := ci.j.record(ci.site, "content", p.Value.SourceID, id); err != nil {
-						return err
-					}
-					if err := ci.j.record(ci.site, "content-kind", p.Value.SourceID, kind); err != nil {
-						return err
-					}
+					records := map[string]string{"content": id, "content-kind": kind}
 					if p.Value.VersionOffset > 0 {
-						if err := ci.j.record(ci.site, "version-offset", p.Value.SourceID, strconv.Itoa(p.Value.VersionOffset)); err != nil {
-							return err
-						}
+						records["version-offset"] = strconv.Itoa(p.Value.VersionOffset)
+					}
+					if err := ci.j.recordAll(ci.site, p.Value.SourceID, records); err != nil {
+						return err
 					}
 				}
 			}

@@ -117,10 +117,7 @@ func (ci *cloudImport) makeFolder(sourceID string) (string, error) {
 		return "", fmt.Errorf("folder %s (%q): %w", sourceID, title, err)
 	}
 	delete(ci.pending, sourceID)
-	if err := ci.j.record(ci.site, "content", sourceID, created.ID); err != nil {
-		return "", err
-	}
-	if err := ci.j.record(ci.site, "content-kind", sourceID, "folders"); err != nil {
+	if err := ci.j.recordAll(ci.site, sourceID, map[string]string{"content": created.ID, "content-kind": "folders"}); err != nil {
 		return "", err
 	}
 	counts.Created++
@@ -182,10 +179,7 @@ func (ci *cloudImport) recoverFolders(space string) error {
 			if _, known := ci.j.lookup(ci.site, "content", p.Value.SourceID); known {
 				continue
 			}
-			if err := ci.j.record(ci.site, "content", p.Value.SourceID, id); err != nil {
-				return err
-			}
-			if err := ci.j.record(ci.site, "content-kind", p.Value.SourceID, "folders"); err != nil {
+			if err := ci.j.recordAll(ci.site, p.Value.SourceID, map[string]string{"content": id, "content-kind": "folders"}); err != nil {
 				return err
 			}
 		}

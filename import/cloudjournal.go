@@ -118,9 +118,36 @@ func (j *journal) count(site, kind string) int {
 }
 
 func (j *journal) record(site, kind, id, cloudID string) error {
-	_, err := j.db.Exec(`INSERT OR REPLACE INTO ids VALUES (?, ?, ?, ?)`, site, kind, id, cloudID)
-	return err
+	return j.recordAll(site, id, map[string]string{kind: cloudID})
 }
+
+// recordAll records what is known of one source id in one transaction.
+// What a later event looks up together must be written together: a run
+// killed between "content" and "content-kind" left a page the journal
+// called written but of no kind, and its re-run skipped the page's
+// comments and attachments as if it had not been.
+func (j *journal) recordAll(site, id string, records map[string]string) error {
+	if testHookRecord != nil {
+		if err := testHookRecord(); err != nil {
+			return err
+		}
+	}
+	tx, err := j.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for kind, cloudID := range records {
+		if _, err := tx.Exec(`INSERT OR REPLACE INTO ids VALUES (?, ?, ?, ?)`, site, kind, id, cloudID); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// testHookRecord, when set (by tests), runs before each journal write: a
+// test stops a run there, as a kill between two writes would.
+var testHookRecord func() error
 
 // forget removes a record: what it noted is gone from the destination.
 func (j *journal) forget(site, kind, id string) error {

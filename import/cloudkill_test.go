@@ -17,11 +17,24 @@ import (
 
 // killer stands for a run killed right after the destination took a
 // write: the write's answer never arrives, and nothing after it is sent.
+// Or, with afterRecords, for one killed between two journal writes: the
+// answers arrived, and only some of what they said was recorded.
 type killer struct {
-	next   http.RoundTripper
-	after  int64 // writes let through; 0: all (counted)
-	writes atomic.Int64
-	kill   context.CancelFunc
+	next         http.RoundTripper
+	after        int64 // writes let through; 0: all (counted)
+	writes       atomic.Int64
+	afterRecords int64 // journal writes let through; 0: all (counted)
+	records      atomic.Int64
+	kill         context.CancelFunc
+}
+
+// record is the journal's test hook (testHookRecord).
+func (k *killer) record() error {
+	if n := k.records.Add(1); k.afterRecords > 0 && n > k.afterRecords {
+		k.kill()
+		return errors.New("killed")
+	}
+	return nil
 }
 
 func (k *killer) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -47,12 +60,13 @@ func (k *killer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// An import killed after any one write, and run again with its journal
-// or without it (as if the machine running it were lost), leaves the
-// copy a clean import makes: each window between a write and its record
-// (a space or page created and not yet labelled with ferry.source, a
-// homepage taken, an inline comment written as a footer comment, a
-// reply under it) is one of the kill points.
+// An import killed after any one write, or between any two journal
+// writes, and run again with its journal or without it (as if the
+// machine running it were lost), leaves the copy a clean import makes:
+// each window between a write and its record (a space or page created
+// and not yet labelled with ferry.source, a homepage taken, an inline
+// comment written as a footer comment, a reply under it, a page recorded
+// and not yet its kind) is one of the kill points.
 func TestCloudImportKilledAfterEachWrite(t *testing.T) {
 	dir := t.TempDir()
 	src, arch := exportedSite(t, dir, generate.Options{Users: 6, Spaces: 1, Pages: 12, AttachmentBytes: 1 << 10, Seed: 5})
@@ -75,6 +89,8 @@ func TestCloudImportKilledAfterEachWrite(t *testing.T) {
 			runCtx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			k.kill = cancel
+			testHookRecord = k.record
+			defer func() { testHookRecord = nil }()
 			return RunCloud(runCtx, arch, c, d.journal, Options{AllowMissingApps: true})
 		}
 		return d
@@ -83,34 +99,47 @@ func TestCloudImportKilledAfterEachWrite(t *testing.T) {
 	if _, err := serve(count).run(); err != nil {
 		t.Fatal(err)
 	}
-	writes := count.writes.Load()
+	writes, records := count.writes.Load(), count.records.Load()
 	if writes < 40 {
 		t.Fatalf("a clean import made %d writes; the test wants a site with more kinds of them", writes)
 	}
-	// Every write up to 60, then every third: each kind of write is met
-	// early in the run, and the later ones repeat them.
-	for after := int64(1); after < writes; after++ {
-		if after > 60 && after%3 != 0 {
-			continue
-		}
-		k := &killer{next: http.DefaultTransport, after: after}
-		d := serve(k)
-		killed, err := d.run()
-		if err == nil {
-			t.Fatalf("killed after write %d: the run did not stop", after)
-		}
-		withJournal := after%2 == 0
-		if !withJournal {
-			os.Remove(d.journal)
-		}
-		k.after = 0
-		again, err := d.run()
-		if err != nil {
-			t.Fatalf("killed after write %d, run again (journal kept: %v): %v", after, withJournal, err)
-		}
-		checkCloudCopy(t, filepath.Join(dir, "src.db"), d.path, src, d.site, gapsOf(t, src, killed, again))
-		if t.Failed() {
-			t.Fatalf("killed after write %d of %d, run again (journal kept: %v): the copy differs (above)", after, writes, withJournal)
+	// After a write: every one up to 60, then every third (each kind of
+	// write is met early in the run, and the later ones repeat them),
+	// with the journal every other time. Between journal writes: every
+	// one, with the journal, which is what such a kill leaves half-written.
+	for _, kill := range []struct {
+		what   string
+		points int64
+		arm    func(k *killer, n int64)
+	}{
+		{"write", writes, func(k *killer, n int64) { k.after = n }},
+		{"journal write", records, func(k *killer, n int64) { k.afterRecords = n }},
+	} {
+		for after := int64(1); after < kill.points; after++ {
+			journalKill := kill.what == "journal write"
+			if !journalKill && after > 60 && after%3 != 0 {
+				continue
+			}
+			k := &killer{next: http.DefaultTransport}
+			kill.arm(k, after)
+			d := serve(k)
+			killed, err := d.run()
+			if err == nil {
+				t.Fatalf("killed after %s %d: the run did not stop", kill.what, after)
+			}
+			withJournal := journalKill || after%2 == 0
+			if !withJournal {
+				os.Remove(d.journal)
+			}
+			k.after, k.afterRecords = 0, 0
+			again, err := d.run()
+			if err != nil {
+				t.Fatalf("killed after %s %d, run again (journal kept: %v): %v", kill.what, after, withJournal, err)
+			}
+			checkCloudCopy(t, filepath.Join(dir, "src.db"), d.path, src, d.site, gapsOf(t, src, killed, again))
+			if t.Failed() {
+				t.Fatalf("killed after %s %d of %d, run again (journal kept: %v): the copy differs (above)", kill.what, after, kill.points, withJournal)
+			}
 		}
 	}
 }

@@ -358,10 +358,8 @@ func (ci *cloudImport) homepage(c *model.Content, space string, v *model.Version
 	} else if owner != "" {
 		records["owner-wanted"] = owner // its first version moves it
 	}
-	for kind, value := range records {
-		if err := ci.j.record(ci.site, kind, v.ContentID, value); err != nil {
-			return "", err
-		}
+	if err := ci.j.recordAll(ci.site, v.ContentID, records); err != nil {
+		return "", err
 	}
 	return sp.HomepageID, nil
 }
