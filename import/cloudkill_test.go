@@ -111,13 +111,13 @@ func TestCloudImportKilledAfterEachWrite(t *testing.T) {
 		what   string
 		points int64
 		arm    func(k *killer, n int64)
+		all    bool // every point, with the journal kept
 	}{
-		{"write", writes, func(k *killer, n int64) { k.after = n }},
-		{"journal write", records, func(k *killer, n int64) { k.afterRecords = n }},
+		{"write", writes, func(k *killer, n int64) { k.after = n }, false},
+		{"journal write", records, func(k *killer, n int64) { k.afterRecords = n }, true},
 	} {
 		for after := int64(1); after < kill.points; after++ {
-			journalKill := kill.what == "journal write"
-			if !journalKill && after > 60 && after%3 != 0 {
+			if !kill.all && after > 60 && after%3 != 0 {
 				continue
 			}
 			k := &killer{next: http.DefaultTransport}
@@ -127,7 +127,7 @@ func TestCloudImportKilledAfterEachWrite(t *testing.T) {
 			if err == nil {
 				t.Fatalf("killed after %s %d: the run did not stop", kill.what, after)
 			}
-			withJournal := journalKill || after%2 == 0
+			withJournal := kill.all || after%2 == 0
 			if !withJournal {
 				os.Remove(d.journal)
 			}
