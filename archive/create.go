@@ -16,14 +16,16 @@ func Create(path string, h Header, opts ...Option) (*Writer, error) {
 		return nil, fmt.Errorf("create archive %s: %w", path, err)
 	}
 	tmp := f.Name()
-	w, err := NewWriter(f, h, append([]Option{WithTempDir(dir)}, opts...)...)
+	sf := newSyncingFile(f)
+	w, err := NewWriter(sf, h, append([]Option{WithTempDir(dir)}, opts...)...)
 	if err != nil {
+		sf.stop()
 		f.Close()
 		os.Remove(tmp)
 		return nil, fmt.Errorf("create archive %s: %w", path, err)
 	}
 	w.finish = func() error {
-		if err := f.Sync(); err != nil {
+		if err := sf.Sync(); err != nil {
 			return fmt.Errorf("sync archive %s: %w", path, err)
 		}
 		if err := f.Close(); err != nil {
@@ -36,6 +38,7 @@ func Create(path string, h Header, opts ...Option) (*Writer, error) {
 		return syncDir(dir)
 	}
 	w.abort = func() {
+		sf.stop()
 		f.Close()
 		os.Remove(tmp)
 	}
