@@ -31,5 +31,7 @@ const SoftMemoryLimit = 160 << 20
 // faster on archives of bigger blobs, and at SoftMemoryLimit the heap
 // grew with the archive (59 MB in use at 400,000 pages against 21 at
 // 40,000). At this limit it stays near the live size, at no measured cost
-// in time.
+// in time. ferry verify also turns off the collector's doubling rule, so
+// it collects only near this limit: its peak RSS is then the same at every
+// size (69-76 MB from 4,000 to 400,000 pages), and its time 1-5% shorter.
 const VerifySoftMemoryLimit = 48 << 20

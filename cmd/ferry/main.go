@@ -37,6 +37,18 @@ func setMemoryLimit(bytes int64) {
 	}
 }
 
+// collectAtLimit sets the soft memory limit and has the collector run only
+// as the heap nears it, not each time the heap doubles, unless GOGC or
+// GOMEMLIMIT say otherwise. It is for a command whose live heap is bounded
+// well below the limit: ferry verify starts from a heap of a few MB and
+// collected 8 times in its 0.08 s at 4,000 pages.
+func collectAtLimit(bytes int64) {
+	setMemoryLimit(bytes)
+	if os.Getenv("GOMEMLIMIT") == "" && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(-1)
+	}
+}
+
 // exitInterrupted is the shell's code for a command ended by Ctrl-C.
 const exitInterrupted = 130
 

@@ -46,7 +46,7 @@ be read, 2 on a usage error.`,
 			if err := checkFormat(o.format, "text", "json"); err != nil {
 				return err
 			}
-			setMemoryLimit(archive.VerifySoftMemoryLimit)
+			collectAtLimit(archive.VerifySoftMemoryLimit)
 			return runVerify(g, o, args[0])
 		},
 	}
