@@ -39,11 +39,13 @@ type bench struct {
 	runs       int // of each step with a ratio, and of its baseline: the median counts
 }
 
-// quickRuns is how often a step with a ratio, and its baseline, run on the
-// smaller sites, where one run lasts seconds or less and a neighbour's
-// burst can double it: the median of the runs counts. The largest site's
-// steps run once; they last long enough to even such bursts out.
-const quickRuns = 3
+// ratioRuns is how often a step with a ratio, and its baseline, run on
+// every site: the median of the runs counts. On the smaller sites one run
+// lasts seconds or less and a neighbour's burst can double it; on the
+// largest, runs of half a minute do not even such load out either (zstd
+// alone on the 400,000-page site's bytes took 15.0 s in one bench and
+// 13.4 s in the next, which moved export's ratio from 0.51 to 0.47).
+const ratioRuns = 3
 
 // median is the middle of xs (the mean of the middle two when even).
 func median(xs []float64) float64 {

@@ -131,10 +131,7 @@ func run(ferryBin, sizeList string, bytesPerPage int64, out, dir string) error {
 		if err != nil || pages <= 0 {
 			return fmt.Errorf("--sizes: %q is not a number of pages", s)
 		}
-		b := &bench{ferry: ferryBin, self: self, dir: filepath.Join(dir, s), pages: pages, bytes: int64(pages) * bytesPerPage, runs: 1}
-		if pages < 400000 {
-			b.runs = quickRuns
-		}
+		b := &bench{ferry: ferryBin, self: self, dir: filepath.Join(dir, s), pages: pages, bytes: int64(pages) * bytesPerPage, runs: ratioRuns}
 		if err := os.MkdirAll(b.dir, 0o755); err != nil {
 			return err
 		}
