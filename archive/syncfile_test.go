@@ -1,7 +1,10 @@
 package archive
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"math/rand"
 	"sync"
 	"testing"
 	"time"
@@ -87,5 +90,41 @@ func TestSyncingFileStopsQuietly(t *testing.T) {
 	s.stop() // an abort after a failed Close stops it again
 	if err := s.Sync(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCreateSyncsAnArchiveOfManyWindows(t *testing.T) {
+	// An archive several windows long, its blob's bytes written while
+	// earlier windows are being synced, reads back whole.
+	path := t.TempDir() + "/big.ferry"
+	w, err := Create(path, testHeader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise := make([]byte, 3*syncWindow+12345)
+	rand.New(rand.NewSource(1)).Read(noise)
+	digest, _, err := w.AddBlob(bytes.NewReader(noise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := f.OpenBlob(digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, noise) {
+		t.Fatalf("the blob read back is %d bytes and differs from the %d written", len(got), len(noise))
 	}
 }
