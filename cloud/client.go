@@ -5,7 +5,6 @@
 package cloud
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,89 +15,12 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 )
-
-// Statuses lists every status of pages and of blog posts, for a v2 list
-// (/pages, /blogposts) that must not miss any: by default Cloud leaves
-// trashed content out. Multi-valued filters go as one comma-separated
-// value, as the v2 spec describes them ("comma-separated list").
-var Statuses = map[string][]string{"pages": {"current,archived,trashed"}, "blogposts": {"current,trashed"}}
-
-// Credentials authenticate requests: an account email with an API token
-// (HTTP basic), or an OAuth bearer token. They are never printed.
-type Credentials struct {
-	Email, APIToken string
-	Bearer          string
-}
-
-// String hides the secret, so a credential in a log or error shows nothing.
-func (c Credentials) String() string {
-	switch {
-	case c.Bearer != "":
-		return "bearer token"
-	case c.APIToken != "":
-		return "API token of " + c.Email
-	}
-	return "no credentials"
-}
-
-// CredentialsFromEnv reads FERRY_EMAIL and FERRY_API_TOKEN, or FERRY_TOKEN.
-func CredentialsFromEnv() (Credentials, error) {
-	c := Credentials{Email: os.Getenv("FERRY_EMAIL"), APIToken: os.Getenv("FERRY_API_TOKEN"), Bearer: os.Getenv("FERRY_TOKEN")}
-	return c, c.check("the environment (FERRY_EMAIL and FERRY_API_TOKEN, or FERRY_TOKEN)")
-}
-
-// CredentialsFromFile reads KEY=VALUE lines with the same names as the
-// environment variables (FERRY_EMAIL, FERRY_API_TOKEN, FERRY_TOKEN).
-func CredentialsFromFile(path string) (Credentials, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Credentials{}, fmt.Errorf("credentials: %w", err)
-	}
-	defer f.Close()
-	var c Credentials
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return Credentials{}, fmt.Errorf("credentials %s line %d: want KEY=VALUE", path, n)
-		}
-		switch v = strings.Trim(strings.TrimSpace(v), `"'`); strings.TrimSpace(k) {
-		case "FERRY_EMAIL":
-			c.Email = v
-		case "FERRY_API_TOKEN":
-			c.APIToken = v
-		case "FERRY_TOKEN":
-			c.Bearer = v
-		default:
-			return Credentials{}, fmt.Errorf("credentials %s line %d: unknown key %q (want FERRY_EMAIL, FERRY_API_TOKEN or FERRY_TOKEN)", path, n, k)
-		}
-	}
-	return c, c.check(path)
-}
-
-func (c Credentials) check(where string) error {
-	switch {
-	case c.Bearer != "":
-		return nil
-	case c.Email != "" && c.APIToken != "":
-		return nil
-	case c.Email != "" || c.APIToken != "":
-		return fmt.Errorf("credentials from %s: give both an email and an API token", where)
-	}
-	return fmt.Errorf("no credentials in %s", where)
-}
 
 // Client sends requests to one Confluence site.
 type Client struct {
@@ -627,97 +549,4 @@ func redactURL(err error) error {
 		}
 	}
 	return err
-}
-
-// Next finds the next page of a list: _links.next in the body, else the
-// Link header's rel="next". "" at the end.
-func Next(links struct {
-	Next string `json:"next"`
-}, header http.Header) string {
-	if links.Next != "" {
-		return links.Next
-	}
-	for _, v := range header.Values("Link") {
-		if m := linkNext.FindStringSubmatch(v); m != nil {
-			return m[1]
-		}
-	}
-	return ""
-}
-
-var linkNext = regexp.MustCompile(`<([^>]+)>\s*;\s*rel="?next"?`)
-
-// maxEmptyPages bounds a known bug: a list can answer empty pages that
-// still have a next link.
-const maxEmptyPages = 50
-
-// nextURL resolves a list's next link as Cloud means it. v2 links are
-// paths from the site's root ("/wiki/api/v2/pages?cursor=..."); v1 links
-// are relative to the answer's _links.base, which is the site's /wiki
-// ("/rest/api/group?next=true&start=200", pchuri/confluence-cli#168,
-// salto-io/salto#6053). Either is joined under the client's base, so a
-// gateway's prefix is kept; an absolute link is taken as it is.
-func (c *Client) nextURL(next string) (*url.URL, error) {
-	u, err := url.Parse(next)
-	if err != nil {
-		return nil, err
-	}
-	if u.IsAbs() {
-		return u, nil
-	}
-	if !strings.HasPrefix(u.Path, "/wiki/") {
-		next = "/wiki" + next // v1: under _links.base, the site's /wiki
-	}
-	return c.resolve(next, nil), nil
-}
-
-// List pages through a list at path (v2, or v1 where v2 lacks), calling
-// each for every result.
-func (c *Client) List(ctx context.Context, path string, query url.Values, each func(json.RawMessage) error) error {
-	first := c.resolve(path, query)
-	next := first.String()
-	for empty := 0; next != ""; {
-		u := first
-		if next != first.String() {
-			var err error
-			if u, err = c.nextURL(next); err != nil {
-				return fmt.Errorf("GET %s: bad next link %q", path, truncate(next, 200))
-			}
-		}
-		resp, err := c.do(ctx, http.MethodGet, u, nil, "")
-		if err != nil {
-			return err
-		}
-		var page struct {
-			Results []json.RawMessage `json:"results"`
-			Links   struct {
-				Next string `json:"next"`
-			} `json:"_links"`
-		}
-		err = decode(resp, &page)
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		for _, r := range page.Results {
-			if err := each(r); err != nil {
-				return err
-			}
-		}
-		if len(page.Results) == 0 {
-			if empty++; empty > maxEmptyPages {
-				return fmt.Errorf("GET %s: %d empty pages in a row that still link to a next one; stopped", path, empty)
-			}
-		} else {
-			empty = 0
-		}
-		n := Next(page.Links, resp.Header)
-		if n != "" {
-			if nu, err := c.nextURL(n); err == nil && nu.String() == u.String() {
-				return fmt.Errorf("GET %s: the next link points at the same page", path)
-			}
-		}
-		next = n
-	}
-	return nil
 }
