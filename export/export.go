@@ -176,13 +176,12 @@ func resume(prev string, info SourceInfo, o *Options) (since string, seq int64, 
 	if prev == "" {
 		return "", 0, "", nil
 	}
-	f, err := archive.OpenQuick(prev) // only its header and manifest are read
+	h, m, err := archive.ReadManifest(prev)
 	if err != nil {
 		return "", 0, "", fmt.Errorf("--since %s: %w", prev, err)
 	}
-	defer f.Close()
 	var wm watermark
-	if err := json.Unmarshal([]byte(f.Manifest().Watermark), &wm); err != nil || wm.Source == "" {
+	if err := json.Unmarshal([]byte(m.Watermark), &wm); err != nil || wm.Source == "" {
 		return "", 0, "", fmt.Errorf("--since %s: the archive has no watermark ferry can continue from", prev)
 	}
 	if wm.SiteID != info.SiteID {
@@ -194,7 +193,7 @@ func resume(prev string, info SourceInfo, o *Options) (since string, seq int64, 
 	case !sameKeys(o.Spaces, wm.Spaces):
 		return "", 0, "", fmt.Errorf("--spaces %s differs from the previous archive's (%s): an increment must cover the same spaces", strings.Join(o.Spaces, ","), strings.Join(wm.Spaces, ","))
 	}
-	return wm.Source, wm.LastSeq, f.Header().ArchiveID, nil
+	return wm.Source, wm.LastSeq, h.ArchiveID, nil
 }
 
 func sameKeys(a, b []string) bool {
