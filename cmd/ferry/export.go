@@ -136,7 +136,14 @@ func runExport(cmd *cobra.Command, g *globals, o *exportOptions) error {
 	if len(sum.Spaces) > 0 {
 		printf("  spaces   %s\n", strings.Join(sum.Spaces, ", "))
 	}
-	printf("  events   %d (seq %d..%d)\n", sum.Events, sum.FirstSeq, sum.LastSeq)
+	switch {
+	case sum.Events > 0:
+		printf("  events   %d (seq %d..%d)\n", sum.Events, sum.FirstSeq, sum.LastSeq)
+	case sum.ParentID != "":
+		printf("  events   0: nothing changed since the archive it continues\n")
+	default:
+		printf("  events   0\n")
+	}
 	kinds := slices.Sorted(maps.Keys(sum.ByKind))
 	for _, k := range kinds {
 		printf("    %-18s %d\n", k, sum.ByKind[k])

@@ -41,6 +41,11 @@ func TestGenerateExportVerify(t *testing.T) {
 	if sum2.Digest != sum.Digest {
 		t.Errorf("second export's digest %s differs from %s", sum2.Digest, sum.Digest)
 	}
+	// An increment of the unchanged site says so.
+	out, stderr, code = ferry(t, nil, "export", "--from", site, "--out", filepath.Join(dir, "none.ferry"), "--since", full)
+	if code != 0 || !strings.Contains(out, "events   0: nothing changed since the archive it continues") {
+		t.Errorf("increment of an unchanged site: exit %d\n%s%s", code, out, stderr)
+	}
 	if out, stderr, code := ferry(t, nil, "generate", "--evolve", site, "--changes", "50", "--seed", "2"); code != 0 {
 		t.Fatalf("evolve: exit %d\n%s%s", code, out, stderr)
 	}
