@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -233,7 +234,7 @@ func TestRoundTripStream(t *testing.T) {
 
 func TestVerifyIntact(t *testing.T) {
 	data := makeFixture(500, 10, 3).bytes(t)
-	rep := Verify(bytes.NewReader(data))
+	rep := verify(t, data)
 	if !rep.Intact || rep.Events != 500 || rep.Blobs != 7 || rep.Bytes != int64(len(data)) {
 		t.Fatalf("report = %+v", rep)
 	}
@@ -263,7 +264,7 @@ func TestEmptyArchive(t *testing.T) {
 	if err := aw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if rep := Verify(bytes.NewReader(buf.Bytes())); !rep.Intact {
+	if rep := verify(t, buf.Bytes()); !rep.Intact {
 		t.Fatalf("empty archive: %+v", rep.Problems)
 	}
 }
@@ -309,4 +310,19 @@ func TestSegmentsAreSpreadAmongBlobs(t *testing.T) {
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("members in order: %s\nwant %s", got, want)
 	}
+}
+
+// verify runs Verify over data twice: as a stream, and as a file it may
+// read ahead (ReadAhead). The two must report the same; it returns the
+// stream's report.
+func verify(t testing.TB, data []byte, opts ...ReadOption) *Report {
+	t.Helper()
+	rep := Verify(bytes.NewReader(data), opts...)
+	ahead := Verify(bytes.NewReader(data), append(opts, ReadAhead(bytes.NewReader(data), int64(len(data))))...)
+	a, _ := json.Marshal(rep)
+	b, _ := json.Marshal(ahead)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("Verify of a stream and Verify reading ahead disagree:\nstream %s\nahead  %s", a, b)
+	}
+	return rep
 }

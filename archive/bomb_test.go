@@ -98,7 +98,7 @@ func TestWriterKeepsWithinTheLimits(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if rep := Verify(bytes.NewReader(buf.Bytes())); !rep.Intact {
+	if rep := verify(t, buf.Bytes()); !rep.Intact {
 		t.Fatalf("a payload at the limit: %v", rep.Problems)
 	}
 	w, _ = NewWriter(&bytes.Buffer{}, testHeader())

@@ -16,7 +16,9 @@
 // against the SHA-256 in its own pax header as it passes and the whole
 // against the manifest at the end. File reads a seekable archive with
 // random access, checking the manifest before any member is used. Verify
-// re-reads every byte and names every damaged member. Identify and
+// re-reads every byte and names every damaged member; given the file too
+// (ReadAhead), it starts on the segments and the manifest at once rather
+// than when the stream reaches them. Identify and
 // ReadManifest read only an archive's ends, the header member and the
 // manifest, for callers that need to name or describe an archive, not
 // read it.

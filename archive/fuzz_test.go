@@ -21,7 +21,7 @@ func FuzzReader(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rep := Verify(bytes.NewReader(data))
+		rep := verify(t, data)
 		err := readAll(data)
 		if rep.Intact && err != nil {
 			t.Fatalf("verify says intact, random access fails: %v", err)
@@ -59,7 +59,7 @@ func FuzzManifest(f *testing.F) {
 	f.Add([]byte(`{"members":[],"members":null`))
 	f.Fuzz(func(t *testing.T, prefix []byte) {
 		data := buildRaw(t, append(members, rawMember{name: ManifestName, data: appendManifestChecksum(prefix)}))
-		rep := Verify(bytes.NewReader(data))
+		rep := verify(t, data)
 		err := readAll(data)
 		if rep.Intact && err != nil {
 			t.Fatalf("verify says intact, Open fails: %v", err)

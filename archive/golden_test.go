@@ -140,7 +140,7 @@ func TestGoldenArchivesStillRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep := Verify(bytes.NewReader(data)); !rep.Intact {
+			if rep := verify(t, data); !rep.Intact {
 				t.Fatalf("verify: %v", rep.Problems)
 			}
 			f, err := Open(p)

@@ -52,7 +52,7 @@ func TestEveryByteFlipIsDetected(t *testing.T) {
 	for _, off := range offsets {
 		copy(damaged, data)
 		damaged[off] ^= byte(1 + rng.Intn(255))
-		if rep := Verify(bytes.NewReader(damaged)); rep.Intact {
+		if rep := verify(t, damaged); rep.Intact {
 			t.Fatalf("verify missed a flipped byte at offset %d", off)
 		} else if len(rep.Problems) == 0 {
 			t.Fatalf("offset %d: damaged but no problem named", off)
@@ -85,7 +85,7 @@ func TestTruncationIsDetected(t *testing.T) {
 			continue
 		}
 		cut := data[:c]
-		if rep := Verify(bytes.NewReader(cut)); rep.Intact {
+		if rep := verify(t, cut); rep.Intact {
 			t.Errorf("verify accepted the archive cut at %d of %d bytes", c, len(data))
 		}
 		if err := readAll(cut); err == nil {
@@ -109,7 +109,7 @@ func TestDamagedMembersAreAllNamed(t *testing.T) {
 	damaged := bytes.Clone(data)
 	damaged[blobs[0].Offset] ^= 0xff
 	damaged[blobs[2].Offset+1] ^= 0xff
-	rep := Verify(bytes.NewReader(damaged))
+	rep := verify(t, damaged)
 	named := map[string]bool{}
 	for _, p := range rep.Problems {
 		named[p.Member] = true
@@ -244,7 +244,7 @@ func zblob(enc *zstd.Encoder, content []byte) rawMember {
 // expectRefused checks that both readers refuse data with err wrapping want.
 func expectRefused(t *testing.T, data []byte, want error, mention string, verifyOnly bool) {
 	t.Helper()
-	rep := Verify(bytes.NewReader(data))
+	rep := verify(t, data)
 	if rep.Intact {
 		t.Fatalf("verify accepted it")
 	}
@@ -366,7 +366,7 @@ func TestNewerMajorVersionIsRefusedNamingBoth(t *testing.T) {
 	h := headerJSON(t, func(m map[string]any) { m["version"] = "2.3"; m["layout"] = "different" })
 	// A 2.x archive may hold anything after its header.
 	data := buildRaw(t, []rawMember{{name: HeaderName, data: h}, {name: "v2/whatever", data: []byte("?")}})
-	rep := Verify(bytes.NewReader(data))
+	rep := verify(t, data)
 	var ve *VersionError
 	if rep.Intact || !errors.As(rep.Problems[0].Err(), &ve) {
 		t.Fatalf("problems = %v, want a VersionError", rep.Problems)
@@ -416,7 +416,7 @@ func TestNewerMinorVersionIsRead(t *testing.T) {
 		entries[2]["optional"] = true
 		m["events"] = map[string]any{"count": 2, "first_seq": 10, "last_seq": 11, "by_type": map[string]int{"page.created": 2}}
 	})
-	if rep := Verify(bytes.NewReader(data)); !rep.Intact {
+	if rep := verify(t, data); !rep.Intact {
 		t.Fatalf("verify: %v", rep.Problems)
 	}
 	f, err := NewFile(bytes.NewReader(data), int64(len(data)))

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -290,12 +291,7 @@ func (c *manifestCheck) done(m *Manifest) error {
 // other than blobs, sharing their strings, and those members take their
 // rows, seq range and optional flag from it.
 func checkManifest(r io.Reader, h *Header, seen *recList) (*Manifest, error) {
-	var kept []MemberEntry
-	c := &manifestCheck{seen: seen, keep: func(e *MemberEntry, m *memberInfo) {
-		m.Rows, m.FirstSeq, m.LastSeq, m.Optional = e.Rows, e.FirstSeq, e.LastSeq, e.Optional
-		e.Name, e.SHA256 = m.Name, m.SHA256
-		kept = append(kept, *e)
-	}}
+	c, kept := newManifestCheck(seen)
 	m, err := decodeManifest(r, h, c.entry)
 	if err != nil {
 		return nil, err
@@ -303,8 +299,60 @@ func checkManifest(r io.Reader, h *Header, seen *recList) (*Manifest, error) {
 	if err := c.done(m); err != nil {
 		return nil, err
 	}
-	m.Members = kept
+	m.Members = *kept
 	return m, nil
+}
+
+// newManifestCheck starts checking a manifest against the members seen;
+// kept gathers the entries a checked Manifest lists.
+func newManifestCheck(seen *recList) (c *manifestCheck, kept *[]MemberEntry) {
+	kept = new([]MemberEntry)
+	return &manifestCheck{seen: seen, keep: func(e *MemberEntry, m *memberInfo) {
+		m.Rows, m.FirstSeq, m.LastSeq, m.Optional = e.Rows, e.FirstSeq, e.LastSeq, e.Optional
+		e.Name, e.SHA256 = m.Name, m.SHA256
+		*kept = append(*kept, *e)
+	}}, kept
+}
+
+// checkListed is checkManifest for a manifest decoded before the members
+// were seen (Verify's ReadAhead): its entries, as records in listed, are
+// checked against the members seen. A blob whose record is the same as
+// the member's, byte for byte, matches without its entry being rebuilt.
+func checkListed(listed *recList, decoded *Manifest, seen *recList) (*Manifest, error) {
+	c, kept := newManifestCheck(seen)
+	nextListed, nextSeen := listed.records(), seen.records()
+	for i := range listed.len() {
+		raw, r, err := nextListed()
+		if err != nil {
+			return nil, err
+		}
+		if c.misplaced == nil && i < seen.len() {
+			sraw, _, err := nextSeen()
+			if err != nil {
+				return nil, err
+			}
+			if r.isBlob() && bytes.Equal(raw, sraw) {
+				c.n++
+				continue
+			}
+		}
+		var e MemberEntry
+		if r.isBlob() {
+			e = r.member().MemberEntry
+			e.Offset = r.offset
+		} else {
+			e = r.info.MemberEntry
+		}
+		if err := c.entry(&e); err != nil {
+			return nil, err
+		}
+	}
+	m := *decoded
+	if err := c.done(&m); err != nil {
+		return nil, err
+	}
+	m.Members = *kept
+	return &m, nil
 }
 
 // checkDuplicates sorts the blobs of l by digest, failing if one is

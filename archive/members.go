@@ -1,10 +1,12 @@
 package archive
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 )
@@ -99,6 +101,8 @@ type recList struct {
 	n     int
 	infos []*memberInfo // the members other than blobs, in order
 	keys  []blobKey     // the blobs, sorted by sortKeys
+	// unsorted lists keep no keys: they are only read in order.
+	unsorted bool
 	// Blob totals, for the manifest's.
 	blobs, content, stored int64
 	buf                    [recSize]byte
@@ -137,7 +141,9 @@ func (l *recList) add(r memberRec) error {
 	info := -1
 	if r.isBlob() {
 		flags |= recBlob
-		l.keys = append(l.keys, blobKey{binary.BigEndian.Uint64(r.digest[:8]), int32(l.n)})
+		if !l.unsorted {
+			l.keys = append(l.keys, blobKey{binary.BigEndian.Uint64(r.digest[:8]), int32(l.n)})
+		}
 		l.blobs, l.content, l.stored = l.blobs+1, l.content+r.content, l.stored+r.size
 	} else {
 		info = len(l.infos)
@@ -161,11 +167,16 @@ func (l *recList) add(r memberRec) error {
 
 // at returns the record of member i.
 func (l *recList) at(i int) (memberRec, error) {
-	var r memberRec
 	b := make([]byte, recSize)
 	if _, err := l.sp.ReadAt(b, int64(i)*recSize); err != nil {
-		return r, fmt.Errorf("archive: read the list of members: %w", err)
+		return memberRec{}, fmt.Errorf("archive: read the list of members: %w", err)
 	}
+	return l.decode(b), nil
+}
+
+// decode decodes a record as add encoded it.
+func (l *recList) decode(b []byte) memberRec {
+	var r memberRec
 	copy(r.sum[:], b[0:32])
 	copy(r.digest[:], b[32:64])
 	r.offset = int64(binary.LittleEndian.Uint64(b[64:]))
@@ -175,7 +186,20 @@ func (l *recList) at(i int) (memberRec, error) {
 	if b[88]&recBlob == 0 {
 		r.info = l.infos[int32(binary.LittleEndian.Uint32(b[89:]))]
 	}
-	return r, nil
+	return r
+}
+
+// records reads the records in order, each as its encoded bytes, which
+// are valid until the next call, and decoded.
+func (l *recList) records() func() ([]byte, memberRec, error) {
+	rd := bufio.NewReaderSize(io.NewSectionReader(l.sp, 0, int64(l.n)*recSize), 64<<10)
+	b := make([]byte, recSize)
+	return func() ([]byte, memberRec, error) {
+		if _, err := io.ReadFull(rd, b); err != nil {
+			return nil, memberRec{}, fmt.Errorf("archive: read the list of members: %w", err)
+		}
+		return b, l.decode(b), nil
+	}
 }
 
 // sortKeys sorts the blobs by digest, once all are added, and returns the

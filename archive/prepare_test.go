@@ -71,7 +71,7 @@ func TestPreparedBlobsEqualAddBlob(t *testing.T) {
 	if !bytes.Equal(direct.Bytes(), prepared.Bytes()) {
 		t.Fatal("the archives differ")
 	}
-	if rep := Verify(bytes.NewReader(prepared.Bytes())); !rep.Intact || rep.Blobs != 4 {
+	if rep := verify(t, prepared.Bytes()); !rep.Intact || rep.Blobs != 4 {
 		t.Fatalf("prepared archive: %v, %d blobs", rep.Problems, rep.Blobs)
 	}
 	p, _ := w2.NewBlobPreparer()

@@ -33,6 +33,9 @@ type Reader struct {
 	tempDir     string
 	cfg         readConfig
 	err         error // sticky framing error: the stream cannot continue
+	// listed returns the manifest as Verify's ReadAhead decoded it from
+	// the file, or nil.
+	listed func() *listedManifest
 }
 
 // Member describes the member a Reader is positioned on.
@@ -58,7 +61,7 @@ func publicMember(m *memberInfo) *Member {
 // refuses an archive this package cannot read before anything else.
 func NewReader(r io.Reader, opts ...ReadOption) (*Reader, error) {
 	tap := &tapReader{r: r}
-	rd := &Reader{tap: tap, tr: tar.NewReader(tap), dec: newDecoder(), cfg: readOptions(opts)}
+	rd := &Reader{tap: tap, tr: tar.NewReader(tap), dec: newDecoder(), cfg: readOptions(opts), listed: func() *listedManifest { return nil }}
 	rd.seen = newRecList(rd.tempDir)
 	m, err := rd.nextMember()
 	if err == io.EOF {
@@ -165,7 +168,10 @@ func (r *Reader) readManifest() error {
 		return err
 	}
 	data, err := sp.Reader()
-	if err == nil {
+	if l := r.listed(); err == nil && l != nil && l.sha256 == r.cur.SHA256 {
+		// The bytes just checked are those decoded ahead.
+		r.manifest, err = checkListed(l.list, l.manifest, r.seen)
+	} else if err == nil {
 		r.manifest, err = checkManifest(data, r.header, r.seen)
 	}
 	if err != nil {
@@ -290,6 +296,27 @@ func (r *Reader) takeStored(buf []byte, w io.Writer) error {
 	}
 	if err != nil {
 		return r.fail(tarDataError(err, r.cur))
+	}
+	return nil
+}
+
+// skipStored reads past the current member's stored bytes without
+// checking them: Verify checks them from the file.
+func (r *Reader) skipStored() error {
+	if r.body == nil {
+		return errors.New("archive: current member was read")
+	}
+	r.body = nil
+	buf := make([]byte, min(r.cur.Size, 1<<20))
+	for left := r.cur.Size; left > 0; {
+		n, err := r.tr.Read(buf[:min(left, int64(len(buf)))])
+		left -= int64(n)
+		if err == io.EOF && left > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil && left > 0 {
+			return r.fail(tarDataError(err, r.cur))
+		}
 	}
 	return nil
 }

@@ -44,6 +44,8 @@ type ReadOption func(*readConfig)
 
 type readConfig struct {
 	identities []age.Identity
+	ahead      io.ReaderAt // see ReadAhead
+	aheadSize  int64
 }
 
 // WithIdentities gives the age identities that decrypt an encrypted

@@ -57,12 +57,12 @@ func TestEncryptedArchive(t *testing.T) {
 		}
 		f.Close()
 	}
-	if rep := Verify(bytes.NewReader(data), WithIdentities(alice)); !rep.Intact || rep.Sealed || rep.Events != int64(len(fx.events)) {
+	if rep := verify(t, data, WithIdentities(alice)); !rep.Intact || rep.Sealed || rep.Events != int64(len(fx.events)) {
 		t.Fatalf("verify with a key: %+v", rep)
 	}
 
 	// Without a key, integrity is still checked, and a changed byte found.
-	rep := Verify(bytes.NewReader(data))
+	rep := verify(t, data)
 	if !rep.Intact || !rep.Encrypted || !rep.Sealed {
 		t.Fatalf("verify without a key: %+v", rep)
 	}
@@ -70,7 +70,7 @@ func TestEncryptedArchive(t *testing.T) {
 	seg := f.Segments()[0]
 	bad := bytes.Clone(data)
 	bad[seg.Offset+seg.Size/2] ^= 1
-	if rep := Verify(bytes.NewReader(bad)); rep.Intact || rep.Problems[0].Member != seg.Name {
+	if rep := verify(t, bad); rep.Intact || rep.Problems[0].Member != seg.Name {
 		t.Errorf("changed ciphertext: %+v", rep.Problems)
 	}
 

@@ -25,7 +25,7 @@ func newKey(t *testing.T, seed byte) ed25519.PrivateKey {
 func TestSignature(t *testing.T) {
 	key, other := newKey(t, 1), newKey(t, 2)
 	data := signedArchive(t, key)
-	rep := Verify(bytes.NewReader(data))
+	rep := verify(t, data)
 	if !rep.Intact || rep.Signature == nil || rep.Signature.Signer != "source-org" || rep.Signature.KeyID != KeyID(key.Public().(ed25519.PublicKey)) {
 		t.Fatalf("report %+v", rep)
 	}
@@ -48,7 +48,7 @@ func TestSignature(t *testing.T) {
 	for _, m := range f.Members() {
 		bad := bytes.Clone(data)
 		bad[m.Offset+m.Size/2] ^= 0x20
-		rep := Verify(bytes.NewReader(bad))
+		rep := verify(t, bad)
 		if rep.Intact || len(rep.Problems) == 0 || !strings.Contains(rep.Problems[0].Member, m.Name) {
 			t.Errorf("changed %s: report %+v", m.Name, rep.Problems)
 		}
@@ -57,7 +57,7 @@ func TestSignature(t *testing.T) {
 	// The manifest itself.
 	bad := bytes.Clone(data)
 	bad[bytes.LastIndex(bad, []byte(`"manifest_checksum"`))-40] ^= 0x01
-	if rep := Verify(bytes.NewReader(bad)); rep.Intact || rep.Problems[0].Member != ManifestName {
+	if rep := verify(t, bad); rep.Intact || rep.Problems[0].Member != ManifestName {
 		t.Errorf("changed manifest: report %+v", rep.Problems)
 	}
 
@@ -65,7 +65,7 @@ func TestSignature(t *testing.T) {
 	// it with their key: intact, but not signed by a trusted key.
 	var forged bytes.Buffer
 	makeFixture(300, 12, 10).write(t, &forged, WithSigner(other, "source-org"))
-	rep = Verify(bytes.NewReader(forged.Bytes()))
+	rep = verify(t, forged.Bytes())
 	if !rep.Intact || rep.Signature == nil {
 		t.Fatalf("forged report %+v", rep)
 	}
@@ -75,7 +75,7 @@ func TestSignature(t *testing.T) {
 
 	// The same manifest with a signature trailer made over other bytes.
 	unsigned := makeFixture(300, 12, 9).bytes(t)
-	if rep := Verify(bytes.NewReader(unsigned)); rep.Signature != nil {
+	if rep := verify(t, unsigned); rep.Signature != nil {
 		t.Error("an unsigned archive reports a signature")
 	}
 }

@@ -66,6 +66,9 @@ func Verify(r io.Reader, opts ...ReadOption) *Report {
 		rep.Recipients = h.Encryption.Recipients
 	}
 	v := newVerifier(rd, rep)
+	if rd.cfg.ahead != nil {
+		v.startAhead(rd.cfg.ahead, rd.cfg.aheadSize)
+	}
 	for {
 		m, err := rd.Next()
 		if err == io.EOF {

@@ -48,11 +48,13 @@ type verifier struct {
 
 	// Kept by the segment worker alone until wait returns.
 	lastSeq    int64
-	events     int64
+	events     []numberedRows // rows read from each segment
 	byType     map[string]int64
 	counts     map[string]segmentCount
 	digest     *eventDigest
 	segmentBad bool // a segment could not be read, so totals cannot be compared
+
+	ahead *readingAhead // nil when the archive can only be streamed
 }
 
 // verifyJob is one member to check.
@@ -60,13 +62,26 @@ type verifyJob struct {
 	n     int // in archive order
 	held  int64
 	m     *memberInfo
-	data  *[]byte  // the stored bytes, or nil when spooled
-	spool *os.File // the stored bytes of a big segment
+	slot  bool        // holds one of verifyInFlight
+	data  *[]byte     // the stored bytes, or nil when spooled
+	spool *os.File    // the stored bytes of a big segment
+	ra    io.ReaderAt // the archive file, for a segment read ahead
+	// confirmed: the stream found this segment read ahead where the
+	// manifest put it. What the check of one it did not confirm found is
+	// not reported.
+	confirmed bool
+	sumOnly   bool // check only the stored bytes' SHA-256
 }
 
 type numbered struct {
 	n   int
 	err error
+	j   *verifyJob // the job that found it, if any
+}
+
+type numberedRows struct {
+	j    *verifyJob
+	rows int64
 }
 
 var verifyBuffers = sync.Pool{New: func() any { return new([]byte) }}
@@ -85,7 +100,11 @@ func newVerifier(rd *Reader, rep *Report) *verifier {
 			dec := newDecoder()
 			defer dec.Close()
 			for j := range v.blobs {
-				v.done(j, checkBlob(j, rd.header, &rd.cfg, dec))
+				if j.sumOnly {
+					v.done(j, j.checkSum())
+				} else {
+					v.done(j, checkBlob(j, rd.header, &rd.cfg, dec))
+				}
 			}
 		})
 	}
@@ -105,21 +124,25 @@ func (v *verifier) member() { v.n++ }
 func (v *verifier) report(err error)     { v.record(2*v.n, err) }
 func (v *verifier) reportNext(err error) { v.record(2*v.n+1, err) }
 
-func (v *verifier) record(n int, err error) {
+func (v *verifier) record(n int, err error) { v.recordJob(n, err, nil) }
+
+func (v *verifier) recordJob(n int, err error, j *verifyJob) {
 	if err == nil {
 		return
 	}
 	v.mu.Lock()
-	v.problems = append(v.problems, numbered{n, err})
+	v.problems = append(v.problems, numbered{n, err, j})
 	v.mu.Unlock()
 }
 
 // done records a job's verdict and frees what it held.
 func (v *verifier) done(j *verifyJob, err error) {
-	v.record(2*j.n, err)
+	v.recordJob(2*j.n, err, j)
 	j.release()
 	v.budget.Release(j.held)
-	<-v.slots
+	if j.slot {
+		<-v.slots
+	}
 }
 
 // blob hands the current blob member to a worker, or checks it here when
@@ -139,6 +162,25 @@ func (v *verifier) blob() {
 
 // segment hands the current segment member to the segment worker.
 func (v *verifier) segment() {
+	if v.ahead != nil {
+		switch v.ahead.has(v.rd.cur) {
+		case aheadChecks:
+			if err := v.rd.skipStored(); err != nil {
+				v.report(err)
+			}
+			return
+		case aheadDisowned:
+			// The segment worker has moved on to the manifest's segment at
+			// this offset, which the manifest check will find is not this
+			// one. Only this one's stored bytes are checked, against its
+			// own hash, so that a damaged one is still named.
+			if j := v.take(v.rd.cur, true); j != nil {
+				j.sumOnly = true
+				v.blobs <- j
+			}
+			return
+		}
+	}
 	if j := v.take(v.rd.cur, true); j != nil {
 		v.segs <- j
 	}
@@ -148,7 +190,7 @@ func (v *verifier) segment() {
 // It returns nil, having reported why, when they cannot be read.
 func (v *verifier) take(m *memberInfo, spool bool) *verifyJob {
 	v.slots <- struct{}{}
-	j := &verifyJob{n: v.n, m: m}
+	j := &verifyJob{n: v.n, m: m, slot: true}
 	var (
 		w   io.Writer
 		buf []byte
@@ -180,6 +222,9 @@ func (v *verifier) take(m *memberInfo, spool bool) *verifyJob {
 
 // stored is a reader of the job's stored bytes from their start.
 func (j *verifyJob) stored() *io.SectionReader {
+	if j.ra != nil {
+		return io.NewSectionReader(j.ra, j.m.offset, j.m.Size)
+	}
 	if j.spool != nil {
 		return io.NewSectionReader(j.spool, 0, j.m.Size)
 	}
@@ -202,13 +247,27 @@ func (j *verifyJob) release() {
 // wait waits for every member handed out and every problem to be recorded.
 func (v *verifier) wait() {
 	close(v.blobs)
+	if v.ahead != nil {
+		<-v.ahead.fed // the last sender on segs
+		v.ahead.release()
+	}
 	close(v.segs)
 	v.workers.Wait()
+	// Segments read ahead may lie past where the stream stopped, or not be
+	// where it found them: what they held is reported only as far as the
+	// stream confirmed them, as if it alone had read the archive.
+	counted := func(j *verifyJob) bool { return j == nil || j.ra == nil || j.confirmed }
 	slices.SortStableFunc(v.problems, func(a, b numbered) int { return a.n - b.n })
 	for _, p := range v.problems {
-		v.rep.add(p.err)
+		if counted(p.j) {
+			v.rep.add(p.err)
+		}
 	}
-	v.rep.Events = v.events
+	for _, e := range v.events {
+		if counted(e.j) {
+			v.rep.Events += e.rows
+		}
+	}
 }
 
 // streamBlob checks the current blob as it reads it.
@@ -293,7 +352,7 @@ func (v *verifier) checkSegment(j *verifyJob) error {
 		sr = io.NewSectionReader(f, 0, n)
 	}
 	var c segmentCount
-	defer func() { v.counts[m.Name] = c; v.events += c.rows }()
+	defer func() { v.counts[m.Name] = c; v.events = append(v.events, numberedRows{j, c.rows}) }()
 	batches, stop := decodeAhead(m, sr)
 	defer stop()
 	for b := range batches {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"ferry/archive"
@@ -79,7 +80,8 @@ func (a *Archive) check(o Options, size int64) error {
 			return fmt.Errorf("archive %s: %w; nothing was imported", path, err)
 		}
 	}
-	if rep := archive.Verify(io.NewSectionReader(a.fh, 0, size), o.Read...); !rep.Intact {
+	read := append(slices.Clip(o.Read), archive.ReadAhead(a.fh, size))
+	if rep := archive.Verify(io.NewSectionReader(a.fh, 0, size), read...); !rep.Intact {
 		return fmt.Errorf("archive %s is damaged, nothing was imported: %s", path, rep.Problems[0].Error)
 	}
 	if err := a.CheckIdentities(); err != nil {

@@ -80,6 +80,9 @@ func runVerify(g *globals, o *verifyOptions, path string) error {
 				return fmt.Errorf("open archive: %s is a directory, not an archive file", path)
 			}
 			size = st.Size()
+			if st.Mode().IsRegular() {
+				readOpts = append(readOpts, archive.ReadAhead(f, size))
+			}
 		}
 		in = f
 	}
