@@ -290,3 +290,37 @@ func TestIdentityRememberedUntilTheFileChanges(t *testing.T) {
 		t.Fatalf("identity %q after the file was rewritten, want %s", id, want)
 	}
 }
+
+// Leave, for a process about to exit, removes the temporary folder as
+// Close does, and a query answered before it stays answered: the cached
+// database, read-only, is not left half-written for the next open.
+func TestLeaveRemovesTheTemporaryFolder(t *testing.T) {
+	dir := t.TempDir()
+	path := generated(t)
+	for range 2 { // fill the cache, then read from it
+		in := cachedOpen(t, dir, path)
+		var n int
+		rows, err := in.Query(ctx, `SELECT count(*) FROM pages`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			rows.Scan(&n)
+		}
+		rows.Close()
+		if n == 0 {
+			t.Fatal("no pages")
+		}
+		tmp := in.dir
+		if err := in.Leave(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+			t.Fatalf("temporary folder %s is still there (%v)", tmp, err)
+		}
+		in.db.Close() // this test's process goes on
+	}
+	if got := entries(t, dir); len(got) != 1 {
+		t.Fatalf("cache holds %d entries, want 1", len(got))
+	}
+}

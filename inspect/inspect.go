@@ -310,6 +310,14 @@ func (in *Inspector) Close() error {
 	return os.RemoveAll(in.dir)
 }
 
+// Leave is Close for a process about to exit: it removes the temporary
+// folder and leaves DuckDB to the exit. Closing DuckDB frees its catalog
+// one function at a time, 1.7-2 ms of the 18 ms a query call takes at
+// 4,000 pages, and there is nothing to flush: a cached entry's database is
+// opened read-only and the long way's is in memory, and every statement
+// has finished when it returns.
+func (in *Inspector) Leave() error { return os.RemoveAll(in.dir) }
+
 // Query runs a reviewer's SQL.
 func (in *Inspector) Query(ctx context.Context, query string) (*sql.Rows, error) {
 	db, err := in.database(ctx)

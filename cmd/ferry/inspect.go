@@ -184,6 +184,16 @@ func runInspect(ctx context.Context, o *inspectOptions, paths []string) error {
 	return err
 }
 
+// closeInspector closes in; in the ferry process, which exits next, it
+// leaves DuckDB to the exit (Inspector.Leave).
+func closeInspector(in *inspect.Inspector) {
+	if exitsAfterRun {
+		in.Leave()
+	} else {
+		in.Close()
+	}
+}
+
 func inspectWithin(ctx context.Context, o *inspectOptions, paths []string) error {
 	for _, p := range paths {
 		if err := openReadable(p, o.readOpts); err != nil {
@@ -201,7 +211,7 @@ func inspectWithin(ctx context.Context, o *inspectOptions, paths []string) error
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer closeInspector(in)
 	switch {
 	case o.schema:
 		cols, err := in.Schema(ctx)
@@ -509,7 +519,7 @@ func writeReport(ctx context.Context, o *inspectOptions, paths []string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer closeInspector(in)
 	s, err := in.Summarize(ctx)
 	if err != nil {
 		return err

@@ -25,8 +25,13 @@ const (
 
 func main() {
 	setMemoryLimit(archive.SoftMemoryLimit)
+	exitsAfterRun = true
 	os.Exit(run(os.Args[1:]))
 }
+
+// exitsAfterRun is true in the ferry process, where one run is followed
+// by the exit, and false in tests, which call run many times.
+var exitsAfterRun bool
 
 // setMemoryLimit sets Go's soft memory limit unless GOMEMLIMIT does: ferry
 // streams, so its live memory is small and bounded, and the limit keeps
