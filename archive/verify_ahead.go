@@ -16,13 +16,15 @@ import (
 //   - the manifest is decoded on another core, and when the stream reaches
 //     it only has to be compared, record by record, with the members seen.
 //
-// What the stream finds decides, as without ReadAhead: a segment the
-// manifest does not list where the stream found it is checked from the
-// stream, and a manifest whose bytes differ from those decoded ahead is
-// decoded again. A file whose header member is not the stream's is not
-// used. A file that holds other bytes than the stream from there on
-// breaks the contract: the report may then name problems the stream alone
-// would not.
+// What the stream finds decides, as without ReadAhead. A segment read
+// ahead counts only once the stream has found it where the manifest put
+// it; one the manifest does not list where the stream found it is checked
+// from the stream; a manifest whose bytes differ from those decoded ahead
+// is decoded again. Where the stream and the manifest disagree, the
+// archive is damaged either way, but the report may name more problems
+// than the stream alone would. A file whose header member is not the
+// stream's is not used; one that holds other bytes than the stream
+// further on breaks the contract.
 func ReadAhead(ra io.ReaderAt, size int64) ReadOption {
 	return func(c *readConfig) { c.ahead, c.aheadSize = ra, size }
 }
