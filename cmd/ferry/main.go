@@ -30,7 +30,8 @@ func main() {
 }
 
 // exitsAfterRun is true in the ferry process, where one run is followed
-// by the exit, and false in tests, which call run many times.
+// by the exit, and false in tests and in the demo, which call run many
+// times.
 var exitsAfterRun bool
 
 // setMemoryLimit sets Go's soft memory limit unless GOMEMLIMIT does: ferry
