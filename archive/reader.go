@@ -33,8 +33,8 @@ type Reader struct {
 	tempDir     string
 	cfg         readConfig
 	err         error // sticky framing error: the stream cannot continue
-	// listed returns the manifest as Verify's ReadAhead decoded it from
-	// the file, or nil.
+	// listed, when set (Verify's ReadAhead), returns the manifest as
+	// decoded from the file, or nil.
 	listed func() *listedManifest
 }
 
@@ -61,7 +61,7 @@ func publicMember(m *memberInfo) *Member {
 // refuses an archive this package cannot read before anything else.
 func NewReader(r io.Reader, opts ...ReadOption) (*Reader, error) {
 	tap := &tapReader{r: r}
-	rd := &Reader{tap: tap, tr: tar.NewReader(tap), dec: newDecoder(), cfg: readOptions(opts), listed: func() *listedManifest { return nil }}
+	rd := &Reader{tap: tap, tr: tar.NewReader(tap), dec: newDecoder(), cfg: readOptions(opts)}
 	rd.seen = newRecList(rd.tempDir)
 	m, err := rd.nextMember()
 	if err == io.EOF {
@@ -168,7 +168,11 @@ func (r *Reader) readManifest() error {
 		return err
 	}
 	data, err := sp.Reader()
-	if l := r.listed(); err == nil && l != nil && l.sha256 == r.cur.SHA256 {
+	var l *listedManifest
+	if r.listed != nil {
+		l = r.listed()
+	}
+	if err == nil && l != nil && l.sha256 == r.cur.SHA256 {
 		// The bytes just checked are those decoded ahead.
 		r.manifest, err = checkListed(l.list, l.manifest, r.seen)
 	} else if err == nil {

@@ -30,9 +30,6 @@ stay in DIR.`,
 }
 
 func runDemo(dir string) error {
-	// The demo runs its commands in this process, one after another: each
-	// must close what it opened (closeInspector).
-	exitsAfterRun = false
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}

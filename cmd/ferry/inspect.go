@@ -184,10 +184,10 @@ func runInspect(ctx context.Context, o *inspectOptions, paths []string) error {
 	return err
 }
 
-// closeInspector closes in; in the ferry process, which exits next, it
-// leaves DuckDB to the exit (Inspector.Leave).
+// closeInspector closes in, or, when the process exits next, leaves
+// DuckDB to the exit (Inspector.Leave).
 func closeInspector(in *inspect.Inspector) {
-	if exitsAfterRun {
+	if exitsNext() {
 		in.Leave()
 	} else {
 		in.Close()

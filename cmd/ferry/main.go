@@ -29,10 +29,18 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-// exitsAfterRun is true in the ferry process, where one run is followed
-// by the exit, and false in tests and in the demo, which call run many
-// times.
-var exitsAfterRun bool
+// exitsAfterRun is true in the ferry process, where the outermost run is
+// followed by the exit, and false in tests, which call run many times.
+// runs counts the runs in progress: ferry demo runs its commands inside
+// its own run, and none of those is followed by the exit.
+var (
+	exitsAfterRun bool
+	runs          int
+)
+
+// exitsNext reports whether the process exits when the current command
+// returns.
+func exitsNext() bool { return exitsAfterRun && runs == 1 }
 
 // setMemoryLimit sets Go's soft memory limit unless GOMEMLIMIT does: ferry
 // streams, so its live memory is small and bounded, and the limit keeps
@@ -65,6 +73,8 @@ const exitInterrupted = 130
 // removed, an import's transaction is rolled back to its last checkpoint.
 // A second Ctrl-C ends ferry at once.
 func run(args []string) int {
+	runs++
+	defer func() { runs-- }()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
