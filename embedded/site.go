@@ -63,6 +63,12 @@ func OpenExisting(path string) (*Site, error) {
 
 var errOutdated = errors.New("schema older than this ferry's")
 
+// noMutex opens connections without SQLite's own lock on each one
+// (SQLITE_OPEN_NOMUTEX; the driver's default is FULLMUTEX): database/sql
+// never uses a connection from two goroutines at once, so the lock only
+// cost time, 2% of an export's CPU at 40,000 pages.
+const noMutex = "&_mutex=no"
+
 // fileURI is path as a file: URI, escaping what URIs give meaning to, so
 // any path works.
 func fileURI(path string) string {
@@ -75,7 +81,7 @@ func fileURI(path string) string {
 // long as nothing writes it meanwhile, and only when no -wal file holds
 // changes that are not in the file yet.
 func openReadOnly(path string) (*Site, error) {
-	dsn := fileURI(path) + "?mode=ro&_busy_timeout=10000&_txlock=deferred" + fmt.Sprintf("&_cache_size=-%d", readCache>>10)
+	dsn := fileURI(path) + "?mode=ro" + noMutex + "&_busy_timeout=10000&_txlock=deferred" + fmt.Sprintf("&_cache_size=-%d", readCache>>10)
 	var firstErr error
 	for i, dsn := range []string{dsn, dsn + "&immutable=1"} {
 		if i > 0 {
@@ -142,7 +148,7 @@ func OpenOrCreate(path string) (*Site, error) {
 }
 
 func open(path string, create bool, cache int) (*Site, error) {
-	dsn := fileURI(path) + "?_foreign_keys=on&_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate" +
+	dsn := fileURI(path) + "?_foreign_keys=on" + noMutex + "&_journal_mode=WAL&_busy_timeout=10000&_synchronous=NORMAL&_txlock=immediate" +
 		fmt.Sprintf("&_cache_size=-%d", cache>>10)
 	if !create {
 		dsn += "&mode=rw"
