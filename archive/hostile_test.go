@@ -455,7 +455,11 @@ func segmentWithExtraColumn(t *testing.T, at time.Time) []byte {
 		b.Field(4).(*array.StringBuilder).Append("page")
 		b.Field(5).(*array.StringBuilder).Append(v.id)
 		b.Field(6).(*array.StringBuilder).AppendNull()
-		appendNullable(b.Field(7).(*array.StringBuilder), v.space)
+		if v.space == "" {
+			b.Field(7).(*array.StringBuilder).AppendNull()
+		} else {
+			b.Field(7).(*array.StringBuilder).Append(v.space)
+		}
 		b.Field(8).(*array.TimestampBuilder).Append(arrow.Timestamp(at.UnixMilli()))
 		b.Field(9).(*array.StringBuilder).AppendNull()
 	}

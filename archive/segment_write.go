@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"io"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
@@ -53,27 +53,31 @@ func segmentSchema(cols []Column) (*arrow.Schema, error) {
 	return arrow.NewSchema(fields, nil), nil
 }
 
-// batchRows and batchBytes bound the events gathered in Arrow builders
-// before they are handed to the Parquet writer, which buffers a row group
-// compressed. The Parquet writer closes a page once it passes 1 MiB, after
-// each batch at the latest, so a page holds at most a batch of bytes more:
-// with batches of 1 MiB (or one event), every page stays within the limits
-// of spec §5.
+// batchRows and batchBytes bound the events gathered in a batch before it
+// is handed to the Parquet writer, which buffers a row group compressed.
+// The Parquet writer closes a page once it passes 1 MiB, after each batch
+// at the latest, so a page holds at most a batch of bytes more: with
+// batches of 1 MiB (or one event), every page stays within the limits of
+// spec §5.
 const (
 	batchRows  = 4096
 	batchBytes = 1 << 20
 )
 
-// segmentWriter encodes events into one Parquet file written to out.
+// segmentWriter encodes events into one Parquet file written to out. It
+// gathers a batch of events column by column, as Parquet's column writers
+// take them, and hands it to those writers on another goroutine. (Going
+// through Arrow arrays and pqarrow cost 5% more of export's CPU: the
+// builders' copies, and level buffers that pqarrow zeroes whole after each
+// column of each batch.)
 type segmentWriter struct {
-	fw         *pqarrow.FileWriter
-	rb         *array.RecordBuilder
-	seq        *array.Int64Builder
-	strs       [numColumns]*array.StringBuilder
-	at         *array.TimestampBuilder
-	extra      []array.Builder // producer columns
-	batch      int             // rows in rb
-	batchBytes int             // their bytes, roughly
+	fw         *file.Writer
+	nullable   []bool // per column
+	isInt      []bool // per column: int64s, not strings
+	cur        *batch // being gathered
+	batch      int    // rows in cur
+	batchBytes int    // their bytes, roughly
+	groupRows  int64  // rows in the open row group, once cur is written
 	rows       int64
 	firstSeq   int64
 	lastSeq    int64
@@ -82,11 +86,22 @@ type segmentWriter struct {
 	// in order, inFlight counts the batches sent and not yet answered, and
 	// encodedBytes is the segment's compressed size through the last
 	// batch answered. Only that goroutine touches fw until it stops.
-	batches      chan arrow.RecordBatch
+	batches      chan *batch
 	results      chan encoded
 	inFlight     int
 	encodedBytes int64
 	stopped      bool
+}
+
+// batch is events column by column: a column's values leave out its nulls,
+// which its definition levels mark (0 null, 1 present; nil for a column
+// that cannot be null).
+type batch struct {
+	ints     [][]int64             // per column; nil for a string column
+	strs     [][]parquet.ByteArray // per column; nil for an int64 column
+	defs     [][]int16             // per column; nil when not nullable
+	payloads []byte                // the payloads' bytes, copied: the caller may reuse its buffer
+	endGroup bool                  // the row group is full once this batch is written
 }
 
 // batchesInFlight is how many batches may be handed to the Parquet
@@ -128,28 +143,72 @@ func writerProperties(schema *arrow.Schema, producer string) *parquet.WriterProp
 	return parquet.NewWriterProperties(opts...)
 }
 
+// newSegmentWriter starts a segment of the given schema: the Parquet
+// schema is the one pqarrow derives from it, which readers map back.
 func newSegmentWriter(out io.Writer, schema *arrow.Schema, producer string) (*segmentWriter, error) {
-	fw, err := pqarrow.NewFileWriter(schema, out, writerProperties(schema, producer), pqarrow.DefaultWriterProps())
+	props := writerProperties(schema, producer)
+	pq, err := pqarrow.ToParquet(schema, props, pqarrow.DefaultWriterProps())
 	if err != nil {
 		return nil, fmt.Errorf("start segment: %w", err)
 	}
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	s := &segmentWriter{fw: fw, rb: rb, extra: rb.Fields()[numColumns:],
-		batches: make(chan arrow.RecordBatch, batchesInFlight), results: make(chan encoded, batchesInFlight)}
-	go s.encode()
-	s.seq = rb.Field(colSeq).(*array.Int64Builder)
-	s.at = rb.Field(colAt).(*array.TimestampBuilder)
-	for _, c := range []int{colType, colEntity, colID, colParent, colSpace, colActor, colPayload} {
-		s.strs[c] = rb.Field(c).(*array.StringBuilder)
+	fw, err := file.NewParquetWriterWithError(out, pq.Root(), file.WithWriterProps(props))
+	if err != nil {
+		return nil, fmt.Errorf("start segment: %w", err)
 	}
+	s := &segmentWriter{fw: fw, batches: make(chan *batch, batchesInFlight), results: make(chan encoded, batchesInFlight)}
+	for c, f := range schema.Fields() {
+		s.nullable = append(s.nullable, f.Nullable)
+		s.isInt = append(s.isInt, fw.Schema.Column(c).PhysicalType() == parquet.Types.Int64)
+	}
+	s.cur = s.newBatch()
+	go s.encode()
 	return s, nil
 }
 
-func appendNullable(b *array.StringBuilder, v string) {
-	if v == "" {
-		b.AppendNull()
-	} else {
-		b.Append(v)
+func (s *segmentWriter) newBatch() *batch {
+	n := len(s.nullable)
+	b := &batch{ints: make([][]int64, n), strs: make([][]parquet.ByteArray, n), defs: make([][]int16, n),
+		payloads: make([]byte, 0, batchBytes+64<<10)}
+	for c := range n {
+		if s.isInt[c] {
+			b.ints[c] = make([]int64, 0, batchRows)
+		} else {
+			b.strs[c] = make([]parquet.ByteArray, 0, batchRows)
+		}
+		if s.nullable[c] {
+			b.defs[c] = make([]int16, 0, batchRows)
+		}
+	}
+	return b
+}
+
+// bytesOf is s's bytes without a copy: strings never change, and the
+// column writers only read their values.
+func bytesOf(s string) parquet.ByteArray { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// addString appends v to string column c; "" is null where c may be null.
+func (b *batch) addString(c int, v string) {
+	if b.defs[c] != nil {
+		if v == "" {
+			b.defs[c] = append(b.defs[c], 0)
+			return
+		}
+		b.defs[c] = append(b.defs[c], 1)
+	}
+	b.strs[c] = append(b.strs[c], bytesOf(v))
+}
+
+// addExtra appends a producer column's value: nil, a string or an int64.
+func (b *batch) addExtra(c int, v any) {
+	switch v := v.(type) {
+	case nil:
+		b.defs[c] = append(b.defs[c], 0)
+	case string:
+		b.defs[c] = append(b.defs[c], 1)
+		b.strs[c] = append(b.strs[c], bytesOf(v))
+	case int64:
+		b.defs[c] = append(b.defs[c], 1)
+		b.ints[c] = append(b.ints[c], v)
 	}
 }
 
@@ -161,28 +220,26 @@ func (s *segmentWriter) add(ev *Event) error {
 	if err := checkSizes(ev); err != nil {
 		return err
 	}
-	for i, b := range s.extra {
-		switch v := extraValue(ev, i).(type) {
-		case nil:
-			b.AppendNull()
-		case string:
-			b.(*array.StringBuilder).Append(v)
-		case int64:
-			b.(*array.Int64Builder).Append(v)
-		}
+	b := s.cur
+	for c := numColumns; c < len(s.nullable); c++ {
+		b.addExtra(c, extraValue(ev, c-numColumns))
 	}
-	s.seq.Append(ev.Seq)
-	s.strs[colType].Append(ev.Type)
-	s.strs[colEntity].Append(ev.Entity)
-	s.strs[colID].Append(ev.ID)
-	appendNullable(s.strs[colParent], ev.Parent)
-	appendNullable(s.strs[colSpace], ev.Space)
-	s.at.Append(arrow.Timestamp(ev.At.UnixMicro()))
-	appendNullable(s.strs[colActor], ev.Actor)
+	b.ints[colSeq] = append(b.ints[colSeq], ev.Seq)
+	b.addString(colType, ev.Type)
+	b.addString(colEntity, ev.Entity)
+	b.addString(colID, ev.ID)
+	b.addString(colParent, ev.Parent)
+	b.addString(colSpace, ev.Space)
+	b.ints[colAt] = append(b.ints[colAt], ev.At.UnixMicro())
+	b.addString(colActor, ev.Actor)
 	if len(ev.Payload) == 0 {
-		s.strs[colPayload].Append("{}")
+		b.strs[colPayload] = append(b.strs[colPayload], emptyPayload)
 	} else {
-		s.strs[colPayload].BinaryBuilder.Append(ev.Payload)
+		// When append moves the payloads, the values taken before keep
+		// pointing at the old copy, which does not change.
+		off := len(b.payloads)
+		b.payloads = append(b.payloads, ev.Payload...)
+		b.strs[colPayload] = append(b.strs[colPayload], b.payloads[off:len(b.payloads):len(b.payloads)])
 	}
 	if s.rows == 0 {
 		s.firstSeq = ev.Seq
@@ -190,12 +247,19 @@ func (s *segmentWriter) add(ev *Event) error {
 	s.lastSeq = ev.Seq
 	s.rows++
 	s.batch++
+	s.groupRows++
 	s.batchBytes += eventBytes(ev)
-	if s.batch >= batchRows || s.batchBytes >= batchBytes {
+	if s.groupRows >= RowGroupRows {
+		b.endGroup = true
+		s.groupRows = 0
+	}
+	if s.batch >= batchRows || s.batchBytes >= batchBytes || b.endGroup {
 		return s.flush()
 	}
 	return nil
 }
+
+var emptyPayload = parquet.ByteArray("{}")
 
 // checkSizes refuses an event with a value over the limits readers
 // enforce (spec §5), before anything is appended.
@@ -235,13 +299,13 @@ func extraValue(ev *Event, i int) any {
 }
 
 // checkExtra checks an event's producer column values against the schema
-// before anything is appended, so a bad event leaves the builders aligned.
+// before anything is appended, so a bad event leaves the batch aligned.
 func (s *segmentWriter) checkExtra(ev *Event) error {
-	if len(ev.Extra) > len(s.extra) {
-		return fmt.Errorf("archive: event seq %d has %d producer column values, the writer declares %d", ev.Seq, len(ev.Extra), len(s.extra))
+	if extra := len(s.nullable) - numColumns; len(ev.Extra) > extra {
+		return fmt.Errorf("archive: event seq %d has %d producer column values, the writer declares %d", ev.Seq, len(ev.Extra), extra)
 	}
 	for i, v := range ev.Extra {
-		_, isString := s.extra[i].(*array.StringBuilder)
+		isString := !s.isInt[numColumns+i]
 		switch v.(type) {
 		case nil:
 		case string:
@@ -265,9 +329,10 @@ func (s *segmentWriter) flush() error {
 	if s.batch == 0 {
 		return nil
 	}
-	rec := s.rb.NewRecordBatch()
+	b := s.cur
+	s.cur = s.newBatch()
 	s.batch, s.batchBytes = 0, 0
-	s.batches <- rec // never blocks: fewer than batchesInFlight are out
+	s.batches <- b // never blocks: fewer than batchesInFlight are out
 	s.inFlight++
 	if s.inFlight < batchesInFlight {
 		return nil
@@ -276,25 +341,54 @@ func (s *segmentWriter) flush() error {
 }
 
 // encode writes the batches it is handed to the Parquet file, in order,
-// closing the row group early if its compressed size reached the limit.
-// After a failure it only releases what it is handed, answering each with
-// the failure.
+// closing the row group after a batch that fills it or when its
+// compressed size reached the limit. After a failure it only answers each
+// batch with the failure.
 func (s *segmentWriter) encode() {
 	defer close(s.results)
-	var err error
-	for rec := range s.batches {
+	var (
+		err error
+		rgw file.BufferedRowGroupWriter
+	)
+	for b := range s.batches {
 		if err == nil {
-			err = s.fw.WriteBuffered(rec)
-			if err == nil && s.fw.RowGroupTotalCompressedBytes() >= rowGroupMaxBytes {
-				err = s.fw.NewBufferedRowGroupChecked()
+			if rgw == nil {
+				rgw, err = s.fw.AppendBufferedRowGroupChecked()
+			}
+			if err == nil {
+				err = writeBatch(rgw, b)
+			}
+			if err == nil && (b.endGroup || rgw.TotalCompressedBytes() >= rowGroupMaxBytes) {
+				err, rgw = rgw.Close(), nil
 			}
 			if err != nil {
 				err = fmt.Errorf("write segment: %w", err)
 			}
 		}
-		rec.Release()
-		s.results <- encoded{err: err, bytes: s.fw.TotalCompressedBytes() + s.fw.RowGroupTotalCompressedBytes()}
+		s.results <- encoded{err: err, bytes: s.fw.TotalCompressedBytes()}
 	}
+}
+
+// writeBatch writes a batch's columns to the open row group.
+func writeBatch(rgw file.BufferedRowGroupWriter, b *batch) error {
+	for c := range b.ints {
+		cw, err := rgw.Column(c)
+		if err != nil {
+			return err
+		}
+		switch cw := cw.(type) {
+		case *file.Int64ColumnChunkWriter:
+			_, err = cw.WriteBatch(b.ints[c], b.defs[c], nil)
+		case *file.ByteArrayColumnChunkWriter:
+			_, err = cw.WriteBatch(b.strs[c], b.defs[c], nil)
+		default:
+			err = fmt.Errorf("column %d: unexpected %T", c, cw)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // receive waits for the oldest batch out and says how its encoding went.
@@ -333,7 +427,6 @@ func (s *segmentWriter) full() bool {
 
 // close flushes and finishes the Parquet file.
 func (s *segmentWriter) close() error {
-	defer s.rb.Release()
 	err := s.flush()
 	if werr := s.wait(); err == nil {
 		err = werr

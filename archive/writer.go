@@ -447,10 +447,7 @@ func (w *Writer) release() {
 	w.rawSpool.release()
 	w.zSpool.release()
 	w.sealSpool.release()
-	if w.seg != nil {
-		w.seg.rb.Release()
-		w.seg = nil
-	}
+	w.seg = nil
 }
 
 // fail makes err sticky: a tar stream that failed midway cannot continue.
