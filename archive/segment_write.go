@@ -90,7 +90,10 @@ type segmentWriter struct {
 	results      chan encoded
 	inFlight     int
 	encodedBytes int64
-	stopped      bool
+	stopped      bool  // batches is closed
+	finishing    bool  // and encode writes the footer after the last
+	flushErr     error // handing the last batch over failed
+	footerErr    error // writing the footer failed; read once encode returned
 }
 
 // batch is events column by column: a column's values leave out its nulls,
@@ -367,6 +370,11 @@ func (s *segmentWriter) encode() {
 		}
 		s.results <- encoded{err: err, bytes: s.fw.TotalCompressedBytes()}
 	}
+	if s.finishing && err == nil {
+		if err := s.fw.Close(); err != nil {
+			s.footerErr = fmt.Errorf("finish segment: %w", err)
+		}
+	}
 }
 
 // writeBatch writes a batch's columns to the open row group.
@@ -411,8 +419,8 @@ func (s *segmentWriter) wait() error {
 	if !s.stopped {
 		s.stopped = true
 		close(s.batches)
-		for range s.results { // until encode returns
-		}
+	}
+	for range s.results { // until encode returns
 	}
 	return err
 }
@@ -425,19 +433,29 @@ func (s *segmentWriter) full() bool {
 	return s.rows >= segmentRowGroups*RowGroupRows || s.encodedBytes >= segmentMaxBytes
 }
 
-// close flushes and finishes the Parquet file.
+// finish hands the last batch to the encoder, which writes the footer
+// once every batch is encoded, while the caller goes on: a segment's last
+// row group is most of the work left at the end of an export, and the
+// blobs still to add can use the other core meanwhile. close waits for it.
+func (s *segmentWriter) finish() {
+	if s.stopped {
+		return
+	}
+	s.flushErr = s.flush()
+	s.finishing, s.stopped = true, true
+	close(s.batches)
+}
+
+// close finishes the Parquet file and waits until it is written.
 func (s *segmentWriter) close() error {
-	err := s.flush()
-	if werr := s.wait(); err == nil {
-		err = werr
+	s.finish()
+	err := s.wait()
+	for _, e := range []error{s.flushErr, s.footerErr} {
+		if err == nil {
+			err = e
+		}
 	}
-	if err != nil {
-		return err
-	}
-	if err := s.fw.Close(); err != nil {
-		return fmt.Errorf("finish segment: %w", err)
-	}
-	return nil
+	return err
 }
 
 // microTime converts a stored timestamp back to a UTC time.

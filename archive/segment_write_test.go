@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +78,47 @@ func TestSegmentRowGroupsAndReusedPayloads(t *testing.T) {
 		} else {
 			want[i].Payload = bytes.Clone(want[i].Payload)
 		}
+	}
+	checkEvents(t, f.Events(), want)
+}
+
+// After EndEvents, blobs still go in, the segment is written at Close,
+// and a further event is refused.
+func TestEndEvents(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, testHeader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	want := []Event{{Seq: 1, Type: "page.version", Entity: "page", ID: "p1", At: at, Payload: []byte(`{"n":1}`)}}
+	if err := w.WriteEvent(&want[0]); err != nil {
+		t.Fatal(err)
+	}
+	w.EndEvents()
+	if err := w.WriteEvent(&Event{Seq: 2, Type: "page.version", Entity: "page", ID: "p1", At: at}); err == nil || !strings.Contains(err.Error(), "after EndEvents") {
+		t.Errorf("an event after EndEvents: %v, want it refused", err)
+	}
+	if _, _, err := w.AddBlob(strings.NewReader("an attachment")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep := verify(t, buf.Bytes())
+	if !rep.Intact {
+		t.Fatalf("verify: %v", rep.Problems)
+	}
+	f, err := NewFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, m := range f.Members() {
+		order = append(order, m.Kind.String())
+	}
+	if got := strings.Join(order, " "); got != "header blob segment" {
+		t.Errorf("members: %s, want header blob segment", got)
 	}
 	checkEvents(t, f.Events(), want)
 }

@@ -65,9 +65,10 @@ type Writer struct {
 	redaction  *Redaction
 	sealSpool  *spool
 
-	seg        *segmentWriter
-	segSpool   *spool
-	segOrdinal int
+	seg         *segmentWriter
+	segSpool    *spool
+	segOrdinal  int
+	eventsEnded bool // EndEvents was called
 
 	rawSpool *spool
 	zSpool   *spool
@@ -168,6 +169,9 @@ func (w *Writer) WriteEvent(ev *Event) error {
 	case ev.Type == "" || ev.Entity == "" || ev.ID == "":
 		return fmt.Errorf("archive: event seq %d: type, entity and id are required", ev.Seq)
 	}
+	if w.eventsEnded {
+		return fmt.Errorf("archive: event seq %d after EndEvents", ev.Seq)
+	}
 	if w.seg == nil {
 		seg, err := newSegmentWriter(w.segSpool, w.schema, w.header.Producer.Name+" "+w.header.Producer.Version)
 		if err != nil {
@@ -194,6 +198,16 @@ func (w *Writer) WriteEvent(ev *Event) error {
 		return w.closeSegment()
 	}
 	return nil
+}
+
+// EndEvents says that no event follows. The open segment is finished on
+// another goroutine while the producer adds its last blobs; Close writes
+// it. A producer that ends with blobs to add calls it first.
+func (w *Writer) EndEvents() {
+	w.eventsEnded = true
+	if w.seg != nil && w.err == nil {
+		w.seg.finish()
+	}
 }
 
 // closeSegment finishes the open segment and writes it as a member.

@@ -132,6 +132,9 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 			err = herr
 		}
 	}
+	if err == nil {
+		w.EndEvents() // the last segment is finished while the blobs drain
+	}
 	if derr := e.drainBlobs(err != nil); err == nil {
 		err = derr
 	}
