@@ -30,13 +30,6 @@ func (s *Site) Changes(ctx context.Context, since int64, spaces []string, emit f
 		return 0, err
 	}
 	defer conn.Close()
-	// Read the file through a memory map (up to SQLite's 2 GB limit)
-	// rather than a pread per page into a small cache: 2% of an export's
-	// CPU at 40,000 pages. A mapped read fails only if the file shrinks
-	// meanwhile, and no ferry command shrinks a site (none vacuums).
-	if _, err := conn.ExecContext(ctx, "PRAGMA mmap_size = 2147418112"); err != nil {
-		return 0, err
-	}
 	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
 		return 0, err
 	}
