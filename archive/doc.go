@@ -10,7 +10,10 @@
 // segment or blob is spooled (memory, then a temporary file) until its size
 // and hash are known, then copied out. A Writer that fails midway leaves an
 // archive without a manifest, which every Reader refuses; Create adds a
-// temporary name and an atomic rename for files.
+// temporary name and an atomic rename for files. A segment's Parquet is
+// encoded on another goroutine while the next events come in; a producer
+// that ends with blobs to add calls EndEvents first, so the last segment
+// is finished meanwhile.
 //
 // Reader reads an archive sequentially from a stream, checking each member
 // against the SHA-256 in its own pax header as it passes and the whole
