@@ -300,14 +300,10 @@ func TestSegmentsAreSpreadAmongBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var order []string
-	for _, m := range f.Members() {
-		order = append(order, m.Kind.String())
-	}
 	// Blobs come at events 50,000, 100,000 ... 300,000; the first segment
 	// closes at event 245,760.
 	want := "header blob blob blob blob segment blob blob segment"
-	if got := strings.Join(order, " "); got != want {
+	if got := memberKinds(f); got != want {
 		t.Errorf("members in order: %s\nwant %s", got, want)
 	}
 }

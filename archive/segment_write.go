@@ -75,8 +75,7 @@ type segmentWriter struct {
 	nullable   []bool // per column
 	isInt      []bool // per column: int64s, not strings
 	cur        *batch // being gathered
-	batch      int    // rows in cur
-	batchBytes int    // their bytes, roughly
+	batchBytes int    // its bytes, roughly
 	groupRows  int64  // rows in the open row group, once cur is written
 	rows       int64
 	firstSeq   int64
@@ -249,14 +248,13 @@ func (s *segmentWriter) add(ev *Event) error {
 	}
 	s.lastSeq = ev.Seq
 	s.rows++
-	s.batch++
 	s.groupRows++
 	s.batchBytes += eventBytes(ev)
 	if s.groupRows >= RowGroupRows {
 		b.endGroup = true
 		s.groupRows = 0
 	}
-	if s.batch >= batchRows || s.batchBytes >= batchBytes || b.endGroup {
+	if s.gathered() >= batchRows || s.batchBytes >= batchBytes || b.endGroup {
 		return s.flush()
 	}
 	return nil
@@ -326,15 +324,18 @@ func (s *segmentWriter) checkExtra(ev *Event) error {
 	return nil
 }
 
+// gathered is how many events the batch being gathered holds.
+func (s *segmentWriter) gathered() int { return len(s.cur.ints[colSeq]) }
+
 // flush hands the gathered batch to the Parquet encoder, and when
 // batchesInFlight are out, waits for the oldest.
 func (s *segmentWriter) flush() error {
-	if s.batch == 0 {
+	if s.gathered() == 0 {
 		return nil
 	}
 	b := s.cur
 	s.cur = s.newBatch()
-	s.batch, s.batchBytes = 0, 0
+	s.batchBytes = 0
 	s.batches <- b // never blocks: fewer than batchesInFlight are out
 	s.inFlight++
 	if s.inFlight < batchesInFlight {

@@ -49,18 +49,7 @@ func TestSegmentRowGroupsAndReusedPayloads(t *testing.T) {
 	defer f.Close()
 	var groups [][]int64
 	for _, seg := range f.Segments() {
-		r, err := f.OpenMember(seg.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pf, err := file.NewParquetReader(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
+		pf := parquetOf(t, f, seg)
 		var rows []int64
 		for g := range pf.NumRowGroups() {
 			rows = append(rows, pf.MetaData().RowGroup(g).NumRows())
@@ -113,12 +102,35 @@ func TestEndEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var order []string
-	for _, m := range f.Members() {
-		order = append(order, m.Kind.String())
-	}
-	if got := strings.Join(order, " "); got != "header blob segment" {
+	if got := memberKinds(f); got != "header blob segment" {
 		t.Errorf("members: %s, want header blob segment", got)
 	}
 	checkEvents(t, f.Events(), want)
+}
+
+// parquetOf opens a segment member with an independent Parquet reader.
+func parquetOf(t *testing.T, f *File, seg *Member) *file.Reader {
+	t.Helper()
+	r, err := f.OpenMember(seg.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pf
+}
+
+// memberKinds lists the kinds of an archive's members in their order.
+func memberKinds(f *File) string {
+	var kinds []string
+	for _, m := range f.Members() {
+		kinds = append(kinds, m.Kind.String())
+	}
+	return strings.Join(kinds, " ")
 }

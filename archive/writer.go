@@ -189,7 +189,7 @@ func (w *Writer) WriteEvent(ev *Event) error {
 	w.events.LastSeq = ev.Seq
 	w.events.ByType[ev.Type]++
 	w.digest.add(ev)
-	if w.seg.batch > 0 {
+	if w.seg.gathered() > 0 {
 		return nil
 	}
 	// add handed a full batch to Parquet (spec §3.2's 1 MiB): see if the
