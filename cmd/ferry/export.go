@@ -61,7 +61,6 @@ The archive appears under its name only when it is complete.`,
 			if err := checkFormat(o.format, "text", "json"); err != nil {
 				return err
 			}
-			collectAtLimit(archive.SoftMemoryLimit)
 			return runExport(cmd, g, o)
 		},
 	}

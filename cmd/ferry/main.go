@@ -55,11 +55,7 @@ func setMemoryLimit(bytes int64) {
 // as the heap nears it, not each time the heap doubles, unless GOGC or
 // GOMEMLIMIT say otherwise. It is for a command whose live heap is bounded
 // well below the limit: ferry verify starts from a heap of a few MB and
-// collected 8 times in its 0.08 s at 4,000 pages. ferry export too: its
-// live heap stays under 130 MB at 400,000 pages, and collecting less took
-// 4-5% off its time at 4,000 pages (282 -> 269 ms, medians of 12), 2% at
-// 40,000; its peak RSS at 40,000 and 400,000 pages stays where it was
-// (200 and 216 MB), at 4,000 pages it rises from 123 to 171 MB.
+// collected 8 times in its 0.08 s at 4,000 pages.
 func collectAtLimit(bytes int64) {
 	setMemoryLimit(bytes)
 	if os.Getenv("GOMEMLIMIT") == "" && os.Getenv("GOGC") == "" {
