@@ -292,14 +292,7 @@ func TestSegmentsAreSpreadAmongBlobs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := NewFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := closeAndOpen(t, w, &buf)
 	// Blobs come at events 50,000, 100,000 ... 300,000; the first segment
 	// closes at event 245,760.
 	want := "header blob blob blob blob segment blob blob segment"

@@ -39,14 +39,7 @@ func TestSegmentRowGroupsAndReusedPayloads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := NewFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := closeAndOpen(t, w, &buf)
 	var groups [][]int64
 	for _, seg := range f.Segments() {
 		pf := parquetOf(t, f, seg)
@@ -91,21 +84,28 @@ func TestEndEvents(t *testing.T) {
 	if _, _, err := w.AddBlob(strings.NewReader("an attachment")); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	rep := verify(t, buf.Bytes())
-	if !rep.Intact {
+	f := closeAndOpen(t, w, &buf)
+	if rep := verify(t, buf.Bytes()); !rep.Intact {
 		t.Fatalf("verify: %v", rep.Problems)
-	}
-	f, err := NewFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		t.Fatal(err)
 	}
 	if got := memberKinds(f); got != "header blob segment" {
 		t.Errorf("members: %s, want header blob segment", got)
 	}
 	checkEvents(t, f.Events(), want)
+}
+
+// closeAndOpen closes w, which wrote to buf, and opens the archive.
+func closeAndOpen(t *testing.T, w *Writer, buf *bytes.Buffer) *File {
+	t.Helper()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFile(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 // parquetOf opens a segment member with an independent Parquet reader.
