@@ -69,11 +69,16 @@ func write(r *results, path string) error {
 		}
 		fmt.Fprintf(&b, "\n## Memory from the %d-page site to the %d-page one (%.0f× the events)\n\n", small.Pages, large.Pages, float64(large.Events)/float64(max(small.Events, 1)))
 		b.WriteString("Measured from the first site with at least one full Parquet row group (122,880 events), which the archive writer buffers.\n\n")
-		fmt.Fprintf(&b, "| step | peak RSS MiB, %d pages | %d pages | growth |\n|---|---:|---:|---:|\n", small.Pages, large.Pages)
+		b.WriteString("The events column says what each step handled at the two sizes. An increment is what the same number of edits made of each site, so the incremental steps compare increments of different sizes, not the same increment over a larger site.\n\n")
+		fmt.Fprintf(&b, "| step | peak RSS MiB, %d pages | %d pages | growth | events |\n|---|---:|---:|---:|---:|\n", small.Pages, large.Pages)
 		for i, st := range small.Steps {
 			if i < len(large.Steps) && st.PeakMiB > 0 {
 				l := large.Steps[i]
-				fmt.Fprintf(&b, "| %s | %.0f | %.0f | %+.0f%% |\n", l.Name, st.PeakMiB, l.PeakMiB, (l.PeakMiB/st.PeakMiB-1)*100)
+				events := ""
+				if st.Events > 0 {
+					events = fmt.Sprintf("%d → %d", st.Events, l.Events)
+				}
+				fmt.Fprintf(&b, "| %s | %.0f | %.0f | %+.0f%% | %s |\n", l.Name, st.PeakMiB, l.PeakMiB, (l.PeakMiB/st.PeakMiB-1)*100, events)
 			}
 		}
 	}
