@@ -158,7 +158,8 @@ func NewWriter(out io.Writer, h Header, opts ...Option) (*Writer, error) {
 func (w *Writer) Header() Header { return w.header }
 
 // WriteEvent appends ev to the log. Seq must be at least 1 and greater than
-// the previous event's; Type, Entity and ID must be set.
+// the previous event's; Type, Entity and ID must be set. It copies the
+// payload: the caller may reuse ev.Payload's bytes once it returns.
 func (w *Writer) WriteEvent(ev *Event) error {
 	if w.err != nil {
 		return w.err

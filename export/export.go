@@ -97,7 +97,7 @@ func Run(ctx context.Context, src Source, out string, o Options) (*Summary, erro
 		return nil, err
 	}
 	defer w.Abort() // removes the partial archive unless Close succeeded
-	e := &exporter{ctx: ctx, src: src, w: w, seq: seq, progress: o.Progress, prog: Progress{ByKind: map[string]int64{}}}
+	e := &exporter{ctx: ctx, src: src, w: w, seq: seq, progress: o.Progress, prog: Progress{ByKind: map[string]int64{}}, payloads: model.NewEncoder()}
 	if est, ok := src.(Estimator); ok && o.Progress != nil {
 		e.prog.Estimate, _ = est.Estimate(ctx, since)
 	}
@@ -222,6 +222,7 @@ type exporter struct {
 	lastTick time.Time
 	held     map[string]int64 // objects skipped, per class and reason
 	pipe     *blobPipe        // an embedded site's blobs, copied on another goroutine
+	payloads *model.Encoder   // the archive writer copies each payload
 }
 
 func (e *exporter) emit(c *model.Change) error {
@@ -238,7 +239,7 @@ func (e *exporter) emit(c *model.Change) error {
 			return err
 		}
 	}
-	payload, err := model.Encode(c.Payload)
+	payload, err := e.payloads.Encode(c.Payload)
 	if err != nil {
 		return fmt.Errorf("encode %s %s: %w", c.Type, c.ID, err)
 	}

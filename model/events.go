@@ -147,27 +147,48 @@ type Change struct {
 // leaves <, > and & as they are: page bodies are XHTML, and escaping each
 // angle bracket as \u003c made payloads 11% longer, for no reader's sake.
 func Encode(payload any) ([]byte, error) {
-	e := encoders.Get().(*encoder)
+	e := encoders.Get().(*Encoder)
 	defer encoders.Put(e)
-	e.buf.Reset()
-	if err := e.enc.Encode(payload); err != nil {
+	b, err := e.Encode(payload)
+	if err != nil {
 		return nil, err
 	}
-	// Copied out at its size, as json.Marshal does; without the newline.
-	return bytes.Clone(e.buf.Bytes()[:e.buf.Len()-1]), nil
+	return bytes.Clone(b), nil // at its size, as json.Marshal returns it
 }
 
-type encoder struct {
+var encoders = sync.Pool{New: func() any { return NewEncoder() }}
+
+// An Encoder writes payloads as Encode does, into a buffer of its own that
+// each call reuses: for a caller that is done with the bytes by the next
+// call, as export is once the archive writer has copied them.
+type Encoder struct {
 	buf bytes.Buffer
 	enc *json.Encoder
 }
 
-var encoders = sync.Pool{New: func() any {
-	e := &encoder{}
+// maxKeptBuffer is the largest buffer an Encoder keeps between calls, so
+// one huge page body is not held for the rest of an export.
+const maxKeptBuffer = 1 << 20
+
+// NewEncoder returns an Encoder with an empty buffer.
+func NewEncoder() *Encoder {
+	e := &Encoder{}
 	e.enc = json.NewEncoder(&e.buf)
 	e.enc.SetEscapeHTML(false)
 	return e
-}}
+}
+
+// Encode returns payload's JSON, valid until the next call.
+func (e *Encoder) Encode(payload any) ([]byte, error) {
+	if e.buf.Cap() > maxKeptBuffer {
+		e.buf = bytes.Buffer{}
+	}
+	e.buf.Reset()
+	if err := e.enc.Encode(payload); err != nil {
+		return nil, err
+	}
+	return e.buf.Bytes()[:e.buf.Len()-1], nil // without Encode's newline
+}
 
 // Decode parses a payload for event type t into its typed form.
 func Decode(t EventType, data []byte) (any, error) {

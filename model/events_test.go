@@ -3,6 +3,7 @@ package model
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,5 +30,28 @@ func TestEncodeKeepsMarkupReadable(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, v) {
 		t.Errorf("decoded %+v, want %+v", back, v)
+	}
+}
+
+// An Encoder gives what Encode gives, in a buffer it reuses, and does not
+// keep a huge payload's buffer for the calls after it.
+func TestEncoderReusesItsBuffer(t *testing.T) {
+	e := NewEncoder()
+	huge := &Version{ContentID: "7", Body: strings.Repeat("<p>x</p>", 300000)}
+	for _, v := range []*Version{{ContentID: "1", Title: "a <b>"}, huge, {ContentID: "2", Body: "<p>c</p>"}} {
+		want, err := Encode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Encode(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("Encoder.Encode =\n%.200s\nEncode =\n%.200s", got, want)
+		}
+	}
+	if c := e.buf.Cap(); c > maxKeptBuffer {
+		t.Errorf("after a %d-byte body and a small one, the buffer holds %d bytes", len(huge.Body), c)
 	}
 }
