@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -77,5 +78,51 @@ func TestPreparedBlobsEqualAddBlob(t *testing.T) {
 	p, _ := w2.NewBlobPreparer()
 	if _, err := p.Prepare(bytes.NewReader([]byte("short")), 6); err == nil {
 		t.Error("a blob shorter than its source said was prepared")
+	}
+}
+
+// Blobs prepared and added one after another reuse the buffers of those
+// before them; the archive is still the one AddBlob writes.
+func TestPreparedBuffersReusedInOrder(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	var direct, prepared bytes.Buffer
+	w1, err := NewWriter(&direct, testHeader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2, err := NewWriter(&prepared, testHeader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := w2.NewBlobPreparer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		b := make([]byte, 100+rng.Intn(40_000))
+		if i%2 == 0 {
+			rng.Read(b) // stored as it is
+		} else {
+			copy(b, strings.Repeat(fmt.Sprintf("text %d ", i), len(b)/6)) // compressed
+		}
+		if _, _, err := w1.AddBlob(bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+		pb, err := p.Prepare(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w2.AddPrepared(pb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(direct.Bytes(), prepared.Bytes()) {
+		t.Fatal("the archives differ")
 	}
 }
