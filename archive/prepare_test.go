@@ -22,15 +22,7 @@ func TestPreparedBlobsEqualAddBlob(t *testing.T) {
 		[]byte("tiny"),
 		[]byte(strings.Repeat("a page attached as text ", 2000)), // again
 	}
-	var direct, prepared bytes.Buffer
-	w1, err := NewWriter(&direct, testHeader())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w2, err := NewWriter(&prepared, testHeader())
-	if err != nil {
-		t.Fatal(err)
-	}
+	w1, w2, closeBoth := directAndPrepared(t)
 	type result struct {
 		b   *PreparedBlob
 		err error
@@ -63,16 +55,8 @@ func TestPreparedBlobsEqualAddBlob(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := w1.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := w2.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(direct.Bytes(), prepared.Bytes()) {
-		t.Fatal("the archives differ")
-	}
-	if rep := verify(t, prepared.Bytes()); !rep.Intact || rep.Blobs != 4 {
+	prepared := closeBoth()
+	if rep := verify(t, prepared); !rep.Intact || rep.Blobs != 4 {
 		t.Fatalf("prepared archive: %v, %d blobs", rep.Problems, rep.Blobs)
 	}
 	p, _ := w2.NewBlobPreparer()
@@ -85,15 +69,7 @@ func TestPreparedBlobsEqualAddBlob(t *testing.T) {
 // before them; the archive is still the one AddBlob writes.
 func TestPreparedBuffersReusedInOrder(t *testing.T) {
 	rng := rand.New(rand.NewSource(9))
-	var direct, prepared bytes.Buffer
-	w1, err := NewWriter(&direct, testHeader())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w2, err := NewWriter(&prepared, testHeader())
-	if err != nil {
-		t.Fatal(err)
-	}
+	w1, w2, closeBoth := directAndPrepared(t)
 	p, err := w2.NewBlobPreparer()
 	if err != nil {
 		t.Fatal(err)
@@ -116,13 +92,34 @@ func TestPreparedBuffersReusedInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := w1.Close(); err != nil {
+	closeBoth()
+}
+
+// directAndPrepared returns a writer for AddBlob and one for prepared
+// blobs, and closeBoth, which closes them and fails the test unless their
+// archives are the same bytes; it returns the prepared one's.
+func directAndPrepared(t *testing.T) (direct, prepared *Writer, closeBoth func() []byte) {
+	t.Helper()
+	var b1, b2 bytes.Buffer
+	w1, err := NewWriter(&b1, testHeader())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w2.Close(); err != nil {
+	w2, err := NewWriter(&b2, testHeader())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(direct.Bytes(), prepared.Bytes()) {
-		t.Fatal("the archives differ")
+	return w1, w2, func() []byte {
+		t.Helper()
+		if err := w1.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := w2.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b1.Bytes(), b2.Bytes()) {
+			t.Fatal("the archives differ")
+		}
+		return b2.Bytes()
 	}
 }
